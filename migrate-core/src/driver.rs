@@ -1,0 +1,117 @@
+//! The `Driver` trait: what the runner needs from a database, and nothing more. A driver runs SQL, reads and writes
+//! the history table, and takes the migration lock; planning and the order of operations live in the runner, once.
+//!
+//! The trait is object-safe (the runner works on `&mut dyn Driver`). Methods added later get default bodies, so a
+//! driver written against an older version keeps compiling.
+
+use std::time::Duration;
+
+use crate::error::DbError;
+use crate::history::{AppliedRow, HistoryTable};
+use crate::revision::Backend;
+use crate::sql::Statement;
+
+/// Whether the lock was held without a gap across a commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Continuity {
+    /// The lock was held throughout: what the runner read before is still true.
+    Held,
+    /// The lock was released and taken again, and another connection may have written in between: the runner must
+    /// read the history again before going on. (SQLite, whose lock is its write transaction, reports this when
+    /// another connection wrote while it was committing.)
+    Interrupted,
+}
+
+/// Why the lock was not taken.
+#[derive(Debug)]
+pub enum LockFailure {
+    /// The wait ran out.
+    Timeout {
+        /// Who holds the lock, where the database can tell.
+        holder: Option<String>,
+    },
+    /// The database failed.
+    Database(DbError),
+}
+
+impl From<DbError> for LockFailure {
+    fn from(err: DbError) -> Self {
+        LockFailure::Database(err)
+    }
+}
+
+/// A statement of a script failed.
+#[derive(Debug)]
+pub struct ScriptFailure {
+    /// Index of the failing statement in the list given.
+    pub index: usize,
+    /// The database's error; its `position`, if set, is relative to that statement.
+    pub error: DbError,
+}
+
+/// A database the runner can migrate. See the module documentation.
+pub trait Driver {
+    /// The database family, which picks override files and the SQL dialect.
+    fn backend(&self) -> Backend;
+
+    /// `false` where DDL commits implicitly (MySQL): every revision then runs statement by statement with its
+    /// progress recorded, since no transaction could undo it.
+    fn transactional_ddl(&self) -> bool {
+        true
+    }
+
+    /// Reads every row of the history table in one statement; `Ok(None)` if the table does not exist.
+    fn read_history(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError>;
+
+    /// Creates the history table (and its schema) if it does not exist.
+    fn create_history(&mut self, table: &HistoryTable) -> Result<(), DbError>;
+
+    /// Takes the migration lock, waiting at most `wait`. Must not block longer than that.
+    fn lock(&mut self, table: &HistoryTable, wait: Duration) -> Result<(), LockFailure>;
+
+    /// Releases the lock (and rolls back anything left uncommitted). Must be safe to call when the lock is not held.
+    fn unlock(&mut self, table: &HistoryTable) -> Result<(), DbError>;
+
+    /// Opens a transaction.
+    fn begin(&mut self) -> Result<(), DbError>;
+
+    /// Commits the transaction. `more` is `true` when more work follows under the same lock.
+    fn commit(&mut self, more: bool) -> Result<Continuity, DbError>;
+
+    /// Rolls the transaction back.
+    fn rollback(&mut self) -> Result<(), DbError>;
+
+    /// Called before statements that must run outside any transaction (a `no-transaction` script). A driver whose
+    /// lock is itself a transaction ends it here.
+    fn enter_autocommit(&mut self) -> Result<(), DbError> {
+        Ok(())
+    }
+
+    /// Called after such statements; a driver that ended its lock transaction takes it again here.
+    fn leave_autocommit(&mut self, more: bool) -> Result<Continuity, DbError> {
+        let _ = more;
+        Ok(Continuity::Held)
+    }
+
+    /// Runs one statement.
+    fn execute(&mut self, statement: &str) -> Result<(), DbError>;
+
+    /// Runs the statements of a script, in order, inside the current transaction. The default runs them one by
+    /// one; a driver may send them in fewer round trips as long as it reports which statement failed.
+    fn run_script(&mut self, script: &str, statements: &[Statement<'_>]) -> Result<(), ScriptFailure> {
+        let _ = script;
+        for (index, statement) in statements.iter().enumerate() {
+            self.execute(statement.text).map_err(|error| ScriptFailure { index, error })?;
+        }
+        Ok(())
+    }
+
+    /// Inserts a history row.
+    fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError>;
+
+    /// Replaces every column of the history row with `row.version`.
+    fn update_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError>;
+
+    /// Deletes the history row of `version`.
+    fn delete_row(&mut self, table: &HistoryTable, version: &str) -> Result<(), DbError>;
+}

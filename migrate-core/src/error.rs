@@ -1,0 +1,368 @@
+//! Errors: each says what happened, where (revision, file, line) and what to do next.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::history::RowState;
+use crate::revision::{Checksum, Direction};
+use crate::scan::Problem;
+
+/// An error reported by a database, as its driver saw it.
+#[derive(Debug)]
+pub struct DbError {
+    /// The database's own error code: SQLSTATE on PostgreSQL, the error number on MySQL, the extended result
+    /// code name on SQLite.
+    pub code: Option<String>,
+    /// The database's message.
+    pub message: String,
+    /// 0-based character offset of the error within the statement sent, where the database reports one.
+    pub position: Option<usize>,
+    /// The client library's error.
+    pub source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl DbError {
+    /// An error with a message only.
+    pub fn new(message: impl Into<String>) -> DbError {
+        DbError { code: None, message: message.into(), position: None, source: None }
+    }
+}
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{} ({code})", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for DbError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// A revision named in an error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevisionName {
+    /// Its version.
+    pub version: String,
+    /// Its name.
+    pub name: String,
+}
+
+impl fmt::Display for RevisionName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.version, self.name)
+    }
+}
+
+/// A file of an applied revision whose checksum no longer matches the one recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangedFile {
+    /// The revision.
+    pub revision: RevisionName,
+    /// `folder/file` of the changed file.
+    pub file: String,
+    /// Checksum recorded when the revision was applied.
+    pub recorded: Option<Checksum>,
+    /// Checksum of the file now.
+    pub current: Option<Checksum>,
+}
+
+/// Everything that can go wrong planning or applying revisions.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The revision folder has problems (run-time scan; at compile time these are compile errors).
+    Scan {
+        /// The folder as given.
+        folder: PathBuf,
+        /// Every problem found.
+        problems: Vec<Problem>,
+    },
+    /// Files of applied revisions changed since they were applied.
+    ChecksumMismatch {
+        /// Each changed file.
+        changes: Vec<ChangedFile>,
+    },
+    /// The database has applied revisions this binary does not contain.
+    UnknownApplied {
+        /// The unknown revisions, as recorded in the history table.
+        revisions: Vec<RevisionName>,
+    },
+    /// Pending revisions are older than the newest applied one.
+    OutOfOrder {
+        /// The pending revisions older than `newest_applied`.
+        pending: Vec<RevisionName>,
+        /// The newest applied revision.
+        newest_applied: RevisionName,
+    },
+    /// A downgrade would have to revert an irreversible revision.
+    Irreversible {
+        /// The irreversible revision.
+        revision: RevisionName,
+        /// `folder/file` of its down file (or the history table, for a revision this binary does not know).
+        file: String,
+    },
+    /// A downgrade would have to run an empty down file and empty downgrades were not accepted as no-ops.
+    EmptyDown {
+        /// The revision.
+        revision: RevisionName,
+        /// `folder/file` of the empty down file.
+        file: String,
+    },
+    /// A statement-by-statement revision stopped part way and the database is marked dirty.
+    Dirty {
+        /// The dirty revision.
+        revision: RevisionName,
+        /// Whether it was being applied or reverted.
+        state: RowState,
+        /// Statements that completed.
+        statements_done: i64,
+        /// The failure recorded, if any.
+        error: Option<String>,
+    },
+    /// A target names no revision.
+    TargetNotFound {
+        /// The target as given.
+        target: String,
+        /// Why it matched nothing (for example, several revisions share the prefix).
+        detail: String,
+    },
+    /// A target lies the wrong way for the command (upgrade to an older revision, downgrade to a newer one).
+    WrongDirection {
+        /// The command: `upgrade` or `downgrade`.
+        command: &'static str,
+        /// The target.
+        target: RevisionName,
+        /// The revision the database is at.
+        current: Option<RevisionName>,
+    },
+    /// `+N` / `-N` asked for more revisions than there are.
+    NotEnough {
+        /// The command: `upgrade` or `downgrade`.
+        command: &'static str,
+        /// N.
+        requested: u64,
+        /// How many there are.
+        available: usize,
+    },
+    /// The whole-run transaction was asked for but a revision cannot run in a transaction.
+    NotTransactional {
+        /// The revision.
+        revision: RevisionName,
+        /// `folder/file` of the file marked `no-transaction`.
+        file: String,
+        /// Why it cannot run in the single transaction.
+        reason: String,
+    },
+    /// The migration lock was not obtained within the configured wait.
+    LockTimeout {
+        /// How long it waited.
+        waited: Duration,
+        /// Who holds the lock, where the database can tell.
+        holder: Option<String>,
+    },
+    /// A statement of a revision failed. Revisions in `applied` were applied before it and stay applied.
+    Migration {
+        /// Applying or reverting.
+        direction: Direction,
+        /// The failing revision.
+        revision: RevisionName,
+        /// `folder/file` of the script.
+        file: String,
+        /// 1-based line of the failing statement in the file (of the error itself, where the database says).
+        line: usize,
+        /// The failing statement's first line.
+        statement: String,
+        /// What became of the failing revision itself.
+        outcome: FailureOutcome,
+        /// Revisions completed before the failure, in the order they ran.
+        applied: Vec<(Direction, RevisionName)>,
+        /// The database's error.
+        source: DbError,
+    },
+    /// The database failed outside a revision's statements (reading or writing the history table, locking, ...).
+    Database {
+        /// What was being done.
+        context: String,
+        /// The database's error.
+        source: DbError,
+    },
+    /// The history table holds something this version cannot read.
+    History {
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A configured identifier is not a plain SQL identifier.
+    InvalidIdentifier {
+        /// What it names.
+        what: &'static str,
+        /// The value given.
+        value: String,
+    },
+    /// A resume or resolve was asked for but there is nothing it applies to, or the files changed.
+    Resume {
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// What a failed revision left behind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureOutcome {
+    /// Its transaction was rolled back: no trace of it remains.
+    RolledBack,
+    /// It ran statement by statement; `statements_done` completed and stay, and its history row is marked dirty.
+    Dirty {
+        /// Statements completed before the failing one.
+        statements_done: i64,
+    },
+    /// Part of a whole-run transaction: everything in the run was rolled back.
+    RunRolledBack,
+}
+
+fn list(names: &[RevisionName]) -> String {
+    names.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Scan { folder, problems } => {
+                write!(f, "the revision folder {} has {} problem(s):", folder.display(), problems.len())?;
+                for p in problems {
+                    write!(f, "\n  {}", p.display_under(folder))?;
+                }
+                Ok(())
+            }
+            Error::ChecksumMismatch { changes } => {
+                write!(f, "applied revisions changed since they were applied:")?;
+                for c in changes {
+                    write!(f, "\n  {} {}", c.revision, c.file)?;
+                }
+                write!(
+                    f,
+                    "\nrestore the files as they were, or if the change is deliberate, accept it (`accept` records \
+                     the new checksums without running anything)"
+                )
+            }
+            Error::UnknownApplied { revisions } => write!(
+                f,
+                "the database has applied revisions this binary does not contain: {}; deploy a build that has \
+                 them, or revert them with a downgrade (their down SQL is kept in the history table)",
+                list(revisions)
+            ),
+            Error::OutOfOrder { pending, newest_applied } => write!(
+                f,
+                "pending revisions are older than the newest applied revision {newest_applied}: {}; give them \
+                 newer versions, or allow out-of-order revisions on purpose",
+                list(pending)
+            ),
+            Error::Irreversible { revision, file } => write!(
+                f,
+                "revision {revision} is irreversible ({file}); a downgrade cannot pass it: choose a target above it"
+            ),
+            Error::EmptyDown { revision, file } => write!(
+                f,
+                "revision {revision} has an empty down file ({file}); write its down SQL, or accept empty \
+                 downgrades as no-ops on purpose"
+            ),
+            Error::Dirty { revision, state, statements_done, error } => {
+                let doing = if *state == RowState::Downgrading { "reverting" } else { "applying" };
+                write!(
+                    f,
+                    "the database is dirty: {doing} revision {revision} stopped after {statements_done} \
+                     statement(s)"
+                )?;
+                if let Some(error) = error {
+                    write!(f, "; it failed with: {error}")?;
+                }
+                write!(
+                    f,
+                    "\nthe statements before that are in effect, the rest are not. Either fix the cause and resume \
+                     from the failed statement (its earlier statements must be unchanged), or finish or undo the \
+                     revision by hand and mark it resolved"
+                )
+            }
+            Error::TargetNotFound { target, detail } => write!(f, "target `{target}` {detail}"),
+            Error::WrongDirection { command, target, current } => {
+                let current = current.as_ref().map_or("base (nothing applied)".to_owned(), ToString::to_string);
+                let other = if *command == "upgrade" { "downgrade" } else { "upgrade" };
+                write!(f, "cannot {command} to {target}: the database is at {current}; use {other}")
+            }
+            Error::NotEnough { command, requested, available } => write!(
+                f,
+                "cannot {command} by {requested}: only {available} revision(s) can be {}",
+                if *command == "upgrade" { "applied" } else { "reverted" }
+            ),
+            Error::NotTransactional { revision, file, reason } => {
+                write!(f, "revision {revision} cannot run in the single transaction of this run ({file}): {reason}")
+            }
+            Error::LockTimeout { waited, holder } => {
+                write!(f, "could not take the migration lock within {:.1}s", waited.as_secs_f64())?;
+                match holder {
+                    Some(holder) => write!(f, "; it is held by {holder}")?,
+                    None => write!(f, "; another migration is running")?,
+                }
+                write!(f, "\nwait for it to finish, or raise the lock timeout")
+            }
+            Error::Migration { direction, revision, file, line, statement, outcome, applied, source } => {
+                let doing = if *direction == Direction::Up { "applying" } else { "reverting" };
+                write!(f, "{doing} revision {revision} failed at {file}:{line}\n  statement: {statement}\n  error: {source}")?;
+                match outcome {
+                    FailureOutcome::RolledBack => write!(f, "\n  the revision was rolled back and left no trace")?,
+                    FailureOutcome::RunRolledBack => {
+                        write!(f, "\n  the whole run was one transaction and was rolled back: nothing changed")?
+                    }
+                    FailureOutcome::Dirty { statements_done } => write!(
+                        f,
+                        "\n  it ran statement by statement: {statements_done} statement(s) before this one stay \
+                         applied and the revision is marked dirty; fix the cause, then resume it or mark it resolved"
+                    )?,
+                }
+                if applied.is_empty() {
+                    write!(f, "\n  nothing was applied before it in this run")
+                } else if *outcome == FailureOutcome::RunRolledBack {
+                    write!(f, "\n  rolled back with it: {}", applied.iter().map(|(_, r)| r.to_string()).collect::<Vec<_>>().join(", "))
+                } else {
+                    write!(f, "\n  completed before it and kept: ")?;
+                    let done: Vec<String> =
+                        applied.iter().map(|(d, r)| format!("{} {r}", if *d == Direction::Up { "applied" } else { "reverted" })).collect();
+                    f.write_str(&done.join(", "))
+                }
+            }
+            Error::Database { context, source } => write!(f, "{context}: {source}"),
+            Error::History { message } => write!(f, "the history table cannot be read: {message}"),
+            Error::InvalidIdentifier { what, value } => write!(
+                f,
+                "invalid {what} `{value}`: use 1 to 63 ASCII letters, digits and `_`, not starting with a digit"
+            ),
+            Error::Resume { message } => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Migration { source, .. } | Error::Database { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_send_sync_static() {
+        fn check<T: Send + Sync + 'static + std::error::Error>() {}
+        check::<Error>();
+        check::<DbError>();
+    }
+}

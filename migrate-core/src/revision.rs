@@ -1,0 +1,332 @@
+//! The revision model: what one `<version>_<name>/` folder means once it has been read.
+//!
+//! The same types hold a list embedded by `migrations!()` (borrowed `'static` data, built by `const fn`
+//! constructors, so start-up allocates nothing for it) and a list scanned at run time (owned data).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+
+/// A database family. Selects the override files (`up.<backend>.sql`) and the SQL dialect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Backend {
+    /// PostgreSQL.
+    Postgres,
+    /// SQLite.
+    Sqlite,
+    /// MySQL and MariaDB.
+    Mysql,
+}
+
+impl Backend {
+    /// Every backend, in the order override files are listed.
+    pub const ALL: [Backend; 3] = [Backend::Postgres, Backend::Sqlite, Backend::Mysql];
+
+    /// The name used in override file names (`up.postgres.sql`) and in messages.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+            Backend::Mysql => "mysql",
+        }
+    }
+
+    /// The backend whose override file name uses `name`, if any.
+    pub fn from_name(name: &str) -> Option<Backend> {
+        Backend::ALL.into_iter().find(|b| b.name() == name)
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which way a revision is run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// `up.sql`: apply.
+    Up,
+    /// `down.sql`: revert.
+    Down,
+}
+
+impl Direction {
+    /// `"up"` or `"down"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        }
+    }
+}
+
+/// SHA-256 of a script's text after removing a leading byte-order mark and folding CRLF to LF,
+/// so the same file checked out on Windows and Unix has one checksum.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Checksum(pub [u8; 32]);
+
+impl Checksum {
+    /// The checksum of `text`, normalised as described on the type.
+    pub fn of(text: &str) -> Checksum {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut hasher = Sha256::new();
+        let mut rest = text;
+        while let Some(at) = rest.find("\r\n") {
+            hasher.update(&rest.as_bytes()[..at]);
+            hasher.update(b"\n");
+            rest = &rest[at + 2..];
+        }
+        hasher.update(rest.as_bytes());
+        Checksum(hasher.finalize().into())
+    }
+
+    /// Lowercase hexadecimal, 64 characters: the form stored in the history table.
+    pub fn to_hex(&self) -> String {
+        use fmt::Write;
+        let mut out = String::with_capacity(64);
+        for byte in self.0 {
+            let _ = write!(out, "{byte:02x}");
+        }
+        out
+    }
+
+    /// Parses the 64-character hexadecimal form; `None` if `hex` is not one.
+    pub fn from_hex(hex: &str) -> Option<Checksum> {
+        let hex = hex.trim();
+        if hex.len() != 64 || !hex.is_ascii() {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(Checksum(out))
+    }
+}
+
+impl fmt::Debug for Checksum {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Checksum({})", self.to_hex())
+    }
+}
+
+impl fmt::Display for Checksum {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+/// What a script file holds, as far as running it is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScriptKind {
+    /// At least one statement.
+    Sql,
+    /// Nothing but whitespace and comments (a diesel placeholder `down.sql`).
+    Empty,
+    /// A `down.sql` marked `-- migrate:irreversible`: the revision cannot be reverted.
+    Irreversible,
+}
+
+/// One SQL file of a revision: `up.sql`, `down.sql` or a backend override such as `up.postgres.sql`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Script {
+    file: Cow<'static, str>,
+    backend: Option<Backend>,
+    sql: Cow<'static, str>,
+    checksum: Checksum,
+    kind: ScriptKind,
+    transaction: bool,
+}
+
+impl Script {
+    /// Builds a script from data the `migrations!()` macro checked at compile time.
+    #[doc(hidden)]
+    pub const fn __new(
+        file: &'static str,
+        backend: Option<Backend>,
+        sql: &'static str,
+        checksum: [u8; 32],
+        kind: ScriptKind,
+        transaction: bool,
+    ) -> Script {
+        Script {
+            file: Cow::Borrowed(file),
+            backend,
+            sql: Cow::Borrowed(sql),
+            checksum: Checksum(checksum),
+            kind,
+            transaction,
+        }
+    }
+
+    /// Builds a script from text read at run time (the scanner, or a down script kept in the history table).
+    pub fn new_owned(
+        file: String,
+        backend: Option<Backend>,
+        sql: String,
+        kind: ScriptKind,
+        transaction: bool,
+    ) -> Script {
+        let checksum = Checksum::of(&sql);
+        Script { file: Cow::Owned(file), backend, sql: Cow::Owned(sql), checksum, kind, transaction }
+    }
+
+    /// The file name inside the revision folder, e.g. `up.sql` or `down.sqlite.sql`.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// The backend this file overrides the generic one for, or `None` for `up.sql` / `down.sql`.
+    pub fn backend(&self) -> Option<Backend> {
+        self.backend
+    }
+
+    /// The SQL text exactly as in the file.
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// The checksum of the normalised text.
+    pub fn checksum(&self) -> Checksum {
+        self.checksum
+    }
+
+    /// Whether the file has statements, is a placeholder, or marks the revision irreversible.
+    pub fn kind(&self) -> ScriptKind {
+        self.kind
+    }
+
+    /// `false` when the file (or the revision's `metadata.toml`) asks for `-- migrate:no-transaction`.
+    pub fn transaction(&self) -> bool {
+        self.transaction
+    }
+}
+
+/// One revision: a version, a name, and its up and down scripts (generic plus backend overrides).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revision {
+    version: Cow<'static, str>,
+    name: Cow<'static, str>,
+    folder: Cow<'static, str>,
+    up: Cow<'static, [Script]>,
+    down: Cow<'static, [Script]>,
+}
+
+impl Revision {
+    /// Builds a revision from data the `migrations!()` macro checked at compile time.
+    /// `up[0]` and `down[0]` are the generic files; the rest are backend overrides.
+    #[doc(hidden)]
+    pub const fn __new(
+        version: &'static str,
+        name: &'static str,
+        folder: &'static str,
+        up: &'static [Script],
+        down: &'static [Script],
+    ) -> Revision {
+        Revision {
+            version: Cow::Borrowed(version),
+            name: Cow::Borrowed(name),
+            folder: Cow::Borrowed(folder),
+            up: Cow::Borrowed(up),
+            down: Cow::Borrowed(down),
+        }
+    }
+
+    /// Builds a revision from owned parts; `up[0]` and `down[0]` must be the generic files.
+    ///
+    /// # Panics
+    /// If `up` or `down` is empty or its first script is a backend override.
+    pub fn new_owned(version: String, name: String, folder: String, up: Vec<Script>, down: Vec<Script>) -> Revision {
+        assert!(up.first().is_some_and(|s| s.backend.is_none()), "up[0] must be the generic script");
+        assert!(down.first().is_some_and(|s| s.backend.is_none()), "down[0] must be the generic script");
+        Revision {
+            version: Cow::Owned(version),
+            name: Cow::Owned(name),
+            folder: Cow::Owned(folder),
+            up: Cow::Owned(up),
+            down: Cow::Owned(down),
+        }
+    }
+
+    /// The version: the digits of the folder name before the first `_`, dashes dropped.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The name: the folder name after the first `_`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The folder name as on disk, e.g. `2024-01-14-171611_create_users`.
+    pub fn folder(&self) -> &str {
+        &self.folder
+    }
+
+    /// The script that applies this revision on `backend`: its override if there is one, else `up.sql`.
+    pub fn up(&self, backend: Backend) -> &Script {
+        pick(&self.up, backend)
+    }
+
+    /// The script that reverts this revision on `backend`: its override if there is one, else `down.sql`.
+    pub fn down(&self, backend: Backend) -> &Script {
+        pick(&self.down, backend)
+    }
+
+    /// The script for `direction` on `backend`.
+    pub fn script(&self, direction: Direction, backend: Backend) -> &Script {
+        match direction {
+            Direction::Up => self.up(backend),
+            Direction::Down => self.down(backend),
+        }
+    }
+
+    /// Every file of the revision: the generic up and down scripts first, then the overrides.
+    pub fn scripts(&self) -> impl Iterator<Item = &Script> {
+        self.up.iter().take(1).chain(self.down.iter().take(1)).chain(self.up.iter().skip(1)).chain(self.down.iter().skip(1))
+    }
+}
+
+fn pick(scripts: &[Script], backend: Backend) -> &Script {
+    scripts.iter().skip(1).find(|s| s.backend == Some(backend)).unwrap_or(&scripts[0])
+}
+
+/// Orders two versions the way revisions are ordered: as strings of digits, so that timestamps of
+/// different precision (`20240313` and `20240313170000`) sort by time.
+pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    a.cmp(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_ignores_bom_and_crlf() {
+        let unix = Checksum::of("create table t (id int);\nselect 1;\n");
+        assert_eq!(Checksum::of("\u{feff}create table t (id int);\r\nselect 1;\r\n"), unix);
+        assert_ne!(Checksum::of("create table t (id int);\nselect 2;\n"), unix);
+        assert_eq!(Checksum::from_hex(&unix.to_hex()), Some(unix));
+        // Known vector: SHA-256 of "abc".
+        assert_eq!(
+            Checksum::of("abc").to_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn overrides_replace_the_generic_file() {
+        let generic = Script::new_owned("up.sql".into(), None, "select 1;".into(), ScriptKind::Sql, true);
+        let pg = Script::new_owned("up.postgres.sql".into(), Some(Backend::Postgres), "select 2;".into(), ScriptKind::Sql, true);
+        let down = Script::new_owned("down.sql".into(), None, "select 3;".into(), ScriptKind::Sql, true);
+        let rev = Revision::new_owned("1".into(), "a".into(), "1_a".into(), vec![generic, pg], vec![down]);
+        assert_eq!(rev.up(Backend::Postgres).file(), "up.postgres.sql");
+        assert_eq!(rev.up(Backend::Sqlite).file(), "up.sql");
+        assert_eq!(rev.down(Backend::Postgres).file(), "down.sql");
+        assert_eq!(rev.scripts().map(Script::file).collect::<Vec<_>>(), ["up.sql", "down.sql", "up.postgres.sql"]);
+    }
+}

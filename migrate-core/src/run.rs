@@ -1,0 +1,577 @@
+//! The runner: reads the history, plans, takes the lock, re-plans under it, and applies the steps.
+//!
+//! The order of operations, the same on every database:
+//! 1. read the history table (one statement) and plan; if there is nothing to do, stop: no lock is taken;
+//! 2. take the migration lock (bounded wait), create the history table if needed, read it again and re-plan, since
+//!    another process may have migrated meanwhile;
+//! 3. run each step: a transactional script and its history row commit together; a `no-transaction` script (and,
+//!    where DDL commits implicitly, every script) runs statement by statement behind a history row marked dirty,
+//!    with its progress recorded after each statement;
+//! 4. release the lock, on every path (the guard does it on errors and panics).
+
+use std::time::{Duration, Instant};
+
+use crate::driver::{Continuity, Driver, ScriptFailure};
+use crate::error::{ChangedFile, DbError, Error, FailureOutcome, RevisionName};
+use crate::history::{self, AppliedRow, HistoryTable, RowState};
+use crate::lock::{LockGuard, Transaction};
+use crate::plan::{self, Action, Command, OutOfOrder, Plan, Policy, Step, Target};
+use crate::revision::{Direction, Revision, Script, ScriptKind};
+use crate::sql::{self, Statement};
+
+/// How a run behaves. `Config::default()` is what a start-up migration wants.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where the history table lives.
+    pub table: HistoryTable,
+    /// Take the migration lock (default `true`). Turn off only when something else guarantees a single runner.
+    pub lock: bool,
+    /// How long to wait for the lock before failing with [`Error::LockTimeout`] (default 60 s).
+    pub lock_wait: Duration,
+    /// Pending revisions older than the newest applied one (default: refuse).
+    pub out_of_order: OutOfOrder,
+    /// Run all revisions of the run in one transaction (default `false`: one transaction per revision).
+    pub single_transaction: bool,
+    /// Run empty down files as no-ops instead of refusing (default `false`).
+    pub allow_empty_down: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            table: HistoryTable::default(),
+            lock: true,
+            lock_wait: Duration::from_secs(60),
+            out_of_order: OutOfOrder::Error,
+            single_transaction: false,
+            allow_empty_down: false,
+        }
+    }
+}
+
+/// One step that ran.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepReport {
+    /// What it did.
+    pub action: Action,
+    /// Which revision.
+    pub revision: RevisionName,
+    /// How long it took.
+    pub duration: Duration,
+}
+
+/// What a run did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// The newest applied revision before the run.
+    pub before: Option<RevisionName>,
+    /// The newest applied revision after it.
+    pub after: Option<RevisionName>,
+    /// The steps that ran, in order; empty when there was nothing to do.
+    pub steps: Vec<StepReport>,
+}
+
+impl Report {
+    /// `true` when the run changed nothing.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+}
+
+fn db(context: impl Into<String>) -> impl FnOnce(DbError) -> Error {
+    let context = context.into();
+    move |source| Error::Database { context, source }
+}
+
+fn read(driver: &mut dyn Driver, table: &HistoryTable) -> Result<Vec<AppliedRow>, Error> {
+    Ok(driver.read_history(table).map_err(db("reading the history table"))?.unwrap_or_default())
+}
+
+fn policy(config: &Config, driver: &dyn Driver) -> Policy {
+    Policy {
+        backend: driver.backend(),
+        out_of_order: config.out_of_order,
+        allow_empty_down: config.allow_empty_down,
+        single_transaction: config.single_transaction,
+    }
+}
+
+/// Plans `command` against the database without changing anything (one statement: the history read).
+///
+/// # Errors
+/// What [`plan::plan`] refuses, and [`Error::Database`] if the history cannot be read.
+pub fn preview<'r>(
+    revisions: &'r [Revision],
+    config: &Config,
+    driver: &mut dyn Driver,
+    command: &Command,
+) -> Result<Plan<'r>, Error> {
+    let rows = read(driver, &config.table)?;
+    plan::plan(revisions, &rows, command, &policy(config, driver))
+}
+
+/// Runs `command`: see the module documentation for the order of operations.
+///
+/// # Errors
+/// Before anything runs: what [`plan::plan`] refuses, [`Error::LockTimeout`], [`Error::Database`]. While running:
+/// [`Error::Migration`] naming the revision, file and line of the failing statement and the revisions completed
+/// before it, which stay completed.
+pub fn run(revisions: &[Revision], config: &Config, driver: &mut dyn Driver, command: &Command) -> Result<Report, Error> {
+    let policy = policy(config, driver);
+    let rows = read(driver, &config.table)?;
+    let first = plan::plan(revisions, &rows, command, &policy)?;
+    let before = first.current.clone();
+    if first.is_empty() {
+        return Ok(Report { after: before.clone(), before, steps: Vec::new() });
+    }
+    drop(first);
+    let mut guard = lock(driver, config)?;
+    let driver = guard.driver();
+    driver.create_history(&config.table).map_err(db("creating the history table"))?;
+    let mut done = Vec::new();
+    let mut command = command.clone();
+    let mut pinned = false;
+    loop {
+        let rows = read(driver, &config.table)?;
+        let plan = plan::plan(revisions, &rows, &command, &policy)?;
+        if plan.is_empty() {
+            break;
+        }
+        if !pinned {
+            // Relative targets count from the state found under the lock; should the lock be interrupted (SQLite
+            // between commits), re-planning must aim at the same revision, not count again.
+            command = pin(&command, &plan, &rows);
+            pinned = true;
+        }
+        if execute(driver, config, &plan, &rows, &mut done)? == Continuity::Held {
+            break;
+        }
+    }
+    let rows = read(driver, &config.table)?;
+    let after = rows.iter().max_by(|a, b| a.version.cmp(&b.version)).map(|r| RevisionName {
+        version: r.version.clone(),
+        name: r.name.clone(),
+    });
+    guard.release()?;
+    Ok(Report { before, after, steps: done })
+}
+
+fn lock<'d>(driver: &'d mut dyn Driver, config: &'d Config) -> Result<LockGuard<'d>, Error> {
+    if config.lock {
+        LockGuard::acquire(driver, &config.table, config.lock_wait)
+    } else {
+        Ok(LockGuard::unlocked(driver, &config.table))
+    }
+}
+
+fn pin(command: &Command, plan: &Plan<'_>, rows: &[AppliedRow]) -> Command {
+    let last = plan.steps.last().map(|s| s.revision.version.clone()).unwrap_or_default();
+    match command {
+        Command::Upgrade(Target::Relative(_)) => Command::Upgrade(Target::Revision(last.into())),
+        Command::Downgrade(Target::Relative(_)) => {
+            let below = rows.iter().filter(|r| r.version < last).map(|r| &r.version).max();
+            Command::Downgrade(below.map_or(Target::Base, |v| Target::Revision(v.clone().into())))
+        }
+        other => other.clone(),
+    }
+}
+
+fn execute(
+    driver: &mut dyn Driver,
+    config: &Config,
+    plan: &Plan<'_>,
+    rows: &[AppliedRow],
+    done: &mut Vec<StepReport>,
+) -> Result<Continuity, Error> {
+    if config.single_transaction {
+        return execute_in_one_transaction(driver, config, plan, rows, done);
+    }
+    let count = plan.steps.len();
+    for (index, step) in plan.steps.iter().enumerate() {
+        let more = index + 1 < count;
+        let started = Instant::now();
+        let continuity = match &step.script {
+            Some(script) if script.transaction() && driver.transactional_ddl() => {
+                let statements = sql::split(script.sql(), driver.backend());
+                let mut tx = Transaction::begin(driver).map_err(db("opening a transaction"))?;
+                if let Err(failure) = tx.driver().run_script(script.sql(), &statements) {
+                    tx.rollback().map_err(db(format!("rolling back revision {}", step.revision)))?;
+                    return Err(failure_error(step, &statements, failure, FailureOutcome::RolledBack, done));
+                }
+                record(tx.driver(), config, step, rows, started.elapsed())?;
+                tx.commit(more).map_err(db(format!("committing revision {}", step.revision)))?
+            }
+            Some(script) => {
+                let row = dirty_row(step, rows, driver.backend());
+                statement_by_statement(driver, config, step, script, row, 0, more, done)?
+            }
+            None => {
+                let mut tx = Transaction::begin(driver).map_err(db("opening a transaction"))?;
+                record(tx.driver(), config, step, rows, started.elapsed())?;
+                tx.commit(more).map_err(db(format!("committing revision {}", step.revision)))?
+            }
+        };
+        log_step(step, started.elapsed());
+        done.push(StepReport { action: step.action, revision: step.revision.clone(), duration: started.elapsed() });
+        if continuity == Continuity::Interrupted && more {
+            return Ok(Continuity::Interrupted);
+        }
+    }
+    Ok(Continuity::Held)
+}
+
+fn log_step(step: &Step<'_>, took: Duration) {
+    let verb = match step.action {
+        Action::Apply => "applied",
+        Action::Revert => "reverted",
+        Action::StampApplied => "stamped as applied",
+        Action::StampReverted => "stamped as not applied",
+    };
+    log::info!("{verb} {} in {:.1} ms", step.revision, took.as_secs_f64() * 1e3);
+}
+
+fn execute_in_one_transaction(
+    driver: &mut dyn Driver,
+    config: &Config,
+    plan: &Plan<'_>,
+    rows: &[AppliedRow],
+    done: &mut Vec<StepReport>,
+) -> Result<Continuity, Error> {
+    if !driver.transactional_ddl() {
+        return Err(Error::NotTransactional {
+            revision: plan.steps[0].revision.clone(),
+            file: plan.steps[0].file.clone(),
+            reason: format!("{} commits DDL implicitly, so a run cannot be one transaction", driver.backend()),
+        });
+    }
+    let mut tx = Transaction::begin(driver).map_err(db("opening a transaction"))?;
+    let mut in_run = Vec::new();
+    for step in &plan.steps {
+        let started = Instant::now();
+        if let Some(script) = &step.script {
+            let statements = sql::split(script.sql(), tx.driver().backend());
+            if let Err(failure) = tx.driver().run_script(script.sql(), &statements) {
+                tx.rollback().map_err(db("rolling back the run"))?;
+                return Err(failure_error(step, &statements, failure, FailureOutcome::RunRolledBack, &in_run));
+            }
+        }
+        record(tx.driver(), config, step, rows, started.elapsed())?;
+        log_step(step, started.elapsed());
+        in_run.push(StepReport { action: step.action, revision: step.revision.clone(), duration: started.elapsed() });
+    }
+    let continuity = tx.commit(false).map_err(db("committing the run"))?;
+    done.append(&mut in_run);
+    Ok(continuity)
+}
+
+/// The history row a revision gets when applied now.
+fn new_row(revision: &Revision, step: &Step<'_>, backend: crate::revision::Backend, took: Duration) -> AppliedRow {
+    let down = revision.down(backend);
+    let irreversible = down.kind() == ScriptKind::Irreversible;
+    AppliedRow {
+        version: step.revision.version.clone(),
+        name: step.revision.name.clone(),
+        up_checksum: revision.up(backend).checksum(),
+        down_checksum: plan::recorded_down_checksum(down),
+        down_sql: (!irreversible).then(|| down.sql().to_owned()),
+        applied_at: history::now_utc(),
+        duration_ms: took.as_millis().try_into().unwrap_or(i64::MAX),
+        state: RowState::Applied,
+        statements_done: 0,
+        progress_checksum: None,
+        error: None,
+    }
+}
+
+fn record(
+    driver: &mut dyn Driver,
+    config: &Config,
+    step: &Step<'_>,
+    rows: &[AppliedRow],
+    took: Duration,
+) -> Result<(), Error> {
+    let context = || format!("recording revision {} in the history table", step.revision);
+    match (step.action, step.known) {
+        (Action::Apply | Action::StampApplied, Some(revision)) => {
+            let row = new_row(revision, step, driver.backend(), took);
+            let existing = rows.iter().any(|r| r.version == row.version);
+            if existing { driver.update_row(&config.table, &row) } else { driver.insert_row(&config.table, &row) }
+                .map_err(|source| Error::Database { context: context(), source })
+        }
+        (Action::Revert | Action::StampReverted, _) => driver
+            .delete_row(&config.table, &step.revision.version)
+            .map_err(|source| Error::Database { context: context(), source }),
+        (Action::Apply | Action::StampApplied, None) => {
+            Err(Error::History { message: format!("cannot apply {}: this binary does not contain it", step.revision) })
+        }
+    }
+}
+
+/// The row a statement-by-statement step starts from: a new one for an upgrade, the recorded one for a downgrade.
+fn dirty_row(step: &Step<'_>, rows: &[AppliedRow], backend: crate::revision::Backend) -> AppliedRow {
+    let recorded = rows.iter().find(|r| r.version == step.revision.version);
+    let mut row = match (step.action, recorded, step.known) {
+        (Action::Revert, Some(row), _) => row.clone(),
+        (_, _, Some(revision)) => new_row(revision, step, backend, Duration::ZERO),
+        (_, Some(row), None) => row.clone(),
+        (_, None, None) => unreachable!("a planned step names a known or a recorded revision"),
+    };
+    row.state = if step.action == Action::Revert { RowState::Downgrading } else { RowState::Upgrading };
+    row.statements_done = 0;
+    row.progress_checksum = None;
+    row.error = None;
+    row
+}
+
+/// Runs `script` from statement `start` on, outside a transaction, keeping `row` (marked dirty) up to date after
+/// each statement, so a failure leaves a record of exactly what ran.
+#[allow(clippy::too_many_arguments)] // one call site each for run and resume; a struct would only rename them
+fn statement_by_statement(
+    driver: &mut dyn Driver,
+    config: &Config,
+    step: &Step<'_>,
+    script: &Script,
+    mut row: AppliedRow,
+    start: usize,
+    more: bool,
+    done: &[StepReport],
+) -> Result<Continuity, Error> {
+    let table = &config.table;
+    let started = Instant::now();
+    let statements = sql::split(script.sql(), driver.backend());
+    let context = |what: &str| format!("{what} revision {} in the history table", step.revision);
+    driver.enter_autocommit().map_err(db("leaving the lock transaction for a no-transaction revision"))?;
+    if start == 0 && step.action == Action::Apply {
+        driver.insert_row(table, &row).map_err(db(context("marking as upgrading")))?;
+    } else {
+        driver.update_row(table, &row).map_err(db(context("marking as in progress")))?;
+    }
+    for (index, statement) in statements.iter().enumerate().skip(start) {
+        if let Err(error) = driver.execute(statement.text) {
+            let failure = ScriptFailure { index, error };
+            let line = failure_line(statement, &failure.error);
+            row.error = Some(format!("line {line}: {}: {}", statement.first_line(), failure.error));
+            if let Err(err) = driver.update_row(table, &row) {
+                log::error!("could not record the failure of {} in the history table: {err}", step.revision);
+            }
+            let outcome = FailureOutcome::Dirty { statements_done: index as i64 };
+            return Err(failure_error(step, &statements, failure, outcome, done));
+        }
+        row.statements_done = index as i64 + 1;
+        row.progress_checksum = Some(history::progress_checksum(statements[..=index].iter().map(|s| s.text)));
+        driver.update_row(table, &row).map_err(db(context("recording progress of")))?;
+    }
+    match step.action {
+        Action::Revert => driver.delete_row(table, &row.version).map_err(db(context("removing")))?,
+        _ => {
+            row.state = RowState::Applied;
+            row.error = None;
+            row.duration_ms = started.elapsed().as_millis().try_into().unwrap_or(i64::MAX);
+            row.applied_at = history::now_utc();
+            driver.update_row(table, &row).map_err(db(context("marking as applied")))?;
+        }
+    }
+    driver.leave_autocommit(more).map_err(db("taking the lock again after a no-transaction revision"))
+}
+
+fn failure_line(statement: &Statement<'_>, error: &DbError) -> usize {
+    let within = error.position.and_then(|chars| statement.text.char_indices().nth(chars)).map_or(0, |(byte, _)| {
+        statement.text.as_bytes()[..byte].iter().filter(|&&b| b == b'\n').count()
+    });
+    statement.line + within
+}
+
+fn failure_error(
+    step: &Step<'_>,
+    statements: &[Statement<'_>],
+    failure: ScriptFailure,
+    outcome: FailureOutcome,
+    done: &[StepReport],
+) -> Error {
+    let statement = statements.get(failure.index);
+    Error::Migration {
+        direction: step.action.direction(),
+        revision: step.revision.clone(),
+        file: step.file.clone(),
+        line: statement.map_or(1, |s| failure_line(s, &failure.error)),
+        statement: statement.map_or_else(String::new, |s| s.first_line().to_owned()),
+        outcome,
+        applied: done.iter().map(|s| (s.action.direction(), s.revision.clone())).collect(),
+        source: failure.error,
+    }
+}
+
+/// How an operator settled a dirty revision by hand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    /// The revision is in effect: record it as applied.
+    Applied,
+    /// The revision is not in effect: remove its record.
+    NotApplied,
+}
+
+fn find_dirty(rows: &[AppliedRow]) -> Result<&AppliedRow, Error> {
+    rows.iter().find(|r| r.state.is_dirty()).ok_or_else(|| Error::Resume {
+        message: "no revision is dirty: there is nothing to resume or resolve".to_owned(),
+    })
+}
+
+/// Records how the dirty revision `reference` was settled by hand, after checking the database.
+///
+/// # Errors
+/// [`Error::Resume`] if that revision is not dirty; lock and database errors.
+pub fn resolve(
+    revisions: &[Revision],
+    config: &Config,
+    driver: &mut dyn Driver,
+    reference: &str,
+    resolution: Resolution,
+) -> Result<RevisionName, Error> {
+    let mut guard = lock(driver, config)?;
+    let driver = guard.driver();
+    let rows = read(driver, &config.table)?;
+    let refs: Vec<&AppliedRow> = rows.iter().collect();
+    let name = plan::resolve(reference, revisions, &refs)?;
+    let dirty = find_dirty(&rows)?;
+    if dirty.version != name.version {
+        return Err(Error::Resume {
+            message: format!("revision {name} is not dirty; the dirty revision is {} ({})", dirty.version, dirty.name),
+        });
+    }
+    let mut tx = Transaction::begin(driver).map_err(db("opening a transaction"))?;
+    match resolution {
+        Resolution::Applied => {
+            let mut row = dirty.clone();
+            if let Some(revision) = revisions.iter().find(|r| r.version() == row.version) {
+                let backend = tx.driver().backend();
+                row.up_checksum = revision.up(backend).checksum();
+                row.down_checksum = plan::recorded_down_checksum(revision.down(backend));
+            }
+            row.state = RowState::Applied;
+            row.error = None;
+            tx.driver().update_row(&config.table, &row)
+        }
+        Resolution::NotApplied => tx.driver().delete_row(&config.table, &name.version),
+    }
+    .map_err(db(format!("resolving revision {name}")))?;
+    tx.commit(false).map_err(db(format!("resolving revision {name}")))?;
+    guard.release()?;
+    Ok(name)
+}
+
+/// Continues the dirty revision from its failed statement, after checking that the statements that already ran
+/// are unchanged in the file.
+///
+/// # Errors
+/// [`Error::Resume`] if nothing is dirty or the statements that ran changed; [`Error::Migration`] if a statement
+/// fails again (the revision stays dirty, with its progress); lock and database errors.
+pub fn resume(revisions: &[Revision], config: &Config, driver: &mut dyn Driver) -> Result<Report, Error> {
+    let mut guard = lock(driver, config)?;
+    let driver = guard.driver();
+    let backend = driver.backend();
+    let rows = read(driver, &config.table)?;
+    let row = find_dirty(&rows)?.clone();
+    let name = RevisionName { version: row.version.clone(), name: row.name.clone() };
+    let known = revisions.iter().find(|r| r.version() == row.version);
+    let (action, direction) =
+        if row.state == RowState::Downgrading { (Action::Revert, Direction::Down) } else { (Action::Apply, Direction::Up) };
+    let (script, file) = match (known, direction) {
+        (Some(revision), _) => {
+            let script = revision.script(direction, backend).clone();
+            let file = format!("{}/{}", revision.folder(), script.file());
+            (script, file)
+        }
+        (None, Direction::Down) => match &row.down_sql {
+            Some(sql) => (plan::stored_script(sql), format!("{} down SQL kept in the history table", row.version)),
+            None => return Err(Error::Irreversible { revision: name, file: "history table".to_owned() }),
+        },
+        (None, Direction::Up) => {
+            return Err(Error::Resume {
+                message: format!("cannot resume {name}: this binary does not contain it; resolve it instead"),
+            })
+        }
+    };
+    let statements = sql::split(script.sql(), backend);
+    let done = usize::try_from(row.statements_done).unwrap_or(usize::MAX);
+    let unchanged = done <= statements.len()
+        && (done == 0 && row.progress_checksum.is_none()
+            || row.progress_checksum == Some(history::progress_checksum(statements[..done].iter().map(|s| s.text))));
+    if !unchanged {
+        return Err(Error::Resume {
+            message: format!(
+                "cannot resume {name}: the {done} statement(s) of {file} that already ran are not the ones in the \
+                 file now; restore the file, or finish the revision by hand and mark it resolved"
+            ),
+        });
+    }
+    let step = Step { action, revision: name.clone(), known, script: None, file };
+    let started = Instant::now();
+    statement_by_statement(driver, config, &step, &script, row, done, false, &[])?;
+    let rows = read(driver, &config.table)?;
+    let after = rows
+        .iter()
+        .max_by(|a, b| a.version.cmp(&b.version))
+        .map(|r| RevisionName { version: r.version.clone(), name: r.name.clone() });
+    guard.release()?;
+    Ok(Report {
+        before: Some(name.clone()),
+        after,
+        steps: vec![StepReport { action, revision: name, duration: started.elapsed() }],
+    })
+}
+
+/// Accepts on purpose that the files of applied revision `reference` changed: records their current checksums and
+/// down SQL, running nothing. Returns the files whose record changed (empty if none had).
+///
+/// # Errors
+/// [`Error::TargetNotFound`] if `reference` names no applied revision of this binary; lock and database errors.
+pub fn accept(
+    revisions: &[Revision],
+    config: &Config,
+    driver: &mut dyn Driver,
+    reference: &str,
+) -> Result<Vec<ChangedFile>, Error> {
+    let mut guard = lock(driver, config)?;
+    let driver = guard.driver();
+    let backend = driver.backend();
+    let rows = read(driver, &config.table)?;
+    let refs: Vec<&AppliedRow> = rows.iter().collect();
+    let name = plan::resolve(reference, revisions, &refs)?;
+    let (Some(row), Some(revision)) =
+        (rows.iter().find(|r| r.version == name.version), revisions.iter().find(|r| r.version() == name.version))
+    else {
+        return Err(Error::TargetNotFound {
+            target: reference.to_owned(),
+            detail: "is not an applied revision of this binary; only those can be accepted".to_owned(),
+        });
+    };
+    let (up, down) = (revision.up(backend), revision.down(backend));
+    let mut changes = Vec::new();
+    if row.up_checksum != up.checksum() {
+        changes.push(ChangedFile {
+            revision: name.clone(),
+            file: format!("{}/{}", revision.folder(), up.file()),
+            recorded: Some(row.up_checksum),
+            current: Some(up.checksum()),
+        });
+    }
+    if row.down_checksum != plan::recorded_down_checksum(down) {
+        changes.push(ChangedFile {
+            revision: name.clone(),
+            file: format!("{}/{}", revision.folder(), down.file()),
+            recorded: row.down_checksum,
+            current: plan::recorded_down_checksum(down),
+        });
+    }
+    if !changes.is_empty() {
+        let mut updated = row.clone();
+        updated.up_checksum = up.checksum();
+        updated.down_checksum = plan::recorded_down_checksum(down);
+        updated.down_sql = (down.kind() != ScriptKind::Irreversible).then(|| down.sql().to_owned());
+        let mut tx = Transaction::begin(driver).map_err(db("opening a transaction"))?;
+        tx.driver().update_row(&config.table, &updated).map_err(db(format!("accepting revision {name}")))?;
+        tx.commit(false).map_err(db(format!("accepting revision {name}")))?;
+    }
+    guard.release()?;
+    Ok(changes)
+}

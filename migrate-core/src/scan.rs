@@ -1,0 +1,525 @@
+//! The folder scanner, shared by `migrations!()` (at compile time) and the command line (at run time).
+//!
+//! A folder holds one directory per revision, `<version>_<name>/`, with `up.sql`, `down.sql`, optional backend
+//! overrides (`up.postgres.sql`, `down.sqlite.sql`, ...) and an optional diesel `metadata.toml`. Loose files beside
+//! the revision directories (a `README.md`, diesel's `.keep`) and hidden entries are ignored. Every problem found is
+//! collected, so one scan reports all of them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::revision::{Backend, Direction, Revision, Script, ScriptKind};
+use crate::sql::{self, Directive};
+
+/// How strict the scan is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ScanOptions {
+    /// Accept an empty or comment-only `down.sql` as a no-op downgrade (for adopting a diesel folder whose
+    /// `down.sql` files are placeholders). Without it such a file is a problem.
+    pub allow_empty_down: bool,
+}
+
+/// What kind of mistake a [`Problem`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ProblemKind {
+    /// The folder does not exist or cannot be read.
+    MissingFolder,
+    /// A directory name that is not `<version>_<name>`.
+    UnparsableName,
+    /// Two revisions share one version.
+    DuplicateVersion,
+    /// Versions whose text order differs from their numeric order (`2` and `10`).
+    AmbiguousOrder,
+    /// No `up.sql`.
+    MissingUp,
+    /// An `up` file with no statement.
+    EmptyUp,
+    /// No `down.sql`.
+    MissingDown,
+    /// A `down` file with no statement and no `-- migrate:irreversible`.
+    EmptyDown,
+    /// `up.<backend>.sql` without `down.<backend>.sql`, or the reverse.
+    OverrideWithoutCounterpart,
+    /// A file that is not valid UTF-8.
+    NotUtf8,
+    /// A file or directory inside a revision folder that is not one of the known files.
+    UnknownFile,
+    /// A `-- migrate:` line that is unknown or misplaced, or a directive that contradicts the file.
+    Directive,
+    /// A `metadata.toml` that cannot be read.
+    Metadata,
+    /// A statement the database refuses inside a transaction, in a file that runs in one.
+    NeedsNoTransaction,
+    /// A file that exists but cannot be read.
+    Unreadable,
+}
+
+/// One mistake in a revision folder: where it is and what to do about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// What kind of mistake.
+    pub kind: ProblemKind,
+    /// The file or directory, relative to the scanned folder (empty for the folder itself).
+    pub path: PathBuf,
+    /// The 1-based line within the file, where one applies.
+    pub line: Option<usize>,
+    /// What is wrong and what to do next; lowercase, no trailing period.
+    pub message: String,
+}
+
+impl Problem {
+    fn new(kind: ProblemKind, path: impl Into<PathBuf>, message: impl Into<String>) -> Problem {
+        Problem { kind, path: path.into(), line: None, message: message.into() }
+    }
+
+    fn at_line(mut self, line: usize) -> Problem {
+        self.line = Some(line);
+        self
+    }
+
+    /// Formats the problem with its path shown below `root` (for example the folder as the user wrote it).
+    pub fn display_under<'a>(&'a self, root: &'a Path) -> impl fmt::Display + 'a {
+        struct Shown<'a>(&'a Problem, &'a Path);
+        impl fmt::Display for Shown<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let path = self.1.join(&self.0.path);
+                write!(f, "{}", path.display())?;
+                if let Some(line) = self.0.line {
+                    write!(f, ":{line}")?;
+                }
+                write!(f, ": {}", self.0.message)
+            }
+        }
+        Shown(self, root)
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.display_under(Path::new("")).fmt(f)
+    }
+}
+
+/// The result of scanning a folder: the revisions in order, and every problem found.
+#[derive(Clone, Debug, Default)]
+pub struct Scan {
+    /// Revisions in version order. A revision with a problem may be missing from this list.
+    pub revisions: Vec<Revision>,
+    /// Every problem found; empty when the folder is sound.
+    pub problems: Vec<Problem>,
+}
+
+/// Reads the revision folder `dir`. Never fails: whatever is wrong is in [`Scan::problems`].
+pub fn scan(dir: &Path, options: &ScanOptions) -> Scan {
+    let mut scan = Scan::default();
+    if !dir.is_dir() {
+        scan.problems.push(Problem::new(
+            ProblemKind::MissingFolder,
+            "",
+            "revision folder not found; create it, or point to it with a path relative to the crate's Cargo.toml",
+        ));
+        return scan;
+    }
+    let mut folders: BTreeMap<String, Vec<(String, PathBuf)>> = BTreeMap::new();
+    let walker = walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .max_depth(2)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walker {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                let path = err.path().and_then(|p| p.strip_prefix(dir).ok()).map(Path::to_path_buf).unwrap_or_default();
+                scan.problems.push(Problem::new(ProblemKind::Unreadable, path, format!("cannot read: {err}")));
+                continue;
+            }
+        };
+        let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path()).to_path_buf();
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        match entry.depth() {
+            // Loose files beside the revision folders (README.md, .keep, ...) are not ours.
+            1 if entry.file_type().is_dir() => {
+                folders.entry(file_name).or_default();
+            }
+            2 => {
+                let folder = rel.iter().next().unwrap_or_default().to_string_lossy().into_owned();
+                if entry.file_type().is_dir() {
+                    scan.problems.push(Problem::new(
+                        ProblemKind::UnknownFile,
+                        rel,
+                        "unexpected directory inside a revision folder; a revision holds only up.sql, down.sql, \
+                         up/down.<postgres|sqlite|mysql>.sql and metadata.toml",
+                    ));
+                } else {
+                    folders.entry(folder).or_default().push((file_name, entry.path().to_path_buf()));
+                }
+            }
+            _ => {}
+        }
+    }
+    for (folder, files) in folders {
+        if let Some(revision) = read_revision(&folder, files, options, &mut scan.problems) {
+            scan.revisions.push(revision);
+        }
+    }
+    scan.revisions.sort_by(|a, b| a.version().cmp(b.version()));
+    check_versions(&scan.revisions, &mut scan.problems);
+    scan
+}
+
+/// Splits a folder name into (version, name): the version is the text before the first `_` with dashes
+/// dropped; it must be digits (and dashes), and the name must not be empty.
+pub fn parse_folder_name(folder: &str) -> Result<(String, String), String> {
+    let Some((raw, name)) = folder.split_once('_') else {
+        return Err("a revision folder is named `<version>_<name>`, e.g. `2024-01-14-171611_create_users` or \
+                    `0001_create_users`; this one has no `_`"
+            .to_owned());
+    };
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit() || b == b'-') || !raw.bytes().any(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "the version `{raw}` (before the first `_`) must be digits, optionally with dashes as in \
+             `2024-01-14-171611`; rename the folder to `<version>_<name>`"
+        ));
+    }
+    if name.trim().is_empty() {
+        return Err("the name after the version is empty; rename the folder to `<version>_<name>`".to_owned());
+    }
+    Ok((raw.replace('-', ""), name.to_owned()))
+}
+
+enum FileRole {
+    Script(Direction, Option<Backend>),
+    Metadata,
+}
+
+fn file_role(file: &str) -> Option<FileRole> {
+    if file == "metadata.toml" {
+        return Some(FileRole::Metadata);
+    }
+    let stem = file.strip_suffix(".sql")?;
+    let (direction, rest) = if let Some(rest) = stem.strip_prefix("up") {
+        (Direction::Up, rest)
+    } else {
+        (Direction::Down, stem.strip_prefix("down")?)
+    };
+    match rest {
+        "" => Some(FileRole::Script(direction, None)),
+        _ => Backend::from_name(rest.strip_prefix('.')?).map(|b| FileRole::Script(direction, Some(b))),
+    }
+}
+
+struct RawScript {
+    file: String,
+    backend: Option<Backend>,
+    text: String,
+}
+
+fn read_revision(
+    folder: &str,
+    files: Vec<(String, PathBuf)>,
+    options: &ScanOptions,
+    problems: &mut Vec<Problem>,
+) -> Option<Revision> {
+    let start = problems.len();
+    let (version, name) = match parse_folder_name(folder) {
+        Ok(parts) => parts,
+        Err(message) => {
+            problems.push(Problem::new(ProblemKind::UnparsableName, folder, message));
+            return None;
+        }
+    };
+    let rel = |file: &str| Path::new(folder).join(file);
+    let mut up: Vec<RawScript> = Vec::new();
+    let mut down: Vec<RawScript> = Vec::new();
+    let mut run_in_transaction = true;
+    for (file, path) in files {
+        let Some(role) = file_role(&file) else {
+            problems.push(Problem::new(
+                ProblemKind::UnknownFile,
+                rel(&file),
+                "unknown file in a revision folder; a revision holds only up.sql, down.sql, \
+                 up/down.<postgres|sqlite|mysql>.sql and metadata.toml: rename or remove it",
+            ));
+            continue;
+        };
+        let text = match std::fs::read(&path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(err) => {
+                    let valid = err.utf8_error().valid_up_to();
+                    let line = 1 + err.as_bytes()[..valid].iter().filter(|&&b| b == b'\n').count();
+                    problems.push(
+                        Problem::new(
+                            ProblemKind::NotUtf8,
+                            rel(&file),
+                            format!("not valid UTF-8 (byte {valid}); save the file as UTF-8"),
+                        )
+                        .at_line(line),
+                    );
+                    continue;
+                }
+            },
+            Err(err) => {
+                problems.push(Problem::new(ProblemKind::Unreadable, rel(&file), format!("cannot read: {err}")));
+                continue;
+            }
+        };
+        match role {
+            FileRole::Metadata => match read_metadata(&text) {
+                Ok(value) => run_in_transaction = value,
+                Err((line, message)) => {
+                    problems.push(Problem::new(ProblemKind::Metadata, rel(&file), message).at_line(line))
+                }
+            },
+            FileRole::Script(direction, backend) => {
+                let list = if direction == Direction::Up { &mut up } else { &mut down };
+                list.push(RawScript { file, backend, text });
+            }
+        }
+    }
+    // Generic files first, then overrides in backend order.
+    up.sort_by_key(|s| s.backend);
+    down.sort_by_key(|s| s.backend);
+    let generic_up = up.first().filter(|s| s.backend.is_none()).is_some();
+    let generic_down = down.first().filter(|s| s.backend.is_none()).is_some();
+    if !generic_up && !problems[start..].iter().any(|p| p.path == rel("up.sql")) {
+        problems.push(Problem::new(
+            ProblemKind::MissingUp,
+            rel("up.sql"),
+            "missing up.sql; every revision needs the SQL that applies it",
+        ));
+    }
+    if !generic_down && !problems[start..].iter().any(|p| p.path == rel("down.sql")) {
+        problems.push(Problem::new(
+            ProblemKind::MissingDown,
+            rel("down.sql"),
+            "missing down.sql; write the SQL that reverts up.sql, or mark the revision irreversible with a \
+             down.sql whose first line is `-- migrate:irreversible`",
+        ));
+    }
+    let up: Vec<Script> = up.into_iter().filter_map(|raw| build_script(folder, raw, Direction::Up, run_in_transaction, options, problems)).collect();
+    let down: Vec<Script> = down.into_iter().filter_map(|raw| build_script(folder, raw, Direction::Down, run_in_transaction, options, problems)).collect();
+    let irreversible = down.first().is_some_and(|s| s.backend().is_none() && s.kind() == ScriptKind::Irreversible);
+    for backend in Backend::ALL {
+        let has_up = up.iter().any(|s| s.backend() == Some(backend));
+        let has_down = down.iter().any(|s| s.backend() == Some(backend));
+        if has_up && !has_down && !irreversible {
+            problems.push(Problem::new(
+                ProblemKind::OverrideWithoutCounterpart,
+                rel(&format!("up.{backend}.sql")),
+                format!("up.{backend}.sql has no down.{backend}.sql; add it so {backend} reverts what it applied"),
+            ));
+        }
+        if has_down && !has_up {
+            problems.push(Problem::new(
+                ProblemKind::OverrideWithoutCounterpart,
+                rel(&format!("down.{backend}.sql")),
+                format!("down.{backend}.sql has no up.{backend}.sql; add it, or remove the override"),
+            ));
+        }
+    }
+    if problems.len() > start || up.first().is_none_or(|s| s.backend().is_some()) || down.first().is_none_or(|s| s.backend().is_some()) {
+        return None;
+    }
+    Some(Revision::new_owned(version, name, folder.to_owned(), up, down))
+}
+
+fn build_script(
+    folder: &str,
+    raw: RawScript,
+    direction: Direction,
+    run_in_transaction: bool,
+    options: &ScanOptions,
+    problems: &mut Vec<Problem>,
+) -> Option<Script> {
+    let path = Path::new(folder).join(&raw.file);
+    let before = problems.len();
+    let (directives, directive_problems) = sql::directives(&raw.text);
+    for p in directive_problems {
+        problems.push(Problem::new(ProblemKind::Directive, &path, p.message).at_line(p.line));
+    }
+    let irreversible = directives.contains(&Directive::Irreversible);
+    let transaction = run_in_transaction && !directives.contains(&Directive::NoTransaction);
+    let blank = sql::is_blank(&raw.text);
+    let kind = match (direction, irreversible, blank) {
+        (Direction::Up, true, _) => {
+            problems.push(Problem::new(
+                ProblemKind::Directive,
+                &path,
+                "`-- migrate:irreversible` belongs in down.sql; remove it from the up file",
+            ));
+            ScriptKind::Sql
+        }
+        (Direction::Up, false, true) => {
+            problems.push(Problem::new(
+                ProblemKind::EmptyUp,
+                &path,
+                "has no statement (only whitespace or comments); write the SQL that applies the revision",
+            ));
+            ScriptKind::Empty
+        }
+        (Direction::Down, true, true) => ScriptKind::Irreversible,
+        (Direction::Down, true, false) => {
+            problems.push(Problem::new(
+                ProblemKind::Directive,
+                &path,
+                "marked `-- migrate:irreversible` but has statements; remove the statements or the directive",
+            ));
+            ScriptKind::Irreversible
+        }
+        (Direction::Down, false, true) if options.allow_empty_down => ScriptKind::Empty,
+        (Direction::Down, false, true) => {
+            problems.push(Problem::new(
+                ProblemKind::EmptyDown,
+                &path,
+                "has no statement (only whitespace or comments); write the SQL that reverts up.sql, mark the \
+                 revision irreversible with `-- migrate:irreversible` as the first line, or accept empty downgrades \
+                 as no-ops with `allow_empty_down`",
+            ));
+            ScriptKind::Empty
+        }
+        (_, false, false) => ScriptKind::Sql,
+    };
+    if transaction && kind == ScriptKind::Sql {
+        let backends: Vec<Backend> = match raw.backend {
+            Some(b) => vec![b],
+            None => Backend::ALL.to_vec(),
+        };
+        for backend in backends {
+            if let Some((stmt, what)) = sql::first_non_transactional(&raw.text, backend) {
+                problems.push(
+                    Problem::new(
+                        ProblemKind::NeedsNoTransaction,
+                        &path,
+                        format!(
+                            "`{what}` cannot run inside a transaction on {backend}, and this file runs in one; add \
+                             `-- migrate:no-transaction` as the first line of {}",
+                            raw.file
+                        ),
+                    )
+                    .at_line(stmt.line),
+                );
+                break;
+            }
+        }
+    }
+    if problems.len() > before {
+        return None;
+    }
+    Some(Script::new_owned(raw.file, raw.backend, raw.text, kind, transaction))
+}
+
+/// Reads diesel's `metadata.toml`: the one key it defines, `run_in_transaction = true|false`.
+fn read_metadata(text: &str) -> Result<bool, (usize, String)> {
+    let mut run_in_transaction = true;
+    for (index, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let fail = |message: String| Err((index + 1, message));
+        let Some((key, value)) = line.split_once('=') else {
+            return fail(format!("cannot read `{line}`; metadata.toml holds `run_in_transaction = false`"));
+        };
+        match (key.trim(), value.trim()) {
+            ("run_in_transaction", "true") => run_in_transaction = true,
+            ("run_in_transaction", "false") => run_in_transaction = false,
+            ("run_in_transaction", other) => {
+                return fail(format!("run_in_transaction must be `true` or `false`, not `{other}`"));
+            }
+            (other, _) => {
+                return fail(format!("unknown key `{other}`; metadata.toml understands only `run_in_transaction`"));
+            }
+        }
+    }
+    Ok(run_in_transaction)
+}
+
+/// Versions of fewer digits than this are sequence numbers; longer ones are dates or timestamps.
+const SEQUENCE_DIGITS: usize = 8;
+
+fn check_versions(revisions: &[Revision], problems: &mut Vec<Problem>) {
+    for pair in revisions.windows(2) {
+        if pair[0].version() == pair[1].version() {
+            problems.push(Problem::new(
+                ProblemKind::DuplicateVersion,
+                pair[1].folder(),
+                format!(
+                    "version {} is also the version of `{}`; give each revision its own version",
+                    pair[1].version(),
+                    pair[0].folder()
+                ),
+            ));
+        }
+    }
+    // Text order is the rule. Where it differs from numeric order among short sequence numbers (`2` sorts after
+    // `10` as text), the author almost certainly meant numbers: refuse and ask for zero-padding.
+    let short: Vec<&Revision> = revisions.iter().filter(|r| r.version().len() < SEQUENCE_DIGITS).collect();
+    let mut reported = std::collections::BTreeSet::new();
+    for a in &short {
+        for b in revisions {
+            let (va, vb) = (a.version(), b.version());
+            if va.len() >= vb.len() || reported.contains(a.folder()) {
+                continue;
+            }
+            let numeric = va.trim_start_matches('0').len().cmp(&vb.trim_start_matches('0').len()).then_with(|| {
+                va.trim_start_matches('0').cmp(vb.trim_start_matches('0'))
+            });
+            if numeric != va.cmp(vb) {
+                reported.insert(a.folder().to_owned());
+                let (first, second) = if va < vb { (va, vb) } else { (vb, va) };
+                problems.push(Problem::new(
+                    ProblemKind::AmbiguousOrder,
+                    a.folder(),
+                    format!(
+                        "versions {va} and {vb} (`{}`) order differently as text ({first} before {second}) and as \
+                         numbers; revisions are ordered as text, so zero-pad sequence numbers to one width (e.g. \
+                         `{:0>width$}`)",
+                        b.folder(),
+                        va,
+                        width = vb.len().max(4)
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_names() {
+        assert_eq!(parse_folder_name("2024-01-14-171611_create_users").unwrap(), ("20240114171611".into(), "create_users".into()));
+        assert_eq!(parse_folder_name("0003_backfill_old data").unwrap(), ("0003".into(), "backfill_old data".into()));
+        assert_eq!(parse_folder_name("2025-11-19-091444-0000_x").unwrap().0, "202511190914440000");
+        assert!(parse_folder_name("create_users").is_err());
+        assert!(parse_folder_name("0003").is_err());
+        assert!(parse_folder_name("0003_").is_err());
+        assert!(parse_folder_name("--_x").is_err());
+    }
+
+    #[test]
+    fn file_roles() {
+        assert!(matches!(file_role("up.sql"), Some(FileRole::Script(Direction::Up, None))));
+        assert!(matches!(file_role("down.mysql.sql"), Some(FileRole::Script(Direction::Down, Some(Backend::Mysql)))));
+        assert!(matches!(file_role("metadata.toml"), Some(FileRole::Metadata)));
+        assert!(file_role("up.oracle.sql").is_none());
+        assert!(file_role("upgrade.sql").is_none());
+        assert!(file_role("README.md").is_none());
+    }
+
+    #[test]
+    fn metadata() {
+        assert_eq!(read_metadata("run_in_transaction = false\n"), Ok(false));
+        assert_eq!(read_metadata("# c\n\nrun_in_transaction=true # x"), Ok(true));
+        assert_eq!(read_metadata("").map_err(|_| ()), Ok(true));
+        assert_eq!(read_metadata("run_in_transaction = no").unwrap_err().0, 1);
+        assert_eq!(read_metadata("\nfoo = 1").unwrap_err().0, 2);
+    }
+}

@@ -1,0 +1,506 @@
+//! Reading SQL text without a database: splitting a script into statements (for line numbers, statement-by-
+//! statement execution and progress records), finding directives, and spotting statements that cannot run
+//! inside a transaction.
+//!
+//! The splitter understands what decides where a statement ends in each dialect: quoted strings and identifiers,
+//! `--`, `#` and (nested) `/* */` comments, PostgreSQL dollar quoting (`$$`, `$tag$`) and `E''` strings, MySQL
+//! backslash escapes and `DELIMITER` lines, and `BEGIN … END` bodies of triggers and routines.
+
+use crate::revision::Backend;
+
+/// One statement of a script.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Statement<'a> {
+    /// The statement's text, from its first token up to (not including) its terminator.
+    pub text: &'a str,
+    /// Byte offset of `text` within the script.
+    pub offset: usize,
+    /// Line of the script (1-based) on which the statement starts.
+    pub line: usize,
+}
+
+impl Statement<'_> {
+    /// The statement's first line, for messages.
+    pub fn first_line(&self) -> &str {
+        self.text.lines().next().unwrap_or("").trim_end()
+    }
+}
+
+/// The line (1-based) of byte `offset` in `text`.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    1 + text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count()
+}
+
+/// Splits `script` into statements as `dialect` reads it. Empty statements and comments between statements are
+/// dropped, so a file with nothing but comments yields no statement.
+pub fn split(script: &str, dialect: Backend) -> Vec<Statement<'_>> {
+    Splitter::new(script, dialect).run()
+}
+
+/// `true` if `script` holds no statement: only whitespace and comments.
+pub fn is_blank(script: &str) -> bool {
+    // Every dialect agrees on where comments are for this purpose; PostgreSQL's reading is the strictest.
+    split(script, Backend::Postgres).is_empty()
+}
+
+struct Splitter<'a> {
+    src: &'a str,
+    bytes: &'a [u8],
+    dialect: Backend,
+    pos: usize,
+    line: usize,
+    out: Vec<Statement<'a>>,
+}
+
+/// What the splitter knows about the statement it is inside.
+#[derive(Default)]
+struct Current {
+    start: Option<(usize, usize)>,
+    words: usize,
+    first_is_create: bool,
+    routine: bool,
+    depth: usize,
+    after_end: bool,
+}
+
+impl<'a> Splitter<'a> {
+    fn new(src: &'a str, dialect: Backend) -> Self {
+        Splitter { src, bytes: src.as_bytes(), dialect, pos: 0, line: 1, out: Vec::new() }
+    }
+
+    fn peek(&self, ahead: usize) -> u8 {
+        self.bytes.get(self.pos + ahead).copied().unwrap_or(0)
+    }
+
+    fn bump(&mut self) {
+        if self.bytes[self.pos] == b'\n' {
+            self.line += 1;
+        }
+        self.pos += 1;
+    }
+
+    fn run(mut self) -> Vec<Statement<'a>> {
+        let mut cur = Current::default();
+        let mut delimiter: String = ";".to_owned();
+        while self.pos < self.bytes.len() {
+            let at_line_start = self.pos == 0 || self.bytes[self.pos - 1] == b'\n';
+            if self.dialect == Backend::Mysql && cur.start.is_none() && self.at_delimiter_command(at_line_start) {
+                delimiter = self.read_delimiter_command();
+                continue;
+            }
+            let c = self.peek(0);
+            if c.is_ascii_whitespace() {
+                self.bump();
+                continue;
+            }
+            if c == b'-' && self.peek(1) == b'-' || self.dialect == Backend::Mysql && c == b'#' {
+                self.skip_line_comment();
+                continue;
+            }
+            if c == b'/' && self.peek(1) == b'*' {
+                self.skip_block_comment();
+                continue;
+            }
+            if cur.depth == 0 && self.bytes[self.pos..].starts_with(delimiter.as_bytes()) {
+                self.finish(&mut cur, self.pos);
+                for _ in 0..delimiter.len() {
+                    self.bump();
+                }
+                continue;
+            }
+            if cur.start.is_none() {
+                cur.start = Some((self.pos, self.line));
+            }
+            match c {
+                b'\'' => {
+                    let backslash = self.dialect == Backend::Mysql || self.is_escape_string_prefix();
+                    self.skip_quoted(b'\'', backslash);
+                }
+                b'"' => self.skip_quoted(b'"', self.dialect == Backend::Mysql),
+                b'`' if self.dialect != Backend::Postgres => self.skip_quoted(b'`', false),
+                b'[' if self.dialect == Backend::Sqlite => self.skip_until(b']'),
+                b'$' if self.dialect == Backend::Postgres && self.try_skip_dollar_quote() => {}
+                c if c.is_ascii_alphabetic() || c == b'_' => self.word(&mut cur),
+                _ => self.bump(),
+            }
+        }
+        let end = self.bytes.len();
+        self.finish(&mut cur, end);
+        self.out
+    }
+
+    fn finish(&mut self, cur: &mut Current, end: usize) {
+        if let Some((start, line)) = cur.start.take() {
+            let text = self.src[start..end].trim_end();
+            if !text.is_empty() {
+                self.out.push(Statement { text, offset: start, line });
+            }
+        }
+        *cur = Current::default();
+    }
+
+    fn word(&mut self, cur: &mut Current) {
+        let start = self.pos;
+        while self.pos < self.bytes.len() && (self.peek(0).is_ascii_alphanumeric() || matches!(self.peek(0), b'_' | b'$'))
+        {
+            self.bump();
+        }
+        // A word glued to a preceding identifier character (`a.end`, `x$begin`) is not a keyword of ours.
+        let word = &self.src[start..self.pos];
+        cur.words += 1;
+        let is = |k: &str| word.eq_ignore_ascii_case(k);
+        if cur.words == 1 {
+            cur.first_is_create = is("create");
+            return;
+        }
+        if cur.first_is_create && !cur.routine && cur.words <= 8 {
+            cur.routine = is("trigger") || is("function") || is("procedure") || is("event");
+            return;
+        }
+        if !cur.routine {
+            return;
+        }
+        let after_end = std::mem::take(&mut cur.after_end);
+        if after_end && (is("if") || is("loop") || is("while") || is("repeat")) {
+            // `END IF` and friends close blocks whose openers are not counted: undo the decrement.
+            cur.depth += 1;
+            return;
+        }
+        if is("begin") || is("case") {
+            // `CASE` right after `END` is `END CASE`, which closes the block the `END` already closed.
+            if !(after_end && is("case")) {
+                cur.depth += 1;
+            }
+        } else if is("end") {
+            cur.depth = cur.depth.saturating_sub(1);
+            cur.after_end = true;
+        }
+    }
+
+    fn is_escape_string_prefix(&self) -> bool {
+        // PostgreSQL `E'…'`: the E must stand alone, not end an identifier.
+        self.dialect == Backend::Postgres
+            && self.pos >= 1
+            && matches!(self.bytes[self.pos - 1], b'e' | b'E')
+            && (self.pos < 2 || !is_ident_byte(self.bytes[self.pos - 2]))
+    }
+
+    fn skip_quoted(&mut self, quote: u8, backslash: bool) {
+        self.bump();
+        while self.pos < self.bytes.len() {
+            let c = self.peek(0);
+            if backslash && c == b'\\' {
+                self.bump();
+                if self.pos < self.bytes.len() {
+                    self.bump();
+                }
+                continue;
+            }
+            self.bump();
+            if c == quote {
+                if self.peek(0) == quote {
+                    self.bump();
+                    continue;
+                }
+                return;
+            }
+        }
+    }
+
+    fn skip_until(&mut self, close: u8) {
+        while self.pos < self.bytes.len() {
+            let c = self.peek(0);
+            self.bump();
+            if c == close {
+                return;
+            }
+        }
+    }
+
+    fn skip_line_comment(&mut self) {
+        while self.pos < self.bytes.len() && self.peek(0) != b'\n' {
+            self.bump();
+        }
+    }
+
+    fn skip_block_comment(&mut self) {
+        let nests = self.dialect == Backend::Postgres;
+        let mut depth = 0usize;
+        while self.pos < self.bytes.len() {
+            if self.peek(0) == b'/' && self.peek(1) == b'*' {
+                depth += 1;
+                self.bump();
+                self.bump();
+                if !nests {
+                    depth = 1;
+                }
+            } else if self.peek(0) == b'*' && self.peek(1) == b'/' {
+                self.bump();
+                self.bump();
+                depth -= 1;
+                if depth == 0 {
+                    return;
+                }
+            } else {
+                self.bump();
+            }
+        }
+    }
+
+    /// At a `$tag$` opener: skips to the matching closer and returns `true`; otherwise returns `false`.
+    fn try_skip_dollar_quote(&mut self) -> bool {
+        if self.pos > 0 && is_ident_byte(self.bytes[self.pos - 1]) {
+            return false;
+        }
+        let rest = &self.bytes[self.pos + 1..];
+        let tag_len = rest.iter().take_while(|&&b| is_ident_byte(b) && b != b'$').count();
+        if rest.get(tag_len) != Some(&b'$') || rest.first().is_some_and(u8::is_ascii_digit) {
+            return false;
+        }
+        let tag = &self.src[self.pos..self.pos + tag_len + 2];
+        for _ in 0..tag.len() {
+            self.bump();
+        }
+        while self.pos < self.bytes.len() {
+            if self.bytes[self.pos..].starts_with(tag.as_bytes()) {
+                for _ in 0..tag.len() {
+                    self.bump();
+                }
+                return true;
+            }
+            self.bump();
+        }
+        true
+    }
+
+    fn at_delimiter_command(&self, at_line_start: bool) -> bool {
+        if !at_line_start {
+            // Allow indentation before DELIMITER.
+            let line_start = self.src[..self.pos].rfind('\n').map_or(0, |i| i + 1);
+            if !self.src[line_start..self.pos].trim().is_empty() {
+                return false;
+            }
+        }
+        let rest = &self.bytes[self.pos..];
+        rest.len() > 10 && rest[..9].eq_ignore_ascii_case(b"delimiter") && rest[9].is_ascii_whitespace()
+    }
+
+    fn read_delimiter_command(&mut self) -> String {
+        let line_end = self.src[self.pos..].find('\n').map_or(self.src.len(), |i| self.pos + i);
+        let delimiter = self.src[self.pos + 9..line_end].trim().to_owned();
+        while self.pos < line_end {
+            self.bump();
+        }
+        if delimiter.is_empty() {
+            ";".to_owned()
+        } else {
+            delimiter
+        }
+    }
+}
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
+}
+
+/// A directive found in a script's leading comment, such as `-- migrate:no-transaction`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Directive {
+    /// `-- migrate:no-transaction`: run the file statement by statement, outside a transaction.
+    NoTransaction,
+    /// `-- migrate:irreversible` (in a `down` file): the revision cannot be reverted.
+    Irreversible,
+}
+
+/// A problem with a `-- migrate:` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirectiveProblem {
+    /// 1-based line of the offending comment.
+    pub line: usize,
+    /// What is wrong, lowercase, no trailing period.
+    pub message: String,
+}
+
+/// The directives of `script`: `-- migrate:<word>` lines in the comment block before the first statement.
+/// A `-- migrate:` line with an unknown word, or one placed after the first statement (where it would be
+/// silently ignored), is reported as a problem.
+pub fn directives(script: &str) -> (Vec<Directive>, Vec<DirectiveProblem>) {
+    let script = script.strip_prefix('\u{feff}').unwrap_or(script);
+    let mut found = Vec::new();
+    let mut problems = Vec::new();
+    let mut leading = true;
+    for (index, line) in script.lines().enumerate() {
+        let trimmed = line.trim();
+        let comment = trimmed.strip_prefix("--").map(str::trim);
+        if leading && !trimmed.is_empty() && comment.is_none() {
+            leading = false;
+        }
+        let Some(word) = comment.and_then(|c| c.strip_prefix("migrate:")) else { continue };
+        let word = word.trim();
+        let line = index + 1;
+        if !leading {
+            problems.push(DirectiveProblem {
+                line,
+                message: format!("directive `-- migrate:{word}` comes after the first statement; move it to the top of the file"),
+            });
+            continue;
+        }
+        match word {
+            "no-transaction" => found.push(Directive::NoTransaction),
+            "irreversible" => found.push(Directive::Irreversible),
+            other => problems.push(DirectiveProblem {
+                line,
+                message: format!(
+                    "unknown directive `-- migrate:{other}`; the directives are `-- migrate:no-transaction` and `-- migrate:irreversible`"
+                ),
+            }),
+        }
+    }
+    (found, problems)
+}
+
+/// The first statement of `script` that `backend` refuses to run inside a transaction block, with the
+/// words that identify it (`CREATE INDEX CONCURRENTLY`, `VACUUM`, ...).
+pub fn first_non_transactional<'a>(script: &'a str, backend: Backend) -> Option<(Statement<'a>, &'static str)> {
+    split(script, backend).into_iter().find_map(|stmt| non_transactional(stmt.text, backend).map(|what| (stmt, what)))
+}
+
+fn non_transactional(statement: &str, backend: Backend) -> Option<&'static str> {
+    let words: Vec<String> = statement
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .take(6)
+        .map(str::to_ascii_uppercase)
+        .collect();
+    let w = |i: usize| words.get(i).map_or("", String::as_str);
+    let upper = statement.to_ascii_uppercase();
+    match backend {
+        Backend::Postgres => match (w(0), w(1)) {
+            ("VACUUM", _) => Some("VACUUM"),
+            ("CREATE", "DATABASE") => Some("CREATE DATABASE"),
+            ("DROP", "DATABASE") => Some("DROP DATABASE"),
+            ("CREATE", "TABLESPACE") => Some("CREATE TABLESPACE"),
+            ("DROP", "TABLESPACE") => Some("DROP TABLESPACE"),
+            ("ALTER", "SYSTEM") => Some("ALTER SYSTEM"),
+            ("REINDEX", _) if words.iter().any(|x| x == "CONCURRENTLY") => Some("REINDEX CONCURRENTLY"),
+            ("REINDEX", "SYSTEM" | "DATABASE") => Some("REINDEX DATABASE/SYSTEM"),
+            ("CREATE", "INDEX") | ("CREATE", "UNIQUE") if words.iter().any(|x| x == "CONCURRENTLY") => {
+                Some("CREATE INDEX CONCURRENTLY")
+            }
+            ("DROP", "INDEX") if w(2) == "CONCURRENTLY" => Some("DROP INDEX CONCURRENTLY"),
+            ("ALTER", "TABLE") if upper.contains("DETACH PARTITION") && upper.contains("CONCURRENTLY") => {
+                Some("ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY")
+            }
+            _ => None,
+        },
+        Backend::Sqlite => match (w(0), w(1)) {
+            ("VACUUM", _) => Some("VACUUM"),
+            ("ATTACH", _) => Some("ATTACH"),
+            ("DETACH", _) => Some("DETACH"),
+            ("PRAGMA", "JOURNAL_MODE") => Some("PRAGMA journal_mode"),
+            ("PRAGMA", "FOREIGN_KEYS") => Some("PRAGMA foreign_keys"),
+            ("PRAGMA", _) if w(2) == "JOURNAL_MODE" => Some("PRAGMA journal_mode"),
+            _ => None,
+        },
+        // MySQL commits DDL implicitly; every revision there already runs statement by statement.
+        Backend::Mysql => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(sql: &str, dialect: Backend) -> Vec<&str> {
+        split(sql, dialect).into_iter().map(|s| s.text).collect()
+    }
+
+    #[test]
+    fn splits_on_semicolons_outside_quotes_and_comments() {
+        let sql = "-- lead\ncreate table t (a text default ';');\n/* x; */ insert into t values ('it''s; ok');\n\nselect 1";
+        let got = split(sql, Backend::Sqlite);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].text, "create table t (a text default ';')");
+        assert_eq!(got[0].line, 2);
+        assert_eq!(got[1].text, "insert into t values ('it''s; ok')");
+        assert_eq!(got[1].line, 3);
+        assert_eq!(got[2].text, "select 1");
+        assert_eq!(got[2].line, 5);
+    }
+
+    #[test]
+    fn postgres_dollar_quotes_escape_strings_and_nested_comments() {
+        let sql = "create function f() returns trigger as $body$ begin; return new; end; $body$ language plpgsql;\n\
+                   select $$a;b$$, E'it\\'s;', 'x\\';\n/* outer /* inner; */ still; */ select 2;";
+        assert_eq!(
+            texts(sql, Backend::Postgres),
+            [
+                "create function f() returns trigger as $body$ begin; return new; end; $body$ language plpgsql",
+                "select $$a;b$$, E'it\\'s;', 'x\\'",
+                "select 2"
+            ]
+        );
+        // `$1` is a parameter, not a quote.
+        assert_eq!(texts("select $1; select 2;", Backend::Postgres), ["select $1", "select 2"]);
+    }
+
+    #[test]
+    fn sqlite_trigger_bodies_stay_whole() {
+        let sql = "CREATE TRIGGER t AFTER INSERT ON a BEGIN\n  UPDATE b SET n = CASE WHEN n > 0 THEN n + 1 ELSE 1 END;\n  INSERT INTO c VALUES (1);\nEND;\nSELECT [weird;name] FROM `x;y`;";
+        let got = texts(sql, Backend::Sqlite);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[0].ends_with("END"));
+        assert_eq!(got[1], "SELECT [weird;name] FROM `x;y`");
+    }
+
+    #[test]
+    fn mysql_delimiter_backslashes_and_compound_bodies() {
+        let sql = "DELIMITER //\nCREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END //\nDELIMITER ;\nINSERT INTO t VALUES ('a\\';b'); # c;\nCREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW BEGIN IF NEW.a IS NULL THEN SET NEW.a = 1; END IF; END;\nSELECT 3;";
+        let got = split(sql, Backend::Mysql);
+        let texts: Vec<_> = got.iter().map(|s| s.text).collect();
+        assert_eq!(
+            texts,
+            [
+                "CREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END",
+                "INSERT INTO t VALUES ('a\\';b')",
+                "CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW BEGIN IF NEW.a IS NULL THEN SET NEW.a = 1; END IF; END",
+                "SELECT 3"
+            ]
+        );
+        assert_eq!(got[0].line, 2);
+        assert_eq!(got[3].line, 6);
+    }
+
+    #[test]
+    fn blank_means_only_comments() {
+        assert!(is_blank(""));
+        assert!(is_blank("  -- This file should undo anything in `up.sql`\n/* nothing */\n"));
+        assert!(is_blank(";\n;"));
+        assert!(!is_blank("-- x\nselect 1"));
+    }
+
+    #[test]
+    fn directives_live_in_the_leading_comment() {
+        let (found, problems) = directives("-- migrate:no-transaction\n-- other words\n\nCREATE INDEX CONCURRENTLY i ON t (a);\n");
+        assert_eq!(found, [Directive::NoTransaction]);
+        assert!(problems.is_empty());
+        let (found, problems) = directives("-- migrate:irreversibel\nselect 1;\n-- migrate:no-transaction\n");
+        assert!(found.is_empty());
+        assert_eq!(problems.len(), 2);
+        assert_eq!(problems[0].line, 1);
+        assert!(problems[0].message.contains("unknown directive"));
+        assert_eq!(problems[1].line, 3);
+        assert!(problems[1].message.contains("after the first statement"));
+    }
+
+    #[test]
+    fn finds_statements_that_refuse_transactions() {
+        let sql = "create table t (a int);\ncreate unique index concurrently i on t (a);";
+        let (stmt, what) = first_non_transactional(sql, Backend::Postgres).unwrap();
+        assert_eq!((stmt.line, what), (2, "CREATE INDEX CONCURRENTLY"));
+        assert!(first_non_transactional("create index i on t (a);", Backend::Postgres).is_none());
+        assert_eq!(first_non_transactional("vacuum;", Backend::Sqlite).unwrap().1, "VACUUM");
+        assert!(first_non_transactional("-- VACUUM\nselect 'vacuum';", Backend::Sqlite).is_none());
+    }
+}
