@@ -1,1 +1,277 @@
-//! placeholder
+//! Schema migrations as a folder of plain SQL revisions, checked at compile time and applied under a real lock.
+//!
+//! ```
+//! // A folder of `<version>_<name>/up.sql` + `down.sql` revisions, embedded and checked at compile time.
+//! static MIGRATIONS: migrate::Migrations = migrate::migrations!("examples/migrations");
+//!
+//! let mut conn = rusqlite::Connection::open_in_memory()?;
+//! let report = MIGRATIONS.upgrade(&mut conn)?; // one blocking call at start-up
+//! assert_eq!(report.steps.len(), MIGRATIONS.revisions().len());
+//! assert!(MIGRATIONS.upgrade(&mut conn)?.is_empty()); // the second time, nothing is pending
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The item form also generates one constant per revision, so a target is checked by the compiler:
+//!
+//! ```
+//! migrate::migrations!(mod schema = "examples/migrations");
+//!
+//! let mut conn = rusqlite::Connection::open_in_memory()?;
+//! schema::MIGRATIONS.migrator().upgrade_to(&mut conn, schema::ADD_EMAIL)?;
+//! schema::MIGRATIONS.migrator().downgrade_to(&mut conn, schema::CREATE_USERS)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Features: `sqlite` (default) implements [`Database`] for `rusqlite::Connection`; `bundled-sqlite` (default)
+//! compiles SQLite from source.
+
+use std::time::Duration;
+
+pub use migrate_core::{
+    build, scan, Action, AppliedRow, Backend, ChangedFile, Checksum, Command, Config, DbError, Direction, Driver,
+    Error, FailureOutcome, HistoryTable, OutOfOrder, Problem, ProblemKind, Report, Resolution, Revision, RevisionName,
+    RowState, Scan, ScanOptions, Script, ScriptKind, StepReport, Target,
+};
+pub use migrate_macros::migrations;
+#[cfg(feature = "sqlite")]
+pub use migrate_sqlite as sqlite;
+
+/// What generated code names. Not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use migrate_core::{Backend, Revision, Script, ScriptKind};
+}
+
+/// A connection the revisions can be applied to: `rusqlite::Connection` (feature `sqlite`), any [`Driver`].
+pub trait Database {
+    /// Calls `f` with a driver over this connection.
+    fn with_driver<R>(&mut self, f: impl FnOnce(&mut dyn Driver) -> R) -> R;
+}
+
+impl Database for dyn Driver + '_ {
+    fn with_driver<R>(&mut self, f: impl FnOnce(&mut dyn Driver) -> R) -> R {
+        f(self)
+    }
+}
+
+#[cfg(feature = "sqlite")]
+impl Database for rusqlite::Connection {
+    fn with_driver<R>(&mut self, f: impl FnOnce(&mut dyn Driver) -> R) -> R {
+        f(&mut migrate_sqlite::Sqlite::new(self))
+    }
+}
+
+#[cfg(feature = "sqlite")]
+impl Database for migrate_sqlite::Sqlite<'_> {
+    fn with_driver<R>(&mut self, f: impl FnOnce(&mut dyn Driver) -> R) -> R {
+        f(self)
+    }
+}
+
+/// A revision of an embedded list, named by a constant that `migrations!(mod name = "...")` generates: a target the
+/// compiler checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RevisionId {
+    version: &'static str,
+    folder: &'static str,
+}
+
+impl RevisionId {
+    #[doc(hidden)]
+    pub const fn __new(version: &'static str, folder: &'static str) -> Self {
+        RevisionId { version, folder }
+    }
+
+    /// The revision's version.
+    pub const fn version(&self) -> &'static str {
+        self.version
+    }
+
+    /// The revision's folder name.
+    pub const fn folder(&self) -> &'static str {
+        self.folder
+    }
+}
+
+impl From<RevisionId> for Target {
+    fn from(id: RevisionId) -> Target {
+        Target::version(id.version)
+    }
+}
+
+/// The revisions `migrations!()` embedded: static data, ordered and checksummed at compile time.
+#[derive(Debug)]
+pub struct Migrations {
+    revisions: &'static [Revision],
+    allow_empty_down: bool,
+}
+
+impl Migrations {
+    #[doc(hidden)]
+    pub const fn __new(revisions: &'static [Revision], allow_empty_down: bool) -> Self {
+        Migrations { revisions, allow_empty_down }
+    }
+
+    /// The revisions, in order.
+    pub fn revisions(&self) -> &'static [Revision] {
+        self.revisions
+    }
+
+    /// A migrator with the default configuration, to set options on.
+    pub fn migrator(&self) -> Migrator<'static> {
+        Migrator::new(self.revisions).allow_empty_down(self.allow_empty_down)
+    }
+
+    /// Applies every pending revision, under the migration lock: the start-up call.
+    ///
+    /// # Errors
+    /// See [`Migrator::upgrade`].
+    pub fn upgrade<D: Database + ?Sized>(&self, db: &mut D) -> Result<Report, Error> {
+        self.migrator().upgrade(db)
+    }
+}
+
+/// Runs commands on a list of revisions with a configuration (history table, lock wait, policies).
+#[derive(Clone, Debug)]
+pub struct Migrator<'r> {
+    revisions: &'r [Revision],
+    config: Config,
+}
+
+impl<'r> Migrator<'r> {
+    /// A migrator over `revisions` (embedded, or scanned at run time) with the default configuration.
+    pub fn new(revisions: &'r [Revision]) -> Self {
+        Migrator { revisions, config: Config::default() }
+    }
+
+    /// Keeps the history in `table` (default `_migrate_history`, no schema).
+    pub fn history_table(mut self, table: HistoryTable) -> Self {
+        self.config.table = table;
+        self
+    }
+
+    /// Waits at most `wait` for the migration lock (default 60 s).
+    pub fn lock_wait(mut self, wait: Duration) -> Self {
+        self.config.lock_wait = wait;
+        self
+    }
+
+    /// Takes the migration lock (default `true`).
+    pub fn lock(mut self, lock: bool) -> Self {
+        self.config.lock = lock;
+        self
+    }
+
+    /// What to do with pending revisions older than the newest applied one (default: refuse).
+    pub fn out_of_order(mut self, policy: OutOfOrder) -> Self {
+        self.config.out_of_order = policy;
+        self
+    }
+
+    /// Runs the whole command in one transaction, so a failure leaves nothing of the run (default `false`).
+    pub fn single_transaction(mut self, on: bool) -> Self {
+        self.config.single_transaction = on;
+        self
+    }
+
+    /// Runs empty down files as no-ops (default: as `migrations!()` was told, else refuse).
+    pub fn allow_empty_down(mut self, on: bool) -> Self {
+        self.config.allow_empty_down = on;
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Applies every pending revision.
+    ///
+    /// # Errors
+    /// Before anything runs: [`Error::ChecksumMismatch`], [`Error::UnknownApplied`], [`Error::OutOfOrder`],
+    /// [`Error::Dirty`], [`Error::LockTimeout`]. While running: [`Error::Migration`], naming the revision, file and
+    /// line and what was applied before (which stays applied).
+    pub fn upgrade<D: Database + ?Sized>(&self, db: &mut D) -> Result<Report, Error> {
+        self.run(db, &Command::Upgrade(Target::Head))
+    }
+
+    /// Applies pending revisions up to `target`: a generated constant, `"+N"`, a version or a name.
+    ///
+    /// # Errors
+    /// As [`Migrator::upgrade`], and [`Error::TargetNotFound`], [`Error::WrongDirection`], [`Error::NotEnough`].
+    pub fn upgrade_to<D: Database + ?Sized>(&self, db: &mut D, target: impl Into<Target>) -> Result<Report, Error> {
+        self.run(db, &Command::Upgrade(target.into()))
+    }
+
+    /// Reverts applied revisions down to `target` (which stays applied): a constant, `"-N"`, a version, `"base"`.
+    ///
+    /// # Errors
+    /// As [`Migrator::upgrade_to`], and [`Error::Irreversible`], [`Error::EmptyDown`].
+    pub fn downgrade_to<D: Database + ?Sized>(&self, db: &mut D, target: impl Into<Target>) -> Result<Report, Error> {
+        self.run(db, &Command::Downgrade(target.into()))
+    }
+
+    /// Records the database as being at `target` without running any SQL (to baseline an existing database).
+    ///
+    /// # Errors
+    /// As [`Migrator::upgrade_to`].
+    pub fn stamp<D: Database + ?Sized>(&self, db: &mut D, target: impl Into<Target>) -> Result<Report, Error> {
+        self.run(db, &Command::Stamp(target.into()))
+    }
+
+    /// Runs `command`.
+    ///
+    /// # Errors
+    /// See [`migrate_core::run::run`].
+    pub fn run<D: Database + ?Sized>(&self, db: &mut D, command: &Command) -> Result<Report, Error> {
+        db.with_driver(|driver| migrate_core::run::run(self.revisions, &self.config, driver, command))
+    }
+
+    /// The steps `command` would run, without running them (reads the history only).
+    ///
+    /// # Errors
+    /// What planning refuses; [`Error::Database`] if the history cannot be read.
+    pub fn plan<D: Database + ?Sized>(&self, db: &mut D, command: &Command) -> Result<Vec<(Action, RevisionName)>, Error> {
+        db.with_driver(|driver| {
+            let plan = migrate_core::run::preview(self.revisions, &self.config, driver, command)?;
+            Ok(plan.steps.into_iter().map(|s| (s.action, s.revision)).collect())
+        })
+    }
+
+    /// The rows of the history table, oldest first (empty if the table does not exist yet).
+    ///
+    /// # Errors
+    /// [`Error::Database`] if the table cannot be read.
+    pub fn applied<D: Database + ?Sized>(&self, db: &mut D) -> Result<Vec<AppliedRow>, Error> {
+        db.with_driver(|driver| {
+            driver
+                .read_history(&self.config.table)
+                .map(Option::unwrap_or_default)
+                .map_err(|source| Error::Database { context: "reading the history table".to_owned(), source })
+        })
+    }
+
+    /// Continues a dirty revision from its failed statement (after checking the statements that ran are unchanged).
+    ///
+    /// # Errors
+    /// See [`migrate_core::run::resume`].
+    pub fn resume<D: Database + ?Sized>(&self, db: &mut D) -> Result<Report, Error> {
+        db.with_driver(|driver| migrate_core::run::resume(self.revisions, &self.config, driver))
+    }
+
+    /// Records how a dirty revision was settled by hand.
+    ///
+    /// # Errors
+    /// See [`migrate_core::run::resolve`].
+    pub fn resolve<D: Database + ?Sized>(&self, db: &mut D, revision: &str, how: Resolution) -> Result<RevisionName, Error> {
+        db.with_driver(|driver| migrate_core::run::resolve(self.revisions, &self.config, driver, revision, how))
+    }
+
+    /// Accepts on purpose that an applied revision's files changed, recording their new checksums.
+    ///
+    /// # Errors
+    /// See [`migrate_core::run::accept`].
+    pub fn accept<D: Database + ?Sized>(&self, db: &mut D, revision: &str) -> Result<Vec<ChangedFile>, Error> {
+        db.with_driver(|driver| migrate_core::run::accept(self.revisions, &self.config, driver, revision))
+    }
+}

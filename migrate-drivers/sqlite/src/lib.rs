@@ -1,1 +1,300 @@
-//! placeholder
+//! SQLite driver of the `migrate` toolkit, over `rusqlite`.
+//!
+//! The migration lock is SQLite's own write lock: a `BEGIN IMMEDIATE` transaction, taken with a bounded wait. Each
+//! revision commits with its history row; since SQLite cannot commit and keep its write lock, the driver takes the
+//! lock again at once and reports, through `PRAGMA data_version`, whether another connection wrote in the gap, so the
+//! runner re-reads the history before going on. A `no-transaction` revision runs outside the lock transaction,
+//! statement by statement, behind a history row marked dirty.
+//!
+//! ```
+//! let conn = rusqlite::Connection::open_in_memory()?;
+//! let mut driver = migrate_sqlite::Sqlite::new(&conn);
+//! # use migrate_core::Driver;
+//! assert_eq!(driver.backend(), migrate_core::Backend::Sqlite);
+//! assert!(driver.read_history(&migrate_core::HistoryTable::default()).unwrap().is_none());
+//! # Ok::<(), rusqlite::Error>(())
+//! ```
+
+use std::time::Duration;
+
+use migrate_core::{AppliedRow, Backend, Checksum, Continuity, DbError, Driver, HistoryTable, LockFailure, RowState};
+use rusqlite::{params, Connection, ErrorCode};
+
+/// A [`Driver`] over a borrowed `rusqlite::Connection`.
+pub struct Sqlite<'c> {
+    conn: &'c Connection,
+    in_transaction: bool,
+    locked: bool,
+    lock_wait: Duration,
+    data_version: i64,
+    saved_busy_timeout: Option<i64>,
+}
+
+impl<'c> Sqlite<'c> {
+    /// A driver over `conn`. It changes the connection's busy timeout only while it holds the lock, and restores it.
+    pub fn new(conn: &'c Connection) -> Self {
+        Sqlite {
+            conn,
+            in_transaction: false,
+            locked: false,
+            lock_wait: Duration::ZERO,
+            data_version: 0,
+            saved_busy_timeout: None,
+        }
+    }
+
+    fn begin_immediate(&mut self) -> Result<(), LockFailure> {
+        match self.conn.execute_batch("BEGIN IMMEDIATE") {
+            Ok(()) => {
+                self.in_transaction = true;
+                Ok(())
+            }
+            Err(err) if is_busy(&err) => Err(LockFailure::Timeout {
+                holder: Some("another connection holding the database's write lock".to_owned()),
+            }),
+            Err(err) => Err(LockFailure::Database(db_error(err))),
+        }
+    }
+
+    fn data_version(&self) -> Result<i64, DbError> {
+        self.conn.query_row("PRAGMA data_version", [], |row| row.get(0)).map_err(db_error)
+    }
+
+    fn relock(&mut self) -> Result<Continuity, DbError> {
+        self.begin_immediate().map_err(|failure| match failure {
+            LockFailure::Timeout { .. } => {
+                DbError::new("could not take the write lock again between revisions within the lock wait")
+            }
+            LockFailure::Database(err) => err,
+        })?;
+        let version = self.data_version()?;
+        if version == self.data_version {
+            Ok(Continuity::Held)
+        } else {
+            self.data_version = version;
+            Ok(Continuity::Interrupted)
+        }
+    }
+}
+
+fn is_busy(err: &rusqlite::Error) -> bool {
+    matches!(err.sqlite_error_code(), Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
+}
+
+/// Converts a rusqlite error, keeping SQLite's result code.
+pub fn db_error(err: rusqlite::Error) -> DbError {
+    let (code, message) = match &err {
+        rusqlite::Error::SqliteFailure(e, msg) => {
+            (Some(format!("{:?}/{}", e.code, e.extended_code)), msg.clone().unwrap_or_else(|| e.to_string()))
+        }
+        other => (None, other.to_string()),
+    };
+    DbError { code, message, position: None, source: Some(Box::new(err)) }
+}
+
+fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+const COLUMNS: &str = "version, name, up_checksum, down_checksum, down_sql, applied_at, duration_ms, state, \
+                       statements_done, progress_checksum, error";
+
+fn checksum(text: Option<String>, column: &str) -> rusqlite::Result<Option<Checksum>> {
+    match text {
+        None => Ok(None),
+        Some(hex) => Checksum::from_hex(&hex).map(Some).ok_or_else(|| {
+            rusqlite::Error::InvalidColumnType(0, format!("{column} is not a SHA-256 checksum"), rusqlite::types::Type::Text)
+        }),
+    }
+}
+
+fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AppliedRow> {
+    let state: String = row.get(7)?;
+    Ok(AppliedRow {
+        version: row.get(0)?,
+        name: row.get(1)?,
+        up_checksum: checksum(Some(row.get(2)?), "up_checksum")?.unwrap_or(Checksum([0; 32])),
+        down_checksum: checksum(row.get(3)?, "down_checksum")?,
+        down_sql: row.get(4)?,
+        applied_at: row.get(5)?,
+        duration_ms: row.get(6)?,
+        state: RowState::parse(&state).ok_or_else(|| {
+            rusqlite::Error::InvalidColumnType(7, format!("unknown state `{state}`"), rusqlite::types::Type::Text)
+        })?,
+        statements_done: row.get(8)?,
+        progress_checksum: checksum(row.get(9)?, "progress_checksum")?,
+        error: row.get(10)?,
+    })
+}
+
+impl Driver for Sqlite<'_> {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    fn read_history(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
+        let sql = format!("SELECT {COLUMNS} FROM {} ORDER BY version", table.qualified(quote));
+        let mut stmt = match self.conn.prepare_cached(&sql) {
+            Ok(stmt) => stmt,
+            Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.starts_with("no such table") => return Ok(None),
+            Err(err) => return Err(db_error(err)),
+        };
+        let rows = stmt.query_map([], read_row).map_err(db_error)?;
+        rows.collect::<Result<Vec<_>, _>>().map(Some).map_err(db_error)
+    }
+
+    fn create_history(&mut self, table: &HistoryTable) -> Result<(), DbError> {
+        let sql = format!(
+            "CREATE TABLE IF NOT EXISTS {} (
+                version TEXT PRIMARY KEY NOT NULL,
+                name TEXT NOT NULL,
+                up_checksum TEXT NOT NULL,
+                down_checksum TEXT,
+                down_sql TEXT,
+                applied_at TEXT NOT NULL,
+                duration_ms INTEGER NOT NULL,
+                state TEXT NOT NULL,
+                statements_done INTEGER NOT NULL DEFAULT 0,
+                progress_checksum TEXT,
+                error TEXT
+            )",
+            table.qualified(quote)
+        );
+        self.conn.execute_batch(&sql).map_err(db_error)
+    }
+
+    fn lock(&mut self, _table: &HistoryTable, wait: Duration) -> Result<(), LockFailure> {
+        let saved: i64 = self.conn.query_row("PRAGMA busy_timeout", [], |row| row.get(0)).map_err(db_error)?;
+        self.saved_busy_timeout = Some(saved);
+        self.conn.busy_timeout(wait).map_err(db_error)?;
+        self.lock_wait = wait;
+        if let Err(failure) = self.begin_immediate() {
+            self.unlock(_table)?;
+            return Err(failure);
+        }
+        self.locked = true;
+        self.data_version = self.data_version()?;
+        Ok(())
+    }
+
+    fn unlock(&mut self, _table: &HistoryTable) -> Result<(), DbError> {
+        let mut result = Ok(());
+        if self.in_transaction || !self.conn.is_autocommit() {
+            self.in_transaction = false;
+            result = self.conn.execute_batch("ROLLBACK").map_err(db_error);
+        }
+        self.locked = false;
+        if let Some(ms) = self.saved_busy_timeout.take() {
+            let restored = self.conn.busy_timeout(Duration::from_millis(ms.max(0) as u64)).map_err(db_error);
+            result = result.and(restored);
+        }
+        result
+    }
+
+    fn begin(&mut self) -> Result<(), DbError> {
+        if self.in_transaction {
+            // The lock transaction is open: the revision runs inside it and commits with it.
+            return Ok(());
+        }
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db_error)?;
+        self.in_transaction = true;
+        Ok(())
+    }
+
+    fn commit(&mut self, more: bool) -> Result<Continuity, DbError> {
+        self.conn.execute_batch("COMMIT").map_err(db_error)?;
+        self.in_transaction = false;
+        if self.locked && more {
+            return self.relock();
+        }
+        Ok(Continuity::Held)
+    }
+
+    fn rollback(&mut self) -> Result<(), DbError> {
+        self.in_transaction = false;
+        if self.conn.is_autocommit() {
+            // SQLite already rolled back (some errors end the transaction themselves).
+            return Ok(());
+        }
+        self.conn.execute_batch("ROLLBACK").map_err(db_error)
+    }
+
+    fn enter_autocommit(&mut self) -> Result<(), DbError> {
+        if self.in_transaction {
+            self.conn.execute_batch("COMMIT").map_err(db_error)?;
+            self.in_transaction = false;
+        }
+        Ok(())
+    }
+
+    fn leave_autocommit(&mut self, more: bool) -> Result<Continuity, DbError> {
+        if self.locked && more {
+            return self.relock();
+        }
+        Ok(Continuity::Held)
+    }
+
+    fn execute(&mut self, statement: &str) -> Result<(), DbError> {
+        self.conn.execute_batch(statement).map_err(db_error)
+    }
+
+    fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
+        let sql = format!(
+            "INSERT INTO {} ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            table.qualified(quote)
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(db_error)?;
+        stmt.execute(params![
+            row.version,
+            row.name,
+            row.up_checksum.to_hex(),
+            row.down_checksum.map(|c| c.to_hex()),
+            row.down_sql,
+            row.applied_at,
+            row.duration_ms,
+            row.state.as_str(),
+            row.statements_done,
+            row.progress_checksum.map(|c| c.to_hex()),
+            row.error,
+        ])
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    fn update_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
+        let sql = format!(
+            "UPDATE {} SET name = ?2, up_checksum = ?3, down_checksum = ?4, down_sql = ?5, applied_at = ?6, \
+             duration_ms = ?7, state = ?8, statements_done = ?9, progress_checksum = ?10, error = ?11 \
+             WHERE version = ?1",
+            table.qualified(quote)
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(db_error)?;
+        let changed = stmt
+            .execute(params![
+                row.version,
+                row.name,
+                row.up_checksum.to_hex(),
+                row.down_checksum.map(|c| c.to_hex()),
+                row.down_sql,
+                row.applied_at,
+                row.duration_ms,
+                row.state.as_str(),
+                row.statements_done,
+                row.progress_checksum.map(|c| c.to_hex()),
+                row.error,
+            ])
+            .map_err(db_error)?;
+        if changed == 1 {
+            Ok(())
+        } else {
+            Err(DbError::new(format!("history row {} not found to update", row.version)))
+        }
+    }
+
+    fn delete_row(&mut self, table: &HistoryTable, version: &str) -> Result<(), DbError> {
+        let sql = format!("DELETE FROM {} WHERE version = ?1", table.qualified(quote));
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(db_error)?;
+        stmt.execute([version]).map_err(db_error)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,2 @@
+DROP INDEX posts_author;
+DROP TABLE posts;
