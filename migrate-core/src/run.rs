@@ -504,6 +504,14 @@ pub fn resume(revisions: &[Revision], config: &Config, driver: &mut dyn Driver) 
             ),
         });
     }
+    let mut row = row;
+    if let Some(revision) = known {
+        // The run finishes with the files as they are now (only statements not yet run may have changed).
+        row.up_checksum = revision.up(backend).checksum();
+        row.down_checksum = plan::recorded_down_checksum(revision.down(backend));
+        row.down_sql = (revision.down(backend).kind() != ScriptKind::Irreversible)
+            .then(|| revision.down(backend).sql().to_owned());
+    }
     let step = Step { action, revision: name.clone(), known, script: None, file };
     let started = Instant::now();
     statement_by_statement(driver, config, &step, &script, row, done, false, &[])?;

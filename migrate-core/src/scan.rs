@@ -84,8 +84,11 @@ impl Problem {
         struct Shown<'a>(&'a Problem, &'a Path);
         impl fmt::Display for Shown<'_> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                let path = self.1.join(&self.0.path);
-                write!(f, "{}", path.display())?;
+                if self.0.path.as_os_str().is_empty() {
+                    write!(f, "{}", self.1.display())?;
+                } else {
+                    write!(f, "{}", self.1.join(&self.0.path).display())?;
+                }
                 if let Some(line) = self.0.line {
                     write!(f, ":{line}")?;
                 }

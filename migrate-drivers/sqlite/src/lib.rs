@@ -134,13 +134,16 @@ impl Driver for Sqlite<'_> {
 
     fn read_history(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
         let sql = format!("SELECT {COLUMNS} FROM {} ORDER BY version", table.qualified(quote));
-        let mut stmt = match self.conn.prepare_cached(&sql) {
-            Ok(stmt) => stmt,
-            Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.starts_with("no such table") => return Ok(None),
-            Err(err) => return Err(db_error(err)),
-        };
-        let rows = stmt.query_map([], read_row).map_err(db_error)?;
-        rows.collect::<Result<Vec<_>, _>>().map(Some).map_err(db_error)
+        let read = self.conn.prepare_cached(&sql).and_then(|mut stmt| {
+            let rows = stmt.query_map([], read_row)?;
+            rows.collect::<Result<Vec<_>, _>>()
+        });
+        match read {
+            Ok(rows) => Ok(Some(rows)),
+            // A cached statement can outlive the table (a rolled-back first run): SQLite then fails on the step.
+            Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.starts_with("no such table") => Ok(None),
+            Err(err) => Err(db_error(err)),
+        }
     }
 
     fn create_history(&mut self, table: &HistoryTable) -> Result<(), DbError> {

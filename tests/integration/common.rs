@@ -1,0 +1,66 @@
+//! Helpers shared by the scenarios: temporary databases and revision folders written at run time.
+
+use std::path::{Path, PathBuf};
+
+use migrate::{scan, Revision, ScanOptions};
+
+/// A SQLite database in a fresh temporary directory, removed when dropped.
+pub struct TempDb {
+    pub dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+impl TempDb {
+    pub fn new() -> TempDb {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("test.db");
+        TempDb { dir, path }
+    }
+
+    pub fn open(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(&self.path).expect("open the test database")
+    }
+}
+
+/// A revision folder written by the test, scanned at run time like the command line does.
+pub struct Folder {
+    pub dir: tempfile::TempDir,
+}
+
+impl Folder {
+    pub fn new() -> Folder {
+        Folder { dir: tempfile::tempdir().expect("temporary directory") }
+    }
+
+    pub fn write(&self, file: &str, text: &str) -> &Self {
+        let path = self.dir.path().join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+        self
+    }
+
+    pub fn revisions(&self) -> Vec<Revision> {
+        scan_ok(self.dir.path(), ScanOptions::default())
+    }
+}
+
+/// Scans `dir` and fails the test on any problem.
+pub fn scan_ok(dir: &Path, options: ScanOptions) -> Vec<Revision> {
+    let scanned = scan(dir, &options);
+    assert!(scanned.problems.is_empty(), "unexpected problems: {:?}", scanned.problems);
+    scanned.revisions
+}
+
+/// The versions recorded in the history table, in order.
+pub fn versions(conn: &mut rusqlite::Connection) -> Vec<String> {
+    migrate::Migrator::new(&[]).applied(conn).unwrap().into_iter().map(|r| r.version).collect()
+}
+
+/// `true` if `table` exists.
+pub fn has_table(conn: &rusqlite::Connection, table: &str) -> bool {
+    conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [table], |r| {
+        r.get::<_, i64>(0)
+    })
+    .unwrap()
+        == 1
+}

@@ -1,0 +1,2 @@
+-- migrate:irreversible
+DROP TABLE a;

@@ -1,0 +1,6 @@
+// a revision without down.sql
+static MIGRATIONS: migrate::Migrations = migrate::migrations!("../../../../tests/ui/missing-down");
+
+fn main() {
+    let _ = &MIGRATIONS;
+}
