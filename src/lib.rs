@@ -231,7 +231,11 @@ impl<'r> Migrator<'r> {
     ///
     /// # Errors
     /// What planning refuses; [`Error::Database`] if the history cannot be read.
-    pub fn plan<D: Database + ?Sized>(&self, db: &mut D, command: &Command) -> Result<Vec<(Action, RevisionName)>, Error> {
+    pub fn plan<D: Database + ?Sized>(
+        &self,
+        db: &mut D,
+        command: &Command,
+    ) -> Result<Vec<(Action, RevisionName)>, Error> {
         db.with_driver(|driver| {
             let plan = migrate_core::run::preview(self.revisions, &self.config, driver, command)?;
             Ok(plan.steps.into_iter().map(|s| (s.action, s.revision)).collect())
@@ -263,7 +267,12 @@ impl<'r> Migrator<'r> {
     ///
     /// # Errors
     /// See [`migrate_core::run::resolve`].
-    pub fn resolve<D: Database + ?Sized>(&self, db: &mut D, revision: &str, how: Resolution) -> Result<RevisionName, Error> {
+    pub fn resolve<D: Database + ?Sized>(
+        &self,
+        db: &mut D,
+        revision: &str,
+        how: Resolution,
+    ) -> Result<RevisionName, Error> {
         db.with_driver(|driver| migrate_core::run::resolve(self.revisions, &self.config, driver, revision, how))
     }
 

@@ -312,7 +312,10 @@ impl fmt::Display for Error {
             }
             Error::Migration { direction, revision, file, line, statement, outcome, applied, source } => {
                 let doing = if *direction == Direction::Up { "applying" } else { "reverting" };
-                write!(f, "{doing} revision {revision} failed at {file}:{line}\n  statement: {statement}\n  error: {source}")?;
+                write!(
+                    f,
+                    "{doing} revision {revision} failed at {file}:{line}\n  statement: {statement}\n  error: {source}"
+                )?;
                 match outcome {
                     FailureOutcome::RolledBack => write!(f, "\n  the revision was rolled back and left no trace")?,
                     FailureOutcome::RunRolledBack => {
@@ -327,11 +330,17 @@ impl fmt::Display for Error {
                 if applied.is_empty() {
                     write!(f, "\n  nothing was applied before it in this run")
                 } else if *outcome == FailureOutcome::RunRolledBack {
-                    write!(f, "\n  rolled back with it: {}", applied.iter().map(|(_, r)| r.to_string()).collect::<Vec<_>>().join(", "))
+                    write!(
+                        f,
+                        "\n  rolled back with it: {}",
+                        applied.iter().map(|(_, r)| r.to_string()).collect::<Vec<_>>().join(", ")
+                    )
                 } else {
                     write!(f, "\n  completed before it and kept: ")?;
-                    let done: Vec<String> =
-                        applied.iter().map(|(d, r)| format!("{} {r}", if *d == Direction::Up { "applied" } else { "reverted" })).collect();
+                    let done: Vec<String> = applied
+                        .iter()
+                        .map(|(d, r)| format!("{} {r}", if *d == Direction::Up { "applied" } else { "reverted" }))
+                        .collect();
                     f.write_str(&done.join(", "))
                 }
             }

@@ -286,7 +286,9 @@ pub fn plan<'r>(
             let threshold: Option<String> = match target {
                 Target::Head => revisions.last().map(|r| r.version().to_owned()),
                 Target::Base => None,
-                Target::Relative(_) => return Err(not_a_target(&target.to_string(), "stamp", "a revision, head or base")),
+                Target::Relative(_) => {
+                    return Err(not_a_target(&target.to_string(), "stamp", "a revision, head or base"))
+                }
                 Target::Revision(reference) => {
                     let target = resolve(reference, revisions, &[])?;
                     Some(target.version)

@@ -287,7 +287,12 @@ impl Revision {
 
     /// Every file of the revision: the generic up and down scripts first, then the overrides.
     pub fn scripts(&self) -> impl Iterator<Item = &Script> {
-        self.up.iter().take(1).chain(self.down.iter().take(1)).chain(self.up.iter().skip(1)).chain(self.down.iter().skip(1))
+        self.up
+            .iter()
+            .take(1)
+            .chain(self.down.iter().take(1))
+            .chain(self.up.iter().skip(1))
+            .chain(self.down.iter().skip(1))
     }
 }
 
@@ -312,16 +317,19 @@ mod tests {
         assert_ne!(Checksum::of("create table t (id int);\nselect 2;\n"), unix);
         assert_eq!(Checksum::from_hex(&unix.to_hex()), Some(unix));
         // Known vector: SHA-256 of "abc".
-        assert_eq!(
-            Checksum::of("abc").to_hex(),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(Checksum::of("abc").to_hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]
     fn overrides_replace_the_generic_file() {
         let generic = Script::new_owned("up.sql".into(), None, "select 1;".into(), ScriptKind::Sql, true);
-        let pg = Script::new_owned("up.postgres.sql".into(), Some(Backend::Postgres), "select 2;".into(), ScriptKind::Sql, true);
+        let pg = Script::new_owned(
+            "up.postgres.sql".into(),
+            Some(Backend::Postgres),
+            "select 2;".into(),
+            ScriptKind::Sql,
+            true,
+        );
         let down = Script::new_owned("down.sql".into(), None, "select 3;".into(), ScriptKind::Sql, true);
         let rev = Revision::new_owned("1".into(), "a".into(), "1_a".into(), vec![generic, pg], vec![down]);
         assert_eq!(rev.up(Backend::Postgres).file(), "up.postgres.sql");

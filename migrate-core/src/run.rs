@@ -116,7 +116,12 @@ pub fn preview<'r>(
 /// Before anything runs: what [`plan::plan`] refuses, [`Error::LockTimeout`], [`Error::Database`]. While running:
 /// [`Error::Migration`] naming the revision, file and line of the failing statement and the revisions completed
 /// before it, which stay completed.
-pub fn run(revisions: &[Revision], config: &Config, driver: &mut dyn Driver, command: &Command) -> Result<Report, Error> {
+pub fn run(
+    revisions: &[Revision],
+    config: &Config,
+    driver: &mut dyn Driver,
+    command: &Command,
+) -> Result<Report, Error> {
     let policy = policy(config, driver);
     let rows = read(driver, &config.table)?;
     let first = plan::plan(revisions, &rows, command, &policy)?;
@@ -148,10 +153,10 @@ pub fn run(revisions: &[Revision], config: &Config, driver: &mut dyn Driver, com
         }
     }
     let rows = read(driver, &config.table)?;
-    let after = rows.iter().max_by(|a, b| a.version.cmp(&b.version)).map(|r| RevisionName {
-        version: r.version.clone(),
-        name: r.name.clone(),
-    });
+    let after = rows
+        .iter()
+        .max_by(|a, b| a.version.cmp(&b.version))
+        .map(|r| RevisionName { version: r.version.clone(), name: r.name.clone() });
     guard.release()?;
     Ok(Report { before, after, steps: done })
 }
@@ -375,9 +380,10 @@ fn statement_by_statement(
 }
 
 fn failure_line(statement: &Statement<'_>, error: &DbError) -> usize {
-    let within = error.position.and_then(|chars| statement.text.char_indices().nth(chars)).map_or(0, |(byte, _)| {
-        statement.text.as_bytes()[..byte].iter().filter(|&&b| b == b'\n').count()
-    });
+    let within = error
+        .position
+        .and_then(|chars| statement.text.char_indices().nth(chars))
+        .map_or(0, |(byte, _)| statement.text.as_bytes()[..byte].iter().filter(|&&b| b == b'\n').count());
     statement.line + within
 }
 
@@ -473,8 +479,11 @@ pub fn resume(revisions: &[Revision], config: &Config, driver: &mut dyn Driver) 
     let row = find_dirty(&rows)?.clone();
     let name = RevisionName { version: row.version.clone(), name: row.name.clone() };
     let known = revisions.iter().find(|r| r.version() == row.version);
-    let (action, direction) =
-        if row.state == RowState::Downgrading { (Action::Revert, Direction::Down) } else { (Action::Apply, Direction::Up) };
+    let (action, direction) = if row.state == RowState::Downgrading {
+        (Action::Revert, Direction::Down)
+    } else {
+        (Action::Apply, Direction::Up)
+    };
     let (script, file) = match (known, direction) {
         (Some(revision), _) => {
             let script = revision.script(direction, backend).clone();

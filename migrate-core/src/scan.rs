@@ -182,7 +182,10 @@ pub fn parse_folder_name(folder: &str) -> Result<(String, String), String> {
                     `0001_create_users`; this one has no `_`"
             .to_owned());
     };
-    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit() || b == b'-') || !raw.bytes().any(|b| b.is_ascii_digit()) {
+    if raw.is_empty()
+        || !raw.bytes().all(|b| b.is_ascii_digit() || b == b'-')
+        || !raw.bytes().any(|b| b.is_ascii_digit())
+    {
         return Err(format!(
             "the version `{raw}` (before the first `_`) must be digits, optionally with dashes as in \
              `2024-01-14-171611`; rename the folder to `<version>_<name>`"
@@ -304,8 +307,14 @@ fn read_revision(
              down.sql whose first line is `-- migrate:irreversible`",
         ));
     }
-    let up: Vec<Script> = up.into_iter().filter_map(|raw| build_script(folder, raw, Direction::Up, run_in_transaction, options, problems)).collect();
-    let down: Vec<Script> = down.into_iter().filter_map(|raw| build_script(folder, raw, Direction::Down, run_in_transaction, options, problems)).collect();
+    let up: Vec<Script> = up
+        .into_iter()
+        .filter_map(|raw| build_script(folder, raw, Direction::Up, run_in_transaction, options, problems))
+        .collect();
+    let down: Vec<Script> = down
+        .into_iter()
+        .filter_map(|raw| build_script(folder, raw, Direction::Down, run_in_transaction, options, problems))
+        .collect();
     let irreversible = down.first().is_some_and(|s| s.backend().is_none() && s.kind() == ScriptKind::Irreversible);
     for backend in Backend::ALL {
         let has_up = up.iter().any(|s| s.backend() == Some(backend));
@@ -325,7 +334,10 @@ fn read_revision(
             ));
         }
     }
-    if problems.len() > start || up.first().is_none_or(|s| s.backend().is_some()) || down.first().is_none_or(|s| s.backend().is_some()) {
+    if problems.len() > start
+        || up.first().is_none_or(|s| s.backend().is_some())
+        || down.first().is_none_or(|s| s.backend().is_some())
+    {
         return None;
     }
     Some(Revision::new_owned(version, name, folder.to_owned(), up, down))
@@ -469,9 +481,11 @@ fn check_versions(revisions: &[Revision], problems: &mut Vec<Problem>) {
             if va.len() >= vb.len() || reported.contains(a.folder()) {
                 continue;
             }
-            let numeric = va.trim_start_matches('0').len().cmp(&vb.trim_start_matches('0').len()).then_with(|| {
-                va.trim_start_matches('0').cmp(vb.trim_start_matches('0'))
-            });
+            let numeric = va
+                .trim_start_matches('0')
+                .len()
+                .cmp(&vb.trim_start_matches('0').len())
+                .then_with(|| va.trim_start_matches('0').cmp(vb.trim_start_matches('0')));
             if numeric != va.cmp(vb) {
                 reported.insert(a.folder().to_owned());
                 let (first, second) = if va < vb { (va, vb) } else { (vb, va) };
@@ -498,7 +512,10 @@ mod tests {
 
     #[test]
     fn folder_names() {
-        assert_eq!(parse_folder_name("2024-01-14-171611_create_users").unwrap(), ("20240114171611".into(), "create_users".into()));
+        assert_eq!(
+            parse_folder_name("2024-01-14-171611_create_users").unwrap(),
+            ("20240114171611".into(), "create_users".into())
+        );
         assert_eq!(parse_folder_name("0003_backfill_old data").unwrap(), ("0003".into(), "backfill_old data".into()));
         assert_eq!(parse_folder_name("2025-11-19-091444-0000_x").unwrap().0, "202511190914440000");
         assert!(parse_folder_name("create_users").is_err());

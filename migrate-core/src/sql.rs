@@ -142,7 +142,8 @@ impl<'a> Splitter<'a> {
 
     fn word(&mut self, cur: &mut Current) {
         let start = self.pos;
-        while self.pos < self.bytes.len() && (self.peek(0).is_ascii_alphanumeric() || matches!(self.peek(0), b'_' | b'$'))
+        while self.pos < self.bytes.len()
+            && (self.peek(0).is_ascii_alphanumeric() || matches!(self.peek(0), b'_' | b'$'))
         {
             self.bump();
         }
@@ -342,7 +343,9 @@ pub fn directives(script: &str) -> (Vec<Directive>, Vec<DirectiveProblem>) {
         if !leading {
             problems.push(DirectiveProblem {
                 line,
-                message: format!("directive `-- migrate:{word}` comes after the first statement; move it to the top of the file"),
+                message: format!(
+                    "directive `-- migrate:{word}` comes after the first statement; move it to the top of the file"
+                ),
             });
             continue;
         }
@@ -418,7 +421,8 @@ mod tests {
 
     #[test]
     fn splits_on_semicolons_outside_quotes_and_comments() {
-        let sql = "-- lead\ncreate table t (a text default ';');\n/* x; */ insert into t values ('it''s; ok');\n\nselect 1";
+        let sql =
+            "-- lead\ncreate table t (a text default ';');\n/* x; */ insert into t values ('it''s; ok');\n\nselect 1";
         let got = split(sql, Backend::Sqlite);
         assert_eq!(got.len(), 3);
         assert_eq!(got[0].text, "create table t (a text default ';')");
@@ -482,7 +486,8 @@ mod tests {
 
     #[test]
     fn directives_live_in_the_leading_comment() {
-        let (found, problems) = directives("-- migrate:no-transaction\n-- other words\n\nCREATE INDEX CONCURRENTLY i ON t (a);\n");
+        let (found, problems) =
+            directives("-- migrate:no-transaction\n-- other words\n\nCREATE INDEX CONCURRENTLY i ON t (a);\n");
         assert_eq!(found, [Directive::NoTransaction]);
         assert!(problems.is_empty());
         let (found, problems) = directives("-- migrate:irreversibel\nselect 1;\n-- migrate:no-transaction\n");

@@ -32,14 +32,12 @@ pub fn expand(input: &Input) -> TokenStream {
 
 /// Every problem of the scan as one combined error spanned on the path literal; `None` if there is none.
 pub fn errors(scanned: &Scan, relative: &Path, span: Span) -> Option<syn::Error> {
-    scanned
-        .problems
-        .iter()
-        .map(|p| syn::Error::new(span, p.display_under(relative).to_string()))
-        .reduce(|mut all, next| {
+    scanned.problems.iter().map(|p| syn::Error::new(span, p.display_under(relative).to_string())).reduce(
+        |mut all, next| {
             all.combine(next);
             all
-        })
+        },
+    )
 }
 
 fn with_errors(input: &Input, revisions: &[Revision], errors: TokenStream) -> TokenStream {
@@ -181,7 +179,13 @@ mod tests {
 
     fn rev(version: &str, name: &str) -> Revision {
         let s = |f: &str| Script::new_owned(f.into(), None, "select 1;".into(), ScriptKind::Sql, true);
-        Revision::new_owned(version.into(), name.into(), format!("{version}_{name}"), vec![s("up.sql")], vec![s("down.sql")])
+        Revision::new_owned(
+            version.into(),
+            name.into(),
+            format!("{version}_{name}"),
+            vec![s("up.sql")],
+            vec![s("down.sql")],
+        )
     }
 
     #[test]

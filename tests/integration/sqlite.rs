@@ -79,7 +79,10 @@ fn failure_in_the_middle_keeps_what_was_applied_and_leaves_no_trace_of_the_rest(
     assert_eq!(applied.iter().map(|(_, r)| r.version.as_str()).collect::<Vec<_>>(), ["0001", "0002"]);
     assert!(source.message.contains("no such table: missing_table"), "{source}");
     let text = err.to_string();
-    assert!(text.contains("0003_broken/up.sql:4") && text.contains("applied 0001 (first), applied 0002 (second)"), "{text}");
+    assert!(
+        text.contains("0003_broken/up.sql:4") && text.contains("applied 0001 (first), applied 0002 (second)"),
+        "{text}"
+    );
 
     assert_eq!(versions(&mut conn), ["0001", "0002"]);
     assert!(has_table(&conn, "first") && has_table(&conn, "second"));
@@ -103,7 +106,7 @@ fn single_transaction_rolls_back_the_whole_run() {
 
 static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
 
-fn count_statement(_: &str) {
+fn count_statement(_: rusqlite::trace::TraceEvent<'_>) {
     STATEMENTS.fetch_add(1, Ordering::SeqCst);
 }
 
@@ -112,9 +115,9 @@ fn a_rerun_applies_nothing_and_sends_one_statement() {
     let db = TempDb::new();
     let mut conn = db.open();
     assert_eq!(counted::MIGRATIONS.upgrade(&mut conn).unwrap().steps.len(), 10);
-    conn.trace(Some(count_statement));
+    conn.trace_v2(rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT, Some(count_statement));
     let report = counted::MIGRATIONS.upgrade(&mut conn).unwrap();
-    conn.trace(None);
+    conn.trace_v2(rusqlite::trace::TraceEventCodes::empty(), None);
     assert!(report.is_empty());
     assert_eq!(report.before, report.after);
     assert_eq!(STATEMENTS.load(Ordering::SeqCst), 1, "only the history read");
@@ -148,7 +151,8 @@ fn concurrent_processes_apply_each_revision_once() {
     }
     let mut conn = db.open();
     let mut stmt = conn.prepare("SELECT version, count(*) FROM run_log GROUP BY version ORDER BY version").unwrap();
-    let counts: Vec<(String, i64)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+    let counts: Vec<(String, i64)> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
     drop(stmt);
     assert_eq!(counts.len(), 10);
     assert!(counts.iter().all(|(_, n)| *n == 1), "{counts:?}");
@@ -239,8 +243,12 @@ fn a_failed_no_transaction_revision_is_dirty_until_resumed_or_resolved() {
     let mut conn = db.open();
     let revisions = folder.revisions();
     let err = Migrator::new(&revisions).upgrade(&mut conn).unwrap_err();
-    assert!(matches!(&err, Error::Migration { outcome: FailureOutcome::Dirty { statements_done: 2 }, line: 4, .. }), "{err}");
-    let count = |conn: &rusqlite::Connection| conn.query_row("SELECT count(*) FROM a", [], |r| r.get::<_, i64>(0)).unwrap();
+    assert!(
+        matches!(&err, Error::Migration { outcome: FailureOutcome::Dirty { statements_done: 2 }, line: 4, .. }),
+        "{err}"
+    );
+    let count =
+        |conn: &rusqlite::Connection| conn.query_row("SELECT count(*) FROM a", [], |r| r.get::<_, i64>(0)).unwrap();
     assert_eq!(count(&conn), 2, "statements before the failure stay");
 
     // The next run refuses and says what happened.

@@ -28,6 +28,33 @@ pub struct Sqlite<'c> {
     lock_wait: Duration,
     data_version: i64,
     saved_busy_timeout: Option<i64>,
+    queries: Option<Queries>,
+}
+
+/// The history statements for one table, formatted once.
+struct Queries {
+    table: HistoryTable,
+    select: String,
+    insert: String,
+    update: String,
+    delete: String,
+}
+
+impl Queries {
+    fn new(table: &HistoryTable) -> Queries {
+        let name = table.qualified(quote);
+        Queries {
+            table: table.clone(),
+            select: format!("SELECT {COLUMNS} FROM {name} ORDER BY version"),
+            insert: format!("INSERT INTO {name} ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+            update: format!(
+                "UPDATE {name} SET name = ?2, up_checksum = ?3, down_checksum = ?4, down_sql = ?5, applied_at = ?6, \
+                 duration_ms = ?7, state = ?8, statements_done = ?9, progress_checksum = ?10, error = ?11 \
+                 WHERE version = ?1"
+            ),
+            delete: format!("DELETE FROM {name} WHERE version = ?1"),
+        }
+    }
 }
 
 impl<'c> Sqlite<'c> {
@@ -40,7 +67,15 @@ impl<'c> Sqlite<'c> {
             lock_wait: Duration::ZERO,
             data_version: 0,
             saved_busy_timeout: None,
+            queries: None,
         }
+    }
+
+    fn queries(&mut self, table: &HistoryTable) -> &Queries {
+        if self.queries.as_ref().is_none_or(|q| &q.table != table) {
+            self.queries = Some(Queries::new(table));
+        }
+        self.queries.as_ref().expect("set above")
     }
 
     fn begin_immediate(&mut self) -> Result<(), LockFailure> {
@@ -57,7 +92,8 @@ impl<'c> Sqlite<'c> {
     }
 
     fn data_version(&self) -> Result<i64, DbError> {
-        self.conn.query_row("PRAGMA data_version", [], |row| row.get(0)).map_err(db_error)
+        let mut stmt = self.conn.prepare_cached("PRAGMA data_version").map_err(db_error)?;
+        stmt.query_row([], |row| row.get(0)).map_err(db_error)
     }
 
     fn relock(&mut self) -> Result<Continuity, DbError> {
@@ -103,7 +139,11 @@ fn checksum(text: Option<String>, column: &str) -> rusqlite::Result<Option<Check
     match text {
         None => Ok(None),
         Some(hex) => Checksum::from_hex(&hex).map(Some).ok_or_else(|| {
-            rusqlite::Error::InvalidColumnType(0, format!("{column} is not a SHA-256 checksum"), rusqlite::types::Type::Text)
+            rusqlite::Error::InvalidColumnType(
+                0,
+                format!("{column} is not a SHA-256 checksum"),
+                rusqlite::types::Type::Text,
+            )
         }),
     }
 }
@@ -133,8 +173,8 @@ impl Driver for Sqlite<'_> {
     }
 
     fn read_history(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
-        let sql = format!("SELECT {COLUMNS} FROM {} ORDER BY version", table.qualified(quote));
-        let read = self.conn.prepare_cached(&sql).and_then(|mut stmt| {
+        let conn = self.conn;
+        let read = conn.prepare_cached(&self.queries(table).select).and_then(|mut stmt| {
             let rows = stmt.query_map([], read_row)?;
             rows.collect::<Result<Vec<_>, _>>()
         });
@@ -242,11 +282,8 @@ impl Driver for Sqlite<'_> {
     }
 
     fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
-        let sql = format!(
-            "INSERT INTO {} ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            table.qualified(quote)
-        );
-        let mut stmt = self.conn.prepare_cached(&sql).map_err(db_error)?;
+        let conn = self.conn;
+        let mut stmt = conn.prepare_cached(&self.queries(table).insert).map_err(db_error)?;
         stmt.execute(params![
             row.version,
             row.name,
@@ -265,13 +302,8 @@ impl Driver for Sqlite<'_> {
     }
 
     fn update_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
-        let sql = format!(
-            "UPDATE {} SET name = ?2, up_checksum = ?3, down_checksum = ?4, down_sql = ?5, applied_at = ?6, \
-             duration_ms = ?7, state = ?8, statements_done = ?9, progress_checksum = ?10, error = ?11 \
-             WHERE version = ?1",
-            table.qualified(quote)
-        );
-        let mut stmt = self.conn.prepare_cached(&sql).map_err(db_error)?;
+        let conn = self.conn;
+        let mut stmt = conn.prepare_cached(&self.queries(table).update).map_err(db_error)?;
         let changed = stmt
             .execute(params![
                 row.version,
@@ -295,8 +327,8 @@ impl Driver for Sqlite<'_> {
     }
 
     fn delete_row(&mut self, table: &HistoryTable, version: &str) -> Result<(), DbError> {
-        let sql = format!("DELETE FROM {} WHERE version = ?1", table.qualified(quote));
-        let mut stmt = self.conn.prepare_cached(&sql).map_err(db_error)?;
+        let conn = self.conn;
+        let mut stmt = conn.prepare_cached(&self.queries(table).delete).map_err(db_error)?;
         stmt.execute([version]).map_err(db_error)?;
         Ok(())
     }

@@ -1,0 +1,207 @@
+//! Prints the performance figures the README quotes, measured side by side in one run:
+//!
+//! 1. applying 1,000 generated revisions to an empty SQLite file, against the same SQL run directly through
+//!    rusqlite with one transaction and one history insert per revision;
+//! 2. a start-up with nothing pending: statements sent and time taken;
+//! 3. building a crate that embeds 1,000 revisions (release), and rebuilding it after editing one file.
+//!
+//! ```text
+//! cargo run --release --example bench            # all three
+//! cargo run --release --example bench -- apply   # only the first two
+//! ```
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use migrate::{Migrator, Revision, Script, ScriptKind};
+
+const REVISIONS: usize = 1000;
+const ROUNDS: usize = 5;
+
+fn up_sql(i: usize) -> String {
+    format!(
+        "CREATE TABLE t{i} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at TEXT);\n\
+         CREATE INDEX t{i}_name ON t{i} (name);\n\
+         INSERT INTO t{i} (name, created_at) VALUES ('first', '2024-01-01');\n"
+    )
+}
+
+fn down_sql(i: usize) -> String {
+    format!("DROP TABLE t{i};\n")
+}
+
+fn revisions() -> Vec<Revision> {
+    (0..REVISIONS)
+        .map(|i| {
+            let up = Script::new_owned("up.sql".into(), None, up_sql(i), ScriptKind::Sql, true);
+            let down = Script::new_owned("down.sql".into(), None, down_sql(i), ScriptKind::Sql, true);
+            Revision::new_owned(
+                format!("{i:05}"),
+                format!("table_{i}"),
+                format!("{i:05}_table_{i}"),
+                vec![up],
+                vec![down],
+            )
+        })
+        .collect()
+}
+
+/// The baseline: what a hand-written loop over rusqlite would do.
+fn apply_raw(conn: &mut rusqlite::Connection, revisions: &[Revision]) {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS history (version TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, \
+         up_checksum TEXT NOT NULL, down_checksum TEXT, down_sql TEXT, applied_at TEXT NOT NULL, \
+         duration_ms INTEGER NOT NULL, state TEXT NOT NULL, statements_done INTEGER NOT NULL DEFAULT 0, \
+         progress_checksum TEXT, error TEXT)",
+    )
+    .unwrap();
+    for r in revisions {
+        let started = Instant::now();
+        let tx = conn.transaction().unwrap();
+        let up = r.up(migrate::Backend::Sqlite);
+        tx.execute_batch(up.sql()).unwrap();
+        let down = r.down(migrate::Backend::Sqlite);
+        tx.prepare_cached(
+            "INSERT INTO history (version, name, up_checksum, down_checksum, down_sql, applied_at, duration_ms, state) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'applied')",
+        )
+        .unwrap()
+        .execute(rusqlite::params![
+            r.version(),
+            r.name(),
+            up.checksum().to_hex(),
+            down.checksum().to_hex(),
+            down.sql(),
+            "2024-01-01T00:00:00.000Z",
+            started.elapsed().as_millis() as i64
+        ])
+        .unwrap();
+        tx.commit().unwrap();
+    }
+}
+
+fn fresh(dir: &Path, name: &str) -> rusqlite::Connection {
+    let path = dir.join(name);
+    for suffix in ["", "-journal", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    rusqlite::Connection::open(path).unwrap()
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
+
+fn count(_: rusqlite::trace::TraceEvent<'_>) {
+    STATEMENTS.fetch_add(1, Ordering::Relaxed);
+}
+
+fn bench_apply(dir: &Path) {
+    let revisions = revisions();
+    let migrator = Migrator::new(&revisions);
+    let (mut ours, mut raw) = (Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        // Alternate which goes first so drift in the machine's speed hits both alike.
+        let order: [bool; 2] = if round % 2 == 0 { [true, false] } else { [false, true] };
+        for is_ours in order {
+            let mut conn = fresh(dir, if is_ours { "ours.db" } else { "raw.db" });
+            let started = Instant::now();
+            if is_ours {
+                assert_eq!(migrator.upgrade(&mut conn).unwrap().steps.len(), REVISIONS);
+                ours.push(started.elapsed());
+            } else {
+                apply_raw(&mut conn, &revisions);
+                raw.push(started.elapsed());
+            }
+        }
+    }
+    let (ours, raw) = (median(ours), median(raw));
+    println!("apply {REVISIONS} revisions to an empty SQLite file (median of {ROUNDS}):");
+    println!("  migrate          {:>9.1} ms", ours.as_secs_f64() * 1e3);
+    println!("  plain rusqlite   {:>9.1} ms", raw.as_secs_f64() * 1e3);
+    println!("  ratio            {:>9.3}x   (goal: at most 1.05x)", ours.as_secs_f64() / raw.as_secs_f64());
+
+    let mut conn = rusqlite::Connection::open(dir.join("ours.db")).unwrap();
+    conn.trace_v2(rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT, Some(count));
+    let mut samples = Vec::new();
+    for _ in 0..50 {
+        STATEMENTS.store(0, Ordering::Relaxed);
+        let started = Instant::now();
+        assert!(migrator.upgrade(&mut conn).unwrap().is_empty());
+        samples.push(started.elapsed());
+    }
+    conn.trace_v2(rusqlite::trace::TraceEventCodes::empty(), None);
+    println!("start-up with nothing pending ({REVISIONS} applied, median of 50):");
+    println!("  statements sent  {:>9}", STATEMENTS.load(Ordering::Relaxed));
+    println!("  time             {:>9.2} ms", median(samples).as_secs_f64() * 1e3);
+}
+
+fn bench_build(dir: &Path) {
+    let krate = dir.join("embed1000");
+    let migrations = krate.join("migrations");
+    let _ = std::fs::remove_dir_all(&migrations);
+    for i in 0..REVISIONS {
+        let folder = migrations.join(format!("{i:05}_table_{i}"));
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("up.sql"), up_sql(i)).unwrap();
+        std::fs::write(folder.join("down.sql"), down_sql(i)).unwrap();
+    }
+    std::fs::create_dir_all(krate.join("src")).unwrap();
+    let facade = env!("CARGO_MANIFEST_DIR");
+    std::fs::write(
+        krate.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"embed1000\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[dependencies]\n\
+             migrate = {{ path = {facade:?} }}\n\n[workspace]\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        krate.join("src/lib.rs"),
+        "//! Embeds 1,000 revisions.\nmigrate::migrations!(pub mod schema = \"migrations\");\n",
+    )
+    .unwrap();
+    let target = dir.join("embed1000-target");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let build = |what: &str| {
+        let started = Instant::now();
+        let status = Command::new(&cargo)
+            .args(["build", "--release", "--quiet", "--manifest-path"])
+            .arg(krate.join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", &target)
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the 1,000-revision crate failed ({what})");
+        started.elapsed()
+    };
+    build("dependencies");
+    let clean = Command::new(&cargo)
+        .args(["clean", "--release", "--quiet", "-p", "embed1000", "--manifest-path"])
+        .arg(krate.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .unwrap();
+    assert!(clean.success());
+    let full = build("the crate itself");
+    let edited = migrations.join("00500_table_500/up.sql");
+    std::fs::write(&edited, format!("{}-- edited\n", up_sql(500))).unwrap();
+    let rebuild = build("after editing one file");
+    println!("build a crate embedding {REVISIONS} revisions (release, dependencies already built):");
+    println!("  the crate itself {:>9.2} s   (goal: under 1.5 s)", full.as_secs_f64());
+    println!("  after one edit   {:>9.2} s   (goal: under 1 s)", rebuild.as_secs_f64());
+}
+
+fn main() {
+    let which = std::env::args().nth(1).unwrap_or_default();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    bench_apply(&dir);
+    if which != "apply" {
+        bench_build(&dir);
+    }
+}
