@@ -4,10 +4,8 @@
 //! noticed when the build script asks Cargo to watch the directory:
 //!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     migrate_core::build::watch("migrations");
-//! }
+//! // build.rs: `fn main() { migrate_core::build::watch("migrations"); }`
+//! migrate_core::build::watch("migrations");
 //! ```
 
 /// Tells Cargo to rerun the build script, and so rebuild the crate, when anything under `dir` (relative to the

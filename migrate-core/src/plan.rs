@@ -223,10 +223,8 @@ pub fn plan<'r>(
                 }
                 Target::Revision(reference) => {
                     let target = resolve(reference, revisions, &rows)?;
-                    if is_applied(&target.version) {
-                        if current.as_ref().is_some_and(|c| c.version > target.version) {
-                            return Err(Error::WrongDirection { command: "upgrade", target, current });
-                        }
+                    if is_applied(&target.version) && current.as_ref().is_some_and(|c| c.version > target.version) {
+                        return Err(Error::WrongDirection { command: "upgrade", target, current });
                     }
                     pending.into_iter().filter(|r| r.version() <= target.version.as_str()).collect()
                 }

@@ -6,7 +6,8 @@ use migrate::{scan, Revision, ScanOptions};
 
 /// A SQLite database in a fresh temporary directory, removed when dropped.
 pub struct TempDb {
-    pub dir: tempfile::TempDir,
+    /// Owns the directory: dropping it removes the database.
+    _dir: tempfile::TempDir,
     pub path: PathBuf,
 }
 
@@ -14,7 +15,7 @@ impl TempDb {
     pub fn new() -> TempDb {
         let dir = tempfile::tempdir().expect("temporary directory");
         let path = dir.path().join("test.db");
-        TempDb { dir, path }
+        TempDb { _dir: dir, path }
     }
 
     pub fn open(&self) -> rusqlite::Connection {
