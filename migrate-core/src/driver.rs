@@ -49,6 +49,24 @@ pub struct ScriptFailure {
     pub error: DbError,
 }
 
+/// A change to the history table that commits together with a revision.
+#[derive(Clone, Debug)]
+pub enum RowChange<'a> {
+    /// Insert this row; its `duration_ms` is set by the driver to the time the statements took.
+    Insert(AppliedRow),
+    /// Remove the row of this version.
+    Delete(&'a str),
+}
+
+/// Why [`Driver::apply_in_transaction`] failed. The transaction has been rolled back in either case.
+#[derive(Debug)]
+pub enum StepFailure {
+    /// A statement of the script failed.
+    Script(ScriptFailure),
+    /// Something else failed: the history write, the commit, the connection.
+    Database(DbError),
+}
+
 /// A database the runner can migrate. See the module documentation.
 pub trait Driver {
     /// The database family, which picks override files and the SQL dialect.
@@ -104,6 +122,41 @@ pub trait Driver {
             self.execute(statement.text).map_err(|error| ScriptFailure { index, error })?;
         }
         Ok(())
+    }
+
+    /// Runs a transactional revision: opens a transaction, runs `statements`, applies `change` to the history table
+    /// and commits; on any failure rolls back before returning. The default composes the methods above; a driver may
+    /// send it all in fewer round trips, as long as it reports which statement failed.
+    fn apply_in_transaction(
+        &mut self,
+        table: &HistoryTable,
+        script: &str,
+        statements: &[Statement<'_>],
+        change: RowChange<'_>,
+        more: bool,
+    ) -> Result<Continuity, StepFailure> {
+        let started = std::time::Instant::now();
+        self.begin().map_err(StepFailure::Database)?;
+        let result = self.run_script(script, statements).map_err(StepFailure::Script).and_then(|()| {
+            match change {
+                RowChange::Insert(mut row) => {
+                    row.duration_ms = started.elapsed().as_millis().try_into().unwrap_or(i64::MAX);
+                    self.insert_row(table, &row)
+                }
+                RowChange::Delete(version) => self.delete_row(table, version),
+            }
+            .map_err(StepFailure::Database)
+        });
+        if let Err(failure) = result {
+            if let Err(err) = self.rollback() {
+                log::warn!("rolling back a failed revision failed: {err}");
+            }
+            return Err(failure);
+        }
+        self.commit(more).map_err(|err| {
+            let _ = self.rollback();
+            StepFailure::Database(err)
+        })
     }
 
     /// Inserts a history row.

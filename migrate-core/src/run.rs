@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::driver::{Continuity, Driver, ScriptFailure};
+use crate::driver::{Continuity, Driver, RowChange, ScriptFailure, StepFailure};
 use crate::error::{ChangedFile, DbError, Error, FailureOutcome, RevisionName};
 use crate::history::{self, AppliedRow, HistoryTable, RowState};
 use crate::lock::{LockGuard, Transaction};
@@ -189,31 +189,33 @@ fn execute(
     done: &mut Vec<StepReport>,
 ) -> Result<Continuity, Error> {
     if config.single_transaction {
-        return execute_in_one_transaction(driver, config, plan, rows, done);
+        return execute_in_one_transaction(driver, config, plan, done);
     }
     let count = plan.steps.len();
     for (index, step) in plan.steps.iter().enumerate() {
         let more = index + 1 < count;
         let started = Instant::now();
         let continuity = match &step.script {
-            Some(script) if script.transaction() && driver.transactional_ddl() => {
-                let statements = sql::split(script.sql(), driver.backend());
-                let mut tx = Transaction::begin(driver).map_err(db("opening a transaction"))?;
-                if let Err(failure) = tx.driver().run_script(script.sql(), &statements) {
-                    tx.rollback().map_err(db(format!("rolling back revision {}", step.revision)))?;
-                    return Err(failure_error(step, &statements, failure, FailureOutcome::RolledBack, done));
-                }
-                record(tx.driver(), config, step, rows, started.elapsed())?;
-                tx.commit(more).map_err(db(format!("committing revision {}", step.revision)))?
-            }
-            Some(script) => {
+            Some(script) if !script.transaction() || !driver.transactional_ddl() => {
                 let row = dirty_row(step, rows, driver.backend());
                 statement_by_statement(driver, config, step, script, row, 0, more, done)?
             }
-            None => {
-                let mut tx = Transaction::begin(driver).map_err(db("opening a transaction"))?;
-                record(tx.driver(), config, step, rows, started.elapsed())?;
-                tx.commit(more).map_err(db(format!("committing revision {}", step.revision)))?
+            script => {
+                let sql = script.as_ref().map_or("", |s| s.sql());
+                let statements = sql::split(sql, driver.backend());
+                let change = row_change(step, driver.backend())?;
+                match driver.apply_in_transaction(&config.table, sql, &statements, change, more) {
+                    Ok(continuity) => continuity,
+                    Err(StepFailure::Script(failure)) => {
+                        return Err(failure_error(step, &statements, failure, FailureOutcome::RolledBack, done))
+                    }
+                    Err(StepFailure::Database(source)) => {
+                        return Err(Error::Database {
+                            context: format!("applying revision {} (rolled back)", step.revision),
+                            source,
+                        })
+                    }
+                }
             }
         };
         log_step(step, started.elapsed());
@@ -239,7 +241,6 @@ fn execute_in_one_transaction(
     driver: &mut dyn Driver,
     config: &Config,
     plan: &Plan<'_>,
-    rows: &[AppliedRow],
     done: &mut Vec<StepReport>,
 ) -> Result<Continuity, Error> {
     if !driver.transactional_ddl() {
@@ -260,7 +261,7 @@ fn execute_in_one_transaction(
                 return Err(failure_error(step, &statements, failure, FailureOutcome::RunRolledBack, &in_run));
             }
         }
-        record(tx.driver(), config, step, rows, started.elapsed())?;
+        record(tx.driver(), config, step, started.elapsed())?;
         log_step(step, started.elapsed());
         in_run.push(StepReport { action: step.action, revision: step.revision.clone(), duration: started.elapsed() });
     }
@@ -288,24 +289,27 @@ fn new_row(revision: &Revision, step: &Step<'_>, backend: crate::revision::Backe
     }
 }
 
-fn record(
-    driver: &mut dyn Driver,
-    config: &Config,
-    step: &Step<'_>,
-    rows: &[AppliedRow],
-    took: Duration,
-) -> Result<(), Error> {
-    let context = || format!("recording revision {} in the history table", step.revision);
+fn record(driver: &mut dyn Driver, config: &Config, step: &Step<'_>, took: Duration) -> Result<(), Error> {
+    let result = match row_change(step, driver.backend())? {
+        RowChange::Insert(mut row) => {
+            row.duration_ms = took.as_millis().try_into().unwrap_or(i64::MAX);
+            driver.insert_row(&config.table, &row)
+        }
+        RowChange::Delete(version) => driver.delete_row(&config.table, version),
+    };
+    result.map_err(|source| Error::Database {
+        context: format!("recording revision {} in the history table", step.revision),
+        source,
+    })
+}
+
+/// The history change a transactional step commits with.
+fn row_change<'s>(step: &'s Step<'_>, backend: crate::revision::Backend) -> Result<RowChange<'s>, Error> {
     match (step.action, step.known) {
         (Action::Apply | Action::StampApplied, Some(revision)) => {
-            let row = new_row(revision, step, driver.backend(), took);
-            let existing = rows.iter().any(|r| r.version == row.version);
-            if existing { driver.update_row(&config.table, &row) } else { driver.insert_row(&config.table, &row) }
-                .map_err(|source| Error::Database { context: context(), source })
+            Ok(RowChange::Insert(new_row(revision, step, backend, Duration::ZERO)))
         }
-        (Action::Revert | Action::StampReverted, _) => driver
-            .delete_row(&config.table, &step.revision.version)
-            .map_err(|source| Error::Database { context: context(), source }),
+        (Action::Revert | Action::StampReverted, _) => Ok(RowChange::Delete(&step.revision.version)),
         (Action::Apply | Action::StampApplied, None) => {
             Err(Error::History { message: format!("cannot apply {}: this binary does not contain it", step.revision) })
         }

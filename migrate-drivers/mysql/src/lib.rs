@@ -1,0 +1,280 @@
+//! MySQL and MariaDB driver of the `migrate` toolkit, over the `mysql` crate.
+//!
+//! MySQL commits DDL implicitly, so no transaction can make a revision atomic. Every revision therefore runs
+//! statement by statement: its history row is written as dirty (`upgrading` / `downgrading`) before the first
+//! statement, its progress (statements done and a checksum of them) after each one, and on failure the row keeps the
+//! failing statement, its line and the server's error. The next run refuses until the revision is resumed or
+//! resolved (see `migrate_core::run::resume` and `resolve`).
+//!
+//! The lock is `GET_LOCK` on a name derived from the history table, polled until the configured wait runs out;
+//! while waiting, the connection that holds it is logged and named in the timeout error.
+//!
+//! ```no_run
+//! let mut conn = mysql::Conn::new("mysql://root@127.0.0.1:3306/test")?;
+//! let mut driver = migrate_mysql::Mysql::new(&mut conn);
+//! # use migrate_core::Driver;
+//! assert_eq!(driver.backend(), migrate_core::Backend::Mysql);
+//! # Ok::<(), mysql::Error>(())
+//! ```
+
+use std::time::{Duration, Instant};
+
+use migrate_core::{AppliedRow, Backend, Checksum, Continuity, DbError, Driver, HistoryTable, LockFailure, RowState};
+use mysql::prelude::Queryable;
+use mysql::{Conn, Value};
+
+/// A [`Driver`] over a borrowed `mysql::Conn`.
+pub struct Mysql<'c> {
+    conn: &'c mut Conn,
+    lock_name: Option<String>,
+}
+
+impl<'c> Mysql<'c> {
+    /// A driver over `conn`.
+    pub fn new(conn: &'c mut Conn) -> Self {
+        Mysql { conn, lock_name: None }
+    }
+
+    fn holder(&mut self, name: &str) -> Option<String> {
+        let id: Option<u64> = self.conn.exec_first("SELECT IS_USED_LOCK(?)", (name,)).ok().flatten().flatten();
+        let id = id?;
+        let info: Option<(Option<String>, Option<String>, Option<String>, Option<i64>)> = self
+            .conn
+            .exec_first(
+                "SELECT USER, HOST, DB, TIME FROM information_schema.PROCESSLIST WHERE ID = ?",
+                (id,),
+            )
+            .ok()
+            .flatten();
+        Some(match info {
+            Some((user, host, db, time)) => format!(
+                "connection {id} (user `{}` from {}, database `{}`, in its current state for {}s)",
+                user.unwrap_or_default(),
+                host.unwrap_or_default(),
+                db.unwrap_or_default(),
+                time.unwrap_or(0)
+            ),
+            None => format!("connection {id}"),
+        })
+    }
+}
+
+/// Converts a `mysql` error, keeping the server's error number.
+pub fn db_error(err: mysql::Error) -> DbError {
+    match &err {
+        mysql::Error::MySqlError(e) => DbError {
+            code: Some(e.code.to_string()),
+            message: e.message.clone(),
+            position: None,
+            source: Some(Box::new(err)),
+        },
+        other => DbError { code: None, message: other.to_string(), position: None, source: Some(Box::new(err)) },
+    }
+}
+
+fn quote(ident: &str) -> String {
+    format!("`{}`", ident.replace('`', "``"))
+}
+
+const COLUMNS: &str = "version, name, up_checksum, down_checksum, down_sql, applied_at, duration_ms, state, \
+                       statements_done, progress_checksum, error";
+
+fn params(row: &AppliedRow) -> Vec<Value> {
+    let hex = |c: Option<Checksum>| c.map(|c| c.to_hex());
+    vec![
+        row.version.clone().into(),
+        row.name.clone().into(),
+        row.up_checksum.to_hex().into(),
+        hex(row.down_checksum).into(),
+        row.down_sql.clone().into(),
+        row.applied_at.clone().into(),
+        row.duration_ms.into(),
+        row.state.as_str().into(),
+        row.statements_done.into(),
+        hex(row.progress_checksum).into(),
+        row.error.clone().into(),
+    ]
+}
+
+fn parse_row(row: mysql::Row) -> Result<AppliedRow, DbError> {
+    type Columns = (
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        i64,
+        String,
+        i64,
+        Option<String>,
+        Option<String>,
+    );
+    let (version, name, up, down, down_sql, applied_at, duration_ms, state, statements_done, progress, error): Columns =
+        mysql::from_row_opt(row).map_err(|e| DbError::new(format!("unexpected history row: {e}")))?;
+    let checksum = |hex: String| Checksum::from_hex(&hex).ok_or_else(|| DbError::new(format!("`{hex}` is not a checksum")));
+    Ok(AppliedRow {
+        version,
+        name,
+        up_checksum: checksum(up)?,
+        down_checksum: down.map(checksum).transpose()?,
+        down_sql,
+        applied_at,
+        duration_ms,
+        state: RowState::parse(&state).ok_or_else(|| DbError::new(format!("unknown state `{state}`")))?,
+        statements_done,
+        progress_checksum: progress.map(checksum).transpose()?,
+        error,
+    })
+}
+
+/// MySQL reports syntax errors "near '…' at line N" (N within the statement): turn that into a character offset.
+fn position_from_message(statement: &str, message: &str) -> Option<usize> {
+    let line: usize = message.rsplit_once("at line ")?.1.trim().parse().ok()?;
+    let mut chars = 0;
+    for (index, text) in statement.split('\n').enumerate() {
+        if index + 1 == line {
+            return Some(chars);
+        }
+        chars += text.chars().count() + 1;
+    }
+    None
+}
+
+impl Driver for Mysql<'_> {
+    fn backend(&self) -> Backend {
+        Backend::Mysql
+    }
+
+    fn transactional_ddl(&self) -> bool {
+        false
+    }
+
+    fn read_history(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
+        let sql = format!("SELECT {COLUMNS} FROM {} ORDER BY version", table.qualified(quote));
+        match self.conn.query::<mysql::Row, _>(sql) {
+            Ok(rows) => rows.into_iter().map(parse_row).collect::<Result<Vec<_>, _>>().map(Some),
+            // ER_NO_SUCH_TABLE, ER_BAD_DB_ERROR: nothing was ever applied here.
+            Err(mysql::Error::MySqlError(e)) if e.code == 1146 || e.code == 1049 => Ok(None),
+            Err(err) => Err(db_error(err)),
+        }
+    }
+
+    fn create_history(&mut self, table: &HistoryTable) -> Result<(), DbError> {
+        if let Some(schema) = table.schema() {
+            self.conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", quote(schema))).map_err(db_error)?;
+        }
+        let sql = format!(
+            "CREATE TABLE IF NOT EXISTS {} (
+                version VARCHAR(64) NOT NULL PRIMARY KEY,
+                name TEXT NOT NULL,
+                up_checksum CHAR(64) NOT NULL,
+                down_checksum CHAR(64) NULL,
+                down_sql LONGTEXT NULL,
+                applied_at VARCHAR(32) NOT NULL,
+                duration_ms BIGINT NOT NULL,
+                state VARCHAR(16) NOT NULL,
+                statements_done BIGINT NOT NULL DEFAULT 0,
+                progress_checksum CHAR(64) NULL,
+                error LONGTEXT NULL
+            ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin",
+            table.qualified(quote)
+        );
+        self.conn.query_drop(sql).map_err(db_error)
+    }
+
+    fn lock(&mut self, table: &HistoryTable, wait: Duration) -> Result<(), LockFailure> {
+        let database: Option<String> = self.conn.query_first("SELECT DATABASE()").map_err(db_error)?.flatten();
+        let scope = table.schema().map(str::to_owned).or(database).unwrap_or_default();
+        // GET_LOCK names are server-wide and at most 64 characters: hash the database and table into one.
+        let name = format!("migrate:{}", &Checksum::of(&format!("{scope}.{}", table.name())).to_hex()[..32]);
+        let deadline = Instant::now() + wait;
+        let mut logged = false;
+        loop {
+            let got: Option<i64> =
+                self.conn.exec_first("SELECT GET_LOCK(?, 0)", (&name,)).map_err(db_error)?.flatten();
+            if got == Some(1) {
+                self.lock_name = Some(name);
+                return Ok(());
+            }
+            let holder = self.holder(&name);
+            if Instant::now() >= deadline {
+                return Err(LockFailure::Timeout { holder });
+            }
+            if !logged {
+                log::info!(
+                    "waiting up to {:.1}s for the migration lock, held by {}",
+                    wait.as_secs_f64(),
+                    holder.as_deref().unwrap_or("another connection")
+                );
+                logged = true;
+            }
+            std::thread::sleep(Duration::from_millis(50).min(deadline.saturating_duration_since(Instant::now())));
+        }
+    }
+
+    fn unlock(&mut self, _table: &HistoryTable) -> Result<(), DbError> {
+        match self.lock_name.take() {
+            Some(name) => self.conn.exec_drop("DO RELEASE_LOCK(?)", (name,)).map_err(db_error),
+            None => Ok(()),
+        }
+    }
+
+    fn begin(&mut self) -> Result<(), DbError> {
+        self.conn.query_drop("START TRANSACTION").map_err(db_error)
+    }
+
+    fn commit(&mut self, _more: bool) -> Result<Continuity, DbError> {
+        self.conn.query_drop("COMMIT").map_err(db_error)?;
+        Ok(Continuity::Held)
+    }
+
+    fn rollback(&mut self) -> Result<(), DbError> {
+        self.conn.query_drop("ROLLBACK").map_err(db_error)
+    }
+
+    fn execute(&mut self, statement: &str) -> Result<(), DbError> {
+        self.conn.query_drop(statement).map_err(|err| {
+            let mut err = db_error(err);
+            err.position = position_from_message(statement, &err.message);
+            err
+        })
+    }
+
+    fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
+        let sql = format!(
+            "INSERT INTO {} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            table.qualified(quote)
+        );
+        self.conn.exec_drop(sql, params(row)).map_err(db_error)
+    }
+
+    fn update_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
+        let sql = format!(
+            "UPDATE {} SET version = ?, name = ?, up_checksum = ?, down_checksum = ?, down_sql = ?, applied_at = ?, \
+             duration_ms = ?, state = ?, statements_done = ?, progress_checksum = ?, error = ? WHERE version = ?",
+            table.qualified(quote)
+        );
+        let mut values = params(row);
+        values.push(row.version.clone().into());
+        self.conn.exec_drop(sql, values).map_err(db_error)
+    }
+
+    fn delete_row(&mut self, table: &HistoryTable, version: &str) -> Result<(), DbError> {
+        let sql = format!("DELETE FROM {} WHERE version = ?", table.qualified(quote));
+        self.conn.exec_drop(sql, (version,)).map_err(db_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syntax_error_lines_become_positions() {
+        let statement = "CREATE TABLE t (\n  id INT,\n  oops\n)";
+        let message = "You have an error in your SQL syntax; check the manual near ')' at line 3";
+        assert_eq!(position_from_message(statement, message), Some(26));
+        assert_eq!(position_from_message(statement, "Table 'x' doesn't exist"), None);
+    }
+}

@@ -1,0 +1,492 @@
+//! PostgreSQL driver of the `migrate` toolkit, over the synchronous `postgres` crate.
+//!
+//! - Each revision, its history row and the commit go to the server in **one round trip** (one simple-query
+//!   message); a failing statement is found from PostgreSQL's error position and reported with its line.
+//! - The lock is an advisory lock keyed on the history table's name, tried and retried until the configured wait
+//!   runs out (never an unbounded blocking call); while waiting, the holder (pid, application, client, since when)
+//!   is logged and named in the timeout error. [`LockMode::Transaction`] takes a transaction-scoped lock instead,
+//!   for connection poolers in transaction mode.
+//! - `search_path` is restored after each revision, so a revision that changes it cannot misdirect the next one.
+//!
+//! ```no_run
+//! let mut client = postgres::Client::connect("host=127.0.0.1 user=postgres", postgres::NoTls)?;
+//! let mut driver = migrate_postgres::Postgres::new(&mut client);
+//! # use migrate_core::Driver;
+//! assert_eq!(driver.backend(), migrate_core::Backend::Postgres);
+//! # Ok::<(), postgres::Error>(())
+//! ```
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use migrate_core::sql::Statement;
+use migrate_core::{
+    AppliedRow, Backend, Checksum, Continuity, DbError, Driver, HistoryTable, LockFailure, RowChange, RowState,
+    ScriptFailure, StepFailure,
+};
+use postgres::error::ErrorPosition;
+use postgres::{Client, SimpleQueryMessage};
+
+/// How the migration lock is held.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LockMode {
+    /// A session-level advisory lock held for the whole run (the default).
+    #[default]
+    Session,
+    /// A transaction-level advisory lock, taken again for each revision's transaction: for connection poolers in
+    /// transaction mode, which cannot keep a session lock. Between revisions another runner may step in; the runner
+    /// then re-reads the history before going on.
+    Transaction,
+}
+
+/// A [`Driver`] over a borrowed `postgres::Client`.
+pub struct Postgres<'c> {
+    client: &'c mut Client,
+    mode: LockMode,
+    in_transaction: bool,
+    locked: bool,
+    lock_wait: Duration,
+    key: i64,
+    search_path: Option<String>,
+}
+
+impl<'c> Postgres<'c> {
+    /// A driver over `client`, with a session-level lock.
+    pub fn new(client: &'c mut Client) -> Self {
+        Postgres {
+            client,
+            mode: LockMode::Session,
+            in_transaction: false,
+            locked: false,
+            lock_wait: Duration::ZERO,
+            key: 0,
+            search_path: None,
+        }
+    }
+
+    /// Chooses how the lock is held.
+    pub fn lock_mode(mut self, mode: LockMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), DbError> {
+        self.client.batch_execute(sql).map_err(db_error)
+    }
+
+    fn first_value(&mut self, sql: &str) -> Result<Option<String>, DbError> {
+        for message in self.client.simple_query(sql).map_err(db_error)? {
+            if let SimpleQueryMessage::Row(row) = message {
+                return Ok(row.get(0).map(str::to_owned));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Tries the advisory lock until `lock_wait` runs out.
+    fn acquire(&mut self) -> Result<(), LockFailure> {
+        let function = match self.mode {
+            LockMode::Session => "pg_try_advisory_lock",
+            LockMode::Transaction => "pg_try_advisory_xact_lock",
+        };
+        let attempt = format!("SELECT {function}({})", self.key);
+        let deadline = Instant::now() + self.lock_wait;
+        let mut logged = false;
+        loop {
+            if self.first_value(&attempt)?.as_deref() == Some("t") {
+                return Ok(());
+            }
+            let holder = self.holder();
+            if Instant::now() >= deadline {
+                return Err(LockFailure::Timeout { holder });
+            }
+            if !logged {
+                log::info!(
+                    "waiting up to {:.1}s for the migration lock, held by {}",
+                    self.lock_wait.as_secs_f64(),
+                    holder.as_deref().unwrap_or("another session")
+                );
+                logged = true;
+            }
+            std::thread::sleep(Duration::from_millis(50).min(deadline.saturating_duration_since(Instant::now())));
+        }
+    }
+
+    /// Who holds the advisory lock, as PostgreSQL sees it.
+    fn holder(&mut self) -> Option<String> {
+        let key = self.key as u64;
+        let sql = format!(
+            "SELECT a.pid::text, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local socket'), \
+             coalesce(to_char(a.xact_start, 'YYYY-MM-DD HH24:MI:SS TZ'), to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')) \
+             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {} AND l.objid = {} AND l.objsubid = 1 LIMIT 1",
+            key >> 32,
+            key & 0xffff_ffff
+        );
+        let messages = self.client.simple_query(&sql).ok()?;
+        messages.into_iter().find_map(|m| match m {
+            SimpleQueryMessage::Row(row) => Some(format!(
+                "PostgreSQL backend pid {} (application `{}`, client {}, since {})",
+                row.get(0).unwrap_or("?"),
+                row.get(1).unwrap_or(""),
+                row.get(2).unwrap_or("?"),
+                row.get(3).unwrap_or("?")
+            )),
+            _ => None,
+        })
+    }
+
+    fn restore_search_path_sql(&self) -> String {
+        match &self.search_path {
+            Some(path) => format!("SELECT pg_catalog.set_config('search_path', {}, false)", literal(path)),
+            None => String::new(),
+        }
+    }
+
+    fn relock_after_commit(&mut self, more: bool) -> Result<Continuity, DbError> {
+        if self.mode == LockMode::Transaction && self.locked && more {
+            self.batch("BEGIN")?;
+            self.in_transaction = true;
+            self.acquire().map_err(|failure| match failure {
+                LockFailure::Timeout { holder } => DbError::new(format!(
+                    "could not take the transaction-scoped migration lock again between revisions (held by {})",
+                    holder.as_deref().unwrap_or("another session")
+                )),
+                LockFailure::Database(err) => err,
+            })?;
+            return Ok(Continuity::Interrupted);
+        }
+        Ok(Continuity::Held)
+    }
+
+    /// Finds which statement failed when the error carried no position: runs them one by one in a transaction
+    /// that is rolled back.
+    fn locate(&mut self, statements: &[Statement<'_>]) -> Option<ScriptFailure> {
+        self.batch("BEGIN").ok()?;
+        let mut found = None;
+        for (index, statement) in statements.iter().enumerate() {
+            if let Err(error) = self.client.batch_execute(statement.text) {
+                found = Some(ScriptFailure { index, error: db_error(error) });
+                break;
+            }
+        }
+        let _ = self.batch("ROLLBACK");
+        found
+    }
+}
+
+/// Converts a `postgres` error, keeping the SQLSTATE and the error position.
+pub fn db_error(err: postgres::Error) -> DbError {
+    match err.as_db_error() {
+        Some(db) => {
+            let mut message = db.message().to_owned();
+            if let Some(detail) = db.detail() {
+                let _ = write!(message, " ({detail})");
+            }
+            if let Some(hint) = db.hint() {
+                let _ = write!(message, "; hint: {hint}");
+            }
+            let position = match db.position() {
+                Some(ErrorPosition::Original(p)) => Some((*p as usize).saturating_sub(1)),
+                _ => None,
+            };
+            DbError { code: Some(db.code().code().to_owned()), message, position, source: Some(Box::new(err)) }
+        }
+        None => DbError { code: None, message: err.to_string(), position: None, source: Some(Box::new(err)) },
+    }
+}
+
+fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// A string literal in dollar quotes, with a tag that does not occur in the text.
+fn literal(text: &str) -> String {
+    let mut tag = "$m$".to_owned();
+    let mut n = 0;
+    while text.contains(&tag) {
+        n += 1;
+        tag = format!("$m{n}$");
+    }
+    format!("{tag}{text}{tag}")
+}
+
+fn opt_literal(text: Option<&str>) -> String {
+    text.map_or_else(|| "NULL".to_owned(), literal)
+}
+
+const COLUMNS: &str = "version, name, up_checksum, down_checksum, down_sql, applied_at, duration_ms, state, \
+                       statements_done, progress_checksum, error";
+
+fn values(row: &AppliedRow, duration: &str) -> String {
+    let hex = |c: Option<Checksum>| c.map(|c| c.to_hex());
+    format!(
+        "{}, {}, {}, {}, {}, {}, {duration}, {}, {}, {}, {}",
+        literal(&row.version),
+        literal(&row.name),
+        literal(&row.up_checksum.to_hex()),
+        opt_literal(hex(row.down_checksum).as_deref()),
+        opt_literal(row.down_sql.as_deref()),
+        literal(&row.applied_at),
+        literal(row.state.as_str()),
+        row.statements_done,
+        opt_literal(hex(row.progress_checksum).as_deref()),
+        opt_literal(row.error.as_deref()),
+    )
+}
+
+fn parse_row(row: &postgres::SimpleQueryRow) -> Result<AppliedRow, DbError> {
+    let text = |i: usize| row.get(i).map(str::to_owned);
+    let need = |i: usize| text(i).ok_or_else(|| DbError::new(format!("history column {i} is NULL")));
+    let checksum = |i: usize| -> Result<Option<Checksum>, DbError> {
+        text(i)
+            .map(|hex| Checksum::from_hex(&hex).ok_or_else(|| DbError::new(format!("`{hex}` is not a checksum"))))
+            .transpose()
+    };
+    let number = |i: usize| -> Result<i64, DbError> {
+        need(i)?.parse().map_err(|_| DbError::new(format!("history column {i} is not a number")))
+    };
+    let state = need(7)?;
+    Ok(AppliedRow {
+        version: need(0)?,
+        name: need(1)?,
+        up_checksum: checksum(2)?.ok_or_else(|| DbError::new("up_checksum is NULL"))?,
+        down_checksum: checksum(3)?,
+        down_sql: text(4),
+        applied_at: need(5)?,
+        duration_ms: number(6)?,
+        state: RowState::parse(&state).ok_or_else(|| DbError::new(format!("unknown state `{state}`")))?,
+        statements_done: number(8)?,
+        progress_checksum: checksum(9)?,
+        error: text(10),
+    })
+}
+
+impl Driver for Postgres<'_> {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    fn read_history(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
+        let sql = format!("SELECT {COLUMNS} FROM {} ORDER BY version", table.qualified(quote));
+        let messages = match self.client.simple_query(&sql) {
+            Ok(messages) => messages,
+            Err(err) => {
+                let err = db_error(err);
+                // undefined_table, invalid_schema_name: nothing was ever applied here.
+                if matches!(err.code.as_deref(), Some("42P01" | "3F000")) {
+                    return Ok(None);
+                }
+                return Err(err);
+            }
+        };
+        let mut rows = Vec::new();
+        for message in &messages {
+            if let SimpleQueryMessage::Row(row) = message {
+                rows.push(parse_row(row)?);
+            }
+        }
+        Ok(Some(rows))
+    }
+
+    fn create_history(&mut self, table: &HistoryTable) -> Result<(), DbError> {
+        let mut sql = String::new();
+        if let Some(schema) = table.schema() {
+            let _ = write!(sql, "CREATE SCHEMA IF NOT EXISTS {};", quote(schema));
+        }
+        let _ = write!(
+            sql,
+            "CREATE TABLE IF NOT EXISTS {} (
+                version TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                up_checksum TEXT NOT NULL,
+                down_checksum TEXT,
+                down_sql TEXT,
+                applied_at TEXT NOT NULL,
+                duration_ms BIGINT NOT NULL,
+                state TEXT NOT NULL,
+                statements_done BIGINT NOT NULL DEFAULT 0,
+                progress_checksum TEXT,
+                error TEXT
+            )",
+            table.qualified(quote)
+        );
+        self.batch(&sql)
+    }
+
+    fn lock(&mut self, table: &HistoryTable, wait: Duration) -> Result<(), LockFailure> {
+        let id = Checksum::of(&format!("migrate lock {}", table.qualified(quote)));
+        self.key = i64::from_be_bytes(id.0[..8].try_into().expect("8 bytes"));
+        self.lock_wait = wait;
+        self.search_path = self.first_value("SHOW search_path")?;
+        if self.mode == LockMode::Transaction {
+            self.batch("BEGIN")?;
+            self.in_transaction = true;
+        }
+        match self.acquire() {
+            Ok(()) => {
+                self.locked = true;
+                Ok(())
+            }
+            Err(failure) => {
+                let _ = self.unlock(table);
+                Err(failure)
+            }
+        }
+    }
+
+    fn unlock(&mut self, _table: &HistoryTable) -> Result<(), DbError> {
+        let mut result = Ok(());
+        if self.in_transaction {
+            self.in_transaction = false;
+            result = self.batch("ROLLBACK");
+        }
+        if self.locked && self.mode == LockMode::Session {
+            let key = self.key;
+            result = result.and(self.batch(&format!("SELECT pg_advisory_unlock({key})")));
+        }
+        self.locked = false;
+        result
+    }
+
+    fn begin(&mut self) -> Result<(), DbError> {
+        if !self.in_transaction {
+            self.batch("BEGIN")?;
+            self.in_transaction = true;
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self, more: bool) -> Result<Continuity, DbError> {
+        let sql = format!("COMMIT; {}", self.restore_search_path_sql());
+        self.in_transaction = false;
+        self.batch(&sql)?;
+        self.relock_after_commit(more)
+    }
+
+    fn rollback(&mut self) -> Result<(), DbError> {
+        self.in_transaction = false;
+        self.batch("ROLLBACK")
+    }
+
+    fn enter_autocommit(&mut self) -> Result<(), DbError> {
+        if self.in_transaction {
+            self.in_transaction = false;
+            self.batch("COMMIT")?;
+        }
+        Ok(())
+    }
+
+    fn leave_autocommit(&mut self, more: bool) -> Result<Continuity, DbError> {
+        let restore = self.restore_search_path_sql();
+        if !restore.is_empty() {
+            self.batch(&restore)?;
+        }
+        self.relock_after_commit(more)
+    }
+
+    fn execute(&mut self, statement: &str) -> Result<(), DbError> {
+        self.batch(statement)
+    }
+
+    fn apply_in_transaction(
+        &mut self,
+        table: &HistoryTable,
+        script: &str,
+        statements: &[Statement<'_>],
+        change: RowChange<'_>,
+        more: bool,
+    ) -> Result<Continuity, StepFailure> {
+        // One message: BEGIN, the file as written, the history change, COMMIT, and the search_path restored.
+        let prefix = if self.in_transaction { "" } else { "BEGIN;\n" };
+        let mut sql = String::with_capacity(script.len() + 512);
+        sql.push_str(prefix);
+        let script_start = sql.len();
+        sql.push_str(script);
+        let history = match &change {
+            RowChange::Insert(row) => format!(
+                "INSERT INTO {} ({COLUMNS}) VALUES ({})",
+                table.qualified(quote),
+                values(row, "(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint")
+            ),
+            RowChange::Delete(version) => {
+                format!("DELETE FROM {} WHERE version = {}", table.qualified(quote), literal(version))
+            }
+        };
+        let _ = write!(sql, "\n;\n{history};\nCOMMIT;\n{}", self.restore_search_path_sql());
+        self.in_transaction = false;
+        if let Err(err) = self.client.batch_execute(&sql) {
+            let err = db_error(err);
+            // The rest of the message was skipped; the transaction is aborted (or was never opened).
+            if let Err(rollback) = self.batch("ROLLBACK") {
+                log::warn!("rolling back a failed revision failed: {rollback}");
+            }
+            let _ = self.batch(&self.restore_search_path_sql());
+            // Which statement the error position points into, and where within it.
+            let located = match err.position.map(|chars| char_to_byte(&sql, chars)) {
+                Some(byte) if byte >= script_start && byte < script_start + script.len() => {
+                    let offset = byte - script_start;
+                    statements.iter().rposition(|s| s.offset <= offset).map(|index| {
+                        (index, Some(script[statements[index].offset..offset].chars().count()))
+                    })
+                }
+                _ => None,
+            };
+            // Without a position, find the statement by running them alone, rolled back.
+            let located = located.or_else(|| self.locate(statements).map(|found| (found.index, None)));
+            let failure = match located {
+                Some((index, position)) => {
+                    StepFailure::Script(ScriptFailure { index, error: DbError { position, ..err } })
+                }
+                None => StepFailure::Database(err),
+            };
+            if self.mode == LockMode::Transaction && self.locked {
+                // The lock went with the transaction; the runner stops here and unlocks.
+                self.locked = false;
+            }
+            return Err(failure);
+        }
+        self.relock_after_commit(more).map_err(StepFailure::Database)
+    }
+
+    fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
+        let duration = row.duration_ms.to_string();
+        self.batch(&format!("INSERT INTO {} ({COLUMNS}) VALUES ({})", table.qualified(quote), values(row, &duration)))
+    }
+
+    fn update_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
+        let duration = row.duration_ms.to_string();
+        self.batch(&format!(
+            "UPDATE {} SET ({COLUMNS}) = ROW({}) WHERE version = {}",
+            table.qualified(quote),
+            values(row, &duration),
+            literal(&row.version)
+        ))
+    }
+
+    fn delete_row(&mut self, table: &HistoryTable, version: &str) -> Result<(), DbError> {
+        self.batch(&format!("DELETE FROM {} WHERE version = {}", table.qualified(quote), literal(version)))
+    }
+}
+
+fn char_to_byte(text: &str, chars: usize) -> usize {
+    text.char_indices().nth(chars).map_or(text.len(), |(byte, _)| byte)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_never_close_early() {
+        assert_eq!(literal("it's"), "$m$it's$m$");
+        assert_eq!(literal("a $m$ b"), "$m1$a $m$ b$m1$");
+        assert_eq!(opt_literal(None), "NULL");
+    }
+
+    #[test]
+    fn positions_are_characters() {
+        assert_eq!(char_to_byte("héllo", 2), 3);
+        assert_eq!(char_to_byte("abc", 10), 3);
+    }
+}
