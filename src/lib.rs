@@ -23,16 +23,21 @@
 //! ```
 //!
 //! Features: `sqlite` (default) implements [`Database`] for `rusqlite::Connection`; `bundled-sqlite` (default)
-//! compiles SQLite from source.
+//! compiles SQLite from source; `postgres` for `postgres::Client`; `mysql` for `mysql::Conn` (MySQL and MariaDB).
 
 use std::time::Duration;
 
 pub use migrate_core::{
-    build, scan, Action, AppliedRow, Backend, ChangedFile, Checksum, Command, Config, DbError, Direction, Driver,
-    Error, FailureOutcome, HistoryTable, OutOfOrder, Problem, ProblemKind, Report, Resolution, Revision, RevisionName,
-    RowState, Scan, ScanOptions, Script, ScriptKind, StepReport, Target,
+    build, scan, sql, Action, AppliedRow, Backend, ChangedFile, Checksum, Command, Config, Continuity, DbError,
+    Direction, Driver, Error, FailureOutcome, HistoryTable, LockFailure, OutOfOrder, Problem, ProblemKind, Report,
+    Resolution, Revision, RevisionName, RowChange, RowState, Scan, ScanOptions, Script, ScriptFailure, ScriptKind,
+    StepFailure, StepReport, Target,
 };
 pub use migrate_macros::migrations;
+#[cfg(feature = "mysql")]
+pub use migrate_mysql as mysql;
+#[cfg(feature = "postgres")]
+pub use migrate_postgres as postgres;
 #[cfg(feature = "sqlite")]
 pub use migrate_sqlite as sqlite;
 
@@ -63,6 +68,34 @@ impl Database for rusqlite::Connection {
 
 #[cfg(feature = "sqlite")]
 impl Database for migrate_sqlite::Sqlite<'_> {
+    fn with_driver<R>(&mut self, f: impl FnOnce(&mut dyn Driver) -> R) -> R {
+        f(self)
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl Database for ::postgres::Client {
+    fn with_driver<R>(&mut self, f: impl FnOnce(&mut dyn Driver) -> R) -> R {
+        f(&mut migrate_postgres::Postgres::new(self))
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl Database for migrate_postgres::Postgres<'_> {
+    fn with_driver<R>(&mut self, f: impl FnOnce(&mut dyn Driver) -> R) -> R {
+        f(self)
+    }
+}
+
+#[cfg(feature = "mysql")]
+impl Database for ::mysql::Conn {
+    fn with_driver<R>(&mut self, f: impl FnOnce(&mut dyn Driver) -> R) -> R {
+        f(&mut migrate_mysql::Mysql::new(self))
+    }
+}
+
+#[cfg(feature = "mysql")]
+impl Database for migrate_mysql::Mysql<'_> {
     fn with_driver<R>(&mut self, f: impl FnOnce(&mut dyn Driver) -> R) -> R {
         f(self)
     }

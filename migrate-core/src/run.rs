@@ -124,12 +124,19 @@ pub fn run(
 ) -> Result<Report, Error> {
     let policy = policy(config, driver);
     let rows = read(driver, &config.table)?;
-    let first = plan::plan(revisions, &rows, command, &policy)?;
-    let before = first.current.clone();
-    if first.is_empty() {
-        return Ok(Report { after: before.clone(), before, steps: Vec::new() });
-    }
-    drop(first);
+    let before = match plan::plan(revisions, &rows, command, &policy) {
+        Ok(first) if first.is_empty() => {
+            return Ok(Report { after: first.current.clone(), before: first.current, steps: Vec::new() });
+        }
+        Ok(first) => first.current,
+        // Seen without the lock, a dirty row may be a revision another runner is applying right now (on MySQL every
+        // revision looks like that while it runs): wait for the lock, then judge.
+        Err(Error::Dirty { .. }) if config.lock => rows
+            .iter()
+            .max_by(|a, b| a.version.cmp(&b.version))
+            .map(|r| RevisionName { version: r.version.clone(), name: r.name.clone() }),
+        Err(err) => return Err(err),
+    };
     let mut guard = lock(driver, config)?;
     let driver = guard.driver();
     driver.create_history(&config.table).map_err(db("creating the history table"))?;

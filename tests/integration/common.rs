@@ -53,15 +53,6 @@ pub fn scan_ok(dir: &Path, options: ScanOptions) -> Vec<Revision> {
 }
 
 /// The versions recorded in the history table, in order.
-pub fn versions(conn: &mut rusqlite::Connection) -> Vec<String> {
+pub fn versions<D: migrate::Database + ?Sized>(conn: &mut D) -> Vec<String> {
     migrate::Migrator::new(&[]).applied(conn).unwrap().into_iter().map(|r| r.version).collect()
-}
-
-/// `true` if `table` exists.
-pub fn has_table(conn: &rusqlite::Connection, table: &str) -> bool {
-    conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [table], |r| {
-        r.get::<_, i64>(0)
-    })
-    .unwrap()
-        == 1
 }

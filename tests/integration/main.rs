@@ -1,6 +1,8 @@
 //! Integration tests of the `migrate` facade: one binary, so the crate and its dependencies link once.
 
+mod backend;
 mod common;
 mod embedded;
+mod scenarios;
 mod sqlite;
 mod ui;

@@ -40,10 +40,7 @@ impl<'c> Mysql<'c> {
         let id = id?;
         let info: Option<(Option<String>, Option<String>, Option<String>, Option<i64>)> = self
             .conn
-            .exec_first(
-                "SELECT USER, HOST, DB, TIME FROM information_schema.PROCESSLIST WHERE ID = ?",
-                (id,),
-            )
+            .exec_first("SELECT USER, HOST, DB, TIME FROM information_schema.PROCESSLIST WHERE ID = ?", (id,))
             .ok()
             .flatten();
         Some(match info {
@@ -112,7 +109,8 @@ fn parse_row(row: mysql::Row) -> Result<AppliedRow, DbError> {
     );
     let (version, name, up, down, down_sql, applied_at, duration_ms, state, statements_done, progress, error): Columns =
         mysql::from_row_opt(row).map_err(|e| DbError::new(format!("unexpected history row: {e}")))?;
-    let checksum = |hex: String| Checksum::from_hex(&hex).ok_or_else(|| DbError::new(format!("`{hex}` is not a checksum")));
+    let checksum =
+        |hex: String| Checksum::from_hex(&hex).ok_or_else(|| DbError::new(format!("`{hex}` is not a checksum")));
     Ok(AppliedRow {
         version,
         name,
@@ -191,8 +189,7 @@ impl Driver for Mysql<'_> {
         let deadline = Instant::now() + wait;
         let mut logged = false;
         loop {
-            let got: Option<i64> =
-                self.conn.exec_first("SELECT GET_LOCK(?, 0)", (&name,)).map_err(db_error)?.flatten();
+            let got: Option<i64> = self.conn.exec_first("SELECT GET_LOCK(?, 0)", (&name,)).map_err(db_error)?.flatten();
             if got == Some(1) {
                 self.lock_name = Some(name);
                 return Ok(());
@@ -242,10 +239,8 @@ impl Driver for Mysql<'_> {
     }
 
     fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
-        let sql = format!(
-            "INSERT INTO {} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            table.qualified(quote)
-        );
+        let sql =
+            format!("INSERT INTO {} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", table.qualified(quote));
         self.conn.exec_drop(sql, params(row)).map_err(db_error)
     }
 

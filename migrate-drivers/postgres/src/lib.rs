@@ -315,10 +315,25 @@ impl Driver for Postgres<'_> {
     }
 
     fn lock(&mut self, table: &HistoryTable, wait: Duration) -> Result<(), LockFailure> {
-        let id = Checksum::of(&format!("migrate lock {}", table.qualified(quote)));
+        // One lock per history table: an unqualified table is keyed with the schema it resolves to.
+        let messages = self
+            .client
+            .simple_query("SELECT coalesce(current_schema(), ''), current_setting('search_path')")
+            .map_err(db_error)?;
+        let (schema, search_path) = messages
+            .iter()
+            .find_map(|m| match m {
+                SimpleQueryMessage::Row(row) => {
+                    Some((row.get(0).unwrap_or("").to_owned(), row.get(1).map(str::to_owned)))
+                }
+                _ => None,
+            })
+            .unwrap_or_default();
+        let scope = table.schema().map_or(schema, str::to_owned);
+        let id = Checksum::of(&format!("migrate lock {scope}.{}", table.name()));
         self.key = i64::from_be_bytes(id.0[..8].try_into().expect("8 bytes"));
         self.lock_wait = wait;
-        self.search_path = self.first_value("SHOW search_path")?;
+        self.search_path = search_path;
         if self.mode == LockMode::Transaction {
             self.batch("BEGIN")?;
             self.in_transaction = true;
@@ -426,9 +441,10 @@ impl Driver for Postgres<'_> {
             let located = match err.position.map(|chars| char_to_byte(&sql, chars)) {
                 Some(byte) if byte >= script_start && byte < script_start + script.len() => {
                     let offset = byte - script_start;
-                    statements.iter().rposition(|s| s.offset <= offset).map(|index| {
-                        (index, Some(script[statements[index].offset..offset].chars().count()))
-                    })
+                    statements
+                        .iter()
+                        .rposition(|s| s.offset <= offset)
+                        .map(|index| (index, Some(script[statements[index].offset..offset].chars().count())))
                 }
                 _ => None,
             };

@@ -1,0 +1,408 @@
+//! The scenario suite: each scenario is written once and runs on SQLite, PostgreSQL and MySQL.
+
+use std::time::Duration;
+
+use migrate::{Database, Driver, Error, FailureOutcome, HistoryTable, Migrator, OutOfOrder, Resolution, RowState};
+
+use crate::backend::{on_every_backend, Conn, Db, Kind};
+use crate::common::{versions, Folder};
+
+migrate::migrations!(mod shapes = "tests/fixtures/shapes");
+migrate::migrations!(mod failing = "tests/fixtures/failing");
+migrate::migrations!(mod counted = "tests/fixtures/counted");
+
+/// Set in child processes of the concurrency scenario: `kind:ident|url` of the database to migrate.
+pub const CHILD_ENV: &str = "MIGRATE_TEST_CHILD";
+
+on_every_backend!(
+    upgrade_downgrade_and_stamp,
+    failure_in_the_middle,
+    single_transaction_run,
+    a_rerun_applies_nothing,
+    concurrent_processes_apply_each_revision_once,
+    a_held_lock_times_out_naming_the_holder,
+    the_lock_is_free_after_a_failure_and_after_a_panic,
+    a_changed_file_is_refused_until_accepted,
+    unknown_applied_revisions,
+    out_of_order_policy,
+    dirty_revision_resumed_or_resolved,
+);
+
+fn labels(conn: &mut Conn) -> Vec<String> {
+    conn.strings("SELECT label FROM items ORDER BY label")
+}
+
+fn upgrade_downgrade_and_stamp(kind: Kind) {
+    let Some(db) = Db::new(kind, "upgrade_downgrade_and_stamp") else { return };
+    let mut conn = db.connect();
+    let m = shapes::MIGRATIONS.migrator();
+
+    let report = m.upgrade_to(&mut conn, "+2").unwrap();
+    assert_eq!(report.steps.len(), 2);
+    assert_eq!(report.after.unwrap().version, "0002");
+    // The no-transaction revision ran statement by statement and ended applied, not dirty.
+    let rows = m.applied(&mut conn).unwrap();
+    assert!(rows.iter().all(|r| r.state == RowState::Applied));
+    assert_eq!(rows[1].statements_done, 2);
+
+    m.upgrade_to(&mut conn, shapes::OVERRIDE).unwrap();
+    // The backend's override replaced the generic file.
+    assert_eq!(labels(&mut conn), ["from no-transaction".to_owned(), format!("{} override", kind.name())]);
+    m.upgrade(&mut conn).unwrap();
+    assert_eq!(versions(&mut conn), ["0001", "0002", "0003", "0004"]);
+
+    // 0004 is irreversible: no downgrade passes it, and nothing runs.
+    for target in ["-1", "base", "0003"] {
+        let err = m.downgrade_to(&mut conn, target).unwrap_err();
+        assert!(matches!(err, Error::Irreversible { .. }), "{target}: {err}");
+    }
+    assert_eq!(versions(&mut conn), ["0001", "0002", "0003", "0004"]);
+
+    // Stamp moves the record only.
+    assert_eq!(m.stamp(&mut conn, shapes::OVERRIDE).unwrap().steps.len(), 1);
+    assert_eq!(versions(&mut conn), ["0001", "0002", "0003"]);
+    assert_eq!(conn.strings("SELECT CAST(count(note) AS CHAR(10)) FROM items"), ["0"], "0004's column is still there");
+
+    m.downgrade_to(&mut conn, "-1").unwrap();
+    assert_eq!(labels(&mut conn), ["from no-transaction"]);
+    m.downgrade_to(&mut conn, shapes::BASE).unwrap(); // the revision named `base`, not the target `base`
+    assert_eq!(versions(&mut conn), ["0001"]);
+    assert!(labels(&mut conn).is_empty());
+    m.downgrade_to(&mut conn, "base").unwrap();
+    assert!(!conn.has_table("items"));
+    assert!(versions(&mut conn).is_empty());
+
+    m.stamp(&mut conn, "head").unwrap();
+    assert_eq!(versions(&mut conn), ["0001", "0002", "0003", "0004"]);
+    assert!(!conn.has_table("items"), "stamp runs no SQL");
+    m.stamp(&mut conn, "base").unwrap();
+    m.upgrade_to(&mut conn, "0001_base").unwrap();
+    m.upgrade_to(&mut conn, "no_transaction").unwrap();
+    assert_eq!(versions(&mut conn), ["0001", "0002"]);
+}
+
+fn failure_in_the_middle(kind: Kind) {
+    let Some(db) = Db::new(kind, "failure_in_the_middle") else { return };
+    let mut conn = db.connect();
+    let err = failing::MIGRATIONS.upgrade(&mut conn).unwrap_err();
+    let Error::Migration { revision, file, line, statement, outcome, applied, source, .. } = &err else {
+        panic!("expected a migration error, got {err}")
+    };
+    assert_eq!(revision.version, "0003");
+    assert_eq!(file, "0003_broken/up.sql");
+    assert_eq!(*line, 4, "{err}");
+    assert_eq!(statement, "INSERT INTO missing_table");
+    assert_eq!(applied.iter().map(|(_, r)| r.version.as_str()).collect::<Vec<_>>(), ["0001", "0002"]);
+    assert!(source.message.contains("missing_table"), "{source}");
+    let text = err.to_string();
+    assert!(text.contains("0003_broken/up.sql:4"), "{text}");
+    assert!(conn.has_table("first_t") && conn.has_table("second_t"));
+    assert!(!conn.has_table("after_t"));
+    match kind {
+        // MySQL commits DDL as it goes: the row says exactly what ran.
+        Kind::Mysql => {
+            assert_eq!(*outcome, FailureOutcome::Dirty { statements_done: 2 });
+            assert_eq!(source.code.as_deref(), Some("1146"));
+            assert!(conn.has_table("broken_t"));
+            let rows = failing::MIGRATIONS.migrator().applied(&mut conn).unwrap();
+            assert_eq!(rows.len(), 3);
+            assert_eq!(rows[2].state, RowState::Upgrading);
+            assert!(rows[2].error.as_deref().unwrap().contains("line 4"), "{:?}", rows[2].error);
+        }
+        _ => {
+            assert_eq!(*outcome, FailureOutcome::RolledBack);
+            if kind == Kind::Postgres {
+                assert_eq!(source.code.as_deref(), Some("42P01"));
+            }
+            assert!(!conn.has_table("broken_t"), "the failing revision left no trace");
+            assert_eq!(versions(&mut conn), ["0001", "0002"]);
+        }
+    }
+}
+
+fn single_transaction_run(kind: Kind) {
+    let Some(db) = Db::new(kind, "single_transaction_run") else { return };
+    let mut conn = db.connect();
+    let err = failing::MIGRATIONS.migrator().single_transaction(true).upgrade(&mut conn).unwrap_err();
+    if kind == Kind::Mysql {
+        assert!(matches!(err, Error::NotTransactional { .. }), "{err}");
+    } else {
+        assert!(matches!(err, Error::Migration { outcome: FailureOutcome::RunRolledBack, .. }), "{err}");
+    }
+    assert!(versions(&mut conn).is_empty());
+    assert!(!conn.has_table("first_t"));
+}
+
+fn a_rerun_applies_nothing(kind: Kind) {
+    let Some(db) = Db::new(kind, "a_rerun_applies_nothing") else { return };
+    let mut conn = db.connect();
+    assert_eq!(counted::MIGRATIONS.upgrade(&mut conn).unwrap().steps.len(), 10);
+    let report = counted::MIGRATIONS.upgrade(&mut conn).unwrap();
+    assert!(report.is_empty());
+    assert_eq!(report.before, report.after);
+    assert_eq!(report.after.unwrap().version, "0010");
+}
+
+/// Eight processes migrate one database at once: each revision runs exactly once and none fails. The test binary
+/// runs itself as the child processes, with [`CHILD_ENV`] set.
+fn concurrent_processes_apply_each_revision_once(kind: Kind) {
+    if let Ok(value) = std::env::var(CHILD_ENV) {
+        let db = Db::from_child_env(&value);
+        if db.kind == kind {
+            let mut conn = db.connect();
+            counted::MIGRATIONS.migrator().lock_wait(Duration::from_secs(120)).upgrade(&mut conn).unwrap();
+        }
+        return;
+    }
+    let Some(db) = Db::new(kind, "concurrent_processes") else { return };
+    let exe = std::env::current_exe().unwrap();
+    let name = format!("scenarios::{}::concurrent_processes_apply_each_revision_once", kind.name());
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            std::process::Command::new(&exe)
+                .args(["--exact", &name, "--test-threads=1"])
+                .env(CHILD_ENV, db.child_env())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "a migrating process failed:\n{}", String::from_utf8_lossy(&output.stdout));
+    }
+    let mut conn = db.connect();
+    let counts = conn.strings("SELECT CAST(count(*) AS CHAR(10)) FROM run_log GROUP BY version ORDER BY version");
+    assert_eq!(counts, vec!["1"; 10], "each revision ran exactly once");
+    assert_eq!(versions(&mut conn).len(), 10);
+}
+
+fn hold_lock(db: &Db) -> Conn {
+    let mut holder = db.connect();
+    holder.with_driver(|d| d.lock(&HistoryTable::default(), Duration::from_secs(5))).expect("take the lock");
+    holder
+}
+
+fn a_held_lock_times_out_naming_the_holder(kind: Kind) {
+    let Some(db) = Db::new(kind, "a_held_lock_times_out") else { return };
+    let mut conn = db.connect();
+    let holder = hold_lock(&db);
+    let err = counted::MIGRATIONS.migrator().lock_wait(Duration::from_millis(300)).upgrade(&mut conn).unwrap_err();
+    let Error::LockTimeout { waited, holder: who } = &err else { panic!("expected a lock timeout, got {err}") };
+    assert!(*waited >= Duration::from_millis(250), "{waited:?}");
+    let who = who.as_deref().unwrap_or_default();
+    let expected = match kind {
+        Kind::Sqlite => "write lock",
+        Kind::Postgres => "PostgreSQL backend pid",
+        Kind::Mysql => "connection ",
+    };
+    assert!(who.contains(expected), "holder named as `{who}`");
+    assert!(err.to_string().contains("raise the lock timeout"), "{err}");
+    assert!(versions(&mut conn).is_empty(), "nothing ran");
+    drop(holder);
+    assert_eq!(counted::MIGRATIONS.upgrade(&mut conn).unwrap().steps.len(), 10);
+}
+
+/// Delegates to a real driver, and panics when asked to run a statement that mentions `panic_here`.
+struct Panicking<'a>(&'a mut dyn Driver);
+
+impl Driver for Panicking<'_> {
+    fn backend(&self) -> migrate::Backend {
+        self.0.backend()
+    }
+    fn transactional_ddl(&self) -> bool {
+        self.0.transactional_ddl()
+    }
+    fn read_history(&mut self, t: &HistoryTable) -> Result<Option<Vec<migrate::AppliedRow>>, migrate::DbError> {
+        self.0.read_history(t)
+    }
+    fn create_history(&mut self, t: &HistoryTable) -> Result<(), migrate::DbError> {
+        self.0.create_history(t)
+    }
+    fn lock(&mut self, t: &HistoryTable, wait: Duration) -> Result<(), migrate::LockFailure> {
+        self.0.lock(t, wait)
+    }
+    fn unlock(&mut self, t: &HistoryTable) -> Result<(), migrate::DbError> {
+        self.0.unlock(t)
+    }
+    fn begin(&mut self) -> Result<(), migrate::DbError> {
+        self.0.begin()
+    }
+    fn commit(&mut self, more: bool) -> Result<migrate::Continuity, migrate::DbError> {
+        self.0.commit(more)
+    }
+    fn rollback(&mut self) -> Result<(), migrate::DbError> {
+        self.0.rollback()
+    }
+    fn enter_autocommit(&mut self) -> Result<(), migrate::DbError> {
+        self.0.enter_autocommit()
+    }
+    fn leave_autocommit(&mut self, more: bool) -> Result<migrate::Continuity, migrate::DbError> {
+        self.0.leave_autocommit(more)
+    }
+    fn execute(&mut self, statement: &str) -> Result<(), migrate::DbError> {
+        assert!(!statement.contains("panic_here"), "a panic inside the run");
+        self.0.execute(statement)
+    }
+    fn run_script(
+        &mut self,
+        script: &str,
+        statements: &[migrate::sql::Statement<'_>],
+    ) -> Result<(), migrate::ScriptFailure> {
+        assert!(!script.contains("panic_here"), "a panic inside the run");
+        self.0.run_script(script, statements)
+    }
+    fn insert_row(&mut self, t: &HistoryTable, row: &migrate::AppliedRow) -> Result<(), migrate::DbError> {
+        self.0.insert_row(t, row)
+    }
+    fn update_row(&mut self, t: &HistoryTable, row: &migrate::AppliedRow) -> Result<(), migrate::DbError> {
+        self.0.update_row(t, row)
+    }
+    fn delete_row(&mut self, t: &HistoryTable, version: &str) -> Result<(), migrate::DbError> {
+        self.0.delete_row(t, version)
+    }
+}
+
+fn assert_lock_free(db: &Db) {
+    let mut other = db.connect();
+    other
+        .with_driver(|d| {
+            let result = d.lock(&HistoryTable::default(), Duration::ZERO);
+            let _ = d.unlock(&HistoryTable::default());
+            result
+        })
+        .expect("the lock is free");
+}
+
+fn the_lock_is_free_after_a_failure_and_after_a_panic(kind: Kind) {
+    let Some(db) = Db::new(kind, "the_lock_is_free") else { return };
+    let mut conn = db.connect();
+    failing::MIGRATIONS.upgrade(&mut conn).unwrap_err();
+    assert_lock_free(&db);
+
+    let folder = Folder::new();
+    folder
+        .write("0001_a/up.sql", "CREATE TABLE a (id INTEGER);")
+        .write("0001_a/down.sql", "DROP TABLE a;")
+        .write("0002_boom/up.sql", "CREATE TABLE panic_here (id INTEGER);")
+        .write("0002_boom/down.sql", "DROP TABLE panic_here;");
+    let revisions = folder.revisions();
+    let fresh_db = Db::new(kind, "the_lock_is_free_panic").unwrap();
+    let mut fresh = fresh_db.connect();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        fresh.with_driver(|d| {
+            let mut wrapped = Panicking(d);
+            let _ = Migrator::new(&revisions).upgrade(&mut wrapped as &mut dyn Driver);
+        })
+    }));
+    assert!(panicked.is_err(), "the run panicked");
+    // The panicking connection is still open, yet the lock was released on the way out.
+    assert_lock_free(&fresh_db);
+    let _still_open = fresh;
+}
+
+fn a_changed_file_is_refused_until_accepted(kind: Kind) {
+    let Some(db) = Db::new(kind, "a_changed_file") else { return };
+    let folder = Folder::new();
+    folder.write("0001_a/up.sql", "CREATE TABLE a (id INTEGER);").write("0001_a/down.sql", "DROP TABLE a;");
+    let mut conn = db.connect();
+    Migrator::new(&folder.revisions()).upgrade(&mut conn).unwrap();
+
+    folder.write("0001_a/up.sql", "CREATE TABLE a (id INTEGER, extra TEXT);");
+    let changed = folder.revisions();
+    let err = Migrator::new(&changed).upgrade(&mut conn).unwrap_err();
+    let Error::ChecksumMismatch { changes } = &err else { panic!("expected a checksum error, got {err}") };
+    assert_eq!(changes[0].file, "0001_a/up.sql");
+    assert_eq!(Migrator::new(&changed).accept(&mut conn, "0001").unwrap().len(), 1);
+    Migrator::new(&changed).upgrade(&mut conn).unwrap();
+    assert!(Migrator::new(&changed).accept(&mut conn, "0001").unwrap().is_empty());
+}
+
+fn unknown_applied_revisions(kind: Kind) {
+    let Some(db) = Db::new(kind, "unknown_applied") else { return };
+    let mut conn = db.connect();
+    counted::MIGRATIONS.upgrade(&mut conn).unwrap();
+    let older = &counted::MIGRATIONS.revisions()[..5];
+    let err = Migrator::new(older).upgrade(&mut conn).unwrap_err();
+    assert!(matches!(&err, Error::UnknownApplied { revisions } if revisions.len() == 5), "{err}");
+    // The down SQL kept in the history lets the older binary revert what it does not know.
+    Migrator::new(older).downgrade_to(&mut conn, "0005").unwrap();
+    assert_eq!(versions(&mut conn).len(), 5);
+    assert!(!conn.has_table("t10") && conn.has_table("t05"));
+}
+
+fn out_of_order_policy(kind: Kind) {
+    let Some(db) = Db::new(kind, "out_of_order") else { return };
+    let folder = Folder::new();
+    for v in ["0001", "0003"] {
+        folder.write(&format!("{v}_t/up.sql"), &format!("CREATE TABLE t{v} (id INTEGER);"));
+        folder.write(&format!("{v}_t/down.sql"), &format!("DROP TABLE t{v};"));
+    }
+    let mut conn = db.connect();
+    Migrator::new(&folder.revisions()).upgrade(&mut conn).unwrap();
+    folder.write("0002_late/up.sql", "CREATE TABLE late (id INTEGER);").write("0002_late/down.sql", "DROP TABLE late;");
+    let revisions = folder.revisions();
+    let err = Migrator::new(&revisions).upgrade(&mut conn).unwrap_err();
+    assert!(matches!(&err, Error::OutOfOrder { pending, .. } if pending[0].version == "0002"), "{err}");
+    assert!(!conn.has_table("late"));
+    Migrator::new(&revisions).out_of_order(OutOfOrder::Allow).upgrade(&mut conn).unwrap();
+    assert_eq!(versions(&mut conn), ["0001", "0002", "0003"]);
+}
+
+fn dirty_revision_resumed_or_resolved(kind: Kind) {
+    let Some(db) = Db::new(kind, "dirty_revision") else { return };
+    let folder = Folder::new();
+    let steps = |third: &str| {
+        format!(
+            "-- migrate:no-transaction\nINSERT INTO a VALUES (1);\nINSERT INTO a VALUES (2);\n{third}\nINSERT INTO a VALUES (4);\n"
+        )
+    };
+    folder
+        .write("0001_a/up.sql", "CREATE TABLE a (id INTEGER);")
+        .write("0001_a/down.sql", "DROP TABLE a;")
+        .write("0002_steps/up.sql", &steps("INSERT INTO nowhere VALUES (3);"))
+        .write("0002_steps/down.sql", "-- migrate:no-transaction\nDELETE FROM a;\n");
+    let mut conn = db.connect();
+    let revisions = folder.revisions();
+    let err = Migrator::new(&revisions).upgrade(&mut conn).unwrap_err();
+    assert!(
+        matches!(&err, Error::Migration { outcome: FailureOutcome::Dirty { statements_done: 2 }, line: 4, .. }),
+        "{err}"
+    );
+    let count = |conn: &mut Conn| conn.strings("SELECT CAST(count(*) AS CHAR(10)) FROM a").remove(0);
+    assert_eq!(count(&mut conn), "2", "statements before the failure stay");
+
+    // The next run refuses and says what happened and how to go on.
+    let err = Migrator::new(&revisions).upgrade(&mut conn).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::Dirty { statements_done: 2, .. }), "{text}");
+    assert!(text.contains("nowhere") && text.contains("resume") && text.contains("resolved"), "{text}");
+
+    // Editing a statement that already ran is caught before resuming.
+    folder.write("0002_steps/up.sql", &steps("INSERT INTO a VALUES (3);").replace("(1)", "(10)"));
+    let err = Migrator::new(&folder.revisions()).resume(&mut conn).unwrap_err();
+    assert!(matches!(err, Error::Resume { .. }), "{err}");
+
+    // Fixing only the failed statement resumes from it.
+    folder.write("0002_steps/up.sql", &steps("INSERT INTO a VALUES (3);"));
+    let fixed = folder.revisions();
+    Migrator::new(&fixed).resume(&mut conn).unwrap();
+    assert_eq!(count(&mut conn), "4");
+    assert_eq!(Migrator::new(&fixed).applied(&mut conn).unwrap()[1].state, RowState::Applied);
+    assert!(Migrator::new(&fixed).upgrade(&mut conn).unwrap().is_empty());
+
+    // The other way out: settle it by hand and mark it resolved.
+    folder
+        .write(
+            "0003_more/up.sql",
+            "-- migrate:no-transaction\nINSERT INTO a VALUES (5);\nINSERT INTO nowhere VALUES (6);\n",
+        )
+        .write("0003_more/down.sql", "DELETE FROM a WHERE id = 5;");
+    let more = folder.revisions();
+    assert!(Migrator::new(&more).upgrade(&mut conn).is_err());
+    let err = Migrator::new(&more).resolve(&mut conn, "0002", Resolution::Applied).unwrap_err();
+    assert!(matches!(err, Error::Resume { .. }), "only the dirty revision can be resolved: {err}");
+    conn.exec("DELETE FROM a WHERE id = 5");
+    Migrator::new(&more).resolve(&mut conn, "0003", Resolution::NotApplied).unwrap();
+    assert_eq!(versions(&mut conn), ["0001", "0002"]);
+}
