@@ -53,7 +53,7 @@ pub struct ScriptFailure {
 #[derive(Clone, Debug)]
 pub enum RowChange<'a> {
     /// Insert this row; its `duration_ms` is set by the driver to the time the statements took.
-    Insert(AppliedRow),
+    Insert(Box<AppliedRow>),
     /// Remove the row of this version.
     Delete(&'a str),
 }

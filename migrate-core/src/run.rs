@@ -314,7 +314,7 @@ fn record(driver: &mut dyn Driver, config: &Config, step: &Step<'_>, took: Durat
 fn row_change<'s>(step: &'s Step<'_>, backend: crate::revision::Backend) -> Result<RowChange<'s>, Error> {
     match (step.action, step.known) {
         (Action::Apply | Action::StampApplied, Some(revision)) => {
-            Ok(RowChange::Insert(new_row(revision, step, backend, Duration::ZERO)))
+            Ok(RowChange::Insert(Box::new(new_row(revision, step, backend, Duration::ZERO))))
         }
         (Action::Revert | Action::StampReverted, _) => Ok(RowChange::Delete(&step.revision.version)),
         (Action::Apply | Action::StampApplied, None) => {

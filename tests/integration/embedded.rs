@@ -9,10 +9,12 @@ use crate::common::{scan_ok, TempDb};
 migrate::migrations!(mod diesel = "tests/fixtures/diesel", allow_empty_down);
 static EXAMPLES: migrate::Migrations = migrate::migrations!("examples/migrations");
 static SHAPES: migrate::Migrations = migrate::migrations!("tests/fixtures/shapes");
+static ACCOUNTS: migrate::Migrations = migrate::migrations!("tests/fixtures/accounts");
 
 #[test]
 fn embedded_lists_equal_the_scanned_lists() {
-    let cases: [(&migrate::Migrations, &str, bool); 3] = [
+    let cases: [(&migrate::Migrations, &str, bool); 4] = [
+        (&ACCOUNTS, "tests/fixtures/accounts", false),
         (&diesel::MIGRATIONS, "tests/fixtures/diesel", true),
         (&EXAMPLES, "examples/migrations", false),
         (&SHAPES, "tests/fixtures/shapes", false),

@@ -10,6 +10,7 @@ use crate::common::{versions, Folder};
 migrate::migrations!(mod shapes = "tests/fixtures/shapes");
 migrate::migrations!(mod failing = "tests/fixtures/failing");
 migrate::migrations!(mod counted = "tests/fixtures/counted");
+migrate::migrations!(mod accounts = "tests/fixtures/accounts");
 
 /// Set in child processes of the concurrency scenario: `kind:ident|url` of the database to migrate.
 pub const CHILD_ENV: &str = "MIGRATE_TEST_CHILD";
@@ -26,6 +27,7 @@ on_every_backend!(
     unknown_applied_revisions,
     out_of_order_policy,
     dirty_revision_resumed_or_resolved,
+    accounts_schema_up_down_to_the_irreversible_revision_and_up,
 );
 
 fn labels(conn: &mut Conn) -> Vec<String> {
@@ -405,4 +407,36 @@ fn dirty_revision_resumed_or_resolved(kind: Kind) {
     conn.exec("DELETE FROM a WHERE id = 5");
     Migrator::new(&more).resolve(&mut conn, "0003", Resolution::NotApplied).unwrap();
     assert_eq!(versions(&mut conn), ["0001", "0002"]);
+}
+
+fn accounts_schema_up_down_to_the_irreversible_revision_and_up(kind: Kind) {
+    let Some(db) = Db::new(kind, "accounts_schema") else { return };
+    let mut conn = db.connect();
+    let m = accounts::MIGRATIONS.migrator();
+    assert!(accounts::MIGRATIONS.revisions().len() >= 30);
+    let report = m.upgrade(&mut conn).unwrap();
+    assert_eq!(report.steps.len(), accounts::MIGRATIONS.revisions().len());
+
+    // The triggers work on every backend: each membership is audited.
+    conn.exec("INSERT INTO organisations (id, slug, name) VALUES ('o1', 'acme', 'Acme')");
+    for i in 0..6 {
+        conn.exec(&format!("INSERT INTO accounts (id, email) VALUES ('a{i}', 'a{i}@example.com')"));
+        conn.exec(&format!("INSERT INTO memberships (organisation_id, account_id) VALUES ('o1', 'a{i}')"));
+    }
+    conn.exec("UPDATE accounts SET email = 'new@example.com' WHERE id = 'a0'");
+    let audited = || "SELECT CAST(count(*) AS CHAR(10)) FROM audit_log WHERE action = 'membership.created'";
+    assert_eq!(conn.strings(audited()), ["6"]);
+
+    // Down as far as the irreversible revision, which refuses to be crossed.
+    let report = m.downgrade_to(&mut conn, accounts::PURGE_EXPIRED_SESSIONS).unwrap();
+    assert_eq!(report.steps.len(), 6);
+    assert!(!conn.has_table("billing_events") && conn.has_table("sessions"));
+    let err = m.downgrade_to(&mut conn, "-1").unwrap_err();
+    assert!(matches!(&err, Error::Irreversible { revision, .. } if revision.name == "purge_expired_sessions"), "{err}");
+
+    // And up again.
+    assert_eq!(m.upgrade(&mut conn).unwrap().steps.len(), 6);
+    assert!(conn.has_table("billing_events"));
+    assert_eq!(conn.strings(audited()), ["6"]);
+    assert!(m.upgrade(&mut conn).unwrap().is_empty());
 }

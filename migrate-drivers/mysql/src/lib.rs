@@ -38,7 +38,9 @@ impl<'c> Mysql<'c> {
     fn holder(&mut self, name: &str) -> Option<String> {
         let id: Option<u64> = self.conn.exec_first("SELECT IS_USED_LOCK(?)", (name,)).ok().flatten().flatten();
         let id = id?;
-        let info: Option<(Option<String>, Option<String>, Option<String>, Option<i64>)> = self
+        /// USER, HOST, DB, TIME of a PROCESSLIST row.
+        type Process = (Option<String>, Option<String>, Option<String>, Option<i64>);
+        let info: Option<Process> = self
             .conn
             .exec_first("SELECT USER, HOST, DB, TIME FROM information_schema.PROCESSLIST WHERE ID = ?", (id,))
             .ok()

@@ -48,6 +48,7 @@ pub struct Postgres<'c> {
     lock_wait: Duration,
     key: i64,
     search_path: Option<String>,
+    schema: Option<String>,
 }
 
 impl<'c> Postgres<'c> {
@@ -61,6 +62,7 @@ impl<'c> Postgres<'c> {
             lock_wait: Duration::ZERO,
             key: 0,
             search_path: None,
+            schema: None,
         }
     }
 
@@ -68,6 +70,15 @@ impl<'c> Postgres<'c> {
     pub fn lock_mode(mut self, mode: LockMode) -> Self {
         self.mode = mode;
         self
+    }
+
+    /// The history table's name, qualified with the schema it resolved to when the lock was taken, so a revision
+    /// that changes `search_path` cannot send the history elsewhere.
+    fn name(&self, table: &HistoryTable) -> String {
+        match (table.schema(), &self.schema) {
+            (None, Some(schema)) if !schema.is_empty() => format!("{}.{}", quote(schema), quote(table.name())),
+            _ => table.qualified(quote),
+        }
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
@@ -268,7 +279,7 @@ impl Driver for Postgres<'_> {
     }
 
     fn read_history(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
-        let sql = format!("SELECT {COLUMNS} FROM {} ORDER BY version", table.qualified(quote));
+        let sql = format!("SELECT {COLUMNS} FROM {} ORDER BY version", self.name(table));
         let messages = match self.client.simple_query(&sql) {
             Ok(messages) => messages,
             Err(err) => {
@@ -309,7 +320,7 @@ impl Driver for Postgres<'_> {
                 progress_checksum TEXT,
                 error TEXT
             )",
-            table.qualified(quote)
+            self.name(table)
         );
         self.batch(&sql)
     }
@@ -329,6 +340,7 @@ impl Driver for Postgres<'_> {
                 _ => None,
             })
             .unwrap_or_default();
+        self.schema = Some(schema.clone());
         let scope = table.schema().map_or(schema, str::to_owned);
         let id = Checksum::of(&format!("migrate lock {scope}.{}", table.name()));
         self.key = i64::from_be_bytes(id.0[..8].try_into().expect("8 bytes"));
@@ -421,11 +433,11 @@ impl Driver for Postgres<'_> {
         let history = match &change {
             RowChange::Insert(row) => format!(
                 "INSERT INTO {} ({COLUMNS}) VALUES ({})",
-                table.qualified(quote),
+                self.name(table),
                 values(row, "(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint")
             ),
             RowChange::Delete(version) => {
-                format!("DELETE FROM {} WHERE version = {}", table.qualified(quote), literal(version))
+                format!("DELETE FROM {} WHERE version = {}", self.name(table), literal(version))
             }
         };
         let _ = write!(sql, "\n;\n{history};\nCOMMIT;\n{}", self.restore_search_path_sql());
@@ -467,21 +479,21 @@ impl Driver for Postgres<'_> {
 
     fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
         let duration = row.duration_ms.to_string();
-        self.batch(&format!("INSERT INTO {} ({COLUMNS}) VALUES ({})", table.qualified(quote), values(row, &duration)))
+        self.batch(&format!("INSERT INTO {} ({COLUMNS}) VALUES ({})", self.name(table), values(row, &duration)))
     }
 
     fn update_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
         let duration = row.duration_ms.to_string();
         self.batch(&format!(
             "UPDATE {} SET ({COLUMNS}) = ROW({}) WHERE version = {}",
-            table.qualified(quote),
+            self.name(table),
             values(row, &duration),
             literal(&row.version)
         ))
     }
 
     fn delete_row(&mut self, table: &HistoryTable, version: &str) -> Result<(), DbError> {
-        self.batch(&format!("DELETE FROM {} WHERE version = {}", table.qualified(quote), literal(version)))
+        self.batch(&format!("DELETE FROM {} WHERE version = {}", self.name(table), literal(version)))
     }
 }
 

@@ -1,0 +1,93 @@
+//! What only PostgreSQL has: the transaction-scoped lock, the history in a named schema, `search_path` restored
+//! after each revision, and error positions mapped back to lines.
+
+use std::time::Duration;
+
+use migrate::postgres::{LockMode, Postgres};
+use migrate::{Driver, Error, HistoryTable, Migrator};
+
+use crate::backend::{Conn, Db, Kind};
+use crate::common::Folder;
+
+migrate::migrations!(mod counted = "tests/fixtures/counted");
+
+fn client(conn: &mut Conn) -> &mut postgres::Client {
+    match conn {
+        Conn::Postgres(client) => client,
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn transaction_scoped_lock_for_poolers() {
+    let Some(db) = Db::new(Kind::Postgres, "pg_transaction_lock") else { return };
+    let mut conn = db.connect();
+    let mut driver = Postgres::new(client(&mut conn)).lock_mode(LockMode::Transaction);
+    let report = counted::MIGRATIONS.migrator().upgrade(&mut driver as &mut dyn Driver).unwrap();
+    assert_eq!(report.steps.len(), 10);
+    // Between runs nothing is held: a session lock on the same key is free.
+    let mut other = db.connect();
+    let mut session = Postgres::new(client(&mut other));
+    session.lock(&HistoryTable::default(), Duration::ZERO).expect("nothing left locked");
+    // While a session holds it, the transaction-scoped runner times out naming the holder.
+    let folder = Folder::new();
+    folder.write("0011_x/up.sql", "CREATE TABLE x (id INTEGER);").write("0011_x/down.sql", "DROP TABLE x;");
+    let mut revisions = counted::MIGRATIONS.revisions().to_vec();
+    revisions.extend(folder.revisions());
+    let mut driver = Postgres::new(client(&mut conn)).lock_mode(LockMode::Transaction);
+    let err = Migrator::new(&revisions)
+        .lock_wait(Duration::from_millis(200))
+        .upgrade(&mut driver as &mut dyn Driver)
+        .unwrap_err();
+    assert!(matches!(&err, Error::LockTimeout { holder: Some(h), .. } if h.contains("pid")), "{err}");
+}
+
+#[test]
+fn history_in_a_named_schema() {
+    let Some(db) = Db::new(Kind::Postgres, "pg_named_schema") else { return };
+    let mut conn = db.connect();
+    let schema = format!("{}_history", db.ident);
+    let table = HistoryTable::new("schema_history").unwrap().in_schema(&schema).unwrap();
+    let m = counted::MIGRATIONS.migrator().history_table(table);
+    assert_eq!(m.upgrade(&mut conn).unwrap().steps.len(), 10);
+    let count = client(&mut conn).query_one(&format!("SELECT count(*) FROM {schema}.schema_history"), &[]).unwrap();
+    assert_eq!(count.get::<_, i64>(0), 10);
+    assert!(Migrator::new(&[]).applied(&mut conn).unwrap().is_empty(), "nothing in the default table");
+    client(&mut conn).batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
+}
+
+#[test]
+fn search_path_is_restored_after_each_revision() {
+    let Some(db) = Db::new(Kind::Postgres, "pg_search_path") else { return };
+    let folder = Folder::new();
+    let elsewhere = format!("{}_elsewhere", db.ident);
+    folder
+        .write("0001_wander/up.sql", &format!("CREATE SCHEMA {elsewhere};\nSET search_path TO {elsewhere};\n"))
+        .write("0001_wander/down.sql", &format!("DROP SCHEMA {elsewhere};"))
+        .write("0002_home/up.sql", "CREATE TABLE at_home (id INTEGER);")
+        .write("0002_home/down.sql", "DROP TABLE at_home;");
+    let mut conn = db.connect();
+    Migrator::new(&folder.revisions()).upgrade(&mut conn).unwrap();
+    assert!(conn.has_table("at_home"), "the second revision ran in the original schema");
+    assert_eq!(conn.strings("SHOW search_path"), std::slice::from_ref(&db.ident));
+    client(&mut conn).batch_execute(&format!("DROP SCHEMA IF EXISTS {elsewhere} CASCADE")).unwrap();
+}
+
+#[test]
+fn error_positions_map_to_lines() {
+    let Some(db) = Db::new(Kind::Postgres, "pg_error_position") else { return };
+    let folder = Folder::new();
+    folder
+        .write(
+            "0001_typo/up.sql",
+            "-- comment\nCREATE TABLE ok (id INTEGER);\n\nCREATE TABLE typo (\n    id INTEGER,\n    name TEXTT\n);\n",
+        )
+        .write("0001_typo/down.sql", "DROP TABLE typo;");
+    let mut conn = db.connect();
+    let err = Migrator::new(&folder.revisions()).upgrade(&mut conn).unwrap_err();
+    let Error::Migration { line, statement, source, .. } = &err else { panic!("{err}") };
+    assert_eq!(*line, 6, "the line of `TEXTT`, not of the statement: {err}");
+    assert_eq!(statement, "CREATE TABLE typo (");
+    assert_eq!(source.code.as_deref(), Some("42704"));
+    assert!(!conn.has_table("ok"), "rolled back");
+}
