@@ -139,10 +139,25 @@ fn a_rerun_applies_nothing(kind: Kind) {
     let Some(db) = Db::new(kind, "a_rerun_applies_nothing") else { return };
     let mut conn = db.connect();
     assert_eq!(counted::MIGRATIONS.upgrade(&mut conn).unwrap().steps.len(), 10);
-    let report = counted::MIGRATIONS.upgrade(&mut conn).unwrap();
+    // The runner asks the driver for one thing only: the history read, one statement on every backend.
+    let mut calls = Vec::new();
+    let report = conn.with_driver(|d| {
+        let mut spy = Spy { inner: d, calls: &mut calls };
+        counted::MIGRATIONS.upgrade(&mut spy as &mut dyn Driver)
+    });
+    let report = report.unwrap();
     assert!(report.is_empty());
     assert_eq!(report.before, report.after);
     assert_eq!(report.after.unwrap().version, "0010");
+    assert_eq!(calls, ["read_history"]);
+    if let Conn::Mysql(client) = &mut conn {
+        // The server agrees: count the statements it received.
+        let (a, b) = (questions(client), questions(client));
+        let before = questions(client);
+        assert!(counted::MIGRATIONS.upgrade(&mut **client).unwrap().is_empty());
+        let received = questions(client) - before - (b - a);
+        assert_eq!(received, 1, "statements MySQL received for a start-up with nothing pending");
+    }
 }
 
 /// Eight processes migrate one database at once: each revision runs exactly once and none fails. The test binary
@@ -179,6 +194,13 @@ fn concurrent_processes_apply_each_revision_once(kind: Kind) {
     assert_eq!(versions(&mut conn).len(), 10);
 }
 
+/// MySQL's count of statements received on this session.
+fn questions(conn: &mut ::mysql::Conn) -> i64 {
+    use ::mysql::prelude::Queryable;
+    let row: (String, String) = conn.query_first("SHOW SESSION STATUS LIKE 'Questions'").unwrap().unwrap();
+    row.1.parse().unwrap()
+}
+
 fn hold_lock(db: &Db) -> Conn {
     let mut holder = db.connect();
     holder.with_driver(|d| d.lock(&HistoryTable::default(), Duration::from_secs(5))).expect("take the lock");
@@ -205,46 +227,57 @@ fn a_held_lock_times_out_naming_the_holder(kind: Kind) {
     assert_eq!(counted::MIGRATIONS.upgrade(&mut conn).unwrap().steps.len(), 10);
 }
 
-/// Delegates to a real driver, and panics when asked to run a statement that mentions `panic_here`.
-struct Panicking<'a>(&'a mut dyn Driver);
+/// Delegates to a real driver, records which methods were called, and panics when asked to run a statement that
+/// mentions `panic_here`.
+struct Spy<'a> {
+    inner: &'a mut dyn Driver,
+    calls: &'a mut Vec<&'static str>,
+}
 
-impl Driver for Panicking<'_> {
+impl Spy<'_> {
+    fn call(&mut self, name: &'static str) -> &mut dyn Driver {
+        self.calls.push(name);
+        self.inner
+    }
+}
+
+impl Driver for Spy<'_> {
     fn backend(&self) -> migrate::Backend {
-        self.0.backend()
+        self.inner.backend()
     }
     fn transactional_ddl(&self) -> bool {
-        self.0.transactional_ddl()
+        self.inner.transactional_ddl()
     }
     fn read_history(&mut self, t: &HistoryTable) -> Result<Option<Vec<migrate::AppliedRow>>, migrate::DbError> {
-        self.0.read_history(t)
+        self.call("read_history").read_history(t)
     }
     fn create_history(&mut self, t: &HistoryTable) -> Result<(), migrate::DbError> {
-        self.0.create_history(t)
+        self.call("create_history").create_history(t)
     }
     fn lock(&mut self, t: &HistoryTable, wait: Duration) -> Result<(), migrate::LockFailure> {
-        self.0.lock(t, wait)
+        self.call("lock").lock(t, wait)
     }
     fn unlock(&mut self, t: &HistoryTable) -> Result<(), migrate::DbError> {
-        self.0.unlock(t)
+        self.call("unlock").unlock(t)
     }
     fn begin(&mut self) -> Result<(), migrate::DbError> {
-        self.0.begin()
+        self.call("begin").begin()
     }
     fn commit(&mut self, more: bool) -> Result<migrate::Continuity, migrate::DbError> {
-        self.0.commit(more)
+        self.call("commit").commit(more)
     }
     fn rollback(&mut self) -> Result<(), migrate::DbError> {
-        self.0.rollback()
+        self.call("rollback").rollback()
     }
     fn enter_autocommit(&mut self) -> Result<(), migrate::DbError> {
-        self.0.enter_autocommit()
+        self.call("enter_autocommit").enter_autocommit()
     }
     fn leave_autocommit(&mut self, more: bool) -> Result<migrate::Continuity, migrate::DbError> {
-        self.0.leave_autocommit(more)
+        self.call("leave_autocommit").leave_autocommit(more)
     }
     fn execute(&mut self, statement: &str) -> Result<(), migrate::DbError> {
         assert!(!statement.contains("panic_here"), "a panic inside the run");
-        self.0.execute(statement)
+        self.call("execute").execute(statement)
     }
     fn run_script(
         &mut self,
@@ -252,16 +285,16 @@ impl Driver for Panicking<'_> {
         statements: &[migrate::sql::Statement<'_>],
     ) -> Result<(), migrate::ScriptFailure> {
         assert!(!script.contains("panic_here"), "a panic inside the run");
-        self.0.run_script(script, statements)
+        self.call("run_script").run_script(script, statements)
     }
     fn insert_row(&mut self, t: &HistoryTable, row: &migrate::AppliedRow) -> Result<(), migrate::DbError> {
-        self.0.insert_row(t, row)
+        self.call("insert_row").insert_row(t, row)
     }
     fn update_row(&mut self, t: &HistoryTable, row: &migrate::AppliedRow) -> Result<(), migrate::DbError> {
-        self.0.update_row(t, row)
+        self.call("update_row").update_row(t, row)
     }
     fn delete_row(&mut self, t: &HistoryTable, version: &str) -> Result<(), migrate::DbError> {
-        self.0.delete_row(t, version)
+        self.call("delete_row").delete_row(t, version)
     }
 }
 
@@ -293,7 +326,8 @@ fn the_lock_is_free_after_a_failure_and_after_a_panic(kind: Kind) {
     let mut fresh = fresh_db.connect();
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         fresh.with_driver(|d| {
-            let mut wrapped = Panicking(d);
+            let mut calls = Vec::new();
+            let mut wrapped = Spy { inner: d, calls: &mut calls };
             let _ = Migrator::new(&revisions).upgrade(&mut wrapped as &mut dyn Driver);
         })
     }));
