@@ -3,11 +3,13 @@
 //! 1. applying 1,000 generated revisions to an empty SQLite file, against the same SQL run directly through
 //!    rusqlite with one transaction and one history insert per revision;
 //! 2. a start-up with nothing pending: statements sent and time taken;
-//! 3. building a crate that embeds 1,000 revisions (release), and rebuilding it after editing one file.
+//! 3. building a crate that embeds 1,000 revisions (release), and rebuilding it after editing one file;
+//! 4. with `MIGRATE_TEST_POSTGRES_URL` / `MIGRATE_TEST_MYSQL_URL` set, the first two on PostgreSQL and MySQL, each in
+//!    a scratch schema or database of its own (dropped afterwards).
 //!
 //! ```text
-//! cargo run --release --example bench            # all three
-//! cargo run --release --example bench -- apply   # only the first two
+//! cargo run --release --example bench            # everything
+//! cargo run --release --example bench -- apply   # all but the build figures
 //! ```
 
 use std::path::Path;
@@ -22,9 +24,9 @@ const ROUNDS: usize = 5;
 
 fn up_sql(i: usize) -> String {
     format!(
-        "CREATE TABLE t{i} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at TEXT);\n\
+        "CREATE TABLE t{i} (id INTEGER NOT NULL PRIMARY KEY, name VARCHAR(100) NOT NULL, created_at VARCHAR(32));\n\
          CREATE INDEX t{i}_name ON t{i} (name);\n\
-         INSERT INTO t{i} (name, created_at) VALUES ('first', '2024-01-01');\n"
+         INSERT INTO t{i} (id, name, created_at) VALUES (1, 'first', '2024-01-01');\n"
     )
 }
 
@@ -196,11 +198,164 @@ fn bench_build(dir: &Path) {
     println!("  after one edit   {:>9.2} s   (goal: under 1 s)", rebuild.as_secs_f64());
 }
 
+/// Runs `ours` and `raw` alternately for `rounds` rounds on fresh databases from `fresh`, and prints the medians.
+fn compare<D>(
+    what: &str,
+    rounds: usize,
+    mut fresh: impl FnMut(bool) -> D,
+    mut ours: impl FnMut(&mut D),
+    mut raw: impl FnMut(&mut D),
+) {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let order: [bool; 2] = if round % 2 == 0 { [true, false] } else { [false, true] };
+        for is_ours in order {
+            let mut db = fresh(is_ours);
+            let started = Instant::now();
+            if is_ours {
+                ours(&mut db);
+                a.push(started.elapsed());
+            } else {
+                raw(&mut db);
+                b.push(started.elapsed());
+            }
+        }
+    }
+    let (a, b) = (median(a), median(b));
+    println!("{what} (median of {rounds}):");
+    println!("  migrate          {:>9.1} ms", a.as_secs_f64() * 1e3);
+    println!("  plain client     {:>9.1} ms", b.as_secs_f64() * 1e3);
+    println!("  ratio            {:>9.3}x", a.as_secs_f64() / b.as_secs_f64());
+}
+
+const HISTORY_DDL: &str = "CREATE TABLE history (version VARCHAR(64) PRIMARY KEY NOT NULL, name TEXT NOT NULL, \
+     up_checksum CHAR(64) NOT NULL, down_checksum CHAR(64), down_sql TEXT, applied_at VARCHAR(32) NOT NULL, \
+     duration_ms BIGINT NOT NULL, state VARCHAR(16) NOT NULL, statements_done BIGINT NOT NULL DEFAULT 0, \
+     progress_checksum CHAR(64), error TEXT)";
+
+fn bench_postgres(url: &str, revisions: &[Revision]) {
+    let connect = |schema: &str| {
+        let mut config: postgres::Config = url.parse().unwrap();
+        config.options(&format!("-c search_path={schema}"));
+        let mut client = config.connect(postgres::NoTls).unwrap();
+        client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")).unwrap();
+        client
+    };
+    let migrator = Migrator::new(revisions);
+    compare(
+        &format!("apply {} revisions to an empty PostgreSQL schema", revisions.len()),
+        ROUNDS,
+        |ours| connect(if ours { "bench_ours" } else { "bench_raw" }),
+        |client| assert_eq!(migrator.upgrade(client).unwrap().steps.len(), revisions.len()),
+        |client| {
+            client.batch_execute(HISTORY_DDL).unwrap();
+            let insert = client
+                .prepare(
+                    "INSERT INTO history (version, name, up_checksum, down_checksum, down_sql, applied_at, \
+                     duration_ms, state) VALUES ($1, $2, $3, $4, $5, $6, $7, 'applied')",
+                )
+                .unwrap();
+            for r in revisions {
+                let started = Instant::now();
+                let mut tx = client.transaction().unwrap();
+                let (up, down) = (r.up(migrate::Backend::Postgres), r.down(migrate::Backend::Postgres));
+                tx.batch_execute(up.sql()).unwrap();
+                let ms = started.elapsed().as_millis() as i64;
+                tx.execute(
+                    &insert,
+                    &[
+                        &r.version(),
+                        &r.name(),
+                        &up.checksum().to_hex(),
+                        &down.checksum().to_hex(),
+                        &down.sql(),
+                        &"now",
+                        &ms,
+                    ],
+                )
+                .unwrap();
+                tx.commit().unwrap();
+            }
+        },
+    );
+    let mut client = connect("bench_idle");
+    migrator.upgrade(&mut client).unwrap();
+    let samples: Vec<Duration> = (0..50)
+        .map(|_| {
+            let started = Instant::now();
+            assert!(migrator.upgrade(&mut client).unwrap().is_empty());
+            started.elapsed()
+        })
+        .collect();
+    println!("PostgreSQL start-up with nothing pending: {:.2} ms (median of 50)", median(samples).as_secs_f64() * 1e3);
+    for schema in ["bench_ours", "bench_raw", "bench_idle"] {
+        // One at a time: each drops a thousand tables, and their locks must fit in the lock table.
+        client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
+    }
+}
+
+fn bench_mysql(url: &str, revisions: &[Revision]) {
+    use mysql::prelude::Queryable;
+    let connect = |db: &str| {
+        let mut admin = mysql::Conn::new(url).unwrap();
+        admin.query_drop(format!("DROP DATABASE IF EXISTS {db}")).unwrap();
+        admin.query_drop(format!("CREATE DATABASE {db}")).unwrap();
+        let opts = mysql::OptsBuilder::from_opts(mysql::Opts::from_url(url).unwrap()).db_name(Some(db));
+        mysql::Conn::new(opts).unwrap()
+    };
+    let migrator = Migrator::new(revisions);
+    compare(
+        &format!("apply {} revisions to an empty MySQL database", revisions.len()),
+        3,
+        |ours| connect(if ours { "bench_ours" } else { "bench_raw" }),
+        |conn| assert_eq!(migrator.upgrade(conn).unwrap().steps.len(), revisions.len()),
+        |conn| {
+            conn.query_drop(HISTORY_DDL).unwrap();
+            for r in revisions {
+                let started = Instant::now();
+                let (up, down) = (r.up(migrate::Backend::Mysql), r.down(migrate::Backend::Mysql));
+                conn.query_drop("START TRANSACTION").unwrap();
+                for statement in migrate::sql::split(up.sql(), migrate::Backend::Mysql) {
+                    conn.query_drop(statement.text).unwrap();
+                }
+                let ms = started.elapsed().as_millis() as i64;
+                conn.exec_drop(
+                    "INSERT INTO history (version, name, up_checksum, down_checksum, down_sql, applied_at, \
+                     duration_ms, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'applied')",
+                    (r.version(), r.name(), up.checksum().to_hex(), down.checksum().to_hex(), down.sql(), "now", ms),
+                )
+                .unwrap();
+                conn.query_drop("COMMIT").unwrap();
+            }
+        },
+    );
+    let mut conn = connect("bench_idle");
+    migrator.upgrade(&mut conn).unwrap();
+    let samples: Vec<Duration> = (0..50)
+        .map(|_| {
+            let started = Instant::now();
+            assert!(migrator.upgrade(&mut conn).unwrap().is_empty());
+            started.elapsed()
+        })
+        .collect();
+    println!("MySQL start-up with nothing pending: {:.2} ms (median of 50)", median(samples).as_secs_f64() * 1e3);
+    for db in ["bench_ours", "bench_raw", "bench_idle"] {
+        conn.query_drop(format!("DROP DATABASE {db}")).unwrap();
+    }
+}
+
 fn main() {
     let which = std::env::args().nth(1).unwrap_or_default();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("bench");
     std::fs::create_dir_all(&dir).unwrap();
     bench_apply(&dir);
+    let revisions = revisions();
+    if let Ok(url) = std::env::var("MIGRATE_TEST_POSTGRES_URL") {
+        bench_postgres(&url, &revisions);
+    }
+    if let Ok(url) = std::env::var("MIGRATE_TEST_MYSQL_URL") {
+        bench_mysql(&url, &revisions);
+    }
     if which != "apply" {
         bench_build(&dir);
     }

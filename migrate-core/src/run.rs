@@ -375,8 +375,11 @@ fn statement_by_statement(
         }
         row.statements_done = index as i64 + 1;
         row.progress_checksum = Some(history::progress_checksum(statements[..=index].iter().map(|s| s.text)));
-        driver.update_row(table, &row).map_err(db(context("recording progress of")))?;
+        if index + 1 < statements.len() {
+            driver.update_row(table, &row).map_err(db(context("recording progress of")))?;
+        }
     }
+    // After the last statement, one write records both its progress and the end of the revision.
     match step.action {
         Action::Revert => driver.delete_row(table, &row.version).map_err(db(context("removing")))?,
         _ => {
