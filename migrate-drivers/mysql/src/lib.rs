@@ -271,7 +271,7 @@ mod tests {
     fn syntax_error_lines_become_positions() {
         let statement = "CREATE TABLE t (\n  id INT,\n  oops\n)";
         let message = "You have an error in your SQL syntax; check the manual near ')' at line 3";
-        assert_eq!(position_from_message(statement, message), Some(26));
+        assert_eq!(position_from_message(statement, message), Some(27));
         assert_eq!(position_from_message(statement, "Table 'x' doesn't exist"), None);
     }
 }

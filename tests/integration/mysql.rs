@@ -1,0 +1,29 @@
+//! What only MySQL shows: a syntax error's line reported within the file, and the dirty row it leaves.
+
+use migrate::{Error, FailureOutcome, Migrator, RowState};
+
+use crate::backend::{Db, Kind};
+use crate::common::Folder;
+
+#[test]
+fn syntax_errors_point_at_their_line_and_leave_an_exact_record() {
+    let Some(db) = Db::new(Kind::Mysql, "mysql_syntax_error") else { return };
+    let folder = Folder::new();
+    folder
+        .write(
+            "0001_typo/up.sql",
+            "CREATE TABLE ok (id INT);\n\nCREATE TABLE typo (\n    id INT,\n    name VARCHAR(10) NOT NUL\n);\n",
+        )
+        .write("0001_typo/down.sql", "DROP TABLE typo;\nDROP TABLE ok;\n");
+    let mut conn = db.connect();
+    let revisions = folder.revisions();
+    let err = Migrator::new(&revisions).upgrade(&mut conn).unwrap_err();
+    let Error::Migration { line, source, outcome, .. } = &err else { panic!("{err}") };
+    assert_eq!(*line, 5, "{err}");
+    assert_eq!(source.code.as_deref(), Some("1064"));
+    assert_eq!(*outcome, FailureOutcome::Dirty { statements_done: 1 });
+    assert!(conn.has_table("ok"), "MySQL committed the first statement");
+    let rows = Migrator::new(&revisions).applied(&mut conn).unwrap();
+    assert_eq!((rows[0].state, rows[0].statements_done), (RowState::Upgrading, 1));
+    assert!(rows[0].error.as_deref().unwrap().starts_with("line 5: CREATE TABLE typo ("), "{:?}", rows[0].error);
+}
