@@ -131,10 +131,7 @@ pub fn run(
         Ok(first) => first.current,
         // Seen without the lock, a dirty row may be a revision another runner is applying right now (on MySQL every
         // revision looks like that while it runs): wait for the lock, then judge.
-        Err(Error::Dirty { .. }) if config.lock => rows
-            .iter()
-            .max_by(|a, b| a.version.cmp(&b.version))
-            .map(|r| RevisionName { version: r.version.clone(), name: r.name.clone() }),
+        Err(Error::Dirty { .. }) if config.lock => newest(&rows),
         Err(err) => return Err(err),
     };
     let mut guard = lock(driver, config)?;
@@ -159,13 +156,16 @@ pub fn run(
             break;
         }
     }
-    let rows = read(driver, &config.table)?;
-    let after = rows
-        .iter()
-        .max_by(|a, b| a.version.cmp(&b.version))
-        .map(|r| RevisionName { version: r.version.clone(), name: r.name.clone() });
+    let after = newest(&read(driver, &config.table)?);
     guard.release()?;
     Ok(Report { before, after, steps: done })
+}
+
+/// The newest revision a history records.
+fn newest(rows: &[AppliedRow]) -> Option<RevisionName> {
+    rows.iter()
+        .max_by(|a, b| a.version.cmp(&b.version))
+        .map(|r| RevisionName { version: r.version.clone(), name: r.name.clone() })
 }
 
 fn lock<'d>(driver: &'d mut dyn Driver, config: &'d Config) -> Result<LockGuard<'d>, Error> {
@@ -538,11 +538,7 @@ pub fn resume(revisions: &[Revision], config: &Config, driver: &mut dyn Driver) 
     let step = Step { action, revision: name.clone(), known, script: None, file };
     let started = Instant::now();
     statement_by_statement(driver, config, &step, &script, row, done, false, &[])?;
-    let rows = read(driver, &config.table)?;
-    let after = rows
-        .iter()
-        .max_by(|a, b| a.version.cmp(&b.version))
-        .map(|r| RevisionName { version: r.version.clone(), name: r.name.clone() });
+    let after = newest(&read(driver, &config.table)?);
     guard.release()?;
     Ok(Report {
         before: Some(name.clone()),

@@ -167,6 +167,24 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AppliedRow> {
     })
 }
 
+/// Calls `f` with the row's columns as parameters `?1` to `?11`, in [`COLUMNS`] order.
+fn with_row_params<R>(row: &AppliedRow, f: impl FnOnce(&[&dyn rusqlite::ToSql]) -> R) -> R {
+    let hex = |c: Option<Checksum>| c.map(|c| c.to_hex());
+    f(params![
+        row.version,
+        row.name,
+        row.up_checksum.to_hex(),
+        hex(row.down_checksum),
+        row.down_sql,
+        row.applied_at,
+        row.duration_ms,
+        row.state.as_str(),
+        row.statements_done,
+        hex(row.progress_checksum),
+        row.error,
+    ])
+}
+
 impl Driver for Sqlite<'_> {
     fn backend(&self) -> Backend {
         Backend::Sqlite
@@ -284,45 +302,16 @@ impl Driver for Sqlite<'_> {
     fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
         let conn = self.conn;
         let mut stmt = conn.prepare_cached(&self.queries(table).insert).map_err(db_error)?;
-        stmt.execute(params![
-            row.version,
-            row.name,
-            row.up_checksum.to_hex(),
-            row.down_checksum.map(|c| c.to_hex()),
-            row.down_sql,
-            row.applied_at,
-            row.duration_ms,
-            row.state.as_str(),
-            row.statements_done,
-            row.progress_checksum.map(|c| c.to_hex()),
-            row.error,
-        ])
-        .map_err(db_error)?;
+        with_row_params(row, |params| stmt.execute(params)).map_err(db_error)?;
         Ok(())
     }
 
     fn update_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
         let conn = self.conn;
         let mut stmt = conn.prepare_cached(&self.queries(table).update).map_err(db_error)?;
-        let changed = stmt
-            .execute(params![
-                row.version,
-                row.name,
-                row.up_checksum.to_hex(),
-                row.down_checksum.map(|c| c.to_hex()),
-                row.down_sql,
-                row.applied_at,
-                row.duration_ms,
-                row.state.as_str(),
-                row.statements_done,
-                row.progress_checksum.map(|c| c.to_hex()),
-                row.error,
-            ])
-            .map_err(db_error)?;
-        if changed == 1 {
-            Ok(())
-        } else {
-            Err(DbError::new(format!("history row {} not found to update", row.version)))
+        match with_row_params(row, |params| stmt.execute(params)).map_err(db_error)? {
+            1 => Ok(()),
+            _ => Err(DbError::new(format!("history row {} not found to update", row.version))),
         }
     }
 
