@@ -24,7 +24,11 @@ impl<'d> LockGuard<'d> {
         let started = Instant::now();
         match driver.lock(table, wait) {
             Ok(()) => Ok(LockGuard { driver, table, held: true }),
-            Err(LockFailure::Timeout { holder }) => Err(Error::LockTimeout { waited: started.elapsed(), holder }),
+            Err(LockFailure::Timeout { holder }) => {
+                // Whatever the attempt changed on the session (busy timeout, autocommit) is put back.
+                let _ = driver.unlock(table);
+                Err(Error::LockTimeout { waited: started.elapsed(), holder })
+            }
             Err(LockFailure::Database(source)) => {
                 // A failed attempt may still have left something open.
                 let _ = driver.unlock(table);

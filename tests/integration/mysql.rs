@@ -27,3 +27,25 @@ fn syntax_errors_point_at_their_line_and_leave_an_exact_record() {
     assert_eq!((rows[0].state, rows[0].statements_done), (RowState::Upgrading, 1));
     assert!(rows[0].error.as_deref().unwrap().starts_with("line 5: CREATE TABLE typo ("), "{:?}", rows[0].error);
 }
+
+#[test]
+fn a_session_without_autocommit_still_commits_every_history_write() {
+    use mysql::prelude::Queryable;
+    let Some(db) = Db::new(Kind::Mysql, "mysql_autocommit_off") else { return };
+    let folder = Folder::new();
+    folder
+        .write("0001_a/up.sql", "CREATE TABLE a (id INT);\nINSERT INTO a VALUES (1);\n")
+        .write("0001_a/down.sql", "DROP TABLE a;\n");
+    let mut conn = db.connect();
+    let crate::backend::Conn::Mysql(client) = &mut conn else { unreachable!() };
+    client.query_drop("SET autocommit = 0").unwrap();
+    Migrator::new(&folder.revisions()).upgrade(&mut **client).unwrap();
+    let autocommit: i64 = client.query_first("SELECT @@autocommit").unwrap().unwrap();
+    assert_eq!(autocommit, 0, "the session's setting is restored");
+    drop(conn);
+    // A fresh connection sees the revision applied and its row written.
+    let mut other = db.connect();
+    assert_eq!(other.strings("SELECT CAST(count(*) AS CHAR) FROM a"), ["1"]);
+    let rows = Migrator::new(&[]).applied(&mut other).unwrap();
+    assert_eq!((rows.len(), rows[0].state), (1, RowState::Applied));
+}

@@ -27,12 +27,13 @@ use mysql::{Conn, Value};
 pub struct Mysql<'c> {
     conn: &'c mut Conn,
     lock_name: Option<String>,
+    restore_autocommit: bool,
 }
 
 impl<'c> Mysql<'c> {
     /// A driver over `conn`.
     pub fn new(conn: &'c mut Conn) -> Self {
-        Mysql { conn, lock_name: None }
+        Mysql { conn, lock_name: None, restore_autocommit: false }
     }
 
     fn holder(&mut self, name: &str) -> Option<String> {
@@ -184,7 +185,13 @@ impl Driver for Mysql<'_> {
     }
 
     fn lock(&mut self, table: &HistoryTable, wait: Duration) -> Result<(), LockFailure> {
-        let database: Option<String> = self.conn.query_first("SELECT DATABASE()").map_err(db_error)?.flatten();
+        let (database, autocommit): (Option<String>, i64) =
+            self.conn.query_first("SELECT DATABASE(), @@autocommit").map_err(db_error)?.unwrap_or((None, 1));
+        if autocommit == 0 {
+            // Each history write must commit on its own; the session's setting is restored on unlock.
+            self.conn.query_drop("SET autocommit = 1").map_err(db_error)?;
+            self.restore_autocommit = true;
+        }
         let scope = table.schema().map(str::to_owned).or(database).unwrap_or_default();
         // GET_LOCK names are server-wide and at most 64 characters: hash the database and table into one.
         let name = format!("migrate:{}", &Checksum::of(&format!("{scope}.{}", table.name())).to_hex()[..32]);
@@ -213,10 +220,14 @@ impl Driver for Mysql<'_> {
     }
 
     fn unlock(&mut self, _table: &HistoryTable) -> Result<(), DbError> {
-        match self.lock_name.take() {
+        let mut result = match self.lock_name.take() {
             Some(name) => self.conn.exec_drop("DO RELEASE_LOCK(?)", (name,)).map_err(db_error),
             None => Ok(()),
+        };
+        if std::mem::take(&mut self.restore_autocommit) {
+            result = result.and(self.conn.query_drop("SET autocommit = 0").map_err(db_error));
         }
+        result
     }
 
     fn begin(&mut self) -> Result<(), DbError> {
