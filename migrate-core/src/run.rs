@@ -134,6 +134,16 @@ pub fn run(
         Err(Error::Dirty { .. }) if config.lock => newest(&rows),
         Err(err) => return Err(err),
     };
+    if config.single_transaction && !driver.transactional_ddl() {
+        let first = plan::plan(revisions, &rows, command, &Policy { single_transaction: false, ..policy })?;
+        if let Some(step) = first.steps.iter().find(|s| s.script.is_some()) {
+            return Err(Error::NotTransactional {
+                revision: step.revision.clone(),
+                file: step.file.clone(),
+                reason: format!("{} commits DDL implicitly, so a run cannot be one transaction", driver.backend()),
+            });
+        }
+    }
     let mut guard = lock(driver, config)?;
     let driver = guard.driver();
     driver.create_history(&config.table).map_err(db("creating the history table"))?;
@@ -205,7 +215,7 @@ fn execute(
         let continuity = match &step.script {
             Some(script) if !script.transaction() || !driver.transactional_ddl() => {
                 let row = dirty_row(step, rows, driver.backend());
-                statement_by_statement(driver, config, step, script, row, 0, more, done)?
+                statement_by_statement(driver, config, step, script, row, true, 0, more, done)?
             }
             script => {
                 let sql = script.as_ref().map_or("", |s| s.sql());
@@ -250,7 +260,7 @@ fn execute_in_one_transaction(
     plan: &Plan<'_>,
     done: &mut Vec<StepReport>,
 ) -> Result<Continuity, Error> {
-    if !driver.transactional_ddl() {
+    if !driver.transactional_ddl() && plan.steps.iter().any(|s| s.script.is_some()) {
         return Err(Error::NotTransactional {
             revision: plan.steps[0].revision.clone(),
             file: plan.steps[0].file.clone(),
@@ -348,6 +358,7 @@ fn statement_by_statement(
     step: &Step<'_>,
     script: &Script,
     mut row: AppliedRow,
+    fresh: bool,
     start: usize,
     more: bool,
     done: &[StepReport],
@@ -356,12 +367,14 @@ fn statement_by_statement(
     let started = Instant::now();
     let statements = sql::split(script.sql(), driver.backend());
     let context = |what: &str| format!("{what} revision {} in the history table", step.revision);
-    driver.enter_autocommit().map_err(db("leaving the lock transaction for a no-transaction revision"))?;
-    if start == 0 && step.action == Action::Apply {
+    // The row is marked before the lock transaction (SQLite, PostgreSQL's transaction-scoped lock) ends, so the
+    // next runner to get the lock sees the revision in progress and cannot start it again.
+    if fresh && step.action == Action::Apply {
         driver.insert_row(table, &row).map_err(db(context("marking as upgrading")))?;
     } else {
         driver.update_row(table, &row).map_err(db(context("marking as in progress")))?;
     }
+    driver.enter_autocommit().map_err(db("leaving the lock transaction for a no-transaction revision"))?;
     for (index, statement) in statements.iter().enumerate().skip(start) {
         if let Err(error) = driver.execute(statement.text) {
             let failure = ScriptFailure { index, error };
@@ -537,7 +550,7 @@ pub fn resume(revisions: &[Revision], config: &Config, driver: &mut dyn Driver) 
     }
     let step = Step { action, revision: name.clone(), known, script: None, file };
     let started = Instant::now();
-    statement_by_statement(driver, config, &step, &script, row, done, false, &[])?;
+    statement_by_statement(driver, config, &step, &script, row, false, done, false, &[])?;
     let after = newest(&read(driver, &config.table)?);
     guard.release()?;
     Ok(Report {

@@ -50,6 +50,7 @@ struct Splitter<'a> {
     dialect: Backend,
     pos: usize,
     line: usize,
+    delimiter: String,
     out: Vec<Statement<'a>>,
 }
 
@@ -66,7 +67,9 @@ struct Current {
 
 impl<'a> Splitter<'a> {
     fn new(src: &'a str, dialect: Backend) -> Self {
-        Splitter { src, bytes: src.as_bytes(), dialect, pos: 0, line: 1, out: Vec::new() }
+        // A leading byte-order mark is not part of the first statement.
+        let pos = if src.starts_with('\u{feff}') { 3 } else { 0 };
+        Splitter { src, bytes: src.as_bytes(), dialect, pos, line: 1, delimiter: ";".to_owned(), out: Vec::new() }
     }
 
     fn peek(&self, ahead: usize) -> u8 {
@@ -82,11 +85,10 @@ impl<'a> Splitter<'a> {
 
     fn run(mut self) -> Vec<Statement<'a>> {
         let mut cur = Current::default();
-        let mut delimiter: String = ";".to_owned();
         while self.pos < self.bytes.len() {
             let at_line_start = self.pos == 0 || self.bytes[self.pos - 1] == b'\n';
             if self.dialect == Backend::Mysql && cur.start.is_none() && self.at_delimiter_command(at_line_start) {
-                delimiter = self.read_delimiter_command();
+                self.delimiter = self.read_delimiter_command();
                 continue;
             }
             let c = self.peek(0);
@@ -99,12 +101,16 @@ impl<'a> Splitter<'a> {
                 continue;
             }
             if c == b'/' && self.peek(1) == b'*' {
+                // MySQL runs `/*!… */` (mysqldump's executable comments): they are statement text.
+                if self.dialect == Backend::Mysql && self.peek(2) == b'!' && cur.start.is_none() {
+                    cur.start = Some((self.pos, self.line));
+                }
                 self.skip_block_comment();
                 continue;
             }
-            if cur.depth == 0 && self.bytes[self.pos..].starts_with(delimiter.as_bytes()) {
+            if cur.depth == 0 && self.bytes[self.pos..].starts_with(self.delimiter.as_bytes()) {
                 self.finish(&mut cur, self.pos);
-                for _ in 0..delimiter.len() {
+                for _ in 0..self.delimiter.len() {
                     self.bump();
                 }
                 continue;
@@ -122,7 +128,11 @@ impl<'a> Splitter<'a> {
                 b'[' if self.dialect == Backend::Sqlite => self.skip_until(b']'),
                 b'$' if self.dialect == Backend::Postgres && self.try_skip_dollar_quote() => {}
                 c if c.is_ascii_alphabetic() || c == b'_' => self.word(&mut cur),
-                _ => self.bump(),
+                _ => {
+                    // Only a word right after `END` can be `END IF` and the like.
+                    cur.after_end = false;
+                    self.bump();
+                }
             }
         }
         let end = self.bytes.len();
@@ -144,11 +154,17 @@ impl<'a> Splitter<'a> {
         let start = self.pos;
         while self.pos < self.bytes.len()
             && (self.peek(0).is_ascii_alphanumeric() || matches!(self.peek(0), b'_' | b'$'))
+            && !(self.delimiter != ";" && self.bytes[self.pos..].starts_with(self.delimiter.as_bytes()))
         {
             self.bump();
         }
-        // A word glued to a preceding identifier character (`a.end`, `x$begin`) is not a keyword of ours.
         let word = &self.src[start..self.pos];
+        if start > 0 && self.bytes[start - 1] == b'.' {
+            // A qualified name (`NEW.end`, `t.begin`) is not a keyword.
+            cur.after_end = false;
+            cur.words += 1;
+            return;
+        }
         cur.words += 1;
         let is = |k: &str| word.eq_ignore_ascii_case(k);
         if cur.words == 1 {
@@ -474,6 +490,26 @@ mod tests {
         );
         assert_eq!(got[0].line, 2);
         assert_eq!(got[3].line, 6);
+    }
+
+    #[test]
+    fn block_endings_and_delimiters_that_look_like_words() {
+        // `END;` then `IF` starts a new statement inside the body: the IF is not `END IF`.
+        let sql = "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW BEGIN SET NEW.x = CASE WHEN 1 THEN 2 END; IF NEW.y THEN SET NEW.z = 1; END IF; END;\nSELECT 1;";
+        assert_eq!(split(sql, Backend::Mysql).len(), 2);
+        // Workbench style: the delimiter glued to END.
+        let sql = "DELIMITER $$\nCREATE PROCEDURE p() BEGIN SELECT 1; END$$\nDELIMITER ;\nSELECT 2;";
+        assert_eq!(texts(sql, Backend::Mysql), ["CREATE PROCEDURE p() BEGIN SELECT 1; END", "SELECT 2"]);
+        // Qualified names are not keywords.
+        let sql = "CREATE TRIGGER t AFTER UPDATE ON a BEGIN UPDATE b SET v = NEW.end; END;\nSELECT 3;";
+        assert_eq!(split(sql, Backend::Sqlite).len(), 2);
+    }
+
+    #[test]
+    fn mysql_executable_comments_are_statements_and_a_bom_is_not() {
+        let sql = "/*!40101 SET NAMES utf8mb4 */;\n/* plain */ SELECT 1;";
+        assert_eq!(texts(sql, Backend::Mysql), ["/*!40101 SET NAMES utf8mb4 */", "SELECT 1"]);
+        assert_eq!(texts("\u{feff}SELECT 1;", Backend::Postgres), ["SELECT 1"]);
     }
 
     #[test]

@@ -49,3 +49,25 @@ fn a_session_without_autocommit_still_commits_every_history_write() {
     let rows = Migrator::new(&[]).applied(&mut other).unwrap();
     assert_eq!((rows.len(), rows[0].state), (1, RowState::Applied));
 }
+
+#[test]
+fn a_revision_that_changes_database_cannot_misdirect_the_history() {
+    let Some(db) = Db::new(Kind::Mysql, "mysql_use_elsewhere") else { return };
+    let other = format!("{}_other", db.ident);
+    let folder = Folder::new();
+    folder
+        .write(
+            "0001_wander/up.sql",
+            &format!(
+                "-- migrate:no-transaction\nCREATE DATABASE IF NOT EXISTS {other};\nUSE {other};\nCREATE TABLE elsewhere (id INT);\n"
+            ),
+        )
+        .write("0001_wander/down.sql", &format!("-- migrate:no-transaction\nDROP DATABASE {other};\n"));
+    let mut conn = db.connect();
+    let report = Migrator::new(&folder.revisions()).upgrade(&mut conn).unwrap();
+    assert_eq!(report.after.unwrap().version, "0001");
+    let mut fresh = db.connect();
+    let rows = Migrator::new(&[]).applied(&mut fresh).unwrap();
+    assert_eq!((rows.len(), rows[0].state, rows[0].statements_done), (1, RowState::Applied, 3));
+    fresh.exec(&format!("DROP DATABASE {other}"));
+}

@@ -28,6 +28,7 @@ on_every_backend!(
     out_of_order_policy,
     dirty_revision_resumed_or_resolved,
     accounts_schema_up_down_to_the_irreversible_revision_and_up,
+    resume_after_the_first_statement_failed,
 );
 
 fn labels(conn: &mut Conn) -> Vec<String> {
@@ -480,4 +481,26 @@ fn accounts_schema_up_down_to_the_irreversible_revision_and_up(kind: Kind) {
     assert!(conn.has_table("billing_events"));
     assert_eq!(conn.strings(audited()), ["6"]);
     assert!(m.upgrade(&mut conn).unwrap().is_empty());
+}
+
+fn resume_after_the_first_statement_failed(kind: Kind) {
+    let Some(db) = Db::new(kind, "resume_first_statement") else { return };
+    let folder = Folder::new();
+    folder
+        .write(
+            "0001_a/up.sql",
+            "-- migrate:no-transaction\nINSERT INTO nowhere VALUES (1);\nCREATE TABLE b (id INTEGER);\n",
+        )
+        .write("0001_a/down.sql", "DROP TABLE b;");
+    let mut conn = db.connect();
+    let err = Migrator::new(&folder.revisions()).upgrade(&mut conn).unwrap_err();
+    assert!(matches!(&err, Error::Migration { outcome: FailureOutcome::Dirty { statements_done: 0 }, .. }), "{err}");
+    folder.write(
+        "0001_a/up.sql",
+        "-- migrate:no-transaction\nCREATE TABLE a (id INTEGER);\nCREATE TABLE b (id INTEGER);\n",
+    );
+    let fixed = folder.revisions();
+    Migrator::new(&fixed).resume(&mut conn).unwrap();
+    assert!(conn.has_table("a") && conn.has_table("b"));
+    assert!(Migrator::new(&fixed).upgrade(&mut conn).unwrap().is_empty());
 }

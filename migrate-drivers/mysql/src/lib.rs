@@ -28,12 +28,22 @@ pub struct Mysql<'c> {
     conn: &'c mut Conn,
     lock_name: Option<String>,
     restore_autocommit: bool,
+    database: Option<String>,
 }
 
 impl<'c> Mysql<'c> {
     /// A driver over `conn`.
     pub fn new(conn: &'c mut Conn) -> Self {
-        Mysql { conn, lock_name: None, restore_autocommit: false }
+        Mysql { conn, lock_name: None, restore_autocommit: false, database: None }
+    }
+
+    /// The history table's name, qualified with the database that was current when the lock was taken, so a
+    /// revision's `USE` cannot send the history elsewhere.
+    fn name(&self, table: &HistoryTable) -> String {
+        match (table.schema(), &self.database) {
+            (None, Some(database)) => format!("{}.{}", quote(database), quote(table.name())),
+            _ => table.qualified(quote),
+        }
     }
 
     fn holder(&mut self, name: &str) -> Option<String> {
@@ -152,7 +162,7 @@ impl Driver for Mysql<'_> {
     }
 
     fn read_history(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
-        let sql = format!("SELECT {COLUMNS} FROM {} ORDER BY version", table.qualified(quote));
+        let sql = format!("SELECT {COLUMNS} FROM {} ORDER BY version", self.name(table));
         match self.conn.query::<mysql::Row, _>(sql) {
             Ok(rows) => rows.into_iter().map(parse_row).collect::<Result<Vec<_>, _>>().map(Some),
             // ER_NO_SUCH_TABLE, ER_BAD_DB_ERROR: nothing was ever applied here.
@@ -179,7 +189,7 @@ impl Driver for Mysql<'_> {
                 progress_checksum CHAR(64) NULL,
                 error LONGTEXT NULL
             ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin",
-            table.qualified(quote)
+            self.name(table)
         );
         self.conn.query_drop(sql).map_err(db_error)
     }
@@ -192,10 +202,12 @@ impl Driver for Mysql<'_> {
             self.conn.query_drop("SET autocommit = 1").map_err(db_error)?;
             self.restore_autocommit = true;
         }
+        self.database = database.clone();
         let scope = table.schema().map(str::to_owned).or(database).unwrap_or_default();
         // GET_LOCK names are server-wide and at most 64 characters: hash the database and table into one.
         let name = format!("migrate:{}", &Checksum::of(&format!("{scope}.{}", table.name())).to_hex()[..32]);
-        let deadline = Instant::now() + wait;
+        let deadline =
+            Instant::now().checked_add(wait).unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365));
         let mut logged = false;
         loop {
             let got: Option<i64> = self.conn.exec_first("SELECT GET_LOCK(?, 0)", (&name,)).map_err(db_error)?.flatten();
@@ -252,8 +264,7 @@ impl Driver for Mysql<'_> {
     }
 
     fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
-        let sql =
-            format!("INSERT INTO {} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", table.qualified(quote));
+        let sql = format!("INSERT INTO {} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.name(table));
         self.conn.exec_drop(sql, params(row)).map_err(db_error)
     }
 
@@ -261,15 +272,24 @@ impl Driver for Mysql<'_> {
         let sql = format!(
             "UPDATE {} SET version = ?, name = ?, up_checksum = ?, down_checksum = ?, down_sql = ?, applied_at = ?, \
              duration_ms = ?, state = ?, statements_done = ?, progress_checksum = ?, error = ? WHERE version = ?",
-            table.qualified(quote)
+            self.name(table)
         );
         let mut values = params(row);
         values.push(row.version.clone().into());
-        self.conn.exec_drop(sql, values).map_err(db_error)
+        self.conn.exec_drop(sql, values).map_err(db_error)?;
+        // MySQL counts rows changed, not matched: an unchanged row reports 0, so check for the row itself.
+        if self.conn.affected_rows() == 1 {
+            return Ok(());
+        }
+        let sql = format!("SELECT COUNT(*) FROM {} WHERE version = ?", self.name(table));
+        match self.conn.exec_first::<i64, _, _>(sql, (&row.version,)).map_err(db_error)? {
+            Some(1) => Ok(()),
+            _ => Err(DbError::new(format!("history row {} not found to update", row.version))),
+        }
     }
 
     fn delete_row(&mut self, table: &HistoryTable, version: &str) -> Result<(), DbError> {
-        let sql = format!("DELETE FROM {} WHERE version = ?", table.qualified(quote));
+        let sql = format!("DELETE FROM {} WHERE version = ?", self.name(table));
         self.conn.exec_drop(sql, (version,)).map_err(db_error)
     }
 }

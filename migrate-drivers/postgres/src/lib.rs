@@ -101,7 +101,9 @@ impl<'c> Postgres<'c> {
             LockMode::Transaction => "pg_try_advisory_xact_lock",
         };
         let attempt = format!("SELECT {function}({})", self.key);
-        let deadline = Instant::now() + self.lock_wait;
+        let deadline = Instant::now()
+            .checked_add(self.lock_wait)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365));
         let mut logged = false;
         loop {
             if self.first_value(&attempt)?.as_deref() == Some("t") {
@@ -215,7 +217,8 @@ fn quote(ident: &str) -> String {
 fn literal(text: &str) -> String {
     let mut tag = "$m$".to_owned();
     let mut n = 0;
-    while text.contains(&tag) {
+    // Neither inside the text nor where the text meets the closing tag (`…$m` + `$m$` would close early).
+    while text.contains(&tag) || text.ends_with(&tag[..tag.len() - 1]) {
         n += 1;
         tag = format!("$m{n}$");
     }
@@ -372,6 +375,13 @@ impl Driver for Postgres<'_> {
             let key = self.key;
             result = result.and(self.batch(&format!("SELECT pg_advisory_unlock({key})")));
         }
+        if self.locked {
+            // A failed revision may have left its own search_path on the application's connection.
+            let restore = self.restore_search_path_sql();
+            if !restore.is_empty() {
+                result = result.and(self.batch(&restore));
+            }
+        }
         self.locked = false;
         result
     }
@@ -509,6 +519,7 @@ mod tests {
     fn literals_never_close_early() {
         assert_eq!(literal("it's"), "$m$it's$m$");
         assert_eq!(literal("a $m$ b"), "$m1$a $m$ b$m1$");
+        assert_eq!(literal("x$m"), "$m1$x$m$m1$");
         assert_eq!(opt_literal(None), "NULL");
     }
 

@@ -227,7 +227,8 @@ impl Driver for Sqlite<'_> {
     fn lock(&mut self, _table: &HistoryTable, wait: Duration) -> Result<(), LockFailure> {
         let saved: i64 = self.conn.query_row("PRAGMA busy_timeout", [], |row| row.get(0)).map_err(db_error)?;
         self.saved_busy_timeout = Some(saved);
-        self.conn.busy_timeout(wait).map_err(db_error)?;
+        // SQLite takes the timeout in milliseconds as a C int.
+        self.conn.busy_timeout(wait.min(Duration::from_millis(i32::MAX as u64))).map_err(db_error)?;
         self.lock_wait = wait;
         if let Err(failure) = self.begin_immediate() {
             self.unlock(_table)?;
