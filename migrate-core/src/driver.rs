@@ -63,8 +63,10 @@ pub enum RowChange<'a> {
 pub enum StepFailure {
     /// A statement of the script failed.
     Script(ScriptFailure),
-    /// Something else failed: the history write, the commit, the connection.
+    /// Something else failed before the commit: the history write, the commit, the connection.
     Database(DbError),
+    /// The revision committed, but taking the lock again afterwards failed.
+    Committed(DbError),
 }
 
 /// A database the runner can migrate. See the module documentation.
@@ -153,10 +155,12 @@ pub trait Driver {
             }
             return Err(failure);
         }
-        self.commit(more).map_err(|err| {
+        if let Err(err) = self.commit(false) {
             let _ = self.rollback();
-            StepFailure::Database(err)
-        })
+            return Err(StepFailure::Database(err));
+        }
+        // The transaction is over: a driver whose lock was that transaction takes it again here.
+        self.leave_autocommit(more).map_err(StepFailure::Committed)
     }
 
     /// Inserts a history row.

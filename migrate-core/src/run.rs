@@ -232,6 +232,16 @@ fn execute(
                             source,
                         })
                     }
+                    Err(StepFailure::Committed(source)) => {
+                        return Err(Error::Database {
+                            context: format!(
+                                "revision {} was applied and committed, but taking the migration lock again failed \
+                                 (run again to go on)",
+                                step.revision
+                            ),
+                            source,
+                        })
+                    }
                 }
             }
         };

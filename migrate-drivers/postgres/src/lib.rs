@@ -484,7 +484,7 @@ impl Driver for Postgres<'_> {
             }
             return Err(failure);
         }
-        self.relock_after_commit(more).map_err(StepFailure::Database)
+        self.relock_after_commit(more).map_err(StepFailure::Committed)
     }
 
     fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
