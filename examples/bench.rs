@@ -306,7 +306,7 @@ fn bench_mysql(url: &str, revisions: &[Revision]) {
     let migrator = Migrator::new(revisions);
     compare(
         &format!("apply {} revisions to an empty MySQL database", revisions.len()),
-        3,
+        ROUNDS,
         |ours| connect(if ours { "bench_ours" } else { "bench_raw" }),
         |conn| assert_eq!(migrator.upgrade(conn).unwrap().steps.len(), revisions.len()),
         |conn| {

@@ -101,14 +101,17 @@ pub trait Driver {
     /// Rolls the transaction back.
     fn rollback(&mut self) -> Result<(), DbError>;
 
-    /// Called before statements that must run outside any transaction (a `no-transaction` script). A driver whose
-    /// lock is itself a transaction ends it here.
-    fn enter_autocommit(&mut self) -> Result<(), DbError> {
+    /// Called before a script runs statement by statement (a `no-transaction` script, or every script where DDL
+    /// commits implicitly), after its dirty history row is written. A driver whose lock is itself a transaction ends
+    /// it here; the MySQL driver turns autocommit off so each progress write rides on the next commit.
+    fn before_statements(&mut self) -> Result<(), DbError> {
         Ok(())
     }
 
-    /// Called after such statements; a driver that ended its lock transaction takes it again here.
-    fn leave_autocommit(&mut self, more: bool) -> Result<Continuity, DbError> {
+    /// Called when such a script is over, and when the transaction of a transactional revision has committed: a
+    /// driver that ended its lock transaction takes it again here (`more` says whether work follows), and anything
+    /// still pending is committed.
+    fn after_statements(&mut self, more: bool) -> Result<Continuity, DbError> {
         let _ = more;
         Ok(Continuity::Held)
     }
@@ -160,7 +163,7 @@ pub trait Driver {
             return Err(StepFailure::Database(err));
         }
         // The transaction is over: a driver whose lock was that transaction takes it again here.
-        self.leave_autocommit(more).map_err(StepFailure::Committed)
+        self.after_statements(more).map_err(StepFailure::Committed)
     }
 
     /// Inserts a history row.

@@ -384,7 +384,7 @@ fn statement_by_statement(
     } else {
         driver.update_row(table, &row).map_err(db(context("marking as in progress")))?;
     }
-    driver.enter_autocommit().map_err(db("leaving the lock transaction for a no-transaction revision"))?;
+    driver.before_statements().map_err(db("leaving the lock transaction for a no-transaction revision"))?;
     for (index, statement) in statements.iter().enumerate().skip(start) {
         if let Err(error) = driver.execute(statement.text) {
             let failure = ScriptFailure { index, error };
@@ -413,7 +413,7 @@ fn statement_by_statement(
             driver.update_row(table, &row).map_err(db(context("marking as applied")))?;
         }
     }
-    driver.leave_autocommit(more).map_err(db("taking the lock again after a no-transaction revision"))
+    driver.after_statements(more).map_err(db("taking the lock again after a no-transaction revision"))
 }
 
 fn failure_line(statement: &Statement<'_>, error: &DbError) -> usize {

@@ -277,11 +277,11 @@ impl Driver for Spy<'_> {
     fn rollback(&mut self) -> Result<(), migrate::DbError> {
         self.call("rollback").rollback()
     }
-    fn enter_autocommit(&mut self) -> Result<(), migrate::DbError> {
-        self.call("enter_autocommit").enter_autocommit()
+    fn before_statements(&mut self) -> Result<(), migrate::DbError> {
+        self.call("before_statements").before_statements()
     }
-    fn leave_autocommit(&mut self, more: bool) -> Result<migrate::Continuity, migrate::DbError> {
-        self.call("leave_autocommit").leave_autocommit(more)
+    fn after_statements(&mut self, more: bool) -> Result<migrate::Continuity, migrate::DbError> {
+        self.call("after_statements").after_statements(more)
     }
     fn execute(&mut self, statement: &str) -> Result<(), migrate::DbError> {
         assert!(!statement.contains("panic_here"), "a panic inside the run");

@@ -406,7 +406,7 @@ impl Driver for Postgres<'_> {
         self.batch("ROLLBACK")
     }
 
-    fn enter_autocommit(&mut self) -> Result<(), DbError> {
+    fn before_statements(&mut self) -> Result<(), DbError> {
         if self.in_transaction {
             self.in_transaction = false;
             self.batch("COMMIT")?;
@@ -414,7 +414,7 @@ impl Driver for Postgres<'_> {
         Ok(())
     }
 
-    fn leave_autocommit(&mut self, more: bool) -> Result<Continuity, DbError> {
+    fn after_statements(&mut self, more: bool) -> Result<Continuity, DbError> {
         let restore = self.restore_search_path_sql();
         if !restore.is_empty() {
             self.batch(&restore)?;

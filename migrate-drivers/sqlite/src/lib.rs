@@ -281,7 +281,7 @@ impl Driver for Sqlite<'_> {
         self.conn.execute_batch("ROLLBACK").map_err(db_error)
     }
 
-    fn enter_autocommit(&mut self) -> Result<(), DbError> {
+    fn before_statements(&mut self) -> Result<(), DbError> {
         if self.in_transaction {
             self.conn.execute_batch("COMMIT").map_err(db_error)?;
             self.in_transaction = false;
@@ -289,7 +289,7 @@ impl Driver for Sqlite<'_> {
         Ok(())
     }
 
-    fn leave_autocommit(&mut self, more: bool) -> Result<Continuity, DbError> {
+    fn after_statements(&mut self, more: bool) -> Result<Continuity, DbError> {
         if self.locked && more {
             return self.relock();
         }
