@@ -69,6 +69,15 @@ pub enum StepFailure {
     Committed(DbError),
 }
 
+/// Why [`Driver::execute_and_record`] failed.
+#[derive(Debug)]
+pub enum ExecFailure {
+    /// The statement failed; the progress write did not happen.
+    Statement(DbError),
+    /// The statement ran; writing its progress failed.
+    History(DbError),
+}
+
 /// A database the runner can migrate. See the module documentation.
 pub trait Driver {
     /// The database family, which picks override files and the SQL dialect.
@@ -118,6 +127,18 @@ pub trait Driver {
 
     /// Runs one statement.
     fn execute(&mut self, statement: &str) -> Result<(), DbError>;
+
+    /// Runs one statement of a statement-by-statement script, then writes `row` (its progress) to the history table.
+    /// The default makes two calls; a driver may send both at once, as long as it tells which one failed.
+    fn execute_and_record(
+        &mut self,
+        table: &HistoryTable,
+        statement: &str,
+        row: &AppliedRow,
+    ) -> Result<(), ExecFailure> {
+        self.execute(statement).map_err(ExecFailure::Statement)?;
+        self.update_row(table, row).map_err(ExecFailure::History)
+    }
 
     /// Runs the statements of a script, in order, inside the current transaction. The default runs them one by
     /// one; a driver may send them in fewer round trips as long as it reports which statement failed.

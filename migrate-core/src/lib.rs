@@ -24,7 +24,7 @@ pub mod run;
 pub mod scan;
 pub mod sql;
 
-pub use driver::{Continuity, Driver, LockFailure, RowChange, ScriptFailure, StepFailure};
+pub use driver::{Continuity, Driver, ExecFailure, LockFailure, RowChange, ScriptFailure, StepFailure};
 pub use error::{ChangedFile, DbError, Error, FailureOutcome, RevisionName};
 pub use history::{AppliedRow, HistoryTable, RowState};
 pub use plan::{Action, Command, OutOfOrder, Plan, Policy, Step, Target};

@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::driver::{Continuity, Driver, RowChange, ScriptFailure, StepFailure};
+use crate::driver::{Continuity, Driver, ExecFailure, RowChange, ScriptFailure, StepFailure};
 use crate::error::{ChangedFile, DbError, Error, FailureOutcome, RevisionName};
 use crate::history::{self, AppliedRow, HistoryTable, RowState};
 use crate::lock::{LockGuard, Transaction};
@@ -386,20 +386,30 @@ fn statement_by_statement(
     }
     driver.before_statements().map_err(db("leaving the lock transaction for a no-transaction revision"))?;
     for (index, statement) in statements.iter().enumerate().skip(start) {
-        if let Err(error) = driver.execute(statement.text) {
-            let failure = ScriptFailure { index, error };
-            let line = failure_line(statement, &failure.error);
-            row.error = Some(format!("line {line}: {}: {}", statement.first_line(), failure.error));
-            if let Err(err) = driver.update_row(table, &row) {
-                log::error!("could not record the failure of {} in the history table: {err}", step.revision);
+        let mut next = row.clone();
+        next.statements_done = index as i64 + 1;
+        next.progress_checksum = Some(history::progress_checksum(statements[..=index].iter().map(|s| s.text)));
+        // After the last statement, one write (below) records both its progress and the end of the revision.
+        let result = if index + 1 < statements.len() {
+            driver.execute_and_record(table, statement.text, &next)
+        } else {
+            driver.execute(statement.text).map_err(ExecFailure::Statement)
+        };
+        match result {
+            Ok(()) => row = next,
+            Err(ExecFailure::Statement(error)) => {
+                let failure = ScriptFailure { index, error };
+                let line = failure_line(statement, &failure.error);
+                row.error = Some(format!("line {line}: {}: {}", statement.first_line(), failure.error));
+                if let Err(err) = driver.update_row(table, &row) {
+                    log::error!("could not record the failure of {} in the history table: {err}", step.revision);
+                }
+                let outcome = FailureOutcome::Dirty { statements_done: index as i64 };
+                return Err(failure_error(step, &statements, failure, outcome, done));
             }
-            let outcome = FailureOutcome::Dirty { statements_done: index as i64 };
-            return Err(failure_error(step, &statements, failure, outcome, done));
-        }
-        row.statements_done = index as i64 + 1;
-        row.progress_checksum = Some(history::progress_checksum(statements[..=index].iter().map(|s| s.text)));
-        if index + 1 < statements.len() {
-            driver.update_row(table, &row).map_err(db(context("recording progress of")))?;
+            Err(ExecFailure::History(source)) => {
+                return Err(Error::Database { context: context("recording progress of"), source });
+            }
         }
     }
     // After the last statement, one write records both its progress and the end of the revision.

@@ -19,7 +19,9 @@
 
 use std::time::{Duration, Instant};
 
-use migrate_core::{AppliedRow, Backend, Checksum, Continuity, DbError, Driver, HistoryTable, LockFailure, RowState};
+use migrate_core::{
+    AppliedRow, Backend, Checksum, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure, RowState,
+};
 use mysql::prelude::Queryable;
 use mysql::{Conn, Value};
 
@@ -281,6 +283,40 @@ impl Driver for Mysql<'_> {
             err.position = position_from_message(statement, &err.message);
             err
         })
+    }
+
+    /// One round trip: the statement, then its progress write, as a multi-statement query. The server stops at the
+    /// first error, so an error in the first result is the statement's and a later one is the history write's.
+    fn execute_and_record(
+        &mut self,
+        table: &HistoryTable,
+        statement: &str,
+        row: &AppliedRow,
+    ) -> Result<(), ExecFailure> {
+        if !row.version.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            // Only plain versions are written inline (a literal's escaping depends on sql_mode): two calls instead.
+            self.execute(statement).map_err(ExecFailure::Statement)?;
+            return self.update_row(table, row).map_err(ExecFailure::History);
+        }
+        let progress = row.progress_checksum.map_or_else(|| "NULL".to_owned(), |c| format!("'{}'", c.to_hex()));
+        // A newline first: the statement may end in a `--` or `#` comment.
+        let sql = format!(
+            "{statement}\n;\nUPDATE {} SET statements_done = {}, progress_checksum = {progress} WHERE version = {}",
+            self.name(table),
+            row.statements_done,
+            format!("'{}'", row.version)
+        );
+        let mut result = self.conn.query_iter(sql).map_err(|err| {
+            let mut err = db_error(err);
+            err.position = position_from_message(statement, &err.message);
+            ExecFailure::Statement(err)
+        })?;
+        while let Some(set) = result.iter() {
+            for row in set {
+                row.map_err(|err| ExecFailure::History(db_error(err)))?;
+            }
+        }
+        Ok(())
     }
 
     fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
