@@ -301,10 +301,10 @@ impl Driver for Mysql<'_> {
         let progress = row.progress_checksum.map_or_else(|| "NULL".to_owned(), |c| format!("'{}'", c.to_hex()));
         // A newline first: the statement may end in a `--` or `#` comment.
         let sql = format!(
-            "{statement}\n;\nUPDATE {} SET statements_done = {}, progress_checksum = {progress} WHERE version = {}",
+            "{statement}\n;\nUPDATE {} SET statements_done = {}, progress_checksum = {progress} WHERE version = '{}'",
             self.name(table),
             row.statements_done,
-            format!("'{}'", row.version)
+            row.version
         );
         let mut result = self.conn.query_iter(sql).map_err(|err| {
             let mut err = db_error(err);
