@@ -104,8 +104,9 @@ pub trait Driver {
     /// Opens a transaction.
     fn begin(&mut self) -> Result<(), DbError>;
 
-    /// Commits the transaction. `more` is `true` when more work follows under the same lock.
-    fn commit(&mut self, more: bool) -> Result<Continuity, DbError>;
+    /// Commits the transaction. A driver whose lock is a transaction takes it again in
+    /// [`Driver::after_statements`], not here.
+    fn commit(&mut self) -> Result<(), DbError>;
 
     /// Rolls the transaction back.
     fn rollback(&mut self) -> Result<(), DbError>;
@@ -179,7 +180,7 @@ pub trait Driver {
             }
             return Err(failure);
         }
-        if let Err(err) = self.commit(false) {
+        if let Err(err) = self.commit() {
             let _ = self.rollback();
             return Err(StepFailure::Database(err));
         }

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::driver::{Continuity, Driver, LockFailure};
+use crate::driver::{Driver, LockFailure};
 use crate::error::{DbError, Error};
 use crate::history::HistoryTable;
 
@@ -90,14 +90,14 @@ impl<'a> Transaction<'a> {
         self.driver
     }
 
-    /// Commits; `more` says whether more work follows under the lock.
+    /// Commits.
     ///
     /// # Errors
     /// The database's error; the transaction is then rolled back.
-    pub fn commit(mut self, more: bool) -> Result<Continuity, DbError> {
+    pub fn commit(mut self) -> Result<(), DbError> {
         self.open = false;
-        match self.driver.commit(more) {
-            Ok(continuity) => Ok(continuity),
+        match self.driver.commit() {
+            Ok(()) => Ok(()),
             Err(err) => {
                 let _ = self.driver.rollback();
                 Err(err)

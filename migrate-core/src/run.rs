@@ -292,9 +292,9 @@ fn execute_in_one_transaction(
         log_step(step, started.elapsed());
         in_run.push(StepReport { action: step.action, revision: step.revision.clone(), duration: started.elapsed() });
     }
-    let continuity = tx.commit(false).map_err(db("committing the run"))?;
+    tx.commit().map_err(db("committing the run"))?;
     done.append(&mut in_run);
-    Ok(continuity)
+    Ok(Continuity::Held)
 }
 
 /// The history row a revision gets when applied now.
@@ -507,7 +507,7 @@ pub fn resolve(
         Resolution::NotApplied => tx.driver().delete_row(&config.table, &name.version),
     }
     .map_err(db(format!("resolving revision {name}")))?;
-    tx.commit(false).map_err(db(format!("resolving revision {name}")))?;
+    tx.commit().map_err(db(format!("resolving revision {name}")))?;
     guard.release()?;
     Ok(name)
 }
@@ -630,7 +630,7 @@ pub fn accept(
         updated.down_sql = (down.kind() != ScriptKind::Irreversible).then(|| down.sql().to_owned());
         let mut tx = Transaction::begin(driver).map_err(db("opening a transaction"))?;
         tx.driver().update_row(&config.table, &updated).map_err(db(format!("accepting revision {name}")))?;
-        tx.commit(false).map_err(db(format!("accepting revision {name}")))?;
+        tx.commit().map_err(db(format!("accepting revision {name}")))?;
     }
     guard.release()?;
     Ok(changes)

@@ -271,8 +271,8 @@ impl Driver for Spy<'_> {
     fn begin(&mut self) -> Result<(), migrate::DbError> {
         self.call("begin").begin()
     }
-    fn commit(&mut self, more: bool) -> Result<migrate::Continuity, migrate::DbError> {
-        self.call("commit").commit(more)
+    fn commit(&mut self) -> Result<(), migrate::DbError> {
+        self.call("commit").commit()
     }
     fn rollback(&mut self) -> Result<(), migrate::DbError> {
         self.call("rollback").rollback()

@@ -268,9 +268,8 @@ impl Driver for Mysql<'_> {
         self.conn.query_drop("START TRANSACTION").map_err(db_error)
     }
 
-    fn commit(&mut self, _more: bool) -> Result<Continuity, DbError> {
-        self.conn.query_drop("COMMIT").map_err(db_error)?;
-        Ok(Continuity::Held)
+    fn commit(&mut self) -> Result<(), DbError> {
+        self.conn.query_drop("COMMIT").map_err(db_error)
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {

@@ -394,11 +394,10 @@ impl Driver for Postgres<'_> {
         Ok(())
     }
 
-    fn commit(&mut self, more: bool) -> Result<Continuity, DbError> {
+    fn commit(&mut self) -> Result<(), DbError> {
         let sql = format!("COMMIT; {}", self.restore_search_path_sql());
         self.in_transaction = false;
-        self.batch(&sql)?;
-        self.relock_after_commit(more)
+        self.batch(&sql)
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {

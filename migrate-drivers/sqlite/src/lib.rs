@@ -263,13 +263,10 @@ impl Driver for Sqlite<'_> {
         Ok(())
     }
 
-    fn commit(&mut self, more: bool) -> Result<Continuity, DbError> {
+    fn commit(&mut self) -> Result<(), DbError> {
         self.conn.execute_batch("COMMIT").map_err(db_error)?;
         self.in_transaction = false;
-        if self.locked && more {
-            return self.relock();
-        }
-        Ok(Continuity::Held)
+        Ok(())
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {
