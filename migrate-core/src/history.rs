@@ -8,7 +8,8 @@
 use std::fmt;
 
 use crate::error::Error;
-use crate::revision::Checksum;
+use crate::plan::recorded_down_checksum;
+use crate::revision::{Backend, Checksum, Revision, ScriptKind};
 
 /// The default table name.
 pub const DEFAULT_TABLE: &str = "_migrate_history";
@@ -147,6 +148,112 @@ pub struct AppliedRow {
     pub error: Option<String>,
 }
 
+impl AppliedRow {
+    /// The row `revision` gets when it is applied on `backend` now: its checksums and down SQL, state applied,
+    /// duration 0 (the runner sets the time it took).
+    pub fn for_revision(revision: &Revision, backend: Backend) -> AppliedRow {
+        let down = revision.down(backend);
+        AppliedRow {
+            version: revision.version().to_owned(),
+            name: revision.name().to_owned(),
+            up_checksum: revision.up(backend).checksum(),
+            down_checksum: recorded_down_checksum(down),
+            down_sql: (down.kind() != ScriptKind::Irreversible).then(|| down.sql().to_owned()),
+            applied_at: now_utc(),
+            duration_ms: 0,
+            state: RowState::Applied,
+            statements_done: 0,
+            progress_checksum: None,
+            error: None,
+        }
+    }
+}
+
+/// The columns of the history table, in the order drivers read and write them.
+pub const COLUMNS: &str = "version, name, up_checksum, down_checksum, down_sql, applied_at, duration_ms, state, \
+                           statements_done, progress_checksum, error";
+
+/// `ident` quoted as an identifier in `backend`'s dialect (double quotes, or backticks on MySQL).
+pub fn quote_identifier(backend: Backend, ident: &str) -> String {
+    match backend {
+        Backend::Mysql => format!("`{}`", ident.replace('`', "``")),
+        _ => format!("\"{}\"", ident.replace('"', "\"\"")),
+    }
+}
+
+/// `text` as a string literal of `backend`'s dialect that reads back exactly, whatever the session's settings:
+/// dollar quotes on PostgreSQL (immune to `standard_conforming_strings`), doubled quotes on SQLite, and on MySQL
+/// doubled quotes, or a hexadecimal literal when the text holds a backslash or NUL (whose meaning in a quoted string
+/// depends on `sql_mode`).
+pub fn sql_literal(backend: Backend, text: &str) -> String {
+    match backend {
+        Backend::Postgres => {
+            let mut tag = "$m$".to_owned();
+            let mut n = 0;
+            // Neither inside the text nor where the text meets the closing tag (`…$m` + `$m$` would close early).
+            while text.contains(&tag) || text.ends_with(&tag[..tag.len() - 1]) {
+                n += 1;
+                tag = format!("$m{n}$");
+            }
+            format!("{tag}{text}{tag}")
+        }
+        Backend::Mysql if text.contains(['\\', '\0']) => {
+            use fmt::Write;
+            let mut hex = String::with_capacity(text.len() * 2 + 32);
+            hex.push_str("CONVERT(X'");
+            for byte in text.bytes() {
+                let _ = write!(hex, "{byte:02x}");
+            }
+            hex.push_str("' USING utf8mb4)");
+            hex
+        }
+        _ => format!("'{}'", text.replace('\'', "''")),
+    }
+}
+
+/// `CREATE TABLE IF NOT EXISTS` for the history table called `name` (already qualified and quoted) on `backend`.
+pub fn create_table_sql(backend: Backend, name: &str) -> String {
+    let (text, big, hash, long, short, tail) = match backend {
+        Backend::Postgres => ("TEXT", "BIGINT", "TEXT", "TEXT", "TEXT", ""),
+        Backend::Sqlite => ("TEXT", "INTEGER", "TEXT", "TEXT", "TEXT", ""),
+        Backend::Mysql => (
+            "TEXT",
+            "BIGINT",
+            "CHAR(64)",
+            "LONGTEXT",
+            "VARCHAR(32)",
+            " ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin",
+        ),
+    };
+    let version = if backend == Backend::Mysql { "VARCHAR(64) NOT NULL" } else { "TEXT NOT NULL" };
+    let state = if backend == Backend::Mysql { "VARCHAR(16)" } else { "TEXT" };
+    format!(
+        "CREATE TABLE IF NOT EXISTS {name} (
+    version {version} PRIMARY KEY,
+    name {text} NOT NULL,
+    up_checksum {hash} NOT NULL,
+    down_checksum {hash} NULL,
+    down_sql {long} NULL,
+    applied_at {short} NOT NULL,
+    duration_ms {big} NOT NULL,
+    state {state} NOT NULL,
+    statements_done {big} NOT NULL DEFAULT 0,
+    progress_checksum {hash} NULL,
+    error {long} NULL
+){tail}"
+    )
+}
+
+/// An SQL expression for the current time, UTC, in the form of [`AppliedRow::applied_at`], as `backend` writes it
+/// (for scripts written ahead of time, which cannot know when they will run).
+pub fn now_sql(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => "to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
+        Backend::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+        Backend::Mysql => "CONCAT(SUBSTRING(DATE_FORMAT(UTC_TIMESTAMP(3), '%Y-%m-%dT%H:%i:%s.%f'), 1, 23), 'Z')",
+    }
+}
+
 /// The checksum recorded for the first `count` statements of a statement-by-statement run.
 pub fn progress_checksum<'a>(statements: impl IntoIterator<Item = &'a str>) -> Checksum {
     let mut joined = String::new();
@@ -192,6 +299,18 @@ mod tests {
         assert!(HistoryTable::new("ok").unwrap().in_schema("bad\"name").is_err());
         let t = HistoryTable::new("h").unwrap().in_schema("app").unwrap();
         assert_eq!(t.qualified(|s| format!("\"{s}\"")), "\"app\".\"h\"");
+    }
+
+    #[test]
+    fn literals_read_back() {
+        assert_eq!(sql_literal(Backend::Postgres, "it's"), "$m$it's$m$");
+        assert_eq!(sql_literal(Backend::Postgres, "a $m$ b"), "$m1$a $m$ b$m1$");
+        assert_eq!(sql_literal(Backend::Postgres, "x$m"), "$m1$x$m$m1$");
+        assert_eq!(sql_literal(Backend::Sqlite, "it's"), "'it''s'");
+        assert_eq!(sql_literal(Backend::Mysql, "it's"), "'it''s'");
+        assert_eq!(sql_literal(Backend::Mysql, "a\\b"), "CONVERT(X'615c62' USING utf8mb4)");
+        assert_eq!(quote_identifier(Backend::Mysql, "a`b"), "`a``b`");
+        assert_eq!(quote_identifier(Backend::Sqlite, "a\"b"), "\"a\"\"b\"");
     }
 
     #[test]

@@ -193,7 +193,7 @@ pub fn plan<'r>(
             error: row.error.clone(),
         });
     }
-    let changes = changed_files(&rows, &known, backend);
+    let changes = changed_files_all(&rows, &known, backend);
     if !changes.is_empty() {
         return Err(Error::ChecksumMismatch { changes });
     }
@@ -373,29 +373,34 @@ pub fn recorded_down_checksum(script: &Script) -> Option<Checksum> {
     (script.kind() != ScriptKind::Irreversible).then(|| script.checksum())
 }
 
-fn changed_files(rows: &[&AppliedRow], known: &BTreeMap<&str, &Revision>, backend: Backend) -> Vec<ChangedFile> {
+fn changed_files_all(rows: &[&AppliedRow], known: &BTreeMap<&str, &Revision>, backend: Backend) -> Vec<ChangedFile> {
+    rows.iter()
+        .filter_map(|row| known.get(row.version.as_str()).map(|r| changed_files(row, r, backend)))
+        .flatten()
+        .collect()
+}
+
+/// The files of applied revision `revision` whose checksum on `backend` differs from the one `row` recorded.
+pub(crate) fn changed_files(row: &AppliedRow, r: &Revision, backend: Backend) -> Vec<ChangedFile> {
     let mut changes = Vec::new();
-    for row in rows {
-        let Some(r) = known.get(row.version.as_str()) else { continue };
-        let up = r.up(backend);
-        if up.checksum() != row.up_checksum {
-            changes.push(ChangedFile {
-                revision: rev_name(r),
-                file: format!("{}/{}", r.folder(), up.file()),
-                recorded: Some(row.up_checksum),
-                current: Some(up.checksum()),
-            });
-        }
-        let down = r.down(backend);
-        let current = recorded_down_checksum(down);
-        if current != row.down_checksum {
-            changes.push(ChangedFile {
-                revision: rev_name(r),
-                file: format!("{}/{}", r.folder(), down.file()),
-                recorded: row.down_checksum,
-                current,
-            });
-        }
+    let up = r.up(backend);
+    if up.checksum() != row.up_checksum {
+        changes.push(ChangedFile {
+            revision: rev_name(r),
+            file: format!("{}/{}", r.folder(), up.file()),
+            recorded: Some(row.up_checksum),
+            current: Some(up.checksum()),
+        });
+    }
+    let down = r.down(backend);
+    let current = recorded_down_checksum(down);
+    if current != row.down_checksum {
+        changes.push(ChangedFile {
+            revision: rev_name(r),
+            file: format!("{}/{}", r.folder(), down.file()),
+            recorded: row.down_checksum,
+            current,
+        });
     }
     changes
 }

@@ -110,6 +110,27 @@ pub fn preview<'r>(
     plan::plan(revisions, &rows, command, &policy(config, driver))
 }
 
+/// Hears what a run does while it does it, for progress output. Every method has an empty default body, and `()`
+/// is the observer that ignores everything.
+pub trait Observer {
+    /// Step `index` (0-based) of the `total` planned so far is about to run.
+    fn step_started(&mut self, step: &Step<'_>, index: usize, total: usize) {
+        let _ = (step, index, total);
+    }
+
+    /// Statement `index` (0-based) of the `total` in a step that runs statement by statement is about to run.
+    fn statement_started(&mut self, step: &Step<'_>, index: usize, total: usize) {
+        let _ = (step, index, total);
+    }
+
+    /// A step finished.
+    fn step_finished(&mut self, report: &StepReport) {
+        let _ = report;
+    }
+}
+
+impl Observer for () {}
+
 /// Runs `command`: see the module documentation for the order of operations.
 ///
 /// # Errors
@@ -122,10 +143,28 @@ pub fn run(
     driver: &mut dyn Driver,
     command: &Command,
 ) -> Result<Report, Error> {
+    run_observed(revisions, config, driver, std::slice::from_ref(command), &mut ())
+}
+
+/// Runs `commands` one after the other under one hold of the lock (a redo is a downgrade and an upgrade that no
+/// other runner may come between), telling `observer` about each step as it runs.
+///
+/// # Errors
+/// As [`run`]; a later command is planned, and may be refused, only once the earlier ones have run.
+pub fn run_observed(
+    revisions: &[Revision],
+    config: &Config,
+    driver: &mut dyn Driver,
+    commands: &[Command],
+    observer: &mut dyn Observer,
+) -> Result<Report, Error> {
     let policy = policy(config, driver);
     let rows = read(driver, &config.table)?;
-    let before = match plan::plan(revisions, &rows, command, &policy) {
-        Ok(first) if first.is_empty() => {
+    let Some(first_command) = commands.first() else {
+        return Ok(Report { before: newest(&rows), after: newest(&rows), steps: Vec::new() });
+    };
+    let before = match plan::plan(revisions, &rows, first_command, &policy) {
+        Ok(first) if first.is_empty() && commands.len() == 1 => {
             return Ok(Report { after: first.current.clone(), before: first.current, steps: Vec::new() });
         }
         Ok(first) => first.current,
@@ -135,7 +174,7 @@ pub fn run(
         Err(err) => return Err(err),
     };
     if config.single_transaction && !driver.transactional_ddl() {
-        let first = plan::plan(revisions, &rows, command, &Policy { single_transaction: false, ..policy })?;
+        let first = plan::plan(revisions, &rows, first_command, &Policy { single_transaction: false, ..policy })?;
         if let Some(step) = first.steps.iter().find(|s| s.script.is_some()) {
             return Err(Error::NotTransactional {
                 revision: step.revision.clone(),
@@ -148,22 +187,24 @@ pub fn run(
     let driver = guard.driver();
     driver.create_history(&config.table).map_err(db("creating the history table"))?;
     let mut done = Vec::new();
-    let mut command = command.clone();
-    let mut pinned = false;
-    loop {
-        let rows = read(driver, &config.table)?;
-        let plan = plan::plan(revisions, &rows, &command, &policy)?;
-        if plan.is_empty() {
-            break;
-        }
-        if !pinned {
-            // Relative targets count from the state found under the lock; should the lock be interrupted (SQLite
-            // between commits), re-planning must aim at the same revision, not count again.
-            command = pin(&command, &plan, &rows);
-            pinned = true;
-        }
-        if execute(driver, config, &plan, &rows, &mut done)? == Continuity::Held {
-            break;
+    for command in commands {
+        let mut command = command.clone();
+        let mut pinned = false;
+        loop {
+            let rows = read(driver, &config.table)?;
+            let plan = plan::plan(revisions, &rows, &command, &policy)?;
+            if plan.is_empty() {
+                break;
+            }
+            if !pinned {
+                // Relative targets count from the state found under the lock; should the lock be interrupted
+                // (SQLite between commits), re-planning must aim at the same revision, not count again.
+                command = pin(&command, &plan, &rows);
+                pinned = true;
+            }
+            if execute(driver, config, &plan, &rows, &mut done, observer)? == Continuity::Held {
+                break;
+            }
         }
     }
     let after = newest(&read(driver, &config.table)?);
@@ -204,18 +245,20 @@ fn execute(
     plan: &Plan<'_>,
     rows: &[AppliedRow],
     done: &mut Vec<StepReport>,
+    observer: &mut dyn Observer,
 ) -> Result<Continuity, Error> {
     if config.single_transaction {
-        return execute_in_one_transaction(driver, config, plan, done);
+        return execute_in_one_transaction(driver, config, plan, done, observer);
     }
     let count = plan.steps.len();
     for (index, step) in plan.steps.iter().enumerate() {
         let more = index + 1 < count;
+        observer.step_started(step, done.len(), done.len() + count - index);
         let started = Instant::now();
         let continuity = match &step.script {
             Some(script) if !script.transaction() || !driver.transactional_ddl() => {
                 let row = dirty_row(step, rows, driver.backend());
-                statement_by_statement(driver, config, step, script, row, true, 0, more, done)?
+                statement_by_statement(driver, config, step, script, row, true, 0, more, done, observer)?
             }
             script => {
                 let sql = script.as_ref().map_or("", |s| s.sql());
@@ -246,7 +289,9 @@ fn execute(
             }
         };
         log_step(step, started.elapsed());
-        done.push(StepReport { action: step.action, revision: step.revision.clone(), duration: started.elapsed() });
+        let report = StepReport { action: step.action, revision: step.revision.clone(), duration: started.elapsed() };
+        observer.step_finished(&report);
+        done.push(report);
         if continuity == Continuity::Interrupted && more {
             return Ok(Continuity::Interrupted);
         }
@@ -269,6 +314,7 @@ fn execute_in_one_transaction(
     config: &Config,
     plan: &Plan<'_>,
     done: &mut Vec<StepReport>,
+    observer: &mut dyn Observer,
 ) -> Result<Continuity, Error> {
     if !driver.transactional_ddl() && plan.steps.iter().any(|s| s.script.is_some()) {
         return Err(Error::NotTransactional {
@@ -279,7 +325,8 @@ fn execute_in_one_transaction(
     }
     let mut tx = Transaction::begin(driver).map_err(db("opening a transaction"))?;
     let mut in_run = Vec::new();
-    for step in &plan.steps {
+    for (index, step) in plan.steps.iter().enumerate() {
+        observer.step_started(step, done.len() + index, done.len() + plan.steps.len());
         let started = Instant::now();
         if let Some(script) = &step.script {
             let statements = sql::split(script.sql(), tx.driver().backend());
@@ -290,7 +337,9 @@ fn execute_in_one_transaction(
         }
         record(tx.driver(), config, step, started.elapsed())?;
         log_step(step, started.elapsed());
-        in_run.push(StepReport { action: step.action, revision: step.revision.clone(), duration: started.elapsed() });
+        let report = StepReport { action: step.action, revision: step.revision.clone(), duration: started.elapsed() };
+        observer.step_finished(&report);
+        in_run.push(report);
     }
     tx.commit().map_err(db("committing the run"))?;
     done.append(&mut in_run);
@@ -298,21 +347,10 @@ fn execute_in_one_transaction(
 }
 
 /// The history row a revision gets when applied now.
-fn new_row(revision: &Revision, step: &Step<'_>, backend: crate::revision::Backend, took: Duration) -> AppliedRow {
-    let down = revision.down(backend);
-    let irreversible = down.kind() == ScriptKind::Irreversible;
+fn new_row(revision: &Revision, backend: crate::revision::Backend, took: Duration) -> AppliedRow {
     AppliedRow {
-        version: step.revision.version.clone(),
-        name: step.revision.name.clone(),
-        up_checksum: revision.up(backend).checksum(),
-        down_checksum: plan::recorded_down_checksum(down),
-        down_sql: (!irreversible).then(|| down.sql().to_owned()),
-        applied_at: history::now_utc(),
         duration_ms: took.as_millis().try_into().unwrap_or(i64::MAX),
-        state: RowState::Applied,
-        statements_done: 0,
-        progress_checksum: None,
-        error: None,
+        ..AppliedRow::for_revision(revision, backend)
     }
 }
 
@@ -334,7 +372,7 @@ fn record(driver: &mut dyn Driver, config: &Config, step: &Step<'_>, took: Durat
 fn row_change<'s>(step: &'s Step<'_>, backend: crate::revision::Backend) -> Result<RowChange<'s>, Error> {
     match (step.action, step.known) {
         (Action::Apply | Action::StampApplied, Some(revision)) => {
-            Ok(RowChange::Insert(Box::new(new_row(revision, step, backend, Duration::ZERO))))
+            Ok(RowChange::Insert(Box::new(new_row(revision, backend, Duration::ZERO))))
         }
         (Action::Revert | Action::StampReverted, _) => Ok(RowChange::Delete(&step.revision.version)),
         (Action::Apply | Action::StampApplied, None) => {
@@ -348,7 +386,7 @@ fn dirty_row(step: &Step<'_>, rows: &[AppliedRow], backend: crate::revision::Bac
     let recorded = rows.iter().find(|r| r.version == step.revision.version);
     let mut row = match (step.action, recorded, step.known) {
         (Action::Revert, Some(row), _) => row.clone(),
-        (_, _, Some(revision)) => new_row(revision, step, backend, Duration::ZERO),
+        (_, _, Some(revision)) => new_row(revision, backend, Duration::ZERO),
         (_, Some(row), None) => row.clone(),
         (_, None, None) => unreachable!("a planned step names a known or a recorded revision"),
     };
@@ -372,6 +410,7 @@ fn statement_by_statement(
     start: usize,
     more: bool,
     done: &[StepReport],
+    observer: &mut dyn Observer,
 ) -> Result<Continuity, Error> {
     let table = &config.table;
     let started = Instant::now();
@@ -386,6 +425,7 @@ fn statement_by_statement(
     }
     driver.before_statements().map_err(db("leaving the lock transaction for a no-transaction revision"))?;
     for (index, statement) in statements.iter().enumerate().skip(start) {
+        observer.statement_started(step, index, statements.len());
         let mut next = row.clone();
         next.statements_done = index as i64 + 1;
         next.progress_checksum = Some(history::progress_checksum(statements[..=index].iter().map(|s| s.text)));
@@ -570,7 +610,7 @@ pub fn resume(revisions: &[Revision], config: &Config, driver: &mut dyn Driver) 
     }
     let step = Step { action, revision: name.clone(), known, script: None, file };
     let started = Instant::now();
-    statement_by_statement(driver, config, &step, &script, row, false, done, false, &[])?;
+    statement_by_statement(driver, config, &step, &script, row, false, done, false, &[], &mut ())?;
     let after = newest(&read(driver, &config.table)?);
     guard.release()?;
     Ok(Report {
@@ -606,23 +646,7 @@ pub fn accept(
         });
     };
     let (up, down) = (revision.up(backend), revision.down(backend));
-    let mut changes = Vec::new();
-    if row.up_checksum != up.checksum() {
-        changes.push(ChangedFile {
-            revision: name.clone(),
-            file: format!("{}/{}", revision.folder(), up.file()),
-            recorded: Some(row.up_checksum),
-            current: Some(up.checksum()),
-        });
-    }
-    if row.down_checksum != plan::recorded_down_checksum(down) {
-        changes.push(ChangedFile {
-            revision: name.clone(),
-            file: format!("{}/{}", revision.folder(), down.file()),
-            recorded: row.down_checksum,
-            current: plan::recorded_down_checksum(down),
-        });
-    }
+    let changes = plan::changed_files(row, revision, backend);
     if !changes.is_empty() {
         let mut updated = row.clone();
         updated.up_checksum = up.checksum();

@@ -19,6 +19,7 @@
 
 use std::time::{Duration, Instant};
 
+use migrate_core::history::{self, COLUMNS};
 use migrate_core::{
     AppliedRow, Backend, Checksum, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure, RowState,
 };
@@ -86,11 +87,8 @@ pub fn db_error(err: mysql::Error) -> DbError {
 }
 
 fn quote(ident: &str) -> String {
-    format!("`{}`", ident.replace('`', "``"))
+    history::quote_identifier(Backend::Mysql, ident)
 }
-
-const COLUMNS: &str = "version, name, up_checksum, down_checksum, down_sql, applied_at, duration_ms, state, \
-                       statements_done, progress_checksum, error";
 
 fn params(row: &AppliedRow) -> Vec<Value> {
     let hex = |c: Option<Checksum>| c.map(|c| c.to_hex());
@@ -178,22 +176,7 @@ impl Driver for Mysql<'_> {
         if let Some(schema) = table.schema() {
             self.conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", quote(schema))).map_err(db_error)?;
         }
-        let sql = format!(
-            "CREATE TABLE IF NOT EXISTS {} (
-                version VARCHAR(64) NOT NULL PRIMARY KEY,
-                name TEXT NOT NULL,
-                up_checksum CHAR(64) NOT NULL,
-                down_checksum CHAR(64) NULL,
-                down_sql LONGTEXT NULL,
-                applied_at VARCHAR(32) NOT NULL,
-                duration_ms BIGINT NOT NULL,
-                state VARCHAR(16) NOT NULL,
-                statements_done BIGINT NOT NULL DEFAULT 0,
-                progress_checksum CHAR(64) NULL,
-                error LONGTEXT NULL
-            ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin",
-            self.name(table)
-        );
+        let sql = history::create_table_sql(Backend::Mysql, &self.name(table));
         self.conn.query_drop(sql).map_err(db_error)
     }
 

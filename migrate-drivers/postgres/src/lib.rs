@@ -19,6 +19,7 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
+use migrate_core::history::{self, COLUMNS};
 use migrate_core::sql::Statement;
 use migrate_core::{
     AppliedRow, Backend, Checksum, Continuity, DbError, Driver, HistoryTable, LockFailure, RowChange, RowState,
@@ -210,27 +211,17 @@ pub fn db_error(err: postgres::Error) -> DbError {
 }
 
 fn quote(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
+    history::quote_identifier(Backend::Postgres, ident)
 }
 
 /// A string literal in dollar quotes, with a tag that does not occur in the text.
 fn literal(text: &str) -> String {
-    let mut tag = "$m$".to_owned();
-    let mut n = 0;
-    // Neither inside the text nor where the text meets the closing tag (`…$m` + `$m$` would close early).
-    while text.contains(&tag) || text.ends_with(&tag[..tag.len() - 1]) {
-        n += 1;
-        tag = format!("$m{n}$");
-    }
-    format!("{tag}{text}{tag}")
+    history::sql_literal(Backend::Postgres, text)
 }
 
 fn opt_literal(text: Option<&str>) -> String {
     text.map_or_else(|| "NULL".to_owned(), literal)
 }
-
-const COLUMNS: &str = "version, name, up_checksum, down_checksum, down_sql, applied_at, duration_ms, state, \
-                       statements_done, progress_checksum, error";
 
 fn values(row: &AppliedRow, duration: &str) -> String {
     let hex = |c: Option<Checksum>| c.map(|c| c.to_hex());
@@ -308,23 +299,7 @@ impl Driver for Postgres<'_> {
         if let Some(schema) = table.schema() {
             let _ = write!(sql, "CREATE SCHEMA IF NOT EXISTS {};", quote(schema));
         }
-        let _ = write!(
-            sql,
-            "CREATE TABLE IF NOT EXISTS {} (
-                version TEXT PRIMARY KEY,
-                name TEXT NOT NULL,
-                up_checksum TEXT NOT NULL,
-                down_checksum TEXT,
-                down_sql TEXT,
-                applied_at TEXT NOT NULL,
-                duration_ms BIGINT NOT NULL,
-                state TEXT NOT NULL,
-                statements_done BIGINT NOT NULL DEFAULT 0,
-                progress_checksum TEXT,
-                error TEXT
-            )",
-            self.name(table)
-        );
+        sql.push_str(&history::create_table_sql(Backend::Postgres, &self.name(table)));
         self.batch(&sql)
     }
 
@@ -513,14 +488,6 @@ fn char_to_byte(text: &str, chars: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn literals_never_close_early() {
-        assert_eq!(literal("it's"), "$m$it's$m$");
-        assert_eq!(literal("a $m$ b"), "$m1$a $m$ b$m1$");
-        assert_eq!(literal("x$m"), "$m1$x$m$m1$");
-        assert_eq!(opt_literal(None), "NULL");
-    }
 
     #[test]
     fn positions_are_characters() {

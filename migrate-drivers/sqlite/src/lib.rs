@@ -17,6 +17,7 @@
 
 use std::time::Duration;
 
+use migrate_core::history::{self, COLUMNS};
 use migrate_core::{AppliedRow, Backend, Checksum, Continuity, DbError, Driver, HistoryTable, LockFailure, RowState};
 use rusqlite::{params, Connection, ErrorCode};
 
@@ -129,11 +130,8 @@ pub fn db_error(err: rusqlite::Error) -> DbError {
 }
 
 fn quote(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
+    history::quote_identifier(Backend::Sqlite, ident)
 }
-
-const COLUMNS: &str = "version, name, up_checksum, down_checksum, down_sql, applied_at, duration_ms, state, \
-                       statements_done, progress_checksum, error";
 
 fn checksum(text: Option<String>, column: &str) -> rusqlite::Result<Option<Checksum>> {
     match text {
@@ -205,22 +203,7 @@ impl Driver for Sqlite<'_> {
     }
 
     fn create_history(&mut self, table: &HistoryTable) -> Result<(), DbError> {
-        let sql = format!(
-            "CREATE TABLE IF NOT EXISTS {} (
-                version TEXT PRIMARY KEY NOT NULL,
-                name TEXT NOT NULL,
-                up_checksum TEXT NOT NULL,
-                down_checksum TEXT,
-                down_sql TEXT,
-                applied_at TEXT NOT NULL,
-                duration_ms INTEGER NOT NULL,
-                state TEXT NOT NULL,
-                statements_done INTEGER NOT NULL DEFAULT 0,
-                progress_checksum TEXT,
-                error TEXT
-            )",
-            table.qualified(quote)
-        );
+        let sql = history::create_table_sql(Backend::Sqlite, &table.qualified(quote));
         self.conn.execute_batch(&sql).map_err(db_error)
     }
 
