@@ -1,0 +1,235 @@
+//! The command line's grammar: global options and one subcommand per Alembic command.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Schema migrations from a folder of plain SQL revisions, on PostgreSQL, SQLite and MySQL/MariaDB.
+///
+/// The database comes from --database-url, else DATABASE_URL, else a .env file (in this directory or a parent):
+/// postgres://user:password@host:port/database, mysql://user:password@host:port/database, sqlite:path/to/file.db.
+/// Passwords are never printed.
+///
+/// Exit codes: 0 done (or nothing to report); 1 the command failed or was refused; 2 bad usage or
+/// configuration; 3 `status`: revisions are pending, nothing is wrong; 4 `status`/`verify`: something needs
+/// attention (dirty, changed, missing, out of order, a problem in the folder); 5 the migration lock was not obtained
+/// within --lock-wait.
+#[derive(Debug, Parser)]
+#[command(name = "migrate", version, max_term_width = 110)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The database URL (prefer DATABASE_URL or .env: a command line is visible to other users of the machine).
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// The revision folder.
+    #[arg(long, global = true, value_name = "DIR", default_value = "migrations")]
+    pub dir: PathBuf,
+
+    /// The history table's name.
+    #[arg(long, global = true, value_name = "NAME", default_value = migrate_core::history::DEFAULT_TABLE)]
+    pub history_table: String,
+
+    /// The history table's schema (PostgreSQL) or database (MySQL); default: the connection's own.
+    #[arg(long, global = true, value_name = "SCHEMA")]
+    pub history_schema: Option<String>,
+
+    /// Output for people (tables, one line per revision) or for scripts (one JSON document on stdout).
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Colour: only on a terminal by default (and never with NO_COLOR set).
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+
+    /// How long to wait for the migration lock, in seconds.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60.0)]
+    pub lock_wait: f64,
+
+    /// Do not take the migration lock: only when something else guarantees a single runner.
+    #[arg(long, global = true)]
+    pub no_lock: bool,
+}
+
+/// `--format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Readable text.
+    Text,
+    /// One JSON document on stdout.
+    Json,
+}
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// A SQL dialect, for `migrate sql`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Dialect {
+    /// PostgreSQL.
+    Postgres,
+    /// SQLite.
+    Sqlite,
+    /// MySQL and MariaDB.
+    Mysql,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a revision: <UTC timestamp>_<name>/up.sql and down.sql, with templates.
+    New {
+        /// The revision's name (the folder is <version>_<name>).
+        name: String,
+        /// Number the revision after the newest (0001, 0002, ...) instead of a UTC timestamp.
+        #[arg(long)]
+        sequential: bool,
+        /// Start both files with `-- migrate:no-transaction`.
+        #[arg(long)]
+        no_transaction: bool,
+        /// Print what would be created; create nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Apply pending revisions up to TARGET (default head): a version, a unique version prefix, a folder name, a
+    /// name, or +N.
+    Upgrade {
+        /// head, a revision, or +N.
+        #[arg(default_value = "head")]
+        target: String,
+        #[command(flatten)]
+        run: RunOptions,
+        /// Apply pending revisions older than the newest applied one instead of refusing.
+        #[arg(long)]
+        out_of_order: bool,
+    },
+    /// Revert applied revisions down to TARGET, which stays applied: -N, a revision, or base.
+    Downgrade {
+        /// -N, a revision, or base.
+        #[arg(allow_hyphen_values = true)]
+        target: String,
+        #[command(flatten)]
+        run: RunOptions,
+        /// Run empty (placeholder) down files as no-ops instead of refusing.
+        #[arg(long)]
+        allow_empty_down: bool,
+    },
+    /// The revision the database is at, and whether it is dirty.
+    Current,
+    /// Every revision in order, with when it was applied and how long it took.
+    History,
+    /// Each revision's state: applied, pending, changed, missing, out of order, dirty. Exit 3 if revisions are
+    /// pending, 4 if anything needs attention.
+    Status,
+    /// One revision: its files, checksums, directives, SQL, and its state in the database.
+    Show {
+        /// A version, a unique version prefix, a folder name or a name.
+        revision: String,
+    },
+    /// Record the database as being at REVISION without running any SQL (baseline an existing database).
+    Stamp {
+        /// A revision, head or base.
+        revision: String,
+        /// Print what would be recorded; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Revert the last N applied revisions (default 1), then apply them again, under one hold of the lock.
+    Redo {
+        /// How many: N or -N.
+        #[arg(allow_hyphen_values = true, default_value = "1")]
+        count: String,
+        /// Print the plan; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Run empty (placeholder) down files as no-ops instead of refusing.
+        #[arg(long)]
+        allow_empty_down: bool,
+    },
+    /// Check the folder (everything the migrations!() macro checks) and the database against it; change nothing.
+    /// Exit 4 if anything needs attention.
+    Verify,
+    /// Print the SQL script an upgrade or downgrade would run, history writes, transaction boundaries and the lock
+    /// included, without connecting (offline mode).
+    Sql {
+        /// upgrade or downgrade.
+        #[arg(value_enum)]
+        direction: SqlDirection,
+        /// Where to go: head, +N or a revision for an upgrade; base, -N or a revision for a downgrade.
+        #[arg(allow_hyphen_values = true)]
+        target: Option<String>,
+        /// The dialect; default: the database URL's, if one is set.
+        #[arg(long, value_enum)]
+        dialect: Option<Dialect>,
+        /// The revision the database is assumed to be at (default: base for an upgrade, head for a downgrade).
+        #[arg(long, value_name = "REVISION")]
+        from: Option<String>,
+        /// Run empty (placeholder) down files as no-ops instead of refusing.
+        #[arg(long)]
+        allow_empty_down: bool,
+    },
+    /// Mark the dirty revision as settled by hand: --applied (it is in effect) or --not-applied (it is not).
+    Resolve {
+        /// The dirty revision.
+        revision: String,
+        /// The revision is in effect: record it as applied.
+        #[arg(long, conflicts_with = "not_applied", required_unless_present = "not_applied")]
+        applied: bool,
+        /// The revision is not in effect: remove its record.
+        #[arg(long)]
+        not_applied: bool,
+        /// Print what would be recorded; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Continue the dirty revision from its failed statement (after checking the statements that ran are unchanged).
+    Resume {
+        /// Print what would run; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Accept on purpose that an applied revision's files changed: record their new checksums, run nothing.
+    Accept {
+        /// The applied revision.
+        revision: String,
+        /// Print what would be recorded; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// Options of the commands that run revisions.
+#[derive(Debug, Args)]
+pub struct RunOptions {
+    /// Print the plan; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run every revision of the command in one transaction (PostgreSQL, SQLite).
+    #[arg(long)]
+    pub single_transaction: bool,
+}
+
+/// `migrate sql upgrade|downgrade`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SqlDirection {
+    /// The script of an upgrade.
+    Upgrade,
+    /// The script of a downgrade.
+    Downgrade,
+}

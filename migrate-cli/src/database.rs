@@ -1,0 +1,302 @@
+//! Database URLs and connections: which backend a URL names, how it is shown (never with its password), and the
+//! open connection a driver runs over.
+
+use std::path::{Path, PathBuf};
+
+use migrate_core::{Backend, Driver};
+
+use crate::failure::Failure;
+
+/// A parsed database URL.
+pub struct DatabaseUrl {
+    backend: Backend,
+    shown: String,
+    secrets: Vec<String>,
+    target: Target,
+}
+
+enum Target {
+    Sqlite(PathBuf),
+    Postgres(Box<postgres::Config>),
+    Mysql(Box<mysql::Opts>),
+}
+
+/// Where the URL came from, for messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// `--database-url`.
+    Flag,
+    /// The `DATABASE_URL` environment variable.
+    Environment,
+    /// `DATABASE_URL` in a `.env` file.
+    DotEnv,
+}
+
+impl Source {
+    fn describe(self) -> &'static str {
+        match self {
+            Source::Flag => "--database-url",
+            Source::Environment => "DATABASE_URL",
+            Source::DotEnv => "DATABASE_URL in .env",
+        }
+    }
+}
+
+/// Finds the URL: `--database-url`, else `DATABASE_URL`, else `DATABASE_URL` in a `.env` file of this directory or
+/// a parent. `Ok(None)` when none is set.
+///
+/// # Errors
+/// A `.env` file that cannot be read.
+pub fn find(flag: Option<&str>) -> Result<Option<(String, Source)>, Failure> {
+    if let Some(url) = flag {
+        return Ok(Some((url.to_owned(), Source::Flag)));
+    }
+    if let Some(url) = std::env::var_os("DATABASE_URL") {
+        return Ok(Some((url.to_string_lossy().into_owned(), Source::Environment)));
+    }
+    let entries = match dotenvy::dotenv_iter() {
+        Ok(entries) => entries,
+        Err(err) if err.not_found() => return Ok(None),
+        Err(err) => return Err(Failure::usage(format!("cannot read the .env file: {err}"), None)),
+    };
+    for entry in entries {
+        match entry {
+            Ok((key, value)) if key == "DATABASE_URL" => return Ok(Some((value, Source::DotEnv))),
+            Ok(_) => {}
+            Err(err) => {
+                return Err(Failure::usage(
+                    format!("cannot read the .env file: {}", err.to_string().lines().next().unwrap_or("")),
+                    Some("fix the line, or give the URL with --database-url or DATABASE_URL".to_owned()),
+                ))
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The URL's password in the forms it may take (as written, percent-decoded), for scrubbing output.
+pub fn passwords(raw: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    if let Ok(url) = url::Url::parse(raw) {
+        if let Some(password) = url.password().filter(|p| !p.is_empty()) {
+            found.push(password.to_owned());
+            let decoded = percent_decode(password);
+            if decoded != password {
+                found.push(decoded);
+            }
+        }
+    } else if let Some((_, rest)) = raw.split_once("://") {
+        // Unparsable, but it may still hold `user:password@`.
+        let userinfo = rest.rsplit_once('@').map(|(u, _)| u).unwrap_or("");
+        if let Some((_, password)) = userinfo.split_once(':').filter(|(_, p)| !p.is_empty()) {
+            found.push(password.to_owned());
+            found.push(percent_decode(password));
+        }
+    }
+    found.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    found.dedup();
+    found
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(byte) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The URL with its password replaced by `***`.
+fn redacted(raw: &str) -> String {
+    let mut shown = raw.to_owned();
+    for secret in passwords(raw) {
+        shown = shown.replace(&secret, "***");
+    }
+    shown
+}
+
+impl DatabaseUrl {
+    /// Reads `raw`: `postgres://` or `postgresql://`, `mysql://` or `mariadb://`, `sqlite:` (`sqlite:app.db`,
+    /// `sqlite://app.db`, `sqlite:///abs/app.db`, `sqlite::memory:`).
+    ///
+    /// # Errors
+    /// A usage failure naming the URL (without its password) and what is wrong with it.
+    pub fn parse(raw: &str, source: Source) -> Result<DatabaseUrl, Failure> {
+        let shown = redacted(raw);
+        let secrets = passwords(raw);
+        let bad = |why: String| {
+            Failure::usage(
+                format!("the database URL `{shown}` (from {}) {why}", source.describe()),
+                Some(
+                    "use postgres://user:password@host:5432/database, mysql://user:password@host:3306/database or \
+                     sqlite:path/to/file.db"
+                        .to_owned(),
+                ),
+            )
+        };
+        let (scheme, _) = raw.split_once(':').ok_or_else(|| bad("has no scheme".to_owned()))?;
+        let (backend, target) = match scheme.to_ascii_lowercase().as_str() {
+            "sqlite" => {
+                let rest = &raw[scheme.len() + 1..];
+                let path = rest.strip_prefix("//").unwrap_or(rest);
+                let path = path.split_once('?').map_or(path, |(p, _)| p);
+                if path.is_empty() {
+                    return Err(bad("names no file".to_owned()));
+                }
+                (Backend::Sqlite, Target::Sqlite(PathBuf::from(path)))
+            }
+            "postgres" | "postgresql" => {
+                let config: postgres::Config =
+                    raw.parse().map_err(|err: postgres::Error| bad(format!("cannot be read: {err}")))?;
+                (Backend::Postgres, Target::Postgres(Box::new(config)))
+            }
+            "mysql" | "mariadb" => {
+                let url = format!("mysql{}", &raw[scheme.len()..]);
+                let opts = mysql::Opts::from_url(&url).map_err(|err| bad(format!("cannot be read: {err}")))?;
+                (Backend::Mysql, Target::Mysql(Box::new(opts)))
+            }
+            other => return Err(bad(format!("has the scheme `{other}`, which is not a supported database"))),
+        };
+        Ok(DatabaseUrl { backend, shown, secrets, target })
+    }
+
+    /// The backend the URL names.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The URL without its password.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// The password in each form it may be printed in, longest first.
+    pub fn secrets(&self) -> &[String] {
+        &self.secrets
+    }
+
+    /// Connects. A SQLite file that does not exist is created only when `create` is set; otherwise an empty
+    /// in-memory database stands in for it (a new database has nothing applied), and [`Connection::missing_file`]
+    /// says so.
+    ///
+    /// # Errors
+    /// A failure naming the URL (without its password) and the database's error.
+    pub fn connect(&self, create: bool) -> Result<Connection, Failure> {
+        let fail = |err: String| {
+            Failure::new(
+                format!("cannot connect to {}: {err}", self.shown),
+                Some("check the URL, and that the database server is running and reachable".to_owned()),
+            )
+        };
+        let kind = match &self.target {
+            Target::Sqlite(path) if path.as_os_str() == ":memory:" => {
+                Kind::Sqlite(rusqlite::Connection::open_in_memory().map_err(|e| fail(e.to_string()))?)
+            }
+            Target::Sqlite(path) if !create && !path.exists() => {
+                let conn = rusqlite::Connection::open_in_memory().map_err(|e| fail(e.to_string()))?;
+                return Ok(Connection { kind: Kind::Sqlite(conn), missing: Some(path.clone()) });
+            }
+            Target::Sqlite(path) => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
+                    return Err(fail(format!("the folder {} does not exist", parent.display())));
+                }
+                Kind::Sqlite(rusqlite::Connection::open(path).map_err(|e| fail(e.to_string()))?)
+            }
+            Target::Postgres(config) => {
+                let mut config = (**config).clone();
+                if config.get_application_name().is_none() {
+                    // The lock's holder is named by application where PostgreSQL can tell.
+                    config.application_name("migrate");
+                }
+                Kind::Postgres(Box::new(config.connect(postgres::NoTls).map_err(|e| fail(pg_message(&e)))?))
+            }
+            Target::Mysql(opts) => {
+                Kind::Mysql(Box::new(mysql::Conn::new((**opts).clone()).map_err(|e| fail(e.to_string()))?))
+            }
+        };
+        Ok(Connection { kind, missing: None })
+    }
+}
+
+fn pg_message(err: &postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => {
+            let mut text = err.to_string();
+            let mut source = std::error::Error::source(err);
+            while let Some(inner) = source {
+                text = format!("{text}: {inner}");
+                source = inner.source();
+            }
+            text
+        }
+    }
+}
+
+/// An open connection.
+pub struct Connection {
+    kind: Kind,
+    missing: Option<PathBuf>,
+}
+
+enum Kind {
+    Sqlite(rusqlite::Connection),
+    Postgres(Box<postgres::Client>),
+    Mysql(Box<mysql::Conn>),
+}
+
+impl Connection {
+    /// A driver over the connection.
+    pub fn driver(&mut self) -> Box<dyn Driver + '_> {
+        match &mut self.kind {
+            Kind::Sqlite(conn) => Box::new(migrate_sqlite::Sqlite::new(conn)),
+            Kind::Postgres(client) => Box::new(migrate_postgres::Postgres::new(client)),
+            Kind::Mysql(conn) => Box::new(migrate_mysql::Mysql::new(conn)),
+        }
+    }
+
+    /// The SQLite file that does not exist yet, when an empty in-memory database stands in for it.
+    pub fn missing_file(&self) -> Option<&Path> {
+        self.missing.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_found_and_hidden() {
+        let raw = "postgres://app:s%40cret-pw@db.example:5432/app";
+        assert_eq!(passwords(raw), ["s%40cret-pw", "s@cret-pw"]);
+        assert_eq!(redacted(raw), "postgres://app:***@db.example:5432/app");
+        assert_eq!(redacted("mysql://root@localhost/test"), "mysql://root@localhost/test");
+        assert_eq!(passwords("weird://u:pw1234@[bad"), ["pw1234"]);
+    }
+
+    #[test]
+    fn schemes() {
+        let url = |raw: &str| DatabaseUrl::parse(raw, Source::Flag);
+        assert_eq!(url("sqlite:app.db").unwrap().backend(), Backend::Sqlite);
+        assert!(
+            matches!(url("sqlite://dir/app.db").unwrap().target, Target::Sqlite(p) if p == Path::new("dir/app.db"))
+        );
+        assert!(matches!(url("sqlite:///tmp/a.db").unwrap().target, Target::Sqlite(p) if p == Path::new("/tmp/a.db")));
+        assert_eq!(url("postgresql://u:p@h/db").unwrap().backend(), Backend::Postgres);
+        assert_eq!(url("mariadb://u:p@h/db").unwrap().backend(), Backend::Mysql);
+        let err = url("oracle://scott:tiger-pw@h/db").err().unwrap();
+        assert!(err.message.contains("oracle://scott:***@h/db"), "{}", err.message);
+        assert!(url("sqlite:").is_err());
+    }
+}

@@ -1,0 +1,171 @@
+//! Why a command failed, what to do next on the command line, and the exit code it ends with.
+
+use migrate_core::{Direction, Error, FailureOutcome, RowState};
+use serde_json::{json, Value};
+
+/// The exit codes, documented in `migrate --help` and the README.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Done, or nothing to report.
+    Done = 0,
+    /// The command failed or was refused.
+    Failed = 1,
+    /// Bad usage or configuration.
+    Usage = 2,
+    /// `status`: revisions are pending and nothing is wrong.
+    Pending = 3,
+    /// `status` / `verify`: something needs attention.
+    Attention = 4,
+    /// The migration lock was not obtained within the wait.
+    Locked = 5,
+}
+
+/// A failed command: the message, what to do next, and how the process exits.
+#[derive(Debug)]
+pub struct Failure {
+    /// What went wrong, where (revision, file, line), in the library's words.
+    pub message: String,
+    /// What to do next, as a command to run where there is one.
+    pub hint: Option<String>,
+    /// A stable name for scripts (`--format json`).
+    pub kind: &'static str,
+    /// Structured details for scripts.
+    pub details: Value,
+    /// The exit code.
+    pub exit: Exit,
+}
+
+impl Failure {
+    /// A failed command (exit 1).
+    pub fn new(message: impl Into<String>, hint: Option<String>) -> Failure {
+        Failure { message: message.into(), hint, kind: "failed", details: Value::Null, exit: Exit::Failed }
+    }
+
+    /// Bad usage or configuration (exit 2).
+    pub fn usage(message: impl Into<String>, hint: Option<String>) -> Failure {
+        Failure { exit: Exit::Usage, kind: "usage", ..Failure::new(message, hint) }
+    }
+}
+
+fn name(r: &migrate_core::RevisionName) -> Value {
+    json!({ "version": r.version, "name": r.name })
+}
+
+impl From<Error> for Failure {
+    fn from(err: Error) -> Failure {
+        let message = err.to_string();
+        let mut exit = Exit::Failed;
+        let mut details = Value::Null;
+        let (kind, hint): (&'static str, Option<String>) = match &err {
+            Error::Scan { .. } => {
+                ("folder", Some("fix the files named above; `migrate verify` lists every problem".into()))
+            }
+            Error::ChecksumMismatch { changes } => {
+                let mut versions: Vec<&str> = changes.iter().map(|c| c.revision.version.as_str()).collect();
+                versions.dedup();
+                details = json!({ "changes": changes.iter().map(|c| json!({
+                    "revision": name(&c.revision),
+                    "file": c.file,
+                    "recorded": c.recorded.map(|c| c.to_hex()),
+                    "current": c.current.map(|c| c.to_hex()),
+                })).collect::<Vec<_>>() });
+                let accept: Vec<String> = versions.iter().map(|v| format!("`migrate accept {v}`")).collect();
+                (
+                    "checksum_mismatch",
+                    Some(format!("restore the files, or accept the change on purpose: {}", accept.join(", "))),
+                )
+            }
+            Error::UnknownApplied { revisions } => {
+                details = json!({ "revisions": revisions.iter().map(name).collect::<Vec<_>>() });
+                (
+                    "unknown_applied",
+                    Some(
+                        "use the folder that has them, or revert them with `migrate downgrade <revision below them>` \
+                         (their down SQL is kept in the history table)"
+                            .into(),
+                    ),
+                )
+            }
+            Error::OutOfOrder { pending, .. } => {
+                details = json!({ "pending": pending.iter().map(name).collect::<Vec<_>>() });
+                (
+                    "out_of_order",
+                    Some("rename their folders to newer versions, or apply them anyway: `migrate upgrade --out-of-order`".into()),
+                )
+            }
+            Error::Irreversible { revision, .. } => {
+                ("irreversible", Some(format!("downgrade to {} or above", revision.version)))
+            }
+            Error::EmptyDown { .. } => (
+                "empty_down",
+                Some("write its down SQL, or run placeholder down files as no-ops: --allow-empty-down".into()),
+            ),
+            Error::Dirty { revision, state, statements_done, error } => {
+                details = json!({
+                    "revision": name(revision),
+                    "state": state.as_str(),
+                    "statements_done": statements_done,
+                    "error": error,
+                });
+                ("dirty", Some(dirty_hint(&revision.version, *state)))
+            }
+            Error::TargetNotFound { .. } => ("target_not_found", Some("`migrate history` lists the revisions".into())),
+            Error::WrongDirection { .. } => ("wrong_direction", None),
+            Error::NotEnough { .. } => {
+                ("not_enough", Some("`migrate status` shows what is applied and pending".into()))
+            }
+            Error::NotTransactional { .. } => ("not_transactional", Some("run without --single-transaction".into())),
+            Error::LockTimeout { waited, holder } => {
+                exit = Exit::Locked;
+                details = json!({ "waited_s": waited.as_secs_f64(), "holder": holder });
+                ("lock_timeout", Some("wait for the other run to finish, or wait longer: --lock-wait <seconds>".into()))
+            }
+            Error::Migration { direction, revision, file, line, statement, outcome, applied, source } => {
+                details = json!({
+                    "direction": direction.name(),
+                    "revision": name(revision),
+                    "file": file,
+                    "line": line,
+                    "statement": statement,
+                    "code": source.code,
+                    "database_message": source.message,
+                    "outcome": match outcome {
+                        FailureOutcome::RolledBack => json!("rolled_back"),
+                        FailureOutcome::RunRolledBack => json!("run_rolled_back"),
+                        FailureOutcome::Dirty { statements_done } => json!({ "dirty": { "statements_done": statements_done } }),
+                    },
+                    "completed_before": applied.iter().map(|(d, r)| json!({
+                        "direction": d.name(), "version": r.version, "name": r.name,
+                    })).collect::<Vec<_>>(),
+                });
+                let hint = match outcome {
+                    FailureOutcome::Dirty { .. } => {
+                        let state =
+                            if *direction == Direction::Up { RowState::Upgrading } else { RowState::Downgrading };
+                        dirty_hint(&revision.version, state)
+                    }
+                    _ => format!("fix {file}:{line} and run the command again"),
+                };
+                ("migration_failed", Some(hint))
+            }
+            Error::Database { .. } => ("database", None),
+            Error::History { .. } => ("history_table", None),
+            Error::InvalidIdentifier { .. } => {
+                exit = Exit::Usage;
+                ("invalid_identifier", None)
+            }
+            Error::Resume { .. } => ("resume", Some("`migrate status` shows which revision is dirty".into())),
+            _ => ("failed", None),
+        };
+        Failure { message, hint, kind, details, exit }
+    }
+}
+
+fn dirty_hint(version: &str, state: RowState) -> String {
+    let doing = if state == RowState::Downgrading { "reverting" } else { "applying" };
+    format!(
+        "fix the cause, then continue {doing} from the failed statement: `migrate resume`; or finish or undo it by \
+         hand and record the outcome: `migrate resolve {version} --applied` or `--not-applied` (`migrate show \
+         {version}` shows its statements)"
+    )
+}

@@ -1,0 +1,469 @@
+//! The commands that only read: `current`, `history`, `status`, `show`, `verify`. None takes the lock or writes.
+
+use migrate_core::status::{self, Entry, Standing, Summary};
+use migrate_core::{plan, AppliedRow, Backend, Problem, Revision, RowState, ScriptKind};
+use serde_json::{json, Value};
+
+use crate::apply::read_history;
+use crate::failure::{Exit, Failure};
+use crate::output::{recorded, Cell, Style};
+use crate::{Context, RunFlags};
+
+/// What the database says, when there is one.
+struct Observed {
+    backend: Backend,
+    shown: String,
+    rows: Vec<AppliedRow>,
+}
+
+/// Reads the history table of the configured database; `None` without one, unless `required`.
+fn observe(ctx: &mut Context, required: bool) -> Result<Option<Observed>, Failure> {
+    let url = if required { Some(ctx.require_database_url()?) } else { ctx.database_url()? };
+    let Some(url) = url else { return Ok(None) };
+    let config = ctx.config(RunFlags::default())?;
+    let mut conn = url.connect(false)?;
+    ctx.note_missing(&conn);
+    let rows = read_history(&mut *conn.driver(), &config)?;
+    Ok(Some(Observed { backend: url.backend(), shown: url.shown().to_owned(), rows }))
+}
+
+fn row_json(row: &AppliedRow) -> Value {
+    json!({
+        "version": row.version,
+        "name": row.name,
+        "state": row.state.as_str(),
+        "applied_at": row.applied_at,
+        "duration_ms": row.duration_ms,
+        "statements_done": row.statements_done,
+        "error": row.error,
+    })
+}
+
+fn problem_json(p: &Problem, dir: &std::path::Path) -> Value {
+    json!({ "path": dir.join(&p.path), "line": p.line, "message": p.message })
+}
+
+fn dirty_text(row: &AppliedRow) -> String {
+    let doing = if row.state == RowState::Downgrading { "reverting" } else { "applying" };
+    let mut text = format!("{doing} stopped after {} statement(s)", row.statements_done);
+    if let Some(error) = &row.error {
+        text.push_str(&format!("; it failed at {error}"));
+    }
+    text
+}
+
+/// `current`: the revision the database is at and whether it is dirty. Exits 4 when it is dirty.
+///
+/// # Errors
+/// No database, or the history cannot be read.
+pub fn current(ctx: &mut Context) -> Result<Exit, Failure> {
+    let observed = observe(ctx, true)?.expect("required");
+    let scan = ctx.scan();
+    let head = scan.revisions.last().map(Revision::version);
+    let applied = observed.rows.iter().filter(|r| !r.state.is_dirty()).max_by(|a, b| a.version.cmp(&b.version));
+    let dirty = observed.rows.iter().find(|r| r.state.is_dirty());
+    let pending = scan.revisions.iter().filter(|r| !observed.rows.iter().any(|row| row.version == r.version())).count();
+    let is_head = applied.is_some_and(|r| Some(r.version.as_str()) == head) || applied.is_none() && head.is_none();
+    if ctx.out.is_json() {
+        ctx.out.json(&json!({
+            "database": observed.shown,
+            "current": applied.map(row_json),
+            "head": is_head,
+            "pending": pending,
+            "dirty": dirty.map(row_json),
+        }));
+    } else {
+        let text = match applied {
+            Some(row) => format!(
+                "{} ({}), applied {} in {}",
+                ctx.out.paint(&row.version, Style::Bold),
+                row.name,
+                row.applied_at,
+                recorded(row.duration_ms)
+            ),
+            None => "base (nothing applied)".to_owned(),
+        };
+        let tail = if is_head {
+            ctx.out.paint(" (head)", Style::Good)
+        } else {
+            ctx.out.paint(&format!(" ({pending} pending)"), Style::Warn)
+        };
+        ctx.out.line(&format!("{text}{tail}"));
+        if let Some(row) = dirty {
+            ctx.out.line(&format!(
+                "{} {} ({}): {}",
+                ctx.out.paint("dirty:", Style::Bad),
+                row.version,
+                row.name,
+                dirty_text(row)
+            ));
+            ctx.out.line(&format!(
+                "next: fix the cause, then `migrate resume`; or settle it by hand and `migrate resolve {} --applied` \
+                 or `--not-applied`",
+                row.version
+            ));
+        }
+    }
+    Ok(if dirty.is_some() { Exit::Attention } else { Exit::Done })
+}
+
+/// `history`: every revision of the folder and the database in order, with when it was applied and how long it
+/// took. Without a database, the folder alone.
+///
+/// # Errors
+/// The history cannot be read.
+pub fn history(ctx: &mut Context) -> Result<Exit, Failure> {
+    let scan = ctx.scan();
+    let observed = observe(ctx, false)?;
+    let (rows, backend) = observed.as_ref().map_or((&[][..], Backend::Sqlite), |o| (&o.rows[..], o.backend));
+    let entries = status::status(&scan.revisions, rows, backend);
+    if ctx.out.is_json() {
+        ctx.out.json(&json!({
+            "database": observed.as_ref().map(|o| o.shown.clone()),
+            "revisions": entries.iter().map(|e| json!({
+                "version": e.name.version,
+                "name": e.name.name,
+                "folder": e.revision.map(Revision::folder),
+                "state": observed.as_ref().map(|_| state_word(e).0),
+                "applied_at": e.row.as_ref().map(|r| r.applied_at.clone()),
+                "duration_ms": e.row.as_ref().map(|r| r.duration_ms),
+            })).collect::<Vec<_>>(),
+            "problems": scan.problems.iter().map(|p| problem_json(p, &ctx.global.dir)).collect::<Vec<_>>(),
+        }));
+        return Ok(Exit::Done);
+    }
+    let table: Vec<Vec<Cell>> = entries
+        .iter()
+        .map(|e| {
+            let (word, style) = state_word(e);
+            let row = e.row.as_ref();
+            vec![
+                (e.name.version.clone(), None),
+                (e.name.name.clone(), None),
+                if observed.is_some() { (word.to_owned(), Some(style)) } else { ("-".to_owned(), None) },
+                (row.map_or_else(String::new, |r| r.applied_at.clone()), None),
+                (row.map_or_else(String::new, |r| recorded(r.duration_ms)), Some(Style::Dim)),
+            ]
+        })
+        .collect();
+    ctx.out.table(&["VERSION", "NAME", "STATE", "APPLIED AT", "DURATION"], &table);
+    if observed.is_none() {
+        ctx.out.note("note: no database configured: the folder alone (set DATABASE_URL to see what is applied)");
+    }
+    for p in &scan.problems {
+        ctx.out.note(&format!("problem: {}", p.display_under(&ctx.global.dir)));
+    }
+    Ok(Exit::Done)
+}
+
+/// The one word for where an entry stands, most urgent first, and its colour.
+fn state_word(e: &Entry<'_>) -> (&'static str, Style) {
+    match e.standing {
+        Standing::Dirty(_) => ("dirty", Style::Bad),
+        _ if e.is_missing() => ("missing", Style::Bad),
+        _ if !e.changed.is_empty() => ("changed", Style::Bad),
+        _ if e.out_of_order => ("out-of-order", Style::Bad),
+        Standing::Applied => ("applied", Style::Good),
+        Standing::Pending => ("pending", Style::Warn),
+    }
+}
+
+/// What a person should know about an entry, one note each.
+fn notes(e: &Entry<'_>) -> Vec<String> {
+    let v = &e.name.version;
+    let mut notes = Vec::new();
+    if let (Standing::Dirty(_), Some(row)) = (e.standing, &e.row) {
+        notes.push(format!("{}: `migrate resume`, or `migrate resolve {v} --applied|--not-applied`", dirty_text(row)));
+    }
+    if e.is_missing() {
+        notes.push(format!(
+            "applied here but not in the folder; its down SQL is kept, so `migrate downgrade` can revert it"
+        ));
+    }
+    for c in &e.changed {
+        notes.push(format!("{} changed since it was applied: restore it, or `migrate accept {v}`", c.file));
+    }
+    if e.out_of_order {
+        notes.push(
+            "older than the newest applied revision: `migrate upgrade` refuses it (--out-of-order applies it)".into(),
+        );
+    }
+    if let Some(file) = &e.empty_down {
+        notes.push(format!("{file} is a placeholder: a downgrade past it needs --allow-empty-down"));
+    }
+    if e.irreversible {
+        notes.push("irreversible: no downgrade can pass it".into());
+    }
+    notes
+}
+
+fn entry_json(e: &Entry<'_>) -> Value {
+    json!({
+        "version": e.name.version,
+        "name": e.name.name,
+        "folder": e.revision.map(Revision::folder),
+        "status": state_word(e).0.replace('-', "_"),
+        "applied": e.row.as_ref().is_some_and(|r| !r.state.is_dirty()),
+        "applied_at": e.row.as_ref().map(|r| r.applied_at.clone()),
+        "duration_ms": e.row.as_ref().map(|r| r.duration_ms),
+        "dirty": match (e.standing, &e.row) { (Standing::Dirty(_), Some(row)) => row_json(row), _ => Value::Null },
+        "missing": e.is_missing(),
+        "changed": e.changed.iter().map(|c| json!({
+            "file": c.file,
+            "recorded": c.recorded.map(|c| c.to_hex()),
+            "current": c.current.map(|c| c.to_hex()),
+        })).collect::<Vec<_>>(),
+        "out_of_order": e.out_of_order,
+        "empty_down": e.empty_down,
+        "irreversible": e.irreversible,
+        "needs_attention": e.needs_attention(),
+        "notes": notes(e),
+    })
+}
+
+fn summary_json(s: &Summary) -> Value {
+    json!({
+        "applied": s.applied, "pending": s.pending, "dirty": s.dirty, "changed": s.changed, "missing": s.missing,
+        "out_of_order": s.out_of_order, "empty_down": s.empty_down,
+    })
+}
+
+fn summary_text(s: &Summary) -> String {
+    let mut parts = vec![format!("{} applied", s.applied), format!("{} pending", s.pending)];
+    for (n, what) in
+        [(s.dirty, "dirty"), (s.changed, "changed"), (s.missing, "missing"), (s.out_of_order, "out of order")]
+    {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    }
+    parts.join(", ")
+}
+
+/// `status`: one line per revision. Exits 3 when revisions are pending and nothing is wrong, 4 when something
+/// needs attention (a problem in the folder included).
+///
+/// # Errors
+/// No database, or the history cannot be read.
+pub fn status(ctx: &mut Context) -> Result<Exit, Failure> {
+    let observed = observe(ctx, true)?.expect("required");
+    let scan = ctx.scan();
+    let entries = status::status(&scan.revisions, &observed.rows, observed.backend);
+    let summary = Summary::of(&entries);
+    let exit = if summary.needs_attention() || !scan.problems.is_empty() {
+        Exit::Attention
+    } else if summary.pending > 0 {
+        Exit::Pending
+    } else {
+        Exit::Done
+    };
+    if ctx.out.is_json() {
+        ctx.out.json(&json!({
+            "database": observed.shown,
+            "folder": ctx.global.dir,
+            "summary": summary_json(&summary),
+            "needs_attention": exit == Exit::Attention,
+            "revisions": entries.iter().map(entry_json).collect::<Vec<_>>(),
+            "problems": scan.problems.iter().map(|p| problem_json(p, &ctx.global.dir)).collect::<Vec<_>>(),
+            "exit_code": exit as i32,
+        }));
+        return Ok(exit);
+    }
+    let mut table: Vec<Vec<Cell>> = Vec::new();
+    for e in &entries {
+        let (word, style) = state_word(e);
+        let notes = notes(e);
+        let mut first = vec![(word.to_owned(), Some(style)), (e.name.to_string(), None)];
+        first.push((notes.first().cloned().unwrap_or_default(), Some(Style::Dim)));
+        table.push(first);
+        for note in notes.iter().skip(1) {
+            table.push(vec![(String::new(), None), (String::new(), None), (note.clone(), Some(Style::Dim))]);
+        }
+    }
+    ctx.out.table(&["STATUS", "REVISION", "NOTE"], &table);
+    for p in &scan.problems {
+        ctx.out.line(&format!("{} {}", ctx.out.paint("problem:", Style::Bad), p.display_under(&ctx.global.dir)));
+    }
+    let verdict = match exit {
+        Exit::Attention => ctx.out.paint("needs attention", Style::Bad),
+        Exit::Pending => ctx.out.paint("pending: run `migrate upgrade`", Style::Warn),
+        _ => ctx.out.paint("up to date", Style::Good),
+    };
+    ctx.out.line(&format!("{} on {}: {verdict}", summary_text(&summary), observed.shown));
+    Ok(exit)
+}
+
+/// `show <rev>`: one revision's files, checksums, directives and SQL, and its state in the database if one is
+/// configured.
+///
+/// # Errors
+/// The reference matches no revision, or several.
+pub fn show(ctx: &mut Context, reference: &str) -> Result<Exit, Failure> {
+    let scan = ctx.scan();
+    let observed = observe(ctx, false)?;
+    let rows: Vec<&AppliedRow> = observed.iter().flat_map(|o| &o.rows).collect();
+    let name = plan::resolve(reference, &scan.revisions, &rows)?;
+    let revision = scan.revisions.iter().find(|r| r.version() == name.version);
+    let row = rows.iter().find(|r| r.version == name.version).copied();
+    let backend = observed.as_ref().map(|o| o.backend);
+    let entry = observed.as_ref().and_then(|o| {
+        status::status(&scan.revisions, &o.rows, o.backend).into_iter().find(|e| e.name.version == name.version)
+    });
+    let files: Vec<Value> = revision
+        .map(|r| {
+            r.scripts()
+                .map(|s| {
+                    let dialect = s.backend().or(backend).unwrap_or(Backend::Postgres);
+                    json!({
+                        "file": s.file(),
+                        "path": ctx.global.dir.join(r.folder()).join(s.file()),
+                        "backend": s.backend().map(Backend::name),
+                        "used_here": backend.map(|b| {
+                            let up = r.up(b).file() == s.file();
+                            let down = r.down(b).file() == s.file();
+                            up || down
+                        }),
+                        "checksum": s.checksum().to_hex(),
+                        "kind": match s.kind() { ScriptKind::Sql => "sql", ScriptKind::Empty => "empty", ScriptKind::Irreversible => "irreversible" },
+                        "transaction": s.transaction(),
+                        "statements": migrate_core::sql::split(s.sql(), dialect).len(),
+                        "sql": s.sql(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if ctx.out.is_json() {
+        ctx.out.json(&json!({
+            "version": name.version,
+            "name": name.name,
+            "folder": revision.map(|r| ctx.global.dir.join(r.folder())),
+            "in_folder": revision.is_some(),
+            "database": observed.as_ref().map(|o| o.shown.clone()),
+            "state": entry.as_ref().map(entry_json),
+            "files": files,
+            "stored_down_sql": row.and_then(|r| r.down_sql.clone()),
+        }));
+        return Ok(Exit::Done);
+    }
+    let out = &ctx.out;
+    out.line(&format!("{} {}", out.paint("revision", Style::Bold), name));
+    match revision {
+        Some(r) => out.line(&format!("folder    {}", ctx.global.dir.join(r.folder()).display())),
+        None => out.line("folder    (not in the folder; known from the database's history table)"),
+    }
+    match (&observed, &entry) {
+        (Some(o), Some(e)) => {
+            let (word, style) = state_word(e);
+            let when = e
+                .row
+                .as_ref()
+                .map_or(String::new(), |r| format!(" (applied at {} in {})", r.applied_at, recorded(r.duration_ms)));
+            out.line(&format!("state     {}{when} on {}", out.paint(word, style), o.shown));
+            for note in notes(e) {
+                out.line(&format!("          {note}"));
+            }
+        }
+        _ => out.line("state     unknown (no database configured)"),
+    }
+    for f in &files {
+        let used = match f["used_here"].as_bool() {
+            Some(true) => " (runs on this database)",
+            Some(false) => " (not used on this database)",
+            None => "",
+        };
+        out.line(&format!(
+            "\n{} {}{used}",
+            out.paint(&format!("-- {}", f["file"].as_str().unwrap_or("")), Style::Bold),
+            out.paint(
+                &format!(
+                    "sha256 {}, {} statement(s), {}, {}",
+                    f["checksum"].as_str().unwrap_or(""),
+                    f["statements"],
+                    f["kind"].as_str().unwrap_or(""),
+                    if f["transaction"].as_bool() == Some(true) { "in a transaction" } else { "no-transaction" }
+                ),
+                Style::Dim
+            )
+        ));
+        out.line(f["sql"].as_str().unwrap_or("").trim_end());
+    }
+    if revision.is_none() {
+        if let Some(sql) = row.and_then(|r| r.down_sql.as_deref()) {
+            out.line(&format!(
+                "\n{}\n{}",
+                out.paint("-- down SQL kept in the history table", Style::Bold),
+                sql.trim_end()
+            ));
+        }
+    }
+    Ok(Exit::Done)
+}
+
+/// `verify`: checks the folder as the macro does and, with a database configured, the database against it. Changes
+/// nothing. Exits 4 if anything needs attention; placeholder down files are warnings.
+///
+/// # Errors
+/// The history cannot be read.
+pub fn verify(ctx: &mut Context) -> Result<Exit, Failure> {
+    let scan = ctx.scan();
+    let observed = observe(ctx, false)?;
+    let dir = ctx.global.dir.clone();
+    let mut problems: Vec<String> = scan.problems.iter().map(|p| p.display_under(&dir).to_string()).collect();
+    let mut warnings = Vec::new();
+    let folder_entries = status::status(&scan.revisions, &[], Backend::Sqlite);
+    for r in &scan.revisions {
+        for backend in Backend::ALL {
+            let down = r.down(backend);
+            if down.kind() == ScriptKind::Empty {
+                warnings.push(format!(
+                    "{}: a placeholder (no statement): a downgrade past {} is refused unless --allow-empty-down",
+                    dir.join(r.folder()).join(down.file()).display(),
+                    r.version()
+                ));
+            }
+        }
+    }
+    warnings.dedup();
+    let mut summary = None;
+    if let Some(o) = &observed {
+        let entries = status::status(&scan.revisions, &o.rows, o.backend);
+        for e in entries.iter().filter(|e| e.needs_attention()) {
+            for note in notes(e).into_iter().filter(|n| !n.contains("placeholder") && !n.starts_with("irreversible")) {
+                problems.push(format!("{} {}: {note}", state_word(e).0, e.name));
+            }
+        }
+        summary = Some(Summary::of(&entries));
+    }
+    let exit = if problems.is_empty() { Exit::Done } else { Exit::Attention };
+    if ctx.out.is_json() {
+        ctx.out.json(&json!({
+            "folder": dir,
+            "revisions": folder_entries.len(),
+            "database": observed.as_ref().map(|o| o.shown.clone()),
+            "summary": summary.as_ref().map(summary_json),
+            "ok": problems.is_empty(),
+            "problems": problems,
+            "warnings": warnings,
+            "exit_code": exit as i32,
+        }));
+        return Ok(exit);
+    }
+    for p in &problems {
+        ctx.out.line(&format!("{} {p}", ctx.out.paint("problem:", Style::Bad)));
+    }
+    for w in &warnings {
+        ctx.out.line(&format!("{} {w}", ctx.out.paint("warning:", Style::Warn)));
+    }
+    let database = match (&observed, &summary) {
+        (Some(o), Some(s)) => format!("; database {}: {}", o.shown, summary_text(s)),
+        _ => "; no database configured, so only the folder was checked".to_owned(),
+    };
+    let verdict = if problems.is_empty() {
+        ctx.out.paint("verified", Style::Good)
+    } else {
+        ctx.out.paint(&format!("{} problem(s)", problems.len()), Style::Bad)
+    };
+    ctx.out.line(&format!("{verdict}: {} revision(s) in {}{database}", scan.revisions.len(), dir.display()));
+    Ok(exit)
+}

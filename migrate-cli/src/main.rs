@@ -1,0 +1,198 @@
+//! `migrate`: Alembic's command set on a folder of SQL revisions, for PostgreSQL, SQLite and MySQL/MariaDB.
+//!
+//! The folder is read at run time by the same scanner the `migrations!()` macro uses at compile time, and applied
+//! through the same planner, runner and drivers, so the command line and an application that embeds the folder
+//! can never disagree about it. See `migrate --help` and the README for every command, its output and exit codes.
+
+mod apply;
+mod cli;
+mod database;
+mod failure;
+mod inspect;
+mod new;
+mod offline;
+mod output;
+mod progress;
+mod repair;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use migrate_core::{Config, HistoryTable, OutOfOrder, Revision, Scan, ScanOptions};
+
+use crate::cli::{Cli, Command, Global};
+use crate::database::DatabaseUrl;
+use crate::failure::{Exit, Failure};
+use crate::output::Output;
+
+/// What every command works with: the options, the printer, and the database URL once looked up.
+pub struct Context {
+    /// The printer.
+    pub out: Output,
+    /// The global options.
+    pub global: Global,
+}
+
+/// Per-command run options that end up in the runner's configuration.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunFlags {
+    /// Run empty down files as no-ops.
+    pub allow_empty_down: bool,
+    /// Apply pending revisions older than the newest applied one.
+    pub out_of_order: bool,
+    /// One transaction for the whole command.
+    pub single_transaction: bool,
+}
+
+impl Context {
+    /// The runner's configuration from the global options and `flags`.
+    ///
+    /// # Errors
+    /// An invalid history table name or schema, or a negative lock wait.
+    pub fn config(&self, flags: RunFlags) -> Result<Config, Failure> {
+        let g = &self.global;
+        let mut table = HistoryTable::new(&g.history_table)?;
+        if let Some(schema) = &g.history_schema {
+            table = table.in_schema(schema)?;
+        }
+        let lock_wait = Duration::try_from_secs_f64(g.lock_wait)
+            .map_err(|_| Failure::usage(format!("--lock-wait {} is not a number of seconds", g.lock_wait), None))?;
+        Ok(Config {
+            table,
+            lock: !g.no_lock,
+            lock_wait,
+            out_of_order: if flags.out_of_order { OutOfOrder::Allow } else { OutOfOrder::Error },
+            single_transaction: flags.single_transaction,
+            allow_empty_down: flags.allow_empty_down,
+        })
+    }
+
+    /// Scans the revision folder. Placeholder (empty) down files are accepted here and reported by `status` and
+    /// `verify`; a downgrade that would run one is refused unless `--allow-empty-down`.
+    pub fn scan(&self) -> Scan {
+        migrate_core::scan(&self.global.dir, &ScanOptions { allow_empty_down: true })
+    }
+
+    /// The revisions of a sound folder.
+    ///
+    /// # Errors
+    /// Every problem of the folder, if it has any.
+    pub fn revisions(&self) -> Result<Vec<Revision>, Failure> {
+        let scan = self.scan();
+        if scan.problems.is_empty() {
+            Ok(scan.revisions)
+        } else {
+            Err(migrate_core::Error::Scan { folder: self.global.dir.clone(), problems: scan.problems }.into())
+        }
+    }
+
+    /// The database URL, if one is configured; its password is hidden from all output from here on.
+    ///
+    /// # Errors
+    /// A URL that cannot be read, or a `.env` file that cannot.
+    pub fn database_url(&mut self) -> Result<Option<DatabaseUrl>, Failure> {
+        let Some((raw, source)) = database::find(self.global.database_url.as_deref())? else { return Ok(None) };
+        self.out.hide(&database::passwords(&raw));
+        let url = DatabaseUrl::parse(&raw, source)?;
+        self.out.hide(url.secrets());
+        Ok(Some(url))
+    }
+
+    /// The database URL, which this command needs.
+    ///
+    /// # Errors
+    /// As [`Context::database_url`], and a usage failure when none is configured.
+    pub fn require_database_url(&mut self) -> Result<DatabaseUrl, Failure> {
+        self.database_url()?.ok_or_else(|| {
+            Failure::usage(
+                "no database: this command needs one",
+                Some(
+                    "give --database-url, or set DATABASE_URL (in the environment or a .env file), e.g. \
+                     DATABASE_URL=sqlite:app.db"
+                        .to_owned(),
+                ),
+            )
+        })
+    }
+
+    /// Notes on stderr that a SQLite file does not exist yet and is shown as an empty database.
+    pub fn note_missing(&self, conn: &database::Connection) {
+        if let Some(path) = conn.missing_file() {
+            if !self.out.is_json() {
+                self.out.note(&format!(
+                    "note: {} does not exist yet: shown as an empty database (`migrate upgrade` creates it)",
+                    path.display()
+                ));
+            }
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<Exit, Failure> {
+    let out = Output::new(cli.global.format, cli.global.color);
+    let mut ctx = Context { out, global: cli.global };
+    let result = dispatch(&mut ctx, cli.command);
+    if let Err(failure) = &result {
+        ctx.out.failure(failure);
+    }
+    result
+}
+
+fn dispatch(ctx: &mut Context, command: Command) -> Result<Exit, Failure> {
+    match command {
+        Command::New { name, sequential, no_transaction, dry_run } => {
+            new::new(ctx, &name, sequential, no_transaction, dry_run)
+        }
+        Command::Upgrade { target, run, out_of_order } => {
+            let flags = RunFlags { out_of_order, single_transaction: run.single_transaction, ..RunFlags::default() };
+            apply::apply(ctx, migrate_core::Command::Upgrade(target.as_str().into()), flags, run.dry_run)
+        }
+        Command::Downgrade { target, run, allow_empty_down } => {
+            let flags =
+                RunFlags { allow_empty_down, single_transaction: run.single_transaction, ..RunFlags::default() };
+            apply::apply(ctx, migrate_core::Command::Downgrade(target.as_str().into()), flags, run.dry_run)
+        }
+        Command::Stamp { revision, dry_run } => {
+            apply::apply(ctx, migrate_core::Command::Stamp(revision.as_str().into()), RunFlags::default(), dry_run)
+        }
+        Command::Redo { count, dry_run, allow_empty_down } => apply::redo(ctx, &count, allow_empty_down, dry_run),
+        Command::Current => inspect::current(ctx),
+        Command::History => inspect::history(ctx),
+        Command::Status => inspect::status(ctx),
+        Command::Show { revision } => inspect::show(ctx, &revision),
+        Command::Verify => inspect::verify(ctx),
+        Command::Sql { direction, target, dialect, from, allow_empty_down } => {
+            offline::sql(ctx, direction, target.as_deref(), dialect, from.as_deref(), allow_empty_down)
+        }
+        Command::Resolve { revision, applied, not_applied: _, dry_run } => {
+            repair::resolve(ctx, &revision, applied, dry_run)
+        }
+        Command::Resume { dry_run } => repair::resume(ctx, dry_run),
+        Command::Accept { revision, dry_run } => repair::accept(ctx, &revision, dry_run),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // Usage errors, --help and --version. The arguments may hold a URL with a password: scrub it.
+            let mut printer = Output::new(cli::Format::Text, cli::Color::Never);
+            for arg in std::env::args().chain(std::env::var("DATABASE_URL")) {
+                printer.hide(&database::passwords(&arg));
+            }
+            let text = printer.scrub(&err.render().to_string());
+            if err.use_stderr() {
+                printer.note(text.trim_end());
+                return ExitCode::from(Exit::Usage as u8);
+            }
+            printer.line(text.trim_end());
+            return ExitCode::from(Exit::Done as u8);
+        }
+    };
+    match run(cli) {
+        Ok(exit) => ExitCode::from(exit as u8),
+        Err(failure) => ExitCode::from(failure.exit as u8),
+    }
+}

@@ -1,0 +1,153 @@
+//! `migrate new <name>`: a revision folder with `up.sql` and `down.sql` templates that say what goes where.
+
+use std::path::Path;
+
+use migrate_core::scan::parse_folder_name;
+use serde_json::json;
+
+use crate::failure::{Exit, Failure};
+use crate::output::Style;
+use crate::Context;
+
+/// Versions of fewer digits are sequence numbers (the scanner's rule for the zero-padding check).
+const SEQUENCE_DIGITS: usize = 8;
+
+fn up_template(no_transaction: bool) -> String {
+    let mut text = String::new();
+    if no_transaction {
+        text.push_str("-- migrate:no-transaction\n");
+    }
+    text.push_str(
+        "-- Write the SQL that applies this revision, statements separated by `;`.\n\
+         -- It runs in one transaction with its history row. For statements a database refuses in a transaction\n\
+         -- (CREATE INDEX CONCURRENTLY, ...) make the first line of the file:   -- migrate:no-transaction\n\
+         -- An override for one database goes in up.postgres.sql, up.sqlite.sql or up.mysql.sql (with its down file).\n",
+    );
+    text
+}
+
+fn down_template(no_transaction: bool) -> String {
+    let mut text = String::new();
+    if no_transaction {
+        text.push_str("-- migrate:no-transaction\n");
+    }
+    text.push_str(
+        "-- Write the SQL that reverts up.sql, in the reverse order.\n\
+         -- If the revision cannot be reverted, make this file's only line:   -- migrate:irreversible\n",
+    );
+    text
+}
+
+/// The version a new revision gets: the UTC time as diesel writes it, or the next sequence number.
+fn next_version(existing: &[String], sequential: bool) -> Result<String, Failure> {
+    if !sequential {
+        // `YYYY-MM-DDTHH:MM:SS.mmmZ` → `YYYY-MM-DD-HHMMSS`.
+        let now = migrate_core::history::now_utc();
+        return Ok(format!("{}-{}{}{}", &now[..10], &now[11..13], &now[14..16], &now[17..19]));
+    }
+    if let Some(long) = existing.iter().find(|v| v.len() >= SEQUENCE_DIGITS) {
+        return Err(Failure::usage(
+            format!(
+                "the folder's versions are timestamps ({long}); a sequence number would sort before them and run \
+                 out of order"
+            ),
+            Some("drop --sequential: a new revision gets the current UTC time as its version".into()),
+        ));
+    }
+    let width = existing.iter().map(String::len).max().unwrap_or(4).max(4);
+    let next = existing.iter().filter_map(|v| v.parse::<u64>().ok()).max().map_or(1, |n| n + 1);
+    Ok(format!("{next:0width$}"))
+}
+
+/// Creates the revision folder and its two files (or, with `dry_run`, says what it would create).
+///
+/// # Errors
+/// A name that cannot make a folder name, a version that would not be the newest, or a file system error.
+pub fn new(
+    ctx: &mut Context,
+    name: &str,
+    sequential: bool,
+    no_transaction: bool,
+    dry_run: bool,
+) -> Result<Exit, Failure> {
+    let name = name.trim();
+    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+        return Err(Failure::usage(
+            format!("`{name}` cannot be a revision name: it becomes part of a folder name"),
+            Some("use letters, digits, `_` and spaces, e.g. `migrate new add_email`".into()),
+        ));
+    }
+    let dir = ctx.global.dir.clone();
+    let existing: Vec<String> = ctx.scan().revisions.iter().map(|r| r.version().to_owned()).collect();
+    let version = next_version(&existing, sequential)?;
+    let folder = format!("{version}_{name}");
+    let (digits, _) = parse_folder_name(&folder).map_err(|why| Failure::usage(format!("`{folder}`: {why}"), None))?;
+    if let Some(newest) = existing.iter().max().filter(|newest| digits.as_str() <= newest.as_str()) {
+        return Err(Failure::new(
+            format!("the new version {digits} would not sort after the newest revision {newest}, so it would run out of order"),
+            Some("wait a second and try again, or number the folder by hand".into()),
+        ));
+    }
+    let path = dir.join(&folder);
+    if path.exists() {
+        return Err(Failure::new(format!("{} already exists", path.display()), None));
+    }
+    let files = [("up.sql", up_template(no_transaction)), ("down.sql", down_template(no_transaction))];
+    if !dry_run {
+        write(&path, &files).map_err(|err| Failure::new(format!("cannot create {}: {err}", path.display()), None))?;
+    }
+    if ctx.out.is_json() {
+        ctx.out.json(&json!({
+            "command": "new",
+            "dry_run": dry_run,
+            "folder": path,
+            "version": digits,
+            "name": name,
+            "files": files.iter().map(|(f, _)| path.join(f)).collect::<Vec<_>>(),
+        }));
+        return Ok(Exit::Done);
+    }
+    let verb = if dry_run { "would create" } else { "created" };
+    for (file, _) in &files {
+        ctx.out.line(&format!("{} {}", ctx.out.paint(verb, Style::Good), path.join(file).display()));
+    }
+    if dry_run {
+        ctx.out.line("dry run: nothing was created");
+    } else {
+        ctx.out.line("next: write both files; `migrate verify` checks them, `migrate upgrade` applies them");
+    }
+    Ok(Exit::Done)
+}
+
+fn write(path: &Path, files: &[(&str, String)]) -> std::io::Result<()> {
+    std::fs::create_dir_all(path)?;
+    for (file, text) in files {
+        std::fs::write(path.join(file), text)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        let stamp = next_version(&[], false).unwrap();
+        assert_eq!(stamp.len(), "2026-11-22-101500".len());
+        assert_eq!(parse_folder_name(&format!("{stamp}_x")).unwrap().0.len(), 14);
+        assert_eq!(next_version(&[], true).unwrap(), "0001");
+        assert_eq!(next_version(&["0001".into(), "0009".into()], true).unwrap(), "0010");
+        assert_eq!(next_version(&["000001".into()], true).unwrap(), "000002");
+        assert!(next_version(&["20240114171611".into()], true).is_err());
+    }
+
+    #[test]
+    fn templates_carry_no_directive_unless_asked() {
+        let (found, problems) = migrate_core::sql::directives(&down_template(false));
+        assert!(found.is_empty() && problems.is_empty());
+        assert!(migrate_core::sql::is_blank(&up_template(false)));
+        let (found, _) = migrate_core::sql::directives(&up_template(true));
+        assert_eq!(found, [migrate_core::sql::Directive::NoTransaction]);
+    }
+}
