@@ -78,7 +78,14 @@ pub fn new(
         ));
     }
     let dir = ctx.global.dir.clone();
-    let existing: Vec<String> = ctx.scan().revisions.iter().map(|r| r.version().to_owned()).collect();
+    // Every revision folder counts, finished or not (a fresh template does not scan as a revision yet).
+    let existing: Vec<String> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| parse_folder_name(&e.file_name().to_string_lossy()).ok().map(|(version, _)| version))
+        .collect();
     let version = next_version(&existing, sequential)?;
     let folder = format!("{version}_{name}");
     let (digits, _) = parse_folder_name(&folder).map_err(|why| Failure::usage(format!("`{folder}`: {why}"), None))?;

@@ -122,11 +122,51 @@ fn is_busy(err: &rusqlite::Error) -> bool {
 pub fn db_error(err: rusqlite::Error) -> DbError {
     let (code, message) = match &err {
         rusqlite::Error::SqliteFailure(e, msg) => {
-            (Some(format!("{:?}/{}", e.code, e.extended_code)), msg.clone().unwrap_or_else(|| e.to_string()))
+            (Some(result_code_name(e.extended_code)), msg.clone().unwrap_or_else(|| e.to_string()))
         }
         other => (None, other.to_string()),
     };
     DbError { code, message, position: None, source: Some(Box::new(err)) }
+}
+
+/// SQLite's name for the primary result code of `extended`, with the extended code: `SQLITE_CONSTRAINT/2067`.
+fn result_code_name(extended: i32) -> String {
+    const NAMES: [&str; 29] = [
+        "SQLITE_OK",
+        "SQLITE_ERROR",
+        "SQLITE_INTERNAL",
+        "SQLITE_PERM",
+        "SQLITE_ABORT",
+        "SQLITE_BUSY",
+        "SQLITE_LOCKED",
+        "SQLITE_NOMEM",
+        "SQLITE_READONLY",
+        "SQLITE_INTERRUPT",
+        "SQLITE_IOERR",
+        "SQLITE_CORRUPT",
+        "SQLITE_NOTFOUND",
+        "SQLITE_FULL",
+        "SQLITE_CANTOPEN",
+        "SQLITE_PROTOCOL",
+        "SQLITE_EMPTY",
+        "SQLITE_SCHEMA",
+        "SQLITE_TOOBIG",
+        "SQLITE_CONSTRAINT",
+        "SQLITE_MISMATCH",
+        "SQLITE_MISUSE",
+        "SQLITE_NOLFS",
+        "SQLITE_AUTH",
+        "SQLITE_FORMAT",
+        "SQLITE_RANGE",
+        "SQLITE_NOTADB",
+        "SQLITE_NOTICE",
+        "SQLITE_WARNING",
+    ];
+    let primary = usize::try_from(extended & 0xff).unwrap_or(0);
+    match NAMES.get(primary) {
+        Some(name) => format!("{name}/{extended}"),
+        None => format!("SQLITE/{extended}"),
+    }
 }
 
 fn quote(ident: &str) -> String {
@@ -301,5 +341,18 @@ impl Driver for Sqlite<'_> {
         let mut stmt = conn.prepare_cached(&self.queries(table).delete).map_err(db_error)?;
         stmt.execute([version]).map_err(db_error)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_codes_are_named() {
+        assert_eq!(result_code_name(1), "SQLITE_ERROR/1");
+        assert_eq!(result_code_name(2067), "SQLITE_CONSTRAINT/2067");
+        assert_eq!(result_code_name(517), "SQLITE_BUSY/517");
+        assert_eq!(result_code_name(200), "SQLITE/200");
     }
 }

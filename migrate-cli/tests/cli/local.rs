@@ -1,0 +1,112 @@
+//! What needs no database server: `new`, `verify` of a folder, usage errors and exit codes, and a diesel project's
+//! folder on a SQLite file.
+
+use crate::harness::{Db, Kind, Project};
+
+#[test]
+fn new_names_revisions_by_utc_time_or_sequence() {
+    let p = Project::new();
+    let created = p.run(None, &["new", "create users", "--format", "json"]).ok().json();
+    let folder = p.path().join(created["folder"].as_str().unwrap());
+    let folder = folder.to_string_lossy().into_owned();
+    let version = created["version"].as_str().unwrap();
+    assert_eq!(version.len(), 14, "a UTC timestamp YYYYMMDDHHMMSS: {created}");
+    assert!(folder.ends_with("_create users"), "{folder}");
+    let up = std::fs::read_to_string(std::path::Path::new(&folder).join("up.sql")).unwrap();
+    assert!(up.contains("Write the SQL that applies this revision"), "{up}");
+    let down = std::fs::read_to_string(std::path::Path::new(&folder).join("down.sql")).unwrap();
+    assert!(down.contains("-- migrate:irreversible"), "{down}");
+    // A sequence number would sort before a timestamp: refused.
+    p.run(None, &["new", "later", "--sequential"]).code(2).complains(&["versions are timestamps", "drop --sequential"]);
+    p.run(None, &["new", "../escape"]).code(2).complains(&["cannot be a revision name"]);
+    let q = Project::new();
+    q.run(None, &["new", "first", "--sequential", "--no-transaction"]).ok();
+    let up = std::fs::read_to_string(q.migrations().join("0001_first/up.sql")).unwrap();
+    assert!(up.starts_with("-- migrate:no-transaction\n"), "{up}");
+    q.run(None, &["new", "second", "--sequential"]).ok().says(&["migrations/0002_second/up.sql"]);
+}
+
+#[test]
+fn verify_reports_everything_the_macro_refuses() {
+    let p = Project::new();
+    p.write("0001_a/up.sql", "CREATE TABLE a (id INT);\n");
+    p.write("0002_b/up.sql", "-- only a comment\n").write("0002_b/down.sql", "DROP TABLE b;\n");
+    p.write("0003_x/up.sql", "CREATE TABLE x (id INT);\n").write("0003_x/down.sql", "DROP TABLE x;\n");
+    p.write("2_c/up.sql", "CREATE TABLE c (id INT);\n").write("2_c/down.sql", "DROP TABLE c;\n");
+    p.write("0004_d/up.sql", "CREATE INDEX CONCURRENTLY d_i ON d (id);\n")
+        .write("0004_d/down.sql", "DROP INDEX d_i;\n");
+    p.write("0005_e/up.oracle.sql", "SELECT 1;\n");
+    let run = p.run(None, &["verify"]);
+    run.code(4).says(&[
+        "migrations/0001_a/down.sql: missing down.sql",
+        "migrations/0002_b/up.sql: has no statement",
+        "zero-pad",
+        "migrations/0004_d/up.sql:1: `CREATE INDEX CONCURRENTLY` cannot run inside a transaction",
+        "migrations/0005_e/up.oracle.sql: unknown file",
+        "no database configured, so only the folder was checked",
+    ]);
+    let json = p.run(None, &["verify", "--format", "json"]).code(4).json();
+    assert_eq!(json["ok"], false);
+    assert!(json["problems"].as_array().unwrap().len() >= 5, "{json}");
+    // The same folder refuses to run.
+    let db = Db::new(Kind::Sqlite, "refuse").unwrap();
+    p.run(Some(&db), &["upgrade"]).code(1).complains(&["problem(s)", "`migrate verify` lists every problem"]);
+    Project::new().run(None, &["verify"]).code(4).says(&["revision folder not found"]);
+}
+
+#[test]
+fn usage_errors_and_exit_codes() {
+    let p = Project::new();
+    p.run(None, &[]).code(2).complains(&["Usage: migrate"]);
+    p.run(None, &["--help"]).ok().says(&["Exit codes:", "upgrade", "downgrade", "sql"]);
+    p.run(None, &["downgrade"]).code(2).complains(&["<TARGET>"]);
+    p.run(None, &["status"]).code(2).complains(&["no database", "DATABASE_URL"]);
+    p.run(None, &["sql", "upgrade"]).code(2).complains(&["no dialect"]);
+    p.run(None, &["--history-table", "bad name", "--database-url", "sqlite:x.db", "status"])
+        .code(2)
+        .complains(&["invalid history table name"]);
+    p.run(None, &["--database-url", "sqlite:x.db", "redo", "zero"]).code(2).complains(&["not a number of revisions"]);
+    let json = p.run(None, &["status", "--format", "json"]).code(2).json();
+    assert_eq!(json["error"]["kind"], "usage");
+    assert!(!p.path().join("x.db").exists(), "nothing was created by failed commands");
+}
+
+#[test]
+fn a_missing_sqlite_file_is_read_as_empty_and_created_only_by_writing_commands() {
+    let p = Project::with_fixture("counted");
+    let url = "sqlite:state/app.db";
+    std::fs::create_dir(p.path().join("state")).unwrap();
+    p.run(None, &["--database-url", url, "status"])
+        .code(3)
+        .says(&["0 applied, 10 pending"])
+        .complains(&["does not exist yet"]);
+    p.run(None, &["--database-url", url, "upgrade", "--dry-run"]).ok();
+    assert!(!p.path().join("state/app.db").exists());
+    p.run(None, &["--database-url", url, "upgrade", "+3"]).ok();
+    assert!(p.path().join("state/app.db").exists());
+    p.run(None, &["--database-url", "sqlite:nowhere/app.db", "upgrade"])
+        .code(1)
+        .complains(&["the folder nowhere does not exist"]);
+}
+
+#[test]
+fn a_diesel_folder_works_as_it_is() {
+    let p = Project::with_fixture("diesel");
+    let db = Db::new(Kind::Sqlite, "diesel").unwrap();
+    let db = Some(&db);
+    p.run(db, &["verify"]).ok().says(&[
+        "warning: migrations/2025-11-19-091444-0000_long_version/down.sql: a placeholder",
+        "verified: 4 revision(s)",
+    ]);
+    p.run(db, &["upgrade"])
+        .ok()
+        .says(&["applied    00000000000000 (diesel_initial_setup)", "applied    202511190914440000 (long_version)"]);
+    p.run(db, &["status"])
+        .ok()
+        .says(&["long_version/down.sql is a placeholder: a downgrade past it needs --allow-empty-down"]);
+    // The placeholder is refused only when a downgrade would have to run it.
+    p.run(db, &["downgrade", "-1"]).code(1).complains(&["empty down file", "--allow-empty-down"]);
+    p.run(db, &["downgrade", "-1", "--allow-empty-down"]).ok().says(&["reverted   202511190914440000 (long_version)"]);
+    p.run(db, &["downgrade", "base"]).ok();
+    p.run(db, &["show", "with spaces in name"]).ok().says(&["revision 20240313170000 (with spaces in name)"]);
+}

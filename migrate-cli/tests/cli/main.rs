@@ -1,0 +1,8 @@
+//! The `migrate` command line driven as a real process: one test binary, so it links once.
+
+mod harness;
+mod local;
+mod offline;
+mod problems;
+mod secrets;
+mod sessions;
