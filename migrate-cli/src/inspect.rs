@@ -176,9 +176,9 @@ fn notes(e: &Entry<'_>) -> Vec<String> {
         notes.push(format!("{}: `migrate resume`, or `migrate resolve {v} --applied|--not-applied`", dirty_text(row)));
     }
     if e.is_missing() {
-        notes.push(format!(
-            "applied here but not in the folder; its down SQL is kept, so `migrate downgrade` can revert it"
-        ));
+        notes.push(
+            "applied here but not in the folder; its down SQL is kept, so `migrate downgrade` can revert it".into(),
+        );
     }
     for c in &e.changed {
         notes.push(format!("{} changed since it was applied: restore it, or `migrate accept {v}`", c.file));

@@ -10,8 +10,8 @@ const TAGS_UP: &str = "CREATE TABLE tags (id INTEGER PRIMARY KEY, label VARCHAR(
 fn every_command(kind: Kind) {
     let Some(db) = Db::new(kind, &format!("session_{}", kind.name())) else { return };
     let p = Project::new();
+    let dbr = &db;
     let db = Some(&db);
-    let dbr = db.unwrap();
 
     // new: templates, then a folder that is not finished yet is reported by verify.
     p.run(db, &["new", "users", "--sequential"]).ok().says(&["created migrations/0001_users/up.sql", "down.sql"]);
@@ -116,8 +116,8 @@ fn dirty_resume_and_resolve(kind: Kind) {
     let p = Project::new();
     p.write("0001_ok/up.sql", "CREATE TABLE ok_t (id INTEGER);\n").write("0001_ok/down.sql", "DROP TABLE ok_t;\n");
     p.write("0002_broken/up.sql", BROKEN_UP).write("0002_broken/down.sql", BROKEN_DOWN);
+    let dbr = &db;
     let db = Some(&db);
-    let dbr = db.unwrap();
 
     // The failure names the revision, the file and line, the database's error, and what to do next.
     let failed = p.run(db, &["upgrade"]);
@@ -179,11 +179,11 @@ fn lock_timeout_names_the_holder(kind: Kind) {
     let table = HistoryTable::default();
     let wait = std::time::Duration::ZERO;
     // The lock is held by another connection, taken the way a live run takes it.
-    let (mut sqlite, mut pg, mut my);
+    let (sqlite, mut pg, mut my);
     let mut holder: Box<dyn Driver> = match kind {
         Kind::Sqlite => {
             sqlite = rusqlite::Connection::open(&db.ident).unwrap();
-            Box::new(migrate_sqlite::Sqlite::new(&mut sqlite))
+            Box::new(migrate_sqlite::Sqlite::new(&sqlite))
         }
         Kind::Postgres => {
             let url = db.url.clone();
