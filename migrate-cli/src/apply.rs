@@ -205,7 +205,8 @@ fn print_report(ctx: &Context, name: &str, report: &Report) {
         return;
     }
     let total: f64 = report.steps.iter().map(|s| s.duration.as_secs_f64() * 1e3).sum();
-    let was = if report.before == report.after { String::new() } else { format!(", was at {}", at(report.before.as_ref())) };
+    let was =
+        if report.before == report.after { String::new() } else { format!(", was at {}", at(report.before.as_ref())) };
     ctx.out.line(&format!(
         "{} step(s) in {}; the database is at {}{was}",
         report.steps.len(),

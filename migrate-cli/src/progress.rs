@@ -14,6 +14,8 @@ use crate::output::{duration, Output, Style};
 
 /// Shown only once a revision has run this long.
 const QUIET_FOR: Duration = Duration::from_secs(2);
+/// How often the heartbeat looks.
+const TICK: Duration = Duration::from_millis(200);
 /// Off a terminal, a heartbeat line this often.
 const LINE_EVERY: Duration = Duration::from_secs(10);
 
@@ -64,7 +66,7 @@ impl Progress {
         let printer = out.clone();
         let terminal = out.stderr_is_terminal();
         let heartbeat = std::thread::spawn(move || loop {
-            match stopped.recv_timeout(Duration::from_millis(if terminal { 250 } else { 1000 })) {
+            match stopped.recv_timeout(TICK) {
                 Err(RecvTimeoutError::Timeout) => {}
                 _ => return,
             }

@@ -208,4 +208,31 @@ fn lock_timeout_names_the_holder(kind: Kind) {
     p.run(Some(&db), &["upgrade", "--lock-wait", "5"]).ok().says(&["applied    0001 (a)"]);
 }
 
+/// A revision that runs for more than two seconds gets a heartbeat on stderr naming it and its statement.
+fn progress_of_a_long_revision(kind: Kind) {
+    let sleep = match kind {
+        Kind::Postgres => "SELECT pg_sleep(3);",
+        Kind::Mysql => "DO SLEEP(3);",
+        Kind::Sqlite => unreachable!("SQLite has no sleep; the heartbeat is the same code on every backend"),
+    };
+    let Some(db) = Db::new(kind, &format!("progress_{}", kind.name())) else { return };
+    let p = Project::new();
+    p.write("0001_slow/up.sql", &format!("-- migrate:no-transaction\nCREATE TABLE slow (id INTEGER);\n{sleep}\n"));
+    p.write("0001_slow/down.sql", "DROP TABLE slow;\n");
+    let run = p.run(Some(&db), &["upgrade"]);
+    run.ok()
+        .says(&["applied    0001 (slow)  3."])
+        .complains(&["still [1/1] applying 0001 (slow): statement 2 of 2, 2 s"]);
+}
+
 on_every_backend!(every_command, dirty_resume_and_resolve, lock_timeout_names_the_holder);
+
+#[test]
+fn progress_of_a_long_revision_postgres() {
+    progress_of_a_long_revision(Kind::Postgres);
+}
+
+#[test]
+fn progress_of_a_long_revision_mysql() {
+    progress_of_a_long_revision(Kind::Mysql);
+}
