@@ -91,6 +91,16 @@ pub fn redo(ctx: &mut Context, count: &str, allow_empty_down: bool, dry_run: boo
             Some(format!("revert it alone with `migrate downgrade -{n}`")),
         ));
     }
+    if let Some(step) = down_plan.steps.iter().find(|s| s.script.is_none()) {
+        return Err(Failure::new(
+            format!(
+                "cannot redo {}: its down file {} is empty, so reverting it would undo nothing and applying it again \
+                 would repeat up.sql on a database that still has its changes",
+                step.revision, step.file
+            ),
+            Some("write its down SQL first".into()),
+        ));
+    }
     let top = down_plan.steps.first().map(|s| s.revision.version.clone()).unwrap_or_default();
     let up = Command::Upgrade(Target::Revision(top.into()));
     // What the upgrade will do once the downgrade has run: the same revisions, or refuse now.
@@ -120,10 +130,38 @@ pub fn redo(ctx: &mut Context, count: &str, allow_empty_down: bool, dry_run: boo
         print_plans(ctx, "redo", &[down_plan, up_plan]);
         return Ok(Exit::Done);
     }
+    // Under the lock the database must still be where this redo was planned: another runner may have moved it.
+    let expected: [Vec<String>; 2] =
+        [reverted.iter().map(|v| (*v).to_owned()).collect(), reverted.iter().rev().map(|v| (*v).to_owned()).collect()];
+    let check = |index: usize, plan: &Plan<'_>| {
+        let found: Vec<String> = plan.steps.iter().map(|s| s.revision.version.clone()).collect();
+        if found == expected[index] {
+            return Ok(());
+        }
+        let doing = if index == 0 { "revert" } else { "apply again" };
+        Err(migrate_core::Error::Moved {
+            message: format!(
+                "redo was to {doing} {}, but would now {doing} {}",
+                expected[index].join(", "),
+                if found.is_empty() { "nothing".to_owned() } else { found.join(", ") }
+            ),
+        })
+    };
     let mut progress = Progress::start(&ctx.out);
-    let result = run::run_observed(&revisions, &config, &mut *driver, &[down, up], &mut progress);
+    let result = run::run_checked(&revisions, &config, &mut *driver, &[down, up], &mut progress, &check);
     drop(progress);
-    print_report(ctx, "redo", &result?);
+    let report = result.map_err(|err| {
+        let mut failure = Failure::from(err);
+        if failure.kind == "migration_failed" && failure.details["direction"] == "up" {
+            // The revisions redone were reverted and stay reverted; running redo again would revert older ones.
+            failure.hint = Some(format!(
+                "fix the file, then apply the reverted revisions again with `migrate upgrade {}`",
+                reverted.first().copied().unwrap_or("head")
+            ));
+        }
+        failure
+    })?;
+    print_report(ctx, "redo", &report);
     Ok(Exit::Done)
 }
 

@@ -11,9 +11,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Passwords are never printed.
 ///
 /// Exit codes: 0 done (or nothing to report); 1 the command failed or was refused; 2 bad usage or
-/// configuration; 3 `status`: revisions are pending, nothing is wrong; 4 `status`/`verify`: something needs
-/// attention (dirty, changed, missing, out of order, a problem in the folder); 5 the migration lock was not obtained
-/// within --lock-wait.
+/// configuration; 3 `status`: revisions are pending, nothing is wrong; 4 `status`/`verify`/`current`: something
+/// needs attention (dirty, changed, missing, out of order, a problem in the folder); 5 the migration lock was not
+/// obtained within --lock-wait.
 #[derive(Debug, Parser)]
 #[command(name = "migrate", version, max_term_width = 110)]
 pub struct Cli {
@@ -130,7 +130,7 @@ pub enum Command {
         #[arg(long)]
         allow_empty_down: bool,
     },
-    /// The revision the database is at, and whether it is dirty.
+    /// The revision the database is at, and whether it is dirty (exit 4 if it is).
     Current,
     /// Every revision in order, with when it was applied and how long it took.
     History,

@@ -54,21 +54,27 @@ pub fn find(flag: Option<&str>) -> Result<Option<(String, Source)>, Failure> {
     if let Some(url) = std::env::var_os("DATABASE_URL") {
         return Ok(Some((url.to_string_lossy().into_owned(), Source::Environment)));
     }
+    // A parse error's text quotes the line, which may hold the password: only its number is ever shown.
+    let unreadable = |err: dotenvy::Error, line: usize| {
+        let why = match err {
+            dotenvy::Error::Io(err) => err.to_string(),
+            _ => format!("line {line} cannot be parsed"),
+        };
+        Failure::usage(
+            format!("cannot read the .env file: {why}"),
+            Some("fix the file, or give the URL with --database-url or DATABASE_URL".to_owned()),
+        )
+    };
     let entries = match dotenvy::dotenv_iter() {
         Ok(entries) => entries,
         Err(err) if err.not_found() => return Ok(None),
-        Err(err) => return Err(Failure::usage(format!("cannot read the .env file: {err}"), None)),
+        Err(err) => return Err(unreadable(err, 0)),
     };
-    for entry in entries {
+    for (index, entry) in entries.enumerate() {
         match entry {
             Ok((key, value)) if key == "DATABASE_URL" => return Ok(Some((value, Source::DotEnv))),
             Ok(_) => {}
-            Err(err) => {
-                return Err(Failure::usage(
-                    format!("cannot read the .env file: {}", err.to_string().lines().next().unwrap_or("")),
-                    Some("fix the line, or give the URL with --database-url or DATABASE_URL".to_owned()),
-                ))
-            }
+            Err(err) => return Err(unreadable(err, index + 1)),
         }
     }
     Ok(None)
@@ -80,9 +86,21 @@ pub fn passwords(raw: &str) -> Vec<String> {
     if let Ok(url) = url::Url::parse(raw) {
         if let Some(password) = url.password().filter(|p| !p.is_empty()) {
             found.push(password.to_owned());
-            let decoded = percent_decode(password);
-            if decoded != password {
-                found.push(decoded);
+            found.push(percent_decode(password));
+        }
+        // Both clients also take the password as a query parameter.
+        for (key, value) in url.query_pairs() {
+            if matches!(key.as_ref(), "password" | "pass" | "pwd") && !value.is_empty() {
+                found.push(value.into_owned());
+            }
+        }
+        if let Some(query) = url.query() {
+            for pair in query.split('&') {
+                if let Some((key, value)) = pair.split_once('=') {
+                    if matches!(key, "password" | "pass" | "pwd") && !value.is_empty() {
+                        found.push(value.to_owned());
+                    }
+                }
             }
         }
     } else if let Some((_, rest)) = raw.split_once("://") {
@@ -93,8 +111,9 @@ pub fn passwords(raw: &str) -> Vec<String> {
             found.push(percent_decode(password));
         }
     }
-    found.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    found.sort();
     found.dedup();
+    found.sort_by_key(|p| std::cmp::Reverse(p.len()));
     found
 }
 
@@ -154,6 +173,10 @@ impl DatabaseUrl {
                 if path.is_empty() {
                     return Err(bad("names no file".to_owned()));
                 }
+                if path.starts_with("file:") {
+                    // SQLite would read it as a URI while this program checks it as a path: refuse the ambiguity.
+                    return Err(bad("is an SQLite URI filename; give the path itself, as in sqlite:app.db".to_owned()));
+                }
                 (Backend::Sqlite, Target::Sqlite(PathBuf::from(path)))
             }
             "postgres" | "postgresql" => {
@@ -203,7 +226,9 @@ impl DatabaseUrl {
             Target::Sqlite(path) if path.as_os_str() == ":memory:" => {
                 Kind::Sqlite(rusqlite::Connection::open_in_memory().map_err(|e| fail(e.to_string()))?)
             }
-            Target::Sqlite(path) if !create && !path.exists() => {
+            Target::Sqlite(path)
+                if !create && !path.try_exists().map_err(|e| fail(format!("{}: {e}", path.display())))? =>
+            {
                 let conn = rusqlite::Connection::open_in_memory().map_err(|e| fail(e.to_string()))?;
                 return Ok(Connection { kind: Kind::Sqlite(conn), missing: Some(path.clone()) });
             }
@@ -283,6 +308,8 @@ mod tests {
         assert_eq!(redacted(raw), "postgres://app:***@db.example:5432/app");
         assert_eq!(redacted("mysql://root@localhost/test"), "mysql://root@localhost/test");
         assert_eq!(passwords("weird://u:pw1234@[bad"), ["pw1234"]);
+        assert_eq!(passwords("postgres://app@db/app?sslmode=disable&password=q%26pw"), ["q%26pw", "q&pw"]);
+        assert_eq!(redacted("postgres://app@db/app?password=q%26pw"), "postgres://app@db/app?password=***");
     }
 
     #[test]
@@ -298,5 +325,6 @@ mod tests {
         let err = url("oracle://scott:tiger-pw@h/db").err().unwrap();
         assert!(err.message.contains("oracle://scott:***@h/db"), "{}", err.message);
         assert!(url("sqlite:").is_err());
+        assert!(url("sqlite:file:app.db").is_err());
     }
 }

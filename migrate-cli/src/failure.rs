@@ -155,6 +155,7 @@ impl From<Error> for Failure {
                 ("invalid_identifier", None)
             }
             Error::Resume { .. } => ("resume", Some("`migrate status` shows which revision is dirty".into())),
+            Error::Moved { .. } => ("moved", Some("`migrate status` shows where the database is now".into())),
             _ => ("failed", None),
         };
         Failure { message, hint, kind, details, exit }

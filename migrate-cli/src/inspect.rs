@@ -334,7 +334,8 @@ pub fn show(ctx: &mut Context, reference: &str) -> Result<Exit, Failure> {
         })
         .unwrap_or_default();
     if ctx.out.is_json() {
-        ctx.out.json(&json!({
+        // Unscrubbed: SQL, names from the folder, and the URL already shown without its password.
+        ctx.out.sql_json(&json!({
             "version": name.version,
             "name": name.name,
             "folder": revision.map(|r| ctx.global.dir.join(r.folder())),
@@ -386,15 +387,12 @@ pub fn show(ctx: &mut Context, reference: &str) -> Result<Exit, Failure> {
                 Style::Dim
             )
         ));
-        out.line(f["sql"].as_str().unwrap_or("").trim_end());
+        out.sql(f["sql"].as_str().unwrap_or("").trim_end());
     }
     if revision.is_none() {
         if let Some(sql) = row.and_then(|r| r.down_sql.as_deref()) {
-            out.line(&format!(
-                "\n{}\n{}",
-                out.paint("-- down SQL kept in the history table", Style::Bold),
-                sql.trim_end()
-            ));
+            out.line(&format!("\n{}", out.paint("-- down SQL kept in the history table", Style::Bold)));
+            out.sql(sql.trim_end());
         }
     }
     Ok(Exit::Done)

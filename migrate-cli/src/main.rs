@@ -119,12 +119,11 @@ impl Context {
     /// Notes on stderr that a SQLite file does not exist yet and is shown as an empty database.
     pub fn note_missing(&self, conn: &database::Connection) {
         if let Some(path) = conn.missing_file() {
-            if !self.out.is_json() {
-                self.out.note(&format!(
-                    "note: {} does not exist yet: shown as an empty database (`migrate upgrade` creates it)",
-                    path.display()
-                ));
-            }
+            // On stderr in JSON mode too: a mistyped path must not pass silently for a new database.
+            self.out.note(&format!(
+                "note: {} does not exist yet: shown as an empty database (`migrate upgrade` creates it)",
+                path.display()
+            ));
         }
     }
 }
@@ -179,8 +178,9 @@ fn main() -> ExitCode {
         Err(err) => {
             // Usage errors, --help and --version. The arguments may hold a URL with a password: scrub it.
             let mut printer = Output::new(cli::Format::Text, cli::Color::Never);
-            for arg in std::env::args().chain(std::env::var("DATABASE_URL")) {
-                printer.hide(&database::passwords(&arg));
+            let args = std::env::args_os().chain(std::env::var_os("DATABASE_URL"));
+            for arg in args {
+                printer.hide(&database::passwords(&arg.to_string_lossy()));
             }
             let text = printer.scrub(&err.render().to_string());
             if err.use_stderr() {

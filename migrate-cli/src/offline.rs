@@ -106,7 +106,7 @@ pub fn sql(
         ScriptOptions { backend, table: config.table.clone(), lock: config.lock, lock_wait: config.lock_wait };
     let script = offline::script(&plan, &options, &header);
     if ctx.out.is_json() {
-        ctx.out.json(&json!({
+        ctx.out.sql_json(&json!({
             "dialect": backend.name(),
             "direction": verb,
             "target": target,
@@ -118,7 +118,7 @@ pub fn sql(
             "script": script,
         }));
     } else {
-        ctx.out.line(script.trim_end());
+        ctx.out.sql(script.trim_end());
     }
     Ok(Exit::Done)
 }

@@ -112,6 +112,19 @@ impl Output {
         let _ = out.flush();
     }
 
+    /// SQL from the revision files, unscrubbed: it never holds the URL, and scrubbing a password that happens to be
+    /// a word (`postgres`) would corrupt it.
+    pub fn sql(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{text}");
+        let _ = out.flush();
+    }
+
+    /// A JSON document whose strings hold only SQL and names from the folder (see [`Output::sql`]).
+    pub fn sql_json(&self, value: &Value) {
+        self.sql(&serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned()));
+    }
+
     /// A line on stderr: notes, warnings, progress.
     pub fn note(&self, text: &str) {
         let _ = writeln!(std::io::stderr().lock(), "{}", self.scrub(text));

@@ -96,6 +96,18 @@ pub fn resume(ctx: &mut Context, dry_run: bool) -> Result<Exit, Failure> {
         let done = usize::try_from(row.statements_done).unwrap_or(usize::MAX).min(statements.len());
         let unchanged = done == 0 && row.progress_checksum.is_none()
             || row.progress_checksum == Some(history::progress_checksum(statements[..done].iter().map(|s| s.text)));
+        if !unchanged {
+            return Err(migrate_core::Error::Resume {
+                message: format!(
+                    "cannot resume {} ({}): the {done} statement(s) of {} that already ran are not the ones in the \
+                     file now; restore the file, or finish the revision by hand and mark it resolved",
+                    row.version,
+                    row.name,
+                    script.file()
+                ),
+            }
+            .into());
+        }
         let doing = if direction == Direction::Down { "reverting" } else { "applying" };
         let next = statements.get(done).map_or(0, |s| s.line);
         if ctx.out.is_json() {
@@ -104,21 +116,16 @@ pub fn resume(ctx: &mut Context, dry_run: bool) -> Result<Exit, Failure> {
                 "revision": { "version": row.version, "name": row.name },
                 "direction": direction.name(),
                 "statements_done": done, "statements": statements.len(),
-                "next_line": next, "earlier_statements_unchanged": unchanged,
+                "next_line": next,
             }));
         } else {
             ctx.out.line(&format!(
-                "dry run: would continue {doing} {} ({}) at statement {} of {} ({}:{next}){}; nothing was changed",
+                "dry run: would continue {doing} {} ({}) at statement {} of {} ({}:{next}); nothing was changed",
                 row.version,
                 row.name,
                 done + 1,
                 statements.len(),
                 script.file(),
-                if unchanged {
-                    ""
-                } else {
-                    ", but the statements that already ran changed in the file: resume would refuse"
-                }
             ));
         }
         return Ok(Exit::Done);

@@ -209,6 +209,12 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// Under the lock, the database was not where the command was planned for: another runner changed it while
+    /// this one waited. Nothing of the command was run.
+    Moved {
+        /// What was expected and what was found.
+        message: String,
+    },
 }
 
 /// What a failed revision left behind.
@@ -351,6 +357,11 @@ impl fmt::Display for Error {
                 "invalid {what} `{value}`: use 1 to 63 ASCII letters, digits and `_`, not starting with a digit"
             ),
             Error::Resume { message } => f.write_str(message),
+            Error::Moved { message } => write!(
+                f,
+                "the database changed while this run waited for the lock: {message}; nothing was run: check \
+                 `status` and run the command again"
+            ),
         }
     }
 }

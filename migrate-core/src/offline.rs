@@ -42,10 +42,27 @@ pub fn script(plan: &Plan<'_>, options: &ScriptOptions, header: &[String]) -> St
     for line in header {
         w.comment(line);
     }
+    // A client that went on after an error would record statements that failed as done: the script tells psql and
+    // sqlite3 to stop (the mysql client stops by default); any other client must be told to.
     match options.backend {
-        Backend::Postgres => w.comment("run with: psql -v ON_ERROR_STOP=1 -f <this file> (stop at the first error)"),
-        Backend::Mysql => w.comment("run with: mysql <database> < <this file> (it stops at the first error)"),
-        Backend::Sqlite => w.comment("run with: sqlite3 -bail <database file> < <this file> (stop at the first error)"),
+        Backend::Postgres => {
+            w.comment("run with psql: psql -f <this file> (other clients: stop at the first error)");
+            w.out.push_str("\\set ON_ERROR_STOP on\n");
+            // A revision may change search_path; as in a live run it is restored before each history write.
+            w.out.push_str(&format!("{SAVE_SEARCH_PATH};\n"));
+        }
+        Backend::Mysql => {
+            w.comment("run with the mysql client: mysql <database> < <this file> (it stops at the first error)");
+            w.statement("SET NAMES utf8mb4");
+        }
+        Backend::Sqlite => {
+            w.comment(
+                "run with sqlite3: sqlite3 <database file> < <this file> (other clients: stop at the first error)",
+            );
+            w.out.push_str(".bail on\n");
+            // Each revision's BEGIN IMMEDIATE waits for SQLite's write lock as long as a live run would.
+            w.statement(&format!("PRAGMA busy_timeout = {}", options.lock_wait.as_millis().min(i32::MAX as u128)));
+        }
     }
     w.out.push('\n');
     let lock = options.lock.then(|| lock_statements(options)).flatten();
@@ -71,6 +88,13 @@ pub fn script(plan: &Plan<'_>, options: &ScriptOptions, header: &[String]) -> St
     }
     w.out
 }
+
+/// Keeps the session's `search_path` in a custom setting, to restore it after each revision.
+const SAVE_SEARCH_PATH: &str = "DO $m$ BEGIN PERFORM pg_catalog.set_config('migrate.search_path', \
+                                pg_catalog.current_setting('search_path'), false); END $m$";
+/// Restores it (every name qualified: the revision may have emptied `search_path`).
+const RESTORE_SEARCH_PATH: &str = "DO $m$ BEGIN PERFORM pg_catalog.set_config('search_path', \
+                                   pg_catalog.current_setting('migrate.search_path'), false); END $m$";
 
 fn quote(options: &ScriptOptions) -> impl Fn(&str) -> String + '_ {
     move |ident| history::quote_identifier(options.backend, ident)
@@ -151,6 +175,12 @@ impl Writer {
         let _ = writeln!(self.out, "{sql};");
     }
 
+    fn restore_search_path(&mut self) {
+        if self.backend == Backend::Postgres {
+            self.write(RESTORE_SEARCH_PATH);
+        }
+    }
+
     fn begin(&mut self) {
         self.statement(match self.backend {
             Backend::Postgres => "BEGIN",
@@ -217,6 +247,7 @@ impl Writer {
             for s in &statements {
                 self.statement(s.text);
             }
+            self.restore_search_path();
             self.history_change(step, row.as_ref());
             self.statement("COMMIT");
             return;
@@ -232,6 +263,7 @@ impl Writer {
         }
         for (index, s) in statements.iter().enumerate() {
             self.statement(s.text);
+            self.restore_search_path();
             if index + 1 < statements.len() {
                 let progress = history::progress_checksum(statements[..=index].iter().map(|s| s.text));
                 self.update(
@@ -313,7 +345,7 @@ mod tests {
     fn statement_by_statement_revisions_record_progress() {
         let text = upgrade(Backend::Postgres, false);
         let two = &text[text.find("-- 0002 (index)").unwrap()..];
-        assert!(!two.contains("BEGIN"), "{two}");
+        assert!(!two.contains("BEGIN;"), "{two}");
         let order: Vec<usize> = ["upgrading", "CREATE INDEX a", "statements_done = 1", "SELECT 1;", "'applied'"]
             .iter()
             .map(|needle| two.find(needle).unwrap_or_else(|| panic!("{needle} missing from {two}")))

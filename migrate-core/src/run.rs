@@ -158,6 +158,26 @@ pub fn run_observed(
     commands: &[Command],
     observer: &mut dyn Observer,
 ) -> Result<Report, Error> {
+    run_checked(revisions, config, driver, commands, observer, &|_, _| Ok(()))
+}
+
+/// What a run must find: `check(index, plan)` sees each command's first plan made under the lock, before any of its
+/// steps run, and may refuse it (typically with [`Error::Moved`]).
+pub type Check<'c> = &'c dyn Fn(usize, &Plan<'_>) -> Result<(), Error>;
+
+/// As [`run_observed`], with `check` judging each command's first plan under the lock: a redo checks that it
+/// reverts, and then applies, exactly the revisions it was planned for, whatever another runner did meanwhile.
+///
+/// # Errors
+/// As [`run`], and what `check` returns (commands before the refused one have run and stay).
+pub fn run_checked(
+    revisions: &[Revision],
+    config: &Config,
+    driver: &mut dyn Driver,
+    commands: &[Command],
+    observer: &mut dyn Observer,
+    check: Check<'_>,
+) -> Result<Report, Error> {
     let policy = policy(config, driver);
     let rows = read(driver, &config.table)?;
     let Some(first_command) = commands.first() else {
@@ -187,12 +207,15 @@ pub fn run_observed(
     let driver = guard.driver();
     driver.create_history(&config.table).map_err(db("creating the history table"))?;
     let mut done = Vec::new();
-    for command in commands {
+    for (index, command) in commands.iter().enumerate() {
         let mut command = command.clone();
         let mut pinned = false;
         loop {
             let rows = read(driver, &config.table)?;
             let plan = plan::plan(revisions, &rows, &command, &policy)?;
+            if !pinned {
+                check(index, &plan)?;
+            }
             if plan.is_empty() {
                 break;
             }

@@ -216,7 +216,13 @@ impl Db {
     pub fn feed(&self, script: &str) -> Result<(), String> {
         match self.kind {
             Kind::Sqlite => {
-                rusqlite::Connection::open(&self.ident).unwrap().execute_batch(script).map_err(|e| e.to_string())
+                if Command::new("sqlite3").arg("-version").output().is_ok() {
+                    let mut cmd = Command::new("sqlite3");
+                    return client(cmd.arg(&self.ident), script);
+                }
+                // Without the sqlite3 shell, the library itself, minus the shell's dot-commands.
+                let sql: String = script.lines().filter(|l| !l.starts_with('.')).map(|l| format!("{l}\n")).collect();
+                rusqlite::Connection::open(&self.ident).unwrap().execute_batch(&sql).map_err(|e| e.to_string())
             }
             Kind::Postgres => {
                 let url = with_query(&self.server, &format!("options=-c%20search_path%3D{}", self.ident));

@@ -87,6 +87,7 @@ fn a_missing_sqlite_file_is_read_as_empty_and_created_only_by_writing_commands()
     p.run(None, &["--database-url", "sqlite:nowhere/app.db", "upgrade"])
         .code(1)
         .complains(&["the folder nowhere does not exist"]);
+    p.run(None, &["--database-url", "sqlite:file:app.db?mode=ro", "status"]).code(2).complains(&["URI filename"]);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 mod harness;
 mod local;
 mod offline;
+mod postgres;
 mod problems;
 mod secrets;
 mod sessions;

@@ -125,6 +125,7 @@ fn password_never_printed_when_nothing_connects() {
         format!("oracle://app:{ENCODED}@db.example/app"),
         format!("postgres://app:{PASSWORD}@127.0.0.1:1/app"),
         format!("postgres://app:{ENCODED}@127.0.0.1:notaport/app"),
+        format!("postgres://app@127.0.0.1:1/app?sslmode=disable&password={ENCODED}"),
     ] {
         runs.extend(session(&p, &url));
     }
@@ -133,5 +134,11 @@ fn password_never_printed_when_nothing_connects() {
     let from_env_file = p.run(None, &["status"]);
     from_env_file.code(1).complains(&["cannot connect to postgres://app:***@127.0.0.1:1/app"]);
     runs.push(from_env_file);
+    // A line of .env that cannot be parsed is not quoted back.
+    std::fs::write(p.path().join(".env"), format!("DATABASE_URL=\"postgres://app:{PASSWORD}@127.0.0.1:1/app\n"))
+        .unwrap();
+    let broken = p.run(None, &["status"]);
+    broken.code(2).complains(&["cannot read the .env file: line 1 cannot be parsed"]);
+    runs.push(broken);
     assert_hidden(&runs);
 }

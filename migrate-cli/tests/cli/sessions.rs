@@ -149,6 +149,13 @@ fn dirty_resume_and_resolve(kind: Kind) {
     p.run(db, &["resume", "--dry-run"])
         .ok()
         .says(&["would continue applying 0002 (broken) at statement 2 of 3 (up.sql:3)"]);
+    // A statement that already ran must not change: resume refuses, dry run or not.
+    p.write("0002_broken/up.sql", &BROKEN_UP.replace("CREATE TABLE b1", "CREATE TABLE b1_renamed"));
+    p.run(db, &["resume", "--dry-run"])
+        .code(1)
+        .complains(&["cannot resume 0002 (broken)", "already ran are not the ones"]);
+    p.run(db, &["resume"]).code(1).complains(&["cannot resume 0002 (broken)"]);
+    p.write("0002_broken/up.sql", BROKEN_UP);
     dbr.exec("CREATE TABLE missing_table (id INTEGER)");
     p.run(db, &["resume"]).ok().says(&["resumed 0002 (broken)", "the database is at 0002 (broken)"]);
     assert_eq!(dbr.versions(), ["0001", "0002"]);

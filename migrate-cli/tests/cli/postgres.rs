@@ -1,0 +1,79 @@
+//! What is observable on PostgreSQL alone: a redo that finds, under the lock, that another runner moved the
+//! database, and offline scripts whose revisions change `search_path`.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use migrate_core::{Driver, HistoryTable};
+
+use crate::harness::{Db, Kind, Project};
+
+fn table(p: &Project, folder: &str, name: &str) {
+    p.write(&format!("{folder}/up.sql"), &format!("CREATE TABLE {name} (id INTEGER);\n"));
+    p.write(&format!("{folder}/down.sql"), &format!("DROP TABLE {name};\n"));
+}
+
+#[test]
+fn redo_refuses_when_another_runner_moved_the_database_meanwhile() {
+    let Some(db) = Db::new(Kind::Postgres, "redo_moved") else { return };
+    let p = Project::new();
+    for (folder, name) in [("0001_a", "a"), ("0002_b", "b"), ("0003_c", "c")] {
+        table(&p, folder, name);
+    }
+    p.run(Some(&db), &["upgrade", "0002"]).ok();
+    // The lock is held elsewhere while redo plans `revert 0002, apply 0002` and waits.
+    let mut holder_client = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    let mut holder = migrate_postgres::Postgres::new(&mut holder_client);
+    let table_name = HistoryTable::default();
+    holder.lock(&table_name, Duration::ZERO).unwrap();
+    let redo = Command::new(env!("CARGO_BIN_EXE_migrate"))
+        .current_dir(p.path())
+        .args(["redo", "--lock-wait", "30"])
+        .env("DATABASE_URL", &db.url)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // It is waiting once its session has tried the advisory lock.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while db.query(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'migrate' AND query LIKE \
+             '%pg_try_advisory_lock%'",
+    )[0][0]
+        .as_deref()
+        != Some("1")
+    {
+        assert!(Instant::now() < deadline, "redo never waited for the lock");
+        std::thread::yield_now();
+    }
+    // Meanwhile another runner (here without the lock, as an operator with --no-lock would) applies 0003.
+    p.run(Some(&db), &["upgrade", "--no-lock"]).ok().says(&["applied    0003 (c)"]);
+    holder.unlock(&table_name).unwrap();
+    let out = redo.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the database changed while this run waited for the lock: redo was to revert 0002, but would now revert 0003"),
+        "{stderr}"
+    );
+    assert_eq!(db.versions(), ["0001", "0002", "0003"], "nothing was run");
+}
+
+#[test]
+fn offline_scripts_restore_search_path_like_a_live_run() {
+    let Some(live) = Db::new(Kind::Postgres, "search_path_live") else { return };
+    let offline = Db::new(Kind::Postgres, "search_path_script").unwrap();
+    let p = Project::new();
+    table(&p, "0001_a", "a");
+    // Revisions that change search_path, as pg_dump output does: the history write after them must still land.
+    p.write("0002_dump/up.sql", "SELECT pg_catalog.set_config('search_path', '', false);\nSELECT 1;\n");
+    p.write("0002_dump/down.sql", "SELECT 1;\n");
+    p.write("0003_moved/up.sql", "-- migrate:no-transaction\nSET search_path TO nowhere;\nSELECT 1;\nSELECT 2;\n");
+    p.write("0003_moved/down.sql", "-- migrate:no-transaction\nSELECT 1;\n");
+    p.run(Some(&live), &["upgrade"]).ok();
+    let script = p.run(None, &["sql", "upgrade", "--dialect", "postgres"]).ok().stdout.clone();
+    offline.feed(&script).unwrap_or_else(|e| panic!("{e}\n{script}"));
+    assert_eq!(offline.versions(), ["0001", "0002", "0003"]);
+    assert_eq!(offline.history(), live.history());
+}
