@@ -44,9 +44,7 @@ pub fn at(name: Option<&RevisionName>) -> String {
 pub fn apply(ctx: &mut Context, command: Command, flags: RunFlags, dry_run: bool) -> Result<Exit, Failure> {
     let revisions = ctx.revisions()?;
     let config = ctx.config(flags)?;
-    let url = ctx.require_database_url()?;
-    let mut conn = url.connect(!dry_run)?;
-    ctx.note_missing(&conn);
+    let mut conn = ctx.connect(!dry_run)?;
     let mut driver = conn.driver();
     let name = command_name(&command);
     if dry_run {
@@ -72,9 +70,7 @@ pub fn redo(ctx: &mut Context, count: &str, allow_empty_down: bool, dry_run: boo
     })?;
     let revisions = ctx.revisions()?;
     let config = ctx.config(RunFlags { allow_empty_down, ..RunFlags::default() })?;
-    let url = ctx.require_database_url()?;
-    let mut conn = url.connect(!dry_run)?;
-    ctx.note_missing(&conn);
+    let mut conn = ctx.connect(!dry_run)?;
     let mut driver = conn.driver();
     let rows = read_history(&mut *driver, &config)?;
     let policy = Policy {

@@ -116,6 +116,18 @@ impl Context {
         })
     }
 
+    /// Connects to the database this command needs; a missing SQLite file is created only when `create` is set
+    /// (see [`DatabaseUrl::connect`]), and otherwise noted on stderr.
+    ///
+    /// # Errors
+    /// No database configured, a bad URL, or the connection fails.
+    pub fn connect(&mut self, create: bool) -> Result<database::Connection, Failure> {
+        let url = self.require_database_url()?;
+        let conn = url.connect(create)?;
+        self.note_missing(&conn);
+        Ok(conn)
+    }
+
     /// Notes on stderr that a SQLite file does not exist yet and is shown as an empty database.
     pub fn note_missing(&self, conn: &database::Connection) {
         if let Some(path) = conn.missing_file() {

@@ -26,9 +26,7 @@ pub fn resolve(ctx: &mut Context, reference: &str, applied: bool, dry_run: bool)
     // A dirty database is being repaired: a problem elsewhere in the folder must not stand in the way.
     let revisions = ctx.scan().revisions;
     let config = ctx.config(RunFlags::default())?;
-    let url = ctx.require_database_url()?;
-    let mut conn = url.connect(false)?;
-    ctx.note_missing(&conn);
+    let mut conn = ctx.connect(false)?;
     let mut driver = conn.driver();
     let how = if applied { Resolution::Applied } else { Resolution::NotApplied };
     let said = if applied { "recorded as applied" } else { "record removed: not applied" };
@@ -72,9 +70,7 @@ pub fn resolve(ctx: &mut Context, reference: &str, applied: bool, dry_run: bool)
 pub fn resume(ctx: &mut Context, dry_run: bool) -> Result<Exit, Failure> {
     let revisions = ctx.revisions()?;
     let config = ctx.config(RunFlags::default())?;
-    let url = ctx.require_database_url()?;
-    let mut conn = url.connect(false)?;
-    ctx.note_missing(&conn);
+    let mut conn = ctx.connect(false)?;
     let mut driver = conn.driver();
     if dry_run {
         let rows = read_history(&mut *driver, &config)?;
@@ -157,9 +153,7 @@ pub fn resume(ctx: &mut Context, dry_run: bool) -> Result<Exit, Failure> {
 pub fn accept(ctx: &mut Context, reference: &str, dry_run: bool) -> Result<Exit, Failure> {
     let revisions = ctx.revisions()?;
     let config = ctx.config(RunFlags::default())?;
-    let url = ctx.require_database_url()?;
-    let mut conn = url.connect(false)?;
-    ctx.note_missing(&conn);
+    let mut conn = ctx.connect(false)?;
     let mut driver = conn.driver();
     let backend = driver.backend();
     let changes = if dry_run {
