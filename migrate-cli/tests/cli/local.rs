@@ -111,3 +111,38 @@ fn a_diesel_folder_works_as_it_is() {
     p.run(db, &["downgrade", "base"]).ok();
     p.run(db, &["show", "with spaces in name"]).ok().says(&["revision 20240313170000 (with spaces in name)"]);
 }
+
+#[test]
+fn colour_only_on_a_terminal_or_when_asked() {
+    let p = Project::with_fixture("counted");
+    let db = Db::new(Kind::Sqlite, "colour").unwrap();
+    let plain = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_migrate"));
+        cmd.current_dir(p.path()).args(args).env("DATABASE_URL", &db.url).env_remove("NO_COLOR");
+        crate::harness::run(cmd, args)
+    };
+    // Stdout is a pipe here, not a terminal.
+    let piped = plain(&["status"]);
+    assert!(!piped.stdout.contains('\x1b'), "{:?}", piped.stdout);
+    let forced = plain(&["--color", "always", "status"]);
+    assert!(forced.stdout.contains("\x1b[33mpending\x1b[0m"), "{:?}", forced.stdout);
+    let json = plain(&["--color", "always", "--format", "json", "status"]);
+    assert!(!json.stdout.contains('\x1b'), "JSON is never coloured");
+}
+
+#[test]
+fn history_table_name_and_offline_json() {
+    let p = Project::with_fixture("counted");
+    let db = Db::new(Kind::Sqlite, "table_name").unwrap();
+    p.run(Some(&db), &["--history-table", "schema_revisions", "upgrade", "+2"]).ok();
+    let rows = db.query("SELECT version FROM schema_revisions ORDER BY version");
+    assert_eq!(rows.len(), 2);
+    p.run(Some(&db), &["--history-table", "schema_revisions", "status"]).code(3).says(&["2 applied, 8 pending"]);
+    // The default table is another one: nothing applied there.
+    p.run(Some(&db), &["status"]).code(3).says(&["0 applied, 10 pending"]);
+    let script =
+        p.run(None, &["sql", "upgrade", "+1", "--from", "0002", "--dialect", "sqlite", "--format", "json"]).ok().json();
+    assert_eq!(script["from"]["version"], "0002");
+    assert_eq!(script["to"]["version"], "0003");
+    assert!(script["script"].as_str().unwrap().contains("BEGIN IMMEDIATE;"), "{script}");
+}

@@ -77,3 +77,17 @@ fn offline_scripts_restore_search_path_like_a_live_run() {
     assert_eq!(offline.versions(), ["0001", "0002", "0003"]);
     assert_eq!(offline.history(), live.history());
 }
+
+#[test]
+fn history_table_in_its_own_schema() {
+    let Some(db) = Db::new(Kind::Postgres, "history_schema") else { return };
+    let p = Project::new();
+    table(&p, "0001_a", "a");
+    let schema = format!("{}_history", db.ident);
+    let args = ["--history-schema", schema.as_str(), "--history-table", "revisions"];
+    p.run(Some(&db), &[&args[..], &["upgrade"]].concat()).ok();
+    p.run(Some(&db), &[&args[..], &["status"]].concat()).ok().says(&["1 applied, 0 pending"]);
+    let rows = db.query(&format!("SELECT version FROM {schema}.revisions"));
+    db.exec(&format!("DROP SCHEMA {schema} CASCADE"));
+    assert_eq!(rows, [[Some("0001".to_owned())]]);
+}
