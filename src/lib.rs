@@ -280,12 +280,7 @@ impl<'r> Migrator<'r> {
     /// # Errors
     /// [`Error::Database`] if the table cannot be read.
     pub fn applied<D: Database + ?Sized>(&self, db: &mut D) -> Result<Vec<AppliedRow>, Error> {
-        db.with_driver(|driver| {
-            driver
-                .read_history(&self.config.table)
-                .map(Option::unwrap_or_default)
-                .map_err(|source| Error::Database { context: "reading the history table".to_owned(), source })
-        })
+        db.with_driver(|driver| migrate_core::run::read_history(driver, &self.config.table))
     }
 
     /// Continues a dirty revision from its failed statement (after checking the statements that ran are unchanged).

@@ -1,7 +1,7 @@
 //! The commands that run revisions or change the record of them: `upgrade`, `downgrade`, `stamp`, `redo`.
 
 use migrate_core::plan::{self, Plan, Policy};
-use migrate_core::{run, Action, AppliedRow, Command, Driver, Report, RevisionName, Target};
+use migrate_core::{run, Action, AppliedRow, Command, Report, RevisionName, Target};
 use serde_json::{json, Value};
 
 use crate::failure::{Exit, Failure};
@@ -72,7 +72,7 @@ pub fn redo(ctx: &mut Context, count: &str, allow_empty_down: bool, dry_run: boo
     let config = ctx.config(RunFlags { allow_empty_down, ..RunFlags::default() })?;
     let mut conn = ctx.connect(!dry_run)?;
     let mut driver = conn.driver();
-    let rows = read_history(&mut *driver, &config)?;
+    let rows = run::read_history(&mut *driver, &config.table)?;
     let policy = Policy {
         backend: driver.backend(),
         out_of_order: config.out_of_order,
@@ -159,16 +159,6 @@ pub fn redo(ctx: &mut Context, count: &str, allow_empty_down: bool, dry_run: boo
     })?;
     print_report(ctx, "redo", &report);
     Ok(Exit::Done)
-}
-
-/// The history rows, oldest first (none if the table does not exist).
-///
-/// # Errors
-/// The database's error reading the table.
-pub fn read_history(driver: &mut dyn Driver, config: &migrate_core::Config) -> Result<Vec<AppliedRow>, Failure> {
-    driver.read_history(&config.table).map(Option::unwrap_or_default).map_err(|source| {
-        migrate_core::Error::Database { context: "reading the history table".to_owned(), source }.into()
-    })
 }
 
 fn print_plans(ctx: &Context, name: &str, plans: &[Plan<'_>]) {

@@ -4,7 +4,6 @@ use migrate_core::status::{self, Entry, Standing, Summary};
 use migrate_core::{plan, AppliedRow, Backend, Problem, Revision, RowState, ScriptKind};
 use serde_json::{json, Value};
 
-use crate::apply::read_history;
 use crate::failure::{Exit, Failure};
 use crate::output::{recorded, Cell, Style};
 use crate::{Context, RunFlags};
@@ -23,7 +22,7 @@ fn observe(ctx: &mut Context, required: bool) -> Result<Option<Observed>, Failur
     let config = ctx.config(RunFlags::default())?;
     let mut conn = url.connect(false)?;
     ctx.note_missing(&conn);
-    let rows = read_history(&mut *conn.driver(), &config)?;
+    let rows = migrate_core::run::read_history(&mut *conn.driver(), &config.table)?;
     Ok(Some(Observed { backend: url.backend(), shown: url.shown().to_owned(), rows }))
 }
 
@@ -170,6 +169,18 @@ fn state_word(e: &Entry<'_>) -> (&'static str, Style) {
 
 /// What a person should know about an entry, one note each.
 fn notes(e: &Entry<'_>) -> Vec<String> {
+    let mut notes = attention_notes(e);
+    if let Some(file) = &e.empty_down {
+        notes.push(format!("{file} is a placeholder: a downgrade past it needs --allow-empty-down"));
+    }
+    if e.irreversible {
+        notes.push("irreversible: no downgrade can pass it".into());
+    }
+    notes
+}
+
+/// The notes on what needs a person (see [`Entry::needs_attention`]).
+fn attention_notes(e: &Entry<'_>) -> Vec<String> {
     let v = &e.name.version;
     let mut notes = Vec::new();
     if let (Standing::Dirty(_), Some(row)) = (e.standing, &e.row) {
@@ -187,12 +198,6 @@ fn notes(e: &Entry<'_>) -> Vec<String> {
         notes.push(
             "older than the newest applied revision: `migrate upgrade` refuses it (--out-of-order applies it)".into(),
         );
-    }
-    if let Some(file) = &e.empty_down {
-        notes.push(format!("{file} is a placeholder: a downgrade past it needs --allow-empty-down"));
-    }
-    if e.irreversible {
-        notes.push("irreversible: no downgrade can pass it".into());
     }
     notes
 }
@@ -409,7 +414,6 @@ pub fn verify(ctx: &mut Context) -> Result<Exit, Failure> {
     let dir = ctx.global.dir.clone();
     let mut problems: Vec<String> = scan.problems.iter().map(|p| p.display_under(&dir).to_string()).collect();
     let mut warnings = Vec::new();
-    let folder_entries = status::status(&scan.revisions, &[], Backend::Sqlite);
     for r in &scan.revisions {
         for backend in Backend::ALL {
             let down = r.down(backend);
@@ -427,7 +431,7 @@ pub fn verify(ctx: &mut Context) -> Result<Exit, Failure> {
     if let Some(o) = &observed {
         let entries = status::status(&scan.revisions, &o.rows, o.backend);
         for e in entries.iter().filter(|e| e.needs_attention()) {
-            for note in notes(e).into_iter().filter(|n| !n.contains("placeholder") && !n.starts_with("irreversible")) {
+            for note in attention_notes(e) {
                 problems.push(format!("{} {}: {note}", state_word(e).0, e.name));
             }
         }
@@ -437,7 +441,7 @@ pub fn verify(ctx: &mut Context) -> Result<Exit, Failure> {
     if ctx.out.is_json() {
         ctx.out.json(&json!({
             "folder": dir,
-            "revisions": folder_entries.len(),
+            "revisions": scan.revisions.len(),
             "database": observed.as_ref().map(|o| o.shown.clone()),
             "summary": summary.as_ref().map(summary_json),
             "ok": problems.is_empty(),

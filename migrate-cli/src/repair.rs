@@ -1,22 +1,14 @@
 //! The ways out of a state a run cannot continue from: `resolve` and `resume` for a dirty revision (a
 //! statement-by-statement revision that failed part way, as on MySQL), `accept` for a changed file.
 
-use migrate_core::plan;
-use migrate_core::run::{self, Resolution};
-use migrate_core::{history, sql, AppliedRow, Direction, RowState};
+use migrate_core::run::{self, Resolution, ResumePoint};
+use migrate_core::{plan, Action};
 use serde_json::json;
 
-use crate::apply::{at, read_history, revision_json};
+use crate::apply::{at, revision_json};
 use crate::failure::{Exit, Failure};
 use crate::output::{duration, Style};
 use crate::{Context, RunFlags};
-
-fn dirty_row(rows: &[AppliedRow]) -> Result<&AppliedRow, Failure> {
-    rows.iter().find(|r| r.state.is_dirty()).ok_or_else(|| {
-        migrate_core::Error::Resume { message: "no revision is dirty: there is nothing to resume or resolve".into() }
-            .into()
-    })
-}
 
 /// `resolve <rev> --applied|--not-applied`.
 ///
@@ -31,20 +23,8 @@ pub fn resolve(ctx: &mut Context, reference: &str, applied: bool, dry_run: bool)
     let how = if applied { Resolution::Applied } else { Resolution::NotApplied };
     let said = if applied { "recorded as applied" } else { "record removed: not applied" };
     let name = if dry_run {
-        let rows = read_history(&mut *driver, &config)?;
-        let refs: Vec<&AppliedRow> = rows.iter().collect();
-        let name = plan::resolve(reference, &revisions, &refs)?;
-        let dirty = dirty_row(&rows)?;
-        if dirty.version != name.version {
-            return Err(migrate_core::Error::Resume {
-                message: format!(
-                    "revision {name} is not dirty; the dirty revision is {} ({})",
-                    dirty.version, dirty.name
-                ),
-            }
-            .into());
-        }
-        name
+        let rows = run::read_history(&mut *driver, &config.table)?;
+        run::dirty_revision(&revisions, &rows, reference)?.0
     } else {
         run::resolve(&revisions, &config, &mut *driver, reference, how)?
     };
@@ -73,54 +53,24 @@ pub fn resume(ctx: &mut Context, dry_run: bool) -> Result<Exit, Failure> {
     let mut conn = ctx.connect(false)?;
     let mut driver = conn.driver();
     if dry_run {
-        let rows = read_history(&mut *driver, &config)?;
-        let row = dirty_row(&rows)?;
-        let direction = if row.state == RowState::Downgrading { Direction::Down } else { Direction::Up };
-        let script = match revisions.iter().find(|r| r.version() == row.version) {
-            Some(r) => r.script(direction, driver.backend()).clone(),
-            None if direction == Direction::Down && row.down_sql.is_some() => {
-                plan::stored_script(row.down_sql.as_deref().unwrap_or_default())
-            }
-            None => {
-                return Err(Failure::new(
-                    format!("cannot resume {} ({}): the folder does not have it", row.version, row.name),
-                    Some(format!("settle it by hand, then `migrate resolve {} --applied|--not-applied`", row.version)),
-                ))
-            }
-        };
-        let statements = sql::split(script.sql(), driver.backend());
-        let done = usize::try_from(row.statements_done).unwrap_or(usize::MAX).min(statements.len());
-        let unchanged = done == 0 && row.progress_checksum.is_none()
-            || row.progress_checksum == Some(history::progress_checksum(statements[..done].iter().map(|s| s.text)));
-        if !unchanged {
-            return Err(migrate_core::Error::Resume {
-                message: format!(
-                    "cannot resume {} ({}): the {done} statement(s) of {} that already ran are not the ones in the \
-                     file now; restore the file, or finish the revision by hand and mark it resolved",
-                    row.version,
-                    row.name,
-                    script.file()
-                ),
-            }
-            .into());
-        }
-        let doing = if direction == Direction::Down { "reverting" } else { "applying" };
-        let next = statements.get(done).map_or(0, |s| s.line);
+        let rows = run::read_history(&mut *driver, &config.table)?;
+        let ResumePoint { name, action, script, done, statements, next_line, .. } =
+            run::resume_point(&revisions, &rows, driver.backend())?;
+        let doing = if action == Action::Revert { "reverting" } else { "applying" };
+        let next = next_line.unwrap_or(0);
         if ctx.out.is_json() {
             ctx.out.json(&json!({
                 "command": "resume", "dry_run": true,
-                "revision": { "version": row.version, "name": row.name },
-                "direction": direction.name(),
-                "statements_done": done, "statements": statements.len(),
+                "revision": revision_json(Some(&name)),
+                "direction": action.direction().name(),
+                "statements_done": done, "statements": statements,
                 "next_line": next,
             }));
         } else {
             ctx.out.line(&format!(
-                "dry run: would continue {doing} {} ({}) at statement {} of {} ({}:{next}); nothing was changed",
-                row.version,
-                row.name,
+                "dry run: would continue {doing} {name} at statement {} of {statements} ({}:{next}); nothing was \
+                 changed",
                 done + 1,
-                statements.len(),
                 script.file(),
             ));
         }
@@ -157,20 +107,9 @@ pub fn accept(ctx: &mut Context, reference: &str, dry_run: bool) -> Result<Exit,
     let mut driver = conn.driver();
     let backend = driver.backend();
     let changes = if dry_run {
-        let rows = read_history(&mut *driver, &config)?;
-        let entries = migrate_core::status::status(&revisions, &rows, backend);
-        let refs: Vec<&AppliedRow> = rows.iter().collect();
-        let name = plan::resolve(reference, &revisions, &refs)?;
-        match entries.into_iter().find(|e| e.name.version == name.version && e.row.is_some() && !e.is_missing()) {
-            Some(e) => e.changed,
-            None => {
-                return Err(migrate_core::Error::TargetNotFound {
-                    target: reference.to_owned(),
-                    detail: "is not an applied revision of this folder; only those can be accepted".into(),
-                }
-                .into())
-            }
-        }
+        let rows = run::read_history(&mut *driver, &config.table)?;
+        let (row, revision) = run::accept_target(&revisions, &rows, reference)?;
+        plan::changed_files(row, revision, backend)
     } else {
         run::accept(&revisions, &config, &mut *driver, reference)?
     };

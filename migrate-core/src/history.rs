@@ -152,20 +152,30 @@ impl AppliedRow {
     /// The row `revision` gets when it is applied on `backend` now: its checksums and down SQL, state applied,
     /// duration 0 (the runner sets the time it took).
     pub fn for_revision(revision: &Revision, backend: Backend) -> AppliedRow {
-        let down = revision.down(backend);
-        AppliedRow {
+        let mut row = AppliedRow {
             version: revision.version().to_owned(),
             name: revision.name().to_owned(),
-            up_checksum: revision.up(backend).checksum(),
-            down_checksum: recorded_down_checksum(down),
-            down_sql: (down.kind() != ScriptKind::Irreversible).then(|| down.sql().to_owned()),
+            up_checksum: Checksum([0; 32]),
+            down_checksum: None,
+            down_sql: None,
             applied_at: now_utc(),
             duration_ms: 0,
             state: RowState::Applied,
             statements_done: 0,
             progress_checksum: None,
             error: None,
-        }
+        };
+        row.record_files(revision, backend);
+        row
+    }
+
+    /// Records what the files of `revision` on `backend` are now: the up and down checksums and the down SQL
+    /// (none for an irreversible revision).
+    pub fn record_files(&mut self, revision: &Revision, backend: Backend) {
+        let down = revision.down(backend);
+        self.up_checksum = revision.up(backend).checksum();
+        self.down_checksum = recorded_down_checksum(down);
+        self.down_sql = (down.kind() != ScriptKind::Irreversible).then(|| down.sql().to_owned());
     }
 }
 
@@ -209,6 +219,25 @@ pub fn sql_literal(backend: Backend, text: &str) -> String {
         }
         _ => format!("'{}'", text.replace('\'', "''")),
     }
+}
+
+/// The values of `row` in [`COLUMNS`] order, as literals of `backend`'s dialect, for an `INSERT … VALUES (…)` or a
+/// row constructor; `applied_at` and `duration` are SQL expressions (a literal, or the database's clock).
+pub fn row_values(backend: Backend, row: &AppliedRow, applied_at: &str, duration: &str) -> String {
+    let lit = |text: &str| sql_literal(backend, text);
+    let opt = |text: Option<String>| text.map_or_else(|| "NULL".to_owned(), |t| lit(&t));
+    format!(
+        "{}, {}, {}, {}, {}, {applied_at}, {duration}, {}, {}, {}, {}",
+        lit(&row.version),
+        lit(&row.name),
+        lit(&row.up_checksum.to_hex()),
+        opt(row.down_checksum.map(|c| c.to_hex())),
+        opt(row.down_sql.clone()),
+        lit(row.state.as_str()),
+        row.statements_done,
+        opt(row.progress_checksum.map(|c| c.to_hex())),
+        opt(row.error.clone()),
+    )
 }
 
 /// `CREATE TABLE IF NOT EXISTS` for the history table called `name` (already qualified and quoted) on `backend`.

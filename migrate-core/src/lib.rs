@@ -31,5 +31,5 @@ pub use error::{ChangedFile, DbError, Error, FailureOutcome, RevisionName};
 pub use history::{AppliedRow, HistoryTable, RowState};
 pub use plan::{Action, Command, OutOfOrder, Plan, Policy, Step, Target};
 pub use revision::{Backend, Checksum, Direction, Revision, Script, ScriptKind};
-pub use run::{Config, Observer, Report, Resolution, StepReport};
+pub use run::{Config, Observer, Report, Resolution, ResumePoint, StepReport};
 pub use scan::{scan, Problem, ProblemKind, Scan, ScanOptions};

@@ -193,25 +193,10 @@ impl Writer {
         history::sql_literal(self.backend, text)
     }
 
-    fn opt(&self, text: Option<&str>) -> String {
-        text.map_or_else(|| "NULL".to_owned(), |t| self.lit(t))
-    }
-
     fn insert(&mut self, row: &AppliedRow) {
-        let hex = |c: Option<crate::revision::Checksum>| c.map(|c| c.to_hex());
-        let sql = format!(
-            "INSERT INTO {} ({COLUMNS}) VALUES ({}, {}, {}, {}, {}, {}, 0, {}, {}, {}, NULL)",
-            self.table,
-            self.lit(&row.version),
-            self.lit(&row.name),
-            self.lit(&row.up_checksum.to_hex()),
-            self.opt(hex(row.down_checksum).as_deref()),
-            self.opt(row.down_sql.as_deref()),
-            history::now_sql(self.backend),
-            self.lit(row.state.as_str()),
-            row.statements_done,
-            self.opt(hex(row.progress_checksum).as_deref()),
-        );
+        // The script cannot know when it will run: the database's clock, and no duration.
+        let values = history::row_values(self.backend, row, history::now_sql(self.backend), "0");
+        let sql = format!("INSERT INTO {} ({COLUMNS}) VALUES ({values})", self.table);
         self.write(&sql);
     }
 

@@ -381,7 +381,7 @@ fn changed_files_all(rows: &[&AppliedRow], known: &BTreeMap<&str, &Revision>, ba
 }
 
 /// The files of applied revision `revision` whose checksum on `backend` differs from the one `row` recorded.
-pub(crate) fn changed_files(row: &AppliedRow, r: &Revision, backend: Backend) -> Vec<ChangedFile> {
+pub fn changed_files(row: &AppliedRow, r: &Revision, backend: Backend) -> Vec<ChangedFile> {
     let mut changes = Vec::new();
     let up = r.up(backend);
     if up.checksum() != row.up_checksum {

@@ -16,7 +16,7 @@ use crate::error::{ChangedFile, DbError, Error, FailureOutcome, RevisionName};
 use crate::history::{self, AppliedRow, HistoryTable, RowState};
 use crate::lock::{LockGuard, Transaction};
 use crate::plan::{self, Action, Command, OutOfOrder, Plan, Policy, Step, Target};
-use crate::revision::{Direction, Revision, Script, ScriptKind};
+use crate::revision::{Direction, Revision, Script};
 use crate::sql::{self, Statement};
 
 /// How a run behaves. `Config::default()` is what a start-up migration wants.
@@ -83,7 +83,11 @@ fn db(context: impl Into<String>) -> impl FnOnce(DbError) -> Error {
     move |source| Error::Database { context, source }
 }
 
-fn read(driver: &mut dyn Driver, table: &HistoryTable) -> Result<Vec<AppliedRow>, Error> {
+/// The rows of the history table, oldest first; none if the table does not exist yet. One statement, no lock.
+///
+/// # Errors
+/// [`Error::Database`] if the table cannot be read.
+pub fn read_history(driver: &mut dyn Driver, table: &HistoryTable) -> Result<Vec<AppliedRow>, Error> {
     Ok(driver.read_history(table).map_err(db("reading the history table"))?.unwrap_or_default())
 }
 
@@ -106,7 +110,7 @@ pub fn preview<'r>(
     driver: &mut dyn Driver,
     command: &Command,
 ) -> Result<Plan<'r>, Error> {
-    let rows = read(driver, &config.table)?;
+    let rows = read_history(driver, &config.table)?;
     plan::plan(revisions, &rows, command, &policy(config, driver))
 }
 
@@ -179,7 +183,7 @@ pub fn run_checked(
     check: Check<'_>,
 ) -> Result<Report, Error> {
     let policy = policy(config, driver);
-    let rows = read(driver, &config.table)?;
+    let rows = read_history(driver, &config.table)?;
     let Some(first_command) = commands.first() else {
         return Ok(Report { before: newest(&rows), after: newest(&rows), steps: Vec::new() });
     };
@@ -211,7 +215,7 @@ pub fn run_checked(
         let mut command = command.clone();
         let mut pinned = false;
         loop {
-            let rows = read(driver, &config.table)?;
+            let rows = read_history(driver, &config.table)?;
             let plan = plan::plan(revisions, &rows, &command, &policy)?;
             if !pinned {
                 check(index, &plan)?;
@@ -230,7 +234,7 @@ pub fn run_checked(
             }
         }
     }
-    let after = newest(&read(driver, &config.table)?);
+    let after = newest(&read_history(driver, &config.table)?);
     guard.release()?;
     Ok(Report { before, after, steps: done })
 }
@@ -369,14 +373,6 @@ fn execute_in_one_transaction(
     Ok(Continuity::Held)
 }
 
-/// The history row a revision gets when applied now.
-fn new_row(revision: &Revision, backend: crate::revision::Backend, took: Duration) -> AppliedRow {
-    AppliedRow {
-        duration_ms: took.as_millis().try_into().unwrap_or(i64::MAX),
-        ..AppliedRow::for_revision(revision, backend)
-    }
-}
-
 fn record(driver: &mut dyn Driver, config: &Config, step: &Step<'_>, took: Duration) -> Result<(), Error> {
     let result = match row_change(step, driver.backend())? {
         RowChange::Insert(mut row) => {
@@ -395,7 +391,7 @@ fn record(driver: &mut dyn Driver, config: &Config, step: &Step<'_>, took: Durat
 fn row_change<'s>(step: &'s Step<'_>, backend: crate::revision::Backend) -> Result<RowChange<'s>, Error> {
     match (step.action, step.known) {
         (Action::Apply | Action::StampApplied, Some(revision)) => {
-            Ok(RowChange::Insert(Box::new(new_row(revision, backend, Duration::ZERO))))
+            Ok(RowChange::Insert(Box::new(AppliedRow::for_revision(revision, backend))))
         }
         (Action::Revert | Action::StampReverted, _) => Ok(RowChange::Delete(&step.revision.version)),
         (Action::Apply | Action::StampApplied, None) => {
@@ -409,7 +405,7 @@ fn dirty_row(step: &Step<'_>, rows: &[AppliedRow], backend: crate::revision::Bac
     let recorded = rows.iter().find(|r| r.version == step.revision.version);
     let mut row = match (step.action, recorded, step.known) {
         (Action::Revert, Some(row), _) => row.clone(),
-        (_, _, Some(revision)) => new_row(revision, backend, Duration::ZERO),
+        (_, _, Some(revision)) => AppliedRow::for_revision(revision, backend),
         (_, Some(row), None) => row.clone(),
         (_, None, None) => unreachable!("a planned step names a known or a recorded revision"),
     };
@@ -532,6 +528,27 @@ fn find_dirty(rows: &[AppliedRow]) -> Result<&AppliedRow, Error> {
     })
 }
 
+/// The dirty revision `reference` names, and its row: what [`resolve`] checks before writing, for a dry run too.
+///
+/// # Errors
+/// [`Error::TargetNotFound`] if `reference` names nothing; [`Error::Resume`] if nothing is dirty, or another
+/// revision is.
+pub fn dirty_revision<'a>(
+    revisions: &[Revision],
+    rows: &'a [AppliedRow],
+    reference: &str,
+) -> Result<(RevisionName, &'a AppliedRow), Error> {
+    let refs: Vec<&AppliedRow> = rows.iter().collect();
+    let name = plan::resolve(reference, revisions, &refs)?;
+    let dirty = find_dirty(rows)?;
+    if dirty.version != name.version {
+        return Err(Error::Resume {
+            message: format!("revision {name} is not dirty; the dirty revision is {} ({})", dirty.version, dirty.name),
+        });
+    }
+    Ok((name, dirty))
+}
+
 /// Records how the dirty revision `reference` was settled by hand, after checking the database.
 ///
 /// # Errors
@@ -545,15 +562,8 @@ pub fn resolve(
 ) -> Result<RevisionName, Error> {
     let mut guard = lock(driver, config)?;
     let driver = guard.driver();
-    let rows = read(driver, &config.table)?;
-    let refs: Vec<&AppliedRow> = rows.iter().collect();
-    let name = plan::resolve(reference, revisions, &refs)?;
-    let dirty = find_dirty(&rows)?;
-    if dirty.version != name.version {
-        return Err(Error::Resume {
-            message: format!("revision {name} is not dirty; the dirty revision is {} ({})", dirty.version, dirty.name),
-        });
-    }
+    let rows = read_history(driver, &config.table)?;
+    let (name, dirty) = dirty_revision(revisions, &rows, reference)?;
     let mut tx = Transaction::begin(driver).map_err(db("opening a transaction"))?;
     match resolution {
         Resolution::Applied => {
@@ -575,18 +585,40 @@ pub fn resolve(
     Ok(name)
 }
 
-/// Continues the dirty revision from its failed statement, after checking that the statements that already ran
-/// are unchanged in the file.
+/// Where [`resume`] would continue the dirty revision: what it checks before running anything, for a dry run too.
+#[derive(Clone, Debug)]
+pub struct ResumePoint<'r> {
+    /// The dirty revision's history row.
+    pub row: AppliedRow,
+    /// The dirty revision.
+    pub name: RevisionName,
+    /// Applying or reverting.
+    pub action: Action,
+    /// The revision in the folder, if it has it (a revert may run the down SQL kept in the history table).
+    pub known: Option<&'r Revision>,
+    /// The script being run.
+    pub script: Script,
+    /// `folder/file` of the script, for messages.
+    pub file: String,
+    /// Statements that already ran (and are unchanged in the script).
+    pub done: usize,
+    /// Statements in the script.
+    pub statements: usize,
+    /// The line of the statement to run next, if any is left.
+    pub next_line: Option<usize>,
+}
+
+/// Finds the dirty revision and checks that the statements that already ran are unchanged in its script.
 ///
 /// # Errors
-/// [`Error::Resume`] if nothing is dirty or the statements that ran changed; [`Error::Migration`] if a statement
-/// fails again (the revision stays dirty, with its progress); lock and database errors.
-pub fn resume(revisions: &[Revision], config: &Config, driver: &mut dyn Driver) -> Result<Report, Error> {
-    let mut guard = lock(driver, config)?;
-    let driver = guard.driver();
-    let backend = driver.backend();
-    let rows = read(driver, &config.table)?;
-    let row = find_dirty(&rows)?.clone();
+/// [`Error::Resume`] if nothing is dirty, the folder does not have an upgrading revision, or the statements that ran
+/// changed; [`Error::Irreversible`] for a revert with no down SQL.
+pub fn resume_point<'r>(
+    revisions: &'r [Revision],
+    rows: &[AppliedRow],
+    backend: crate::revision::Backend,
+) -> Result<ResumePoint<'r>, Error> {
+    let row = find_dirty(rows)?.clone();
     let name = RevisionName { version: row.version.clone(), name: row.name.clone() };
     let known = revisions.iter().find(|r| r.version() == row.version);
     let (action, direction) = if row.state == RowState::Downgrading {
@@ -623,24 +655,56 @@ pub fn resume(revisions: &[Revision], config: &Config, driver: &mut dyn Driver) 
             ),
         });
     }
-    let mut row = row;
+    let (count, next_line) = (statements.len(), statements.get(done).map(|s| s.line));
+    Ok(ResumePoint { row, name, action, known, script, file, done, statements: count, next_line })
+}
+
+/// Continues the dirty revision from its failed statement, after checking that the statements that already ran
+/// are unchanged in the file.
+///
+/// # Errors
+/// [`Error::Resume`] if nothing is dirty or the statements that ran changed; [`Error::Migration`] if a statement
+/// fails again (the revision stays dirty, with its progress); lock and database errors.
+pub fn resume(revisions: &[Revision], config: &Config, driver: &mut dyn Driver) -> Result<Report, Error> {
+    let mut guard = lock(driver, config)?;
+    let driver = guard.driver();
+    let backend = driver.backend();
+    let rows = read_history(driver, &config.table)?;
+    let ResumePoint { mut row, name, action, known, script, file, done, .. } = resume_point(revisions, &rows, backend)?;
     if let Some(revision) = known {
         // The run finishes with the files as they are now (only statements not yet run may have changed).
-        row.up_checksum = revision.up(backend).checksum();
-        row.down_checksum = plan::recorded_down_checksum(revision.down(backend));
-        row.down_sql = (revision.down(backend).kind() != ScriptKind::Irreversible)
-            .then(|| revision.down(backend).sql().to_owned());
+        row.record_files(revision, backend);
     }
     let step = Step { action, revision: name.clone(), known, script: None, file };
     let started = Instant::now();
     statement_by_statement(driver, config, &step, &script, row, false, done, false, &[], &mut ())?;
-    let after = newest(&read(driver, &config.table)?);
+    let after = newest(&read_history(driver, &config.table)?);
     guard.release()?;
     Ok(Report {
         before: Some(name.clone()),
         after,
         steps: vec![StepReport { action, revision: name, duration: started.elapsed() }],
     })
+}
+
+/// The applied revision `reference` names, with its history row: what [`accept`] works on, for a dry run too.
+///
+/// # Errors
+/// [`Error::TargetNotFound`] if `reference` names no applied revision of `revisions`.
+pub fn accept_target<'a, 'r>(
+    revisions: &'r [Revision],
+    rows: &'a [AppliedRow],
+    reference: &str,
+) -> Result<(&'a AppliedRow, &'r Revision), Error> {
+    let refs: Vec<&AppliedRow> = rows.iter().collect();
+    let name = plan::resolve(reference, revisions, &refs)?;
+    match (rows.iter().find(|r| r.version == name.version), revisions.iter().find(|r| r.version() == name.version)) {
+        (Some(row), Some(revision)) => Ok((row, revision)),
+        _ => Err(Error::TargetNotFound {
+            target: reference.to_owned(),
+            detail: "is not an applied revision of this binary; only those can be accepted".to_owned(),
+        }),
+    }
 }
 
 /// Accepts on purpose that the files of applied revision `reference` changed: records their current checksums and
@@ -657,24 +721,13 @@ pub fn accept(
     let mut guard = lock(driver, config)?;
     let driver = guard.driver();
     let backend = driver.backend();
-    let rows = read(driver, &config.table)?;
-    let refs: Vec<&AppliedRow> = rows.iter().collect();
-    let name = plan::resolve(reference, revisions, &refs)?;
-    let (Some(row), Some(revision)) =
-        (rows.iter().find(|r| r.version == name.version), revisions.iter().find(|r| r.version() == name.version))
-    else {
-        return Err(Error::TargetNotFound {
-            target: reference.to_owned(),
-            detail: "is not an applied revision of this binary; only those can be accepted".to_owned(),
-        });
-    };
-    let (up, down) = (revision.up(backend), revision.down(backend));
+    let rows = read_history(driver, &config.table)?;
+    let (row, revision) = accept_target(revisions, &rows, reference)?;
+    let name = RevisionName { version: revision.version().to_owned(), name: revision.name().to_owned() };
     let changes = plan::changed_files(row, revision, backend);
     if !changes.is_empty() {
         let mut updated = row.clone();
-        updated.up_checksum = up.checksum();
-        updated.down_checksum = plan::recorded_down_checksum(down);
-        updated.down_sql = (down.kind() != ScriptKind::Irreversible).then(|| down.sql().to_owned());
+        updated.record_files(revision, backend);
         let mut tx = Transaction::begin(driver).map_err(db("opening a transaction"))?;
         tx.driver().update_row(&config.table, &updated).map_err(db(format!("accepting revision {name}")))?;
         tx.commit().map_err(db(format!("accepting revision {name}")))?;

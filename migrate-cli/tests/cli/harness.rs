@@ -382,25 +382,21 @@ impl Run {
     /// Asserts stdout contains each of `needles`.
     #[track_caller]
     pub fn says(&self, needles: &[&str]) -> &Self {
-        for needle in needles {
-            assert!(
-                self.stdout.contains(needle),
-                "`migrate {}`: stdout lacks {needle:?}\nstdout:\n{}\nstderr:\n{}",
-                self.args,
-                self.stdout,
-                self.stderr
-            );
-        }
-        self
+        self.contains("stdout", &self.stdout, needles)
     }
 
     /// Asserts stderr contains each of `needles`.
     #[track_caller]
     pub fn complains(&self, needles: &[&str]) -> &Self {
+        self.contains("stderr", &self.stderr, needles)
+    }
+
+    #[track_caller]
+    fn contains(&self, stream: &str, text: &str, needles: &[&str]) -> &Self {
         for needle in needles {
             assert!(
-                self.stderr.contains(needle),
-                "`migrate {}`: stderr lacks {needle:?}\nstdout:\n{}\nstderr:\n{}",
+                text.contains(needle),
+                "`migrate {}`: {stream} lacks {needle:?}\nstdout:\n{}\nstderr:\n{}",
                 self.args,
                 self.stdout,
                 self.stderr

@@ -219,25 +219,8 @@ fn literal(text: &str) -> String {
     history::sql_literal(Backend::Postgres, text)
 }
 
-fn opt_literal(text: Option<&str>) -> String {
-    text.map_or_else(|| "NULL".to_owned(), literal)
-}
-
 fn values(row: &AppliedRow, duration: &str) -> String {
-    let hex = |c: Option<Checksum>| c.map(|c| c.to_hex());
-    format!(
-        "{}, {}, {}, {}, {}, {}, {duration}, {}, {}, {}, {}",
-        literal(&row.version),
-        literal(&row.name),
-        literal(&row.up_checksum.to_hex()),
-        opt_literal(hex(row.down_checksum).as_deref()),
-        opt_literal(row.down_sql.as_deref()),
-        literal(&row.applied_at),
-        literal(row.state.as_str()),
-        row.statements_done,
-        opt_literal(hex(row.progress_checksum).as_deref()),
-        opt_literal(row.error.as_deref()),
-    )
+    history::row_values(Backend::Postgres, row, &literal(&row.applied_at), duration)
 }
 
 fn parse_row(row: &postgres::SimpleQueryRow) -> Result<AppliedRow, DbError> {
