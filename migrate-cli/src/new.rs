@@ -2,15 +2,12 @@
 
 use std::path::Path;
 
-use migrate_core::scan::parse_folder_name;
+use migrate_core::scan::{parse_folder_name, SEQUENCE_DIGITS};
 use serde_json::json;
 
 use crate::failure::{Exit, Failure};
 use crate::output::Style;
 use crate::Context;
-
-/// Versions of fewer digits are sequence numbers (the scanner's rule for the zero-padding check).
-const SEQUENCE_DIGITS: usize = 8;
 
 fn up_template(no_transaction: bool) -> String {
     let mut text = String::new();

@@ -455,7 +455,7 @@ fn read_metadata(text: &str) -> Result<bool, (usize, String)> {
 }
 
 /// Versions of fewer digits than this are sequence numbers; longer ones are dates or timestamps.
-const SEQUENCE_DIGITS: usize = 8;
+pub const SEQUENCE_DIGITS: usize = 8;
 
 fn check_versions(revisions: &[Revision], problems: &mut Vec<Problem>) {
     for pair in revisions.windows(2) {
