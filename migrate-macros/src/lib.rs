@@ -1,7 +1,7 @@
 //! The `migrations!()` macro: reads a folder of SQL revisions at compile time and embeds it as static data.
 //!
-//! The work runs in stages, each testable on its own: [`input`] parses the macro's arguments, the folder is scanned
-//! by `migrate_core::scan` (the same code the command line uses), and [`expand`] turns the scan into tokens, or
+//! The work runs in stages, each testable on its own: `input` parses the macro's arguments, the folder is scanned
+//! by `migrate_core::scan` (the same code the command line uses), and `expand` turns the scan into tokens, or
 //! every problem found into one `compile_error!` each, spanned on the path literal, beside a well-typed empty value.
 //! The macro never panics on user input.
 

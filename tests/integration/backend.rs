@@ -2,42 +2,12 @@
 //! so tests run in parallel. PostgreSQL and MySQL are reached through `MIGRATE_TEST_POSTGRES_URL` and
 //! `MIGRATE_TEST_MYSQL_URL`; without one, that backend's tests print a note and return.
 
-use std::io::Write as _;
-use std::sync::Once;
-
 use migrate::{Database, Driver};
+pub use migrate_test_support::Kind;
+use migrate_test_support::Scratch;
 use mysql::prelude::Queryable;
 
 use crate::common::TempDb;
-
-/// A database family under test.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Sqlite,
-    Postgres,
-    Mysql,
-}
-
-impl Kind {
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Sqlite => "sqlite",
-            Kind::Postgres => "postgres",
-            Kind::Mysql => "mysql",
-        }
-    }
-
-    fn url_var(self) -> &'static str {
-        match self {
-            Kind::Sqlite => "",
-            Kind::Postgres => "MIGRATE_TEST_POSTGRES_URL",
-            Kind::Mysql => "MIGRATE_TEST_MYSQL_URL",
-        }
-    }
-}
-
-static NOTE_POSTGRES: Once = Once::new();
-static NOTE_MYSQL: Once = Once::new();
 
 /// An isolated database for one test.
 pub struct Db {
@@ -46,6 +16,8 @@ pub struct Db {
     /// The SQLite file, the PostgreSQL schema or the MySQL database.
     pub ident: String,
     _file: Option<TempDb>,
+    /// Drops the schema or database at the end; `None` in a child process, which does not own it.
+    _scratch: Option<Scratch>,
 }
 
 impl Db {
@@ -55,48 +27,19 @@ impl Db {
         if kind == Kind::Sqlite {
             let file = TempDb::new();
             let ident = file.path.to_string_lossy().into_owned();
-            return Some(Db { kind, url: String::new(), ident, _file: Some(file) });
+            return Some(Db { kind, url: String::new(), ident, _file: Some(file), _scratch: None });
         }
-        let Ok(url) = std::env::var(kind.url_var()) else {
-            let once = if kind == Kind::Postgres { &NOTE_POSTGRES } else { &NOTE_MYSQL };
-            once.call_once(|| {
-                let _ =
-                    writeln!(std::io::stderr(), "note: {} tests skipped: {} is not set", kind.name(), kind.url_var());
-            });
-            return None;
-        };
-        let test: String = test.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(40).collect();
-        let ident = format!("mt_{test}_{}", std::process::id());
-        let db = Db { kind, url, ident, _file: None };
-        match kind {
-            Kind::Postgres => {
-                let mut admin = postgres::Client::connect(&db.url, postgres::NoTls).expect("connect to PostgreSQL");
-                admin
-                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {0} CASCADE; CREATE SCHEMA {0}", db.ident))
-                    .expect("create the test schema");
-            }
-            Kind::Mysql => {
-                let mut admin = mysql::Conn::new(db.url.as_str()).expect("connect to MySQL");
-                admin
-                    .query_drop(format!("DROP DATABASE IF EXISTS {0}", db.ident))
-                    .and_then(|()| admin.query_drop(format!("CREATE DATABASE {0}", db.ident)))
-                    .expect("create the test database");
-            }
-            Kind::Sqlite => unreachable!(),
-        }
-        Some(db)
+        let url = kind.server_url()?;
+        let scratch = Scratch::create(kind, &url, &migrate_test_support::scratch_name("mt", test));
+        Some(Db { kind, url, ident: scratch.ident().to_owned(), _file: None, _scratch: Some(scratch) })
     }
 
     /// Reopens the database a child process was given (see [`Db::child_env`]).
     pub fn from_child_env(value: &str) -> Db {
         let (kind, rest) = value.split_once(':').expect("kind:ident");
-        let kind = match kind {
-            "sqlite" => Kind::Sqlite,
-            "postgres" => Kind::Postgres,
-            _ => Kind::Mysql,
-        };
+        let kind = Kind::parse(kind).expect("a backend name");
         let (ident, url) = rest.split_once('|').expect("ident|url");
-        Db { kind, url: url.to_owned(), ident: ident.to_owned(), _file: None }
+        Db { kind, url: url.to_owned(), ident: ident.to_owned(), _file: None, _scratch: None }
     }
 
     /// The value that lets a child process reopen this database.
@@ -118,27 +61,6 @@ impl Db {
                 let opts = mysql::OptsBuilder::from_opts(opts).db_name(Some(self.ident.clone()));
                 Conn::Mysql(Box::new(mysql::Conn::new(opts).expect("connect to MySQL")))
             }
-        }
-    }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        if self._file.is_none() && std::env::var_os(crate::scenarios::CHILD_ENV).is_some() {
-            return; // a child process does not own the database
-        }
-        match self.kind {
-            Kind::Postgres => {
-                if let Ok(mut admin) = postgres::Client::connect(&self.url, postgres::NoTls) {
-                    let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.ident));
-                }
-            }
-            Kind::Mysql => {
-                if let Ok(mut admin) = mysql::Conn::new(self.url.as_str()) {
-                    let _ = admin.query_drop(format!("DROP DATABASE IF EXISTS {}", self.ident));
-                }
-            }
-            Kind::Sqlite => {}
         }
     }
 }
@@ -210,18 +132,4 @@ impl Conn {
     }
 }
 
-/// Defines one `#[test]` per backend for each scenario: `mod sqlite { fn x() }`, `mod postgres`, `mod mysql`.
-macro_rules! on_every_backend {
-    ($($scenario:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[test] fn $scenario() { super::$scenario($crate::backend::Kind::Sqlite) })*
-        }
-        mod postgres {
-            $(#[test] fn $scenario() { super::$scenario($crate::backend::Kind::Postgres) })*
-        }
-        mod mysql {
-            $(#[test] fn $scenario() { super::$scenario($crate::backend::Kind::Mysql) })*
-        }
-    };
-}
-pub(crate) use on_every_backend;
+pub(crate) use migrate_test_support::on_every_backend;

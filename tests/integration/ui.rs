@@ -1,8 +1,46 @@
 //! Compile-fail cases: one per mistake `migrations!()` reports, each with its own fixture folder and `.stderr`
 //! snapshot. Regenerate snapshots with `TRYBUILD=overwrite cargo test --test integration ui`, never by hand.
+//!
+//! trybuild builds each case in a crate of its own under `<target dir>/tests/trybuild/migrate`, and the macro reads
+//! its folder relative to that crate's manifest, as it does for any crate. The fixture folders are copied there
+//! first, so a case names its folder `tests/ui/<case>` and passes wherever the target directory is
+//! (`CARGO_TARGET_DIR` included).
+
+use std::path::Path;
 
 #[test]
 fn ui() {
+    // Cargo gives integration tests `<target dir>/tmp`; trybuild's crate lives beside it.
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("the target directory");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ui");
+    let copy = target.join("tests/trybuild/migrate/tests/ui");
+    if copy.exists() {
+        std::fs::remove_dir_all(&copy).expect("remove the old fixture copy");
+    }
+    copy_folders(&fixtures, &copy);
     let cases = trybuild::TestCases::new();
     cases.compile_fail("tests/ui/*.rs");
+}
+
+/// Copies the fixture folders below `from` (not the cases and snapshots beside them) to `to`.
+fn copy_folders(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("read the fixtures") {
+        let entry = entry.expect("read the fixtures");
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&entry.path(), &to.join(entry.file_name()));
+        }
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create the fixture copy");
+    for entry in std::fs::read_dir(from).expect("read a fixture") {
+        let entry = entry.expect("read a fixture");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy a fixture file");
+        }
+    }
 }

@@ -1,5 +1,5 @@
 // a revision without down.sql
-static MIGRATIONS: migrate::Migrations = migrate::migrations!("../../../../tests/ui/missing-down");
+static MIGRATIONS: migrate::Migrations = migrate::migrations!("tests/ui/missing-down");
 
 fn main() {
     let _ = &MIGRATIONS;

@@ -1,5 +1,5 @@
 // a revision without up.sql
-static MIGRATIONS: migrate::Migrations = migrate::migrations!("../../../../tests/ui/missing-up");
+static MIGRATIONS: migrate::Migrations = migrate::migrations!("tests/ui/missing-up");
 
 fn main() {
     let _ = &MIGRATIONS;

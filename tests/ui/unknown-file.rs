@@ -1,5 +1,5 @@
 // a file the macro does not understand inside a revision folder
-static MIGRATIONS: migrate::Migrations = migrate::migrations!("../../../../tests/ui/unknown-file");
+static MIGRATIONS: migrate::Migrations = migrate::migrations!("tests/ui/unknown-file");
 
 fn main() {
     let _ = &MIGRATIONS;

@@ -6,57 +6,11 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Once;
 
+pub use migrate_test_support::Kind;
+use migrate_test_support::Scratch;
 use mysql::prelude::Queryable;
 use serde_json::Value;
-
-/// A database family under test.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Sqlite,
-    Postgres,
-    Mysql,
-}
-
-impl Kind {
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Sqlite => "sqlite",
-            Kind::Postgres => "postgres",
-            Kind::Mysql => "mysql",
-        }
-    }
-
-    fn url_var(self) -> &'static str {
-        match self {
-            Kind::Sqlite => "",
-            Kind::Postgres => "MIGRATE_TEST_POSTGRES_URL",
-            Kind::Mysql => "MIGRATE_TEST_MYSQL_URL",
-        }
-    }
-
-    /// The server URL from the environment, or `None` after printing (once) that the tests are skipped.
-    pub fn server_url(self) -> Option<String> {
-        static NOTE_POSTGRES: Once = Once::new();
-        static NOTE_MYSQL: Once = Once::new();
-        match std::env::var(self.url_var()) {
-            Ok(url) => Some(url),
-            Err(_) => {
-                let once = if self == Kind::Postgres { &NOTE_POSTGRES } else { &NOTE_MYSQL };
-                once.call_once(|| {
-                    let _ = writeln!(
-                        std::io::stderr(),
-                        "note: {} tests skipped: {} is not set",
-                        self.name(),
-                        self.url_var()
-                    );
-                });
-                None
-            }
-        }
-    }
-}
 
 /// An isolated database for one test.
 pub struct Db {
@@ -67,6 +21,8 @@ pub struct Db {
     /// The PostgreSQL schema or MySQL database.
     pub ident: String,
     _dir: Option<tempfile::TempDir>,
+    /// Drops the schema or database at the end.
+    _scratch: Option<Scratch>,
 }
 
 fn with_query(url: &str, param: &str) -> String {
@@ -88,29 +44,23 @@ impl Db {
             let dir = tempfile::tempdir().expect("temporary directory");
             let path = dir.path().join("test.db");
             let url = format!("sqlite:{}", path.display());
-            return Some(Db { kind, url, server: String::new(), ident: path.display().to_string(), _dir: Some(dir) });
+            return Some(Db {
+                kind,
+                url,
+                server: String::new(),
+                ident: path.display().to_string(),
+                _dir: Some(dir),
+                _scratch: None,
+            });
         }
         let server = kind.server_url()?;
-        let ident = format!("mc_{}_{}", &test[..test.len().min(40)], std::process::id());
+        let scratch = Scratch::create(kind, &server, &migrate_test_support::scratch_name("mc", test));
+        let ident = scratch.ident().to_owned();
         let url = match kind {
-            Kind::Postgres => {
-                let mut admin = postgres::Client::connect(&server, postgres::NoTls).expect("connect to PostgreSQL");
-                admin
-                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {ident} CASCADE; CREATE SCHEMA {ident}"))
-                    .expect("create the test schema");
-                with_query(&server, &format!("options=-c%20search_path%3D{ident}"))
-            }
-            Kind::Mysql => {
-                let mut admin = mysql::Conn::new(server.as_str()).expect("connect to MySQL");
-                admin
-                    .query_drop(format!("DROP DATABASE IF EXISTS {ident}"))
-                    .and_then(|()| admin.query_drop(format!("CREATE DATABASE {ident}")))
-                    .expect("create the test database");
-                with_database(&server, &ident)
-            }
-            Kind::Sqlite => unreachable!(),
+            Kind::Postgres => with_query(&server, &format!("options=-c%20search_path%3D{ident}")),
+            _ => with_database(&server, &ident),
         };
-        Some(Db { kind, url, server, ident, _dir: None })
+        Some(Db { kind, url, server, ident, _dir: None, _scratch: Some(scratch) })
     }
 
     /// Every row of `sql`, each column as text (`None` for NULL).
@@ -257,24 +207,6 @@ fn client(cmd: &mut Command, script: &str) -> Result<(), String> {
     }
 }
 
-impl Drop for Db {
-    fn drop(&mut self) {
-        match self.kind {
-            Kind::Postgres => {
-                if let Ok(mut admin) = postgres::Client::connect(&self.server, postgres::NoTls) {
-                    let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.ident));
-                }
-            }
-            Kind::Mysql => {
-                if let Ok(mut admin) = mysql::Conn::new(self.server.as_str()) {
-                    let _ = admin.query_drop(format!("DROP DATABASE IF EXISTS {}", self.ident));
-                }
-            }
-            Kind::Sqlite => {}
-        }
-    }
-}
-
 /// A project directory: the working directory of the process, with its `migrations/` folder.
 pub struct Project {
     dir: tempfile::TempDir,
@@ -413,18 +345,4 @@ impl Run {
     }
 }
 
-/// Defines one `#[test]` per backend for each scenario: `mod sqlite { fn x() }`, `mod postgres`, `mod mysql`.
-macro_rules! on_every_backend {
-    ($($scenario:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[test] fn $scenario() { super::$scenario($crate::harness::Kind::Sqlite) })*
-        }
-        mod postgres {
-            $(#[test] fn $scenario() { super::$scenario($crate::harness::Kind::Postgres) })*
-        }
-        mod mysql {
-            $(#[test] fn $scenario() { super::$scenario($crate::harness::Kind::Mysql) })*
-        }
-    };
-}
-pub(crate) use on_every_backend;
+pub(crate) use migrate_test_support::on_every_backend;
