@@ -29,9 +29,9 @@ use std::time::Duration;
 
 pub use migrate_core::{
     build, scan, sql, Action, AppliedRow, Backend, ChangedFile, Checksum, Command, Config, Continuity, DbError,
-    Direction, Driver, Error, FailureOutcome, HistoryTable, LockFailure, OutOfOrder, Problem, ProblemKind, Report,
-    Resolution, Revision, RevisionName, RowChange, RowState, Scan, ScanOptions, Script, ScriptFailure, ScriptKind,
-    StepFailure, StepReport, Target,
+    Direction, Driver, Error, ExecFailure, FailureOutcome, HistoryTable, LockFailure, OutOfOrder, Problem, ProblemKind,
+    RedoRefusal, Report, Resolution, Revision, RevisionName, RowChange, RowState, Scan, ScanOptions, Script,
+    ScriptFailure, ScriptKind, StepFailure, StepReport, Target, DEFAULT_LOCK_WAIT,
 };
 pub use migrate_macros::migrations;
 #[cfg(feature = "mysql")]
@@ -164,58 +164,67 @@ impl Migrations {
     }
 }
 
-/// Runs commands on a list of revisions with a configuration (history table, lock wait, policies).
+/// Runs commands on a list of revisions with a configuration (history table, lock wait, policies), on any
+/// [`Database`]: the core [`migrate_core::Migrator`], which owns every rule, over a connection.
 #[derive(Clone, Debug)]
 pub struct Migrator<'r> {
-    revisions: &'r [Revision],
-    config: Config,
+    core: migrate_core::Migrator<'r>,
 }
 
 impl<'r> Migrator<'r> {
     /// A migrator over `revisions` (embedded, or scanned at run time) with the default configuration.
     pub fn new(revisions: &'r [Revision]) -> Self {
-        Migrator { revisions, config: Config::default() }
+        Migrator { core: migrate_core::Migrator::new(revisions) }
+    }
+
+    fn with(self, f: impl FnOnce(migrate_core::Migrator<'r>) -> migrate_core::Migrator<'r>) -> Self {
+        Migrator { core: f(self.core) }
     }
 
     /// Keeps the history in `table` (default `_migrate_history`, no schema).
-    pub fn history_table(mut self, table: HistoryTable) -> Self {
-        self.config.table = table;
-        self
+    #[must_use]
+    pub fn history_table(self, table: HistoryTable) -> Self {
+        self.with(|m| m.history_table(table))
     }
 
-    /// Waits at most `wait` for the migration lock (default 60 s).
-    pub fn lock_wait(mut self, wait: Duration) -> Self {
-        self.config.lock_wait = wait;
-        self
+    /// Waits at most `wait` for the migration lock (default [`DEFAULT_LOCK_WAIT`], 60 s).
+    #[must_use]
+    pub fn lock_wait(self, wait: Duration) -> Self {
+        self.with(|m| m.lock_wait(wait))
     }
 
     /// Takes the migration lock (default `true`).
-    pub fn lock(mut self, lock: bool) -> Self {
-        self.config.lock = lock;
-        self
+    #[must_use]
+    pub fn lock(self, lock: bool) -> Self {
+        self.with(|m| m.lock(lock))
     }
 
     /// What to do with pending revisions older than the newest applied one (default: refuse).
-    pub fn out_of_order(mut self, policy: OutOfOrder) -> Self {
-        self.config.out_of_order = policy;
-        self
+    #[must_use]
+    pub fn out_of_order(self, policy: OutOfOrder) -> Self {
+        self.with(|m| m.out_of_order(policy))
     }
 
     /// Runs the whole command in one transaction, so a failure leaves nothing of the run (default `false`).
-    pub fn single_transaction(mut self, on: bool) -> Self {
-        self.config.single_transaction = on;
-        self
+    #[must_use]
+    pub fn single_transaction(self, on: bool) -> Self {
+        self.with(|m| m.single_transaction(on))
     }
 
     /// Runs empty down files as no-ops (default: as `migrations!()` was told, else refuse).
-    pub fn allow_empty_down(mut self, on: bool) -> Self {
-        self.config.allow_empty_down = on;
-        self
+    #[must_use]
+    pub fn allow_empty_down(self, on: bool) -> Self {
+        self.with(|m| m.allow_empty_down(on))
     }
 
     /// The configuration.
     pub fn config(&self) -> &Config {
-        &self.config
+        self.core.config()
+    }
+
+    /// The core migrator, for what it offers beyond these methods (statuses, offline scripts, observers).
+    pub fn core(&self) -> &migrate_core::Migrator<'r> {
+        &self.core
     }
 
     /// Applies every pending revision.
@@ -252,12 +261,20 @@ impl<'r> Migrator<'r> {
         self.run(db, &Command::Stamp(target.into()))
     }
 
+    /// Reverts the newest `count` revisions and applies them again, under one hold of the lock.
+    ///
+    /// # Errors
+    /// See [`migrate_core::Migrator::redo`].
+    pub fn redo<D: Database + ?Sized>(&self, db: &mut D, count: u32) -> Result<Report, Error> {
+        db.with_driver(|driver| self.core.redo(driver, count, &mut ()))
+    }
+
     /// Runs `command`.
     ///
     /// # Errors
-    /// See [`migrate_core::run::run`].
+    /// See [`migrate_core::Migrator::run`].
     pub fn run<D: Database + ?Sized>(&self, db: &mut D, command: &Command) -> Result<Report, Error> {
-        db.with_driver(|driver| migrate_core::run::run(self.revisions, &self.config, driver, command))
+        db.with_driver(|driver| self.core.run(driver, command, &mut ()))
     }
 
     /// The steps `command` would run, without running them (reads the history only).
@@ -270,7 +287,7 @@ impl<'r> Migrator<'r> {
         command: &Command,
     ) -> Result<Vec<(Action, RevisionName)>, Error> {
         db.with_driver(|driver| {
-            let plan = migrate_core::run::preview(self.revisions, &self.config, driver, command)?;
+            let plan = self.core.plan(driver, command)?;
             Ok(plan.steps.into_iter().map(|s| (s.action, s.revision)).collect())
         })
     }
@@ -280,35 +297,35 @@ impl<'r> Migrator<'r> {
     /// # Errors
     /// [`Error::Database`] if the table cannot be read.
     pub fn applied<D: Database + ?Sized>(&self, db: &mut D) -> Result<Vec<AppliedRow>, Error> {
-        db.with_driver(|driver| migrate_core::run::read_history(driver, &self.config.table))
+        db.with_driver(|driver| self.core.history(driver))
     }
 
     /// Continues a dirty revision from its failed statement (after checking the statements that ran are unchanged).
     ///
     /// # Errors
-    /// See [`migrate_core::run::resume`].
+    /// See [`migrate_core::Migrator::resume`].
     pub fn resume<D: Database + ?Sized>(&self, db: &mut D) -> Result<Report, Error> {
-        db.with_driver(|driver| migrate_core::run::resume(self.revisions, &self.config, driver))
+        db.with_driver(|driver| self.core.resume(driver, &mut ()))
     }
 
     /// Records how a dirty revision was settled by hand.
     ///
     /// # Errors
-    /// See [`migrate_core::run::resolve`].
+    /// See [`migrate_core::Migrator::resolve`].
     pub fn resolve<D: Database + ?Sized>(
         &self,
         db: &mut D,
         revision: &str,
         how: Resolution,
     ) -> Result<RevisionName, Error> {
-        db.with_driver(|driver| migrate_core::run::resolve(self.revisions, &self.config, driver, revision, how))
+        db.with_driver(|driver| self.core.resolve(driver, revision, how))
     }
 
     /// Accepts on purpose that an applied revision's files changed, recording their new checksums.
     ///
     /// # Errors
-    /// See [`migrate_core::run::accept`].
+    /// See [`migrate_core::Migrator::accept`].
     pub fn accept<D: Database + ?Sized>(&self, db: &mut D, revision: &str) -> Result<Vec<ChangedFile>, Error> {
-        db.with_driver(|driver| migrate_core::run::accept(self.revisions, &self.config, driver, revision))
+        db.with_driver(|driver| self.core.accept(driver, revision))
     }
 }

@@ -1,7 +1,7 @@
 //! The commands that run revisions or change the record of them: `upgrade`, `downgrade`, `stamp`, `redo`.
 
-use migrate_core::plan::{self, Plan, Policy};
-use migrate_core::{run, Action, AppliedRow, Command, Report, RevisionName, Target};
+use migrate_core::plan::{self, Plan};
+use migrate_core::{Action, Command, Error, RedoRefusal, Report, RevisionName};
 use serde_json::{json, Value};
 
 use crate::failure::{Exit, Failure};
@@ -43,17 +43,17 @@ pub fn at(name: Option<&RevisionName>) -> String {
 /// The folder's problems, the planner's refusals, connection, lock and migration failures.
 pub fn apply(ctx: &mut Context, command: Command, flags: RunFlags, dry_run: bool) -> Result<Exit, Failure> {
     let revisions = ctx.revisions()?;
-    let config = ctx.config(flags)?;
+    let migrator = ctx.migrator(&revisions, flags)?;
     let mut conn = ctx.connect(!dry_run)?;
     let mut driver = conn.driver();
     let name = command_name(&command);
     if dry_run {
-        let plan = run::preview(&revisions, &config, &mut *driver, &command)?;
+        let plan = migrator.plan(&mut *driver, &command)?;
         print_plans(ctx, name, &[plan]);
         return Ok(Exit::Done);
     }
     let mut progress = Progress::start(&ctx.out);
-    let result = run::run_observed(&revisions, &config, &mut *driver, std::slice::from_ref(&command), &mut progress);
+    let result = migrator.run(&mut *driver, &command, &mut progress);
     drop(progress);
     print_report(ctx, name, &result?);
     Ok(Exit::Done)
@@ -65,94 +65,43 @@ pub fn apply(ctx: &mut Context, command: Command, flags: RunFlags, dry_run: bool
 /// A count that is not a positive number; a redo that could not apply the same revisions again (a revision missing
 /// from the folder, or pending revisions in between); what `upgrade` and `downgrade` refuse.
 pub fn redo(ctx: &mut Context, count: &str, allow_empty_down: bool, dry_run: bool) -> Result<Exit, Failure> {
-    let n: i64 = count.trim_start_matches(['-', '+']).parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+    let n: u32 = count.trim_start_matches(['-', '+']).parse().ok().filter(|n| *n > 0).ok_or_else(|| {
         Failure::usage(format!("`{count}` is not a number of revisions to redo"), Some("e.g. `migrate redo -2`".into()))
     })?;
     let revisions = ctx.revisions()?;
-    let config = ctx.config(RunFlags { allow_empty_down, ..RunFlags::default() })?;
+    let migrator = ctx.migrator(&revisions, RunFlags { allow_empty_down, ..RunFlags::default() })?;
     let mut conn = ctx.connect(!dry_run)?;
     let mut driver = conn.driver();
-    let rows = run::read_history(&mut *driver, &config.table)?;
-    let policy = Policy {
-        backend: driver.backend(),
-        out_of_order: config.out_of_order,
-        allow_empty_down: config.allow_empty_down,
-        single_transaction: false,
+    let refused = |err: Error| {
+        let unknown = matches!(&err, Error::NotRedoable { reason: RedoRefusal::Unknown { .. } });
+        let mut failure = Failure::from(err);
+        if unknown {
+            failure.hint = Some(format!("revert it alone with `migrate downgrade -{n}`"));
+        }
+        failure
     };
-    let down = Command::Downgrade(Target::Relative(-n));
-    let down_plan = plan::plan(&revisions, &rows, &down, &policy)?;
-    if let Some(step) = down_plan.steps.iter().find(|s| s.known.is_none()) {
-        return Err(Failure::new(
-            format!("cannot redo {}: the folder does not have it, so it could not be applied again", step.revision),
-            Some(format!("revert it alone with `migrate downgrade -{n}`")),
-        ));
-    }
-    if let Some(step) = down_plan.steps.iter().find(|s| s.script.is_none()) {
-        return Err(Failure::new(
-            format!(
-                "cannot redo {}: its down file {} is empty, so reverting it would undo nothing and applying it again \
-                 would repeat up.sql on a database that still has its changes",
-                step.revision, step.file
-            ),
-            Some("write its down SQL first".into()),
-        ));
-    }
-    let top = down_plan.steps.first().map(|s| s.revision.version.clone()).unwrap_or_default();
-    let up = Command::Upgrade(Target::Revision(top.into()));
-    // What the upgrade will do once the downgrade has run: the same revisions, or refuse now.
-    let reverted: Vec<&str> = down_plan.steps.iter().map(|s| s.revision.version.as_str()).collect();
-    let after: Vec<AppliedRow> = rows.iter().filter(|r| !reverted.contains(&r.version.as_str())).cloned().collect();
-    let up_plan = plan::plan(&revisions, &after, &up, &policy)?;
-    let mut again: Vec<&str> = up_plan.steps.iter().map(|s| s.revision.version.as_str()).collect();
-    again.reverse();
-    if again != reverted {
-        let extra: Vec<String> = up_plan
-            .steps
-            .iter()
-            .filter(|s| !reverted.contains(&s.revision.version.as_str()))
-            .map(|s| s.revision.to_string())
-            .collect();
-        return Err(Failure::new(
-            format!(
-                "redo would also apply {}, which is pending between the revisions redone; nothing was changed",
-                extra.join(", ")
-            ),
-            Some(
-                "run `migrate downgrade` and `migrate upgrade` separately, or apply the pending revisions first".into(),
-            ),
-        ));
-    }
     if dry_run {
-        print_plans(ctx, "redo", &[down_plan, up_plan]);
+        let redo = migrator.plan_redo(&mut *driver, n).map_err(refused)?;
+        print_plans(ctx, "redo", &[redo.down, redo.up]);
         return Ok(Exit::Done);
     }
-    // Under the lock the database must still be where this redo was planned: another runner may have moved it.
-    let expected: [Vec<String>; 2] =
-        [reverted.iter().map(|v| (*v).to_owned()).collect(), reverted.iter().rev().map(|v| (*v).to_owned()).collect()];
-    let check = |index: usize, plan: &Plan<'_>| {
-        let found: Vec<String> = plan.steps.iter().map(|s| s.revision.version.clone()).collect();
-        if found == expected[index] {
-            return Ok(());
-        }
-        let doing = if index == 0 { "revert" } else { "apply again" };
-        Err(migrate_core::Error::Moved {
-            message: format!(
-                "redo was to {doing} {}, but would now {doing} {}",
-                expected[index].join(", "),
-                if found.is_empty() { "nothing".to_owned() } else { found.join(", ") }
-            ),
-        })
-    };
     let mut progress = Progress::start(&ctx.out);
-    let result = run::run_checked(&revisions, &config, &mut *driver, &[down, up], &mut progress, &check);
+    let result = migrator.redo(&mut *driver, n, &mut progress);
     drop(progress);
     let report = result.map_err(|err| {
-        let mut failure = Failure::from(err);
+        // The revisions redone that were reverted before the failure, newest first.
+        let reverted = match &err {
+            Error::Migration { direction: migrate_core::Direction::Up, applied, .. } => {
+                applied.iter().find(|(d, _)| *d == migrate_core::Direction::Down).map(|(_, r)| r.version.clone())
+            }
+            _ => None,
+        };
+        let mut failure = refused(err);
         if failure.kind == "migration_failed" && failure.details["direction"] == "up" {
             // The revisions redone were reverted and stay reverted; running redo again would revert older ones.
             failure.hint = Some(format!(
                 "fix the file, then apply the reverted revisions again with `migrate upgrade {}`",
-                reverted.first().copied().unwrap_or("head")
+                reverted.as_deref().unwrap_or("head")
             ));
         }
         failure

@@ -1,6 +1,6 @@
 //! Why a command failed, what to do next on the command line, and the exit code it ends with.
 
-use migrate_core::{Direction, Error, FailureOutcome, RowState};
+use migrate_core::{Direction, Error, FailureOutcome, RedoRefusal, RowState};
 use serde_json::{json, Value};
 
 /// The exit codes, documented in `migrate --help` and the README.
@@ -156,6 +156,16 @@ impl From<Error> for Failure {
             }
             Error::Resume { .. } => ("resume", Some("`migrate status` shows which revision is dirty".into())),
             Error::Moved { .. } => ("moved", Some("`migrate status` shows where the database is now".into())),
+            Error::NotRedoable { reason } => {
+                let hint = match reason {
+                    RedoRefusal::Unknown { .. } => "revert it alone with `migrate downgrade`",
+                    RedoRefusal::EmptyDown { .. } => "write its down SQL first",
+                    _ => {
+                        "run `migrate downgrade` and `migrate upgrade` separately, or apply the pending revisions first"
+                    }
+                };
+                ("failed", Some(hint.into()))
+            }
             _ => ("failed", None),
         };
         Failure { message, hint, kind, details, exit }

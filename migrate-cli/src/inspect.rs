@@ -1,7 +1,7 @@
 //! The commands that only read: `current`, `history`, `status`, `show`, `verify`. None takes the lock or writes.
 
-use migrate_core::status::{self, Entry, Standing, Summary};
-use migrate_core::{plan, AppliedRow, Backend, Problem, Revision, RowState, ScriptKind};
+use migrate_core::status::{Entry, Standing, Summary};
+use migrate_core::{AppliedRow, Backend, Migrator, Problem, Revision, RowState, ScriptKind};
 use serde_json::{json, Value};
 
 use crate::failure::{Exit, Failure};
@@ -19,10 +19,10 @@ struct Observed {
 fn observe(ctx: &mut Context, required: bool) -> Result<Option<Observed>, Failure> {
     let url = if required { Some(ctx.require_database_url()?) } else { ctx.database_url()? };
     let Some(url) = url else { return Ok(None) };
-    let config = ctx.config(RunFlags::default())?;
+    let migrator = ctx.migrator(&[], RunFlags::default())?;
     let mut conn = url.connect(false)?;
     ctx.note_missing(&conn);
-    let rows = migrate_core::run::read_history(&mut *conn.driver(), &config.table)?;
+    let rows = migrator.history(&mut *conn.driver())?;
     Ok(Some(Observed { backend: url.backend(), shown: url.shown().to_owned(), rows }))
 }
 
@@ -115,7 +115,7 @@ pub fn history(ctx: &mut Context) -> Result<Exit, Failure> {
     let scan = ctx.scan();
     let observed = observe(ctx, false)?;
     let (rows, backend) = observed.as_ref().map_or((&[][..], Backend::Sqlite), |o| (&o.rows[..], o.backend));
-    let entries = status::status(&scan.revisions, rows, backend);
+    let entries = Migrator::new(&scan.revisions).status_of(rows, backend);
     if ctx.out.is_json() {
         ctx.out.json(&json!({
             "database": observed.as_ref().map(|o| o.shown.clone()),
@@ -253,7 +253,7 @@ fn summary_text(s: &Summary) -> String {
 pub fn status(ctx: &mut Context) -> Result<Exit, Failure> {
     let observed = observe(ctx, true)?.expect("required");
     let scan = ctx.scan();
-    let entries = status::status(&scan.revisions, &observed.rows, observed.backend);
+    let entries = Migrator::new(&scan.revisions).status_of(&observed.rows, observed.backend);
     let summary = Summary::of(&entries);
     let exit = if summary.needs_attention() || !scan.problems.is_empty() {
         Exit::Attention
@@ -306,14 +306,15 @@ pub fn status(ctx: &mut Context) -> Result<Exit, Failure> {
 pub fn show(ctx: &mut Context, reference: &str) -> Result<Exit, Failure> {
     let scan = ctx.scan();
     let observed = observe(ctx, false)?;
+    let migrator = Migrator::new(&scan.revisions);
+    let name = migrator.find(reference, observed.as_ref().map_or(&[][..], |o| &o.rows[..]))?;
     let rows: Vec<&AppliedRow> = observed.iter().flat_map(|o| &o.rows).collect();
-    let name = plan::resolve(reference, &scan.revisions, &rows)?;
     let revision = scan.revisions.iter().find(|r| r.version() == name.version);
     let row = rows.iter().find(|r| r.version == name.version).copied();
     let backend = observed.as_ref().map(|o| o.backend);
-    let entry = observed.as_ref().and_then(|o| {
-        status::status(&scan.revisions, &o.rows, o.backend).into_iter().find(|e| e.name.version == name.version)
-    });
+    let entry = observed
+        .as_ref()
+        .and_then(|o| migrator.status_of(&o.rows, o.backend).into_iter().find(|e| e.name.version == name.version));
     let files: Vec<Value> = revision
         .map(|r| {
             r.scripts()
@@ -429,7 +430,7 @@ pub fn verify(ctx: &mut Context) -> Result<Exit, Failure> {
     warnings.dedup();
     let mut summary = None;
     if let Some(o) = &observed {
-        let entries = status::status(&scan.revisions, &o.rows, o.backend);
+        let entries = Migrator::new(&scan.revisions).status_of(&o.rows, o.backend);
         for e in entries.iter().filter(|e| e.needs_attention()) {
             for note in attention_notes(e) {
                 problems.push(format!("{} {}: {note}", state_word(e).0, e.name));

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use migrate_core::{Config, HistoryTable, OutOfOrder, Revision, Scan, ScanOptions};
+use migrate_core::{HistoryTable, Migrator, OutOfOrder, Revision, Scan, ScanOptions};
 
 use crate::cli::{Cli, Command, Global};
 use crate::database::DatabaseUrl;
@@ -46,11 +46,11 @@ pub struct RunFlags {
 }
 
 impl Context {
-    /// The runner's configuration from the global options and `flags`.
+    /// A migrator over `revisions` configured by the global options and `flags`.
     ///
     /// # Errors
     /// An invalid history table name or schema, or a negative lock wait.
-    pub fn config(&self, flags: RunFlags) -> Result<Config, Failure> {
+    pub fn migrator<'r>(&self, revisions: &'r [Revision], flags: RunFlags) -> Result<Migrator<'r>, Failure> {
         let g = &self.global;
         let mut table = HistoryTable::new(&g.history_table)?;
         if let Some(schema) = &g.history_schema {
@@ -58,14 +58,13 @@ impl Context {
         }
         let lock_wait = Duration::try_from_secs_f64(g.lock_wait)
             .map_err(|_| Failure::usage(format!("--lock-wait {} is not a number of seconds", g.lock_wait), None))?;
-        Ok(Config {
-            table,
-            lock: !g.no_lock,
-            lock_wait,
-            out_of_order: if flags.out_of_order { OutOfOrder::Allow } else { OutOfOrder::Error },
-            single_transaction: flags.single_transaction,
-            allow_empty_down: flags.allow_empty_down,
-        })
+        Ok(Migrator::new(revisions)
+            .history_table(table)
+            .lock(!g.no_lock)
+            .lock_wait(lock_wait)
+            .out_of_order(if flags.out_of_order { OutOfOrder::Allow } else { OutOfOrder::Error })
+            .single_transaction(flags.single_transaction)
+            .allow_empty_down(flags.allow_empty_down))
     }
 
     /// Scans the revision folder. Placeholder (empty) down files are accepted here and reported by `status` and

@@ -1,8 +1,6 @@
 //! `migrate sql`: the script an upgrade or downgrade would run, written without a connection (offline mode).
 
-use migrate_core::offline::{self, ScriptOptions};
-use migrate_core::plan::{self, Policy};
-use migrate_core::{AppliedRow, Backend, Command, OutOfOrder, Target};
+use migrate_core::{Backend, Command, Target};
 use serde_json::json;
 
 use crate::apply::{action_name, at, revision_json};
@@ -46,27 +44,16 @@ pub fn sql(
             },
         };
     let revisions = ctx.revisions()?;
-    let config = ctx.config(RunFlags { allow_empty_down, ..RunFlags::default() })?;
+    let migrator = ctx.migrator(&revisions, RunFlags { allow_empty_down, ..RunFlags::default() })?;
     let (verb, default_from) = match direction {
         SqlDirection::Upgrade => ("upgrade", "base"),
         SqlDirection::Downgrade => ("downgrade", "head"),
     };
     let from = from.unwrap_or(default_from);
-    let assumed: Vec<AppliedRow> = match Target::parse(from) {
-        Target::Base => Vec::new(),
-        Target::Head => revisions.iter().map(|r| AppliedRow::for_revision(r, backend)).collect(),
-        Target::Revision(reference) => {
-            let at = plan::resolve(&reference, &revisions, &[])?;
-            revisions
-                .iter()
-                .filter(|r| r.version() <= at.version.as_str())
-                .map(|r| AppliedRow::for_revision(r, backend))
-                .collect()
-        }
-        Target::Relative(_) => {
-            return Err(Failure::usage(format!("--from {from}: give a revision, head or base"), None));
-        }
-    };
+    let start = Target::parse(from);
+    if let Target::Relative(_) = start {
+        return Err(Failure::usage(format!("--from {from}: give a revision, head or base"), None));
+    }
     let target = match (direction, target) {
         (_, Some(t)) => t,
         (SqlDirection::Upgrade, None) => "head",
@@ -81,17 +68,8 @@ pub fn sql(
         SqlDirection::Upgrade => Command::Upgrade(Target::parse(target)),
         SqlDirection::Downgrade => Command::Downgrade(Target::parse(target)),
     };
-    let policy = Policy { backend, out_of_order: OutOfOrder::Error, allow_empty_down, single_transaction: false };
-    let plan = plan::plan(&revisions, &assumed, &command, &policy)?;
-    let after = match plan.steps.last() {
-        None => plan.current.clone(),
-        Some(last) if matches!(command, Command::Upgrade(_)) => Some(last.revision.clone()),
-        Some(last) => {
-            let below =
-                assumed.iter().filter(|r| r.version < last.revision.version).max_by(|a, b| a.version.cmp(&b.version));
-            below.map(|r| migrate_core::RevisionName { version: r.version.clone(), name: r.name.clone() })
-        }
-    };
+    let offline = migrator.script(backend, &command, &start)?;
+    let (plan, after) = (&offline.plan, &offline.after);
     let header = vec![
         format!("migrate sql {verb} {target} --dialect {backend}: written by migrate {}", env!("CARGO_PKG_VERSION")),
         format!("revision folder: {}", ctx.global.dir.display()),
@@ -102,9 +80,7 @@ pub fn sql(
             plan.steps.len()
         ),
     ];
-    let options =
-        ScriptOptions { backend, table: config.table.clone(), lock: config.lock, lock_wait: config.lock_wait };
-    let script = offline::script(&plan, &options, &header);
+    let script = offline.text(&header);
     if ctx.out.is_json() {
         ctx.out.sql_json(&json!({
             "dialect": backend.name(),

@@ -1,8 +1,7 @@
 //! The ways out of a state a run cannot continue from: `resolve` and `resume` for a dirty revision (a
 //! statement-by-statement revision that failed part way, as on MySQL), `accept` for a changed file.
 
-use migrate_core::run::{self, Resolution, ResumePoint};
-use migrate_core::{plan, Action};
+use migrate_core::{Action, Resolution, ResumePoint};
 use serde_json::json;
 
 use crate::apply::{at, revision_json};
@@ -17,16 +16,15 @@ use crate::{Context, RunFlags};
 pub fn resolve(ctx: &mut Context, reference: &str, applied: bool, dry_run: bool) -> Result<Exit, Failure> {
     // A dirty database is being repaired: a problem elsewhere in the folder must not stand in the way.
     let revisions = ctx.scan().revisions;
-    let config = ctx.config(RunFlags::default())?;
+    let migrator = ctx.migrator(&revisions, RunFlags::default())?;
     let mut conn = ctx.connect(false)?;
     let mut driver = conn.driver();
     let how = if applied { Resolution::Applied } else { Resolution::NotApplied };
     let said = if applied { "recorded as applied" } else { "record removed: not applied" };
     let name = if dry_run {
-        let rows = run::read_history(&mut *driver, &config.table)?;
-        run::dirty_revision(&revisions, &rows, reference)?.0
+        migrator.plan_resolve(&mut *driver, reference)?
     } else {
-        run::resolve(&revisions, &config, &mut *driver, reference, how)?
+        migrator.resolve(&mut *driver, reference, how)?
     };
     if ctx.out.is_json() {
         ctx.out.json(&json!({
@@ -49,13 +47,12 @@ pub fn resolve(ctx: &mut Context, reference: &str, applied: bool, dry_run: bool)
 /// Nothing is dirty, the statements that ran changed, a statement fails again, or the database fails.
 pub fn resume(ctx: &mut Context, dry_run: bool) -> Result<Exit, Failure> {
     let revisions = ctx.revisions()?;
-    let config = ctx.config(RunFlags::default())?;
+    let migrator = ctx.migrator(&revisions, RunFlags::default())?;
     let mut conn = ctx.connect(false)?;
     let mut driver = conn.driver();
     if dry_run {
-        let rows = run::read_history(&mut *driver, &config.table)?;
         let ResumePoint { name, action, script, done, statements, next_line, .. } =
-            run::resume_point(&revisions, &rows, driver.backend())?;
+            migrator.plan_resume(&mut *driver)?;
         let doing = if action == Action::Revert { "reverting" } else { "applying" };
         let next = next_line.unwrap_or(0);
         if ctx.out.is_json() {
@@ -76,7 +73,7 @@ pub fn resume(ctx: &mut Context, dry_run: bool) -> Result<Exit, Failure> {
         }
         return Ok(Exit::Done);
     }
-    let report = run::resume(&revisions, &config, &mut *driver)?;
+    let report = migrator.resume(&mut *driver, &mut ())?;
     if ctx.out.is_json() {
         ctx.out.json(&json!({
             "command": "resume", "dry_run": false,
@@ -102,16 +99,13 @@ pub fn resume(ctx: &mut Context, dry_run: bool) -> Result<Exit, Failure> {
 /// The reference names no applied revision of the folder, or the database fails.
 pub fn accept(ctx: &mut Context, reference: &str, dry_run: bool) -> Result<Exit, Failure> {
     let revisions = ctx.revisions()?;
-    let config = ctx.config(RunFlags::default())?;
+    let migrator = ctx.migrator(&revisions, RunFlags::default())?;
     let mut conn = ctx.connect(false)?;
     let mut driver = conn.driver();
-    let backend = driver.backend();
     let changes = if dry_run {
-        let rows = run::read_history(&mut *driver, &config.table)?;
-        let (row, revision) = run::accept_target(&revisions, &rows, reference)?;
-        plan::changed_files(row, revision, backend)
+        migrator.plan_accept(&mut *driver, reference)?
     } else {
-        run::accept(&revisions, &config, &mut *driver, reference)?
+        migrator.accept(&mut *driver, reference)?
     };
     if ctx.out.is_json() {
         ctx.out.json(&json!({

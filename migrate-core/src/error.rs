@@ -209,11 +209,40 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A redo cannot revert and apply again exactly the revisions it names; nothing was changed.
+    NotRedoable {
+        /// Why.
+        reason: RedoRefusal,
+    },
     /// Under the lock, the database was not where the command was planned for: another runner changed it while
     /// this one waited. Nothing of the command was run.
     Moved {
         /// What was expected and what was found.
         message: String,
+    },
+}
+
+/// Why a redo was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RedoRefusal {
+    /// The revision is applied but this binary does not contain it: it could be reverted, not applied again.
+    Unknown {
+        /// The revision.
+        revision: RevisionName,
+    },
+    /// Its down file is empty (a placeholder): reverting would undo nothing, and applying again would repeat its up
+    /// file on a database that still has its changes.
+    EmptyDown {
+        /// The revision.
+        revision: RevisionName,
+        /// `folder/file` of the empty down file.
+        file: String,
+    },
+    /// Pending revisions lie between the revisions redone: applying again would apply them too.
+    PendingBetween {
+        /// The pending revisions.
+        pending: Vec<RevisionName>,
     },
 }
 
@@ -357,6 +386,21 @@ impl fmt::Display for Error {
                 "invalid {what} `{value}`: use 1 to 63 ASCII letters, digits and `_`, not starting with a digit"
             ),
             Error::Resume { message } => f.write_str(message),
+            Error::NotRedoable { reason } => match reason {
+                RedoRefusal::Unknown { revision } => {
+                    write!(f, "cannot redo {revision}: the folder does not have it, so it could not be applied again")
+                }
+                RedoRefusal::EmptyDown { revision, file } => write!(
+                    f,
+                    "cannot redo {revision}: its down file {file} is empty, so reverting it would undo nothing and \
+                     applying it again would repeat up.sql on a database that still has its changes"
+                ),
+                RedoRefusal::PendingBetween { pending } => write!(
+                    f,
+                    "redo would also apply {}, which is pending between the revisions redone; nothing was changed",
+                    list(pending)
+                ),
+            },
             Error::Moved { message } => write!(
                 f,
                 "the database changed while this run waited for the lock: {message}; nothing was run: check \

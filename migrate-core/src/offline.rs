@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::history::{self, AppliedRow, HistoryTable, RowState, COLUMNS};
+use crate::migrator::Config;
 use crate::plan::{Action, Plan, Step};
 use crate::revision::Backend;
 use crate::sql;
@@ -30,9 +31,14 @@ pub struct ScriptOptions {
 }
 
 impl ScriptOptions {
-    /// The defaults for `backend`: default history table, lock taken, waited for up to 60 s.
+    /// The defaults for `backend`: as a run with the default [`Config`] would do it.
     pub fn new(backend: Backend) -> ScriptOptions {
-        ScriptOptions { backend, table: HistoryTable::default(), lock: true, lock_wait: Duration::from_secs(60) }
+        ScriptOptions::of(backend, &Config::default())
+    }
+
+    /// As a run with `config` would do it on `backend`.
+    pub fn of(backend: Backend, config: &Config) -> ScriptOptions {
+        ScriptOptions { backend, table: config.table.clone(), lock: config.lock, lock_wait: config.lock_wait }
     }
 }
 

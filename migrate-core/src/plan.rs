@@ -156,6 +156,18 @@ impl Plan<'_> {
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
     }
+
+    /// The revision the database is at once every step has run, for the history `rows` the plan was made from.
+    pub fn after(&self, rows: &[AppliedRow]) -> Option<RevisionName> {
+        let mut at: BTreeMap<&str, &str> = rows.iter().map(|r| (r.version.as_str(), r.name.as_str())).collect();
+        for step in &self.steps {
+            match step.action.direction() {
+                Direction::Up => at.insert(&step.revision.version, &step.revision.name),
+                Direction::Down => at.remove(step.revision.version.as_str()),
+            };
+        }
+        at.last_key_value().map(|(version, name)| name_of(version, name))
+    }
 }
 
 fn name_of(version: &str, name: &str) -> RevisionName {

@@ -3,6 +3,7 @@
 mod backend;
 mod common;
 mod embedded;
+mod locking;
 mod mysql;
 mod postgres;
 mod scenarios;

@@ -12,42 +12,13 @@
 use std::time::{Duration, Instant};
 
 use crate::driver::{Continuity, Driver, ExecFailure, RowChange, ScriptFailure, StepFailure};
-use crate::error::{ChangedFile, DbError, Error, FailureOutcome, RevisionName};
+use crate::error::{DbError, Error, FailureOutcome, RevisionName};
 use crate::history::{self, AppliedRow, HistoryTable, RowState};
 use crate::lock::{LockGuard, Transaction};
-use crate::plan::{self, Action, Command, OutOfOrder, Plan, Policy, Step, Target};
-use crate::revision::{Direction, Revision, Script};
+use crate::migrator::Config;
+use crate::plan::{self, Action, Command, Plan, Policy, Step, Target};
+use crate::revision::{Backend, Revision, Script};
 use crate::sql::{self, Statement};
-
-/// How a run behaves. `Config::default()` is what a start-up migration wants.
-#[derive(Clone, Debug)]
-pub struct Config {
-    /// Where the history table lives.
-    pub table: HistoryTable,
-    /// Take the migration lock (default `true`). Turn off only when something else guarantees a single runner.
-    pub lock: bool,
-    /// How long to wait for the lock before failing with [`Error::LockTimeout`] (default 60 s).
-    pub lock_wait: Duration,
-    /// Pending revisions older than the newest applied one (default: refuse).
-    pub out_of_order: OutOfOrder,
-    /// Run all revisions of the run in one transaction (default `false`: one transaction per revision).
-    pub single_transaction: bool,
-    /// Run empty down files as no-ops instead of refusing (default `false`).
-    pub allow_empty_down: bool,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            table: HistoryTable::default(),
-            lock: true,
-            lock_wait: Duration::from_secs(60),
-            out_of_order: OutOfOrder::Error,
-            single_transaction: false,
-            allow_empty_down: false,
-        }
-    }
-}
 
 /// One step that ran.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,7 +49,7 @@ impl Report {
     }
 }
 
-fn db(context: impl Into<String>) -> impl FnOnce(DbError) -> Error {
+pub(crate) fn db(context: impl Into<String>) -> impl FnOnce(DbError) -> Error {
     let context = context.into();
     move |source| Error::Database { context, source }
 }
@@ -87,31 +58,18 @@ fn db(context: impl Into<String>) -> impl FnOnce(DbError) -> Error {
 ///
 /// # Errors
 /// [`Error::Database`] if the table cannot be read.
-pub fn read_history(driver: &mut dyn Driver, table: &HistoryTable) -> Result<Vec<AppliedRow>, Error> {
+pub(crate) fn read_history(driver: &mut dyn Driver, table: &HistoryTable) -> Result<Vec<AppliedRow>, Error> {
     Ok(driver.read_history(table).map_err(db("reading the history table"))?.unwrap_or_default())
 }
 
-fn policy(config: &Config, driver: &dyn Driver) -> Policy {
+/// The planner's rules for a run of `config` on `backend`.
+pub(crate) fn policy(config: &Config, backend: Backend) -> Policy {
     Policy {
-        backend: driver.backend(),
+        backend,
         out_of_order: config.out_of_order,
         allow_empty_down: config.allow_empty_down,
         single_transaction: config.single_transaction,
     }
-}
-
-/// Plans `command` against the database without changing anything (one statement: the history read).
-///
-/// # Errors
-/// What [`plan::plan`] refuses, and [`Error::Database`] if the history cannot be read.
-pub fn preview<'r>(
-    revisions: &'r [Revision],
-    config: &Config,
-    driver: &mut dyn Driver,
-    command: &Command,
-) -> Result<Plan<'r>, Error> {
-    let rows = read_history(driver, &config.table)?;
-    plan::plan(revisions, &rows, command, &policy(config, driver))
 }
 
 /// Hears what a run does while it does it, for progress output. Every method has an empty default body, and `()`
@@ -135,46 +93,20 @@ pub trait Observer {
 
 impl Observer for () {}
 
-/// Runs `command`: see the module documentation for the order of operations.
+/// What a run must find: `check(index, plan)` sees each command's first plan made under the lock, before any of its
+/// steps run, and may refuse it (typically with [`Error::Moved`]).
+pub(crate) type Check<'c> = &'c dyn Fn(usize, &Plan<'_>) -> Result<(), Error>;
+
+/// Runs `commands` one after the other under one hold of the lock (a redo is a downgrade and an upgrade that no
+/// other runner may come between), telling `observer` about each step as it runs, with `check` judging each
+/// command's first plan under the lock. See the module documentation for the order of operations.
 ///
 /// # Errors
 /// Before anything runs: what [`plan::plan`] refuses, [`Error::LockTimeout`], [`Error::Database`]. While running:
 /// [`Error::Migration`] naming the revision, file and line of the failing statement and the revisions completed
-/// before it, which stay completed.
-pub fn run(
-    revisions: &[Revision],
-    config: &Config,
-    driver: &mut dyn Driver,
-    command: &Command,
-) -> Result<Report, Error> {
-    run_observed(revisions, config, driver, std::slice::from_ref(command), &mut ())
-}
-
-/// Runs `commands` one after the other under one hold of the lock (a redo is a downgrade and an upgrade that no
-/// other runner may come between), telling `observer` about each step as it runs.
-///
-/// # Errors
-/// As [`run`]; a later command is planned, and may be refused, only once the earlier ones have run.
-pub fn run_observed(
-    revisions: &[Revision],
-    config: &Config,
-    driver: &mut dyn Driver,
-    commands: &[Command],
-    observer: &mut dyn Observer,
-) -> Result<Report, Error> {
-    run_checked(revisions, config, driver, commands, observer, &|_, _| Ok(()))
-}
-
-/// What a run must find: `check(index, plan)` sees each command's first plan made under the lock, before any of its
-/// steps run, and may refuse it (typically with [`Error::Moved`]).
-pub type Check<'c> = &'c dyn Fn(usize, &Plan<'_>) -> Result<(), Error>;
-
-/// As [`run_observed`], with `check` judging each command's first plan under the lock: a redo checks that it
-/// reverts, and then applies, exactly the revisions it was planned for, whatever another runner did meanwhile.
-///
-/// # Errors
-/// As [`run`], and what `check` returns (commands before the refused one have run and stay).
-pub fn run_checked(
+/// before it, which stay completed. A later command is planned, and may be refused, only once the earlier ones have
+/// run; what `check` returns (commands before the refused one have run and stay).
+pub(crate) fn run(
     revisions: &[Revision],
     config: &Config,
     driver: &mut dyn Driver,
@@ -182,7 +114,7 @@ pub fn run_checked(
     observer: &mut dyn Observer,
     check: Check<'_>,
 ) -> Result<Report, Error> {
-    let policy = policy(config, driver);
+    let policy = policy(config, driver.backend());
     let rows = read_history(driver, &config.table)?;
     let Some(first_command) = commands.first() else {
         return Ok(Report { before: newest(&rows), after: newest(&rows), steps: Vec::new() });
@@ -211,7 +143,10 @@ pub fn run_checked(
     let driver = guard.driver();
     driver.create_history(&config.table).map_err(db("creating the history table"))?;
     let mut done = Vec::new();
+    let mut after = before.clone();
     for (index, command) in commands.iter().enumerate() {
+        // Work follows this command's plan: the lock must still be held when the next command is planned.
+        let then_more = index + 1 < commands.len();
         let mut command = command.clone();
         let mut pinned = false;
         loop {
@@ -221,6 +156,7 @@ pub fn run_checked(
                 check(index, &plan)?;
             }
             if plan.is_empty() {
+                after = newest(&rows);
                 break;
             }
             if !pinned {
@@ -229,24 +165,25 @@ pub fn run_checked(
                 command = pin(&command, &plan, &rows);
                 pinned = true;
             }
-            if execute(driver, config, &plan, &rows, &mut done, observer)? == Continuity::Held {
+            let continuity = execute(driver, config, &plan, &rows, then_more, &mut done, observer)?;
+            if continuity == Continuity::Held {
+                after = plan.after(&rows);
                 break;
             }
         }
     }
-    let after = newest(&read_history(driver, &config.table)?);
     guard.release()?;
     Ok(Report { before, after, steps: done })
 }
 
 /// The newest revision a history records.
-fn newest(rows: &[AppliedRow]) -> Option<RevisionName> {
+pub(crate) fn newest(rows: &[AppliedRow]) -> Option<RevisionName> {
     rows.iter()
         .max_by(|a, b| a.version.cmp(&b.version))
         .map(|r| RevisionName { version: r.version.clone(), name: r.name.clone() })
 }
 
-fn lock<'d>(driver: &'d mut dyn Driver, config: &'d Config) -> Result<LockGuard<'d>, Error> {
+pub(crate) fn lock<'d>(driver: &'d mut dyn Driver, config: &'d Config) -> Result<LockGuard<'d>, Error> {
     if config.lock {
         LockGuard::acquire(driver, &config.table, config.lock_wait)
     } else {
@@ -271,6 +208,7 @@ fn execute(
     config: &Config,
     plan: &Plan<'_>,
     rows: &[AppliedRow],
+    then_more: bool,
     done: &mut Vec<StepReport>,
     observer: &mut dyn Observer,
 ) -> Result<Continuity, Error> {
@@ -279,7 +217,7 @@ fn execute(
     }
     let count = plan.steps.len();
     for (index, step) in plan.steps.iter().enumerate() {
-        let more = index + 1 < count;
+        let more = index + 1 < count || then_more;
         observer.step_started(step, done.len(), done.len() + count - index);
         let started = Instant::now();
         let continuity = match &step.script {
@@ -388,7 +326,7 @@ fn record(driver: &mut dyn Driver, config: &Config, step: &Step<'_>, took: Durat
 }
 
 /// The history change a transactional step commits with.
-fn row_change<'s>(step: &'s Step<'_>, backend: crate::revision::Backend) -> Result<RowChange<'s>, Error> {
+fn row_change<'s>(step: &'s Step<'_>, backend: Backend) -> Result<RowChange<'s>, Error> {
     match (step.action, step.known) {
         (Action::Apply | Action::StampApplied, Some(revision)) => {
             Ok(RowChange::Insert(Box::new(AppliedRow::for_revision(revision, backend))))
@@ -401,7 +339,7 @@ fn row_change<'s>(step: &'s Step<'_>, backend: crate::revision::Backend) -> Resu
 }
 
 /// The row a statement-by-statement step starts from: a new one for an upgrade, the recorded one for a downgrade.
-fn dirty_row(step: &Step<'_>, rows: &[AppliedRow], backend: crate::revision::Backend) -> AppliedRow {
+fn dirty_row(step: &Step<'_>, rows: &[AppliedRow], backend: Backend) -> AppliedRow {
     let recorded = rows.iter().find(|r| r.version == step.revision.version);
     let mut row = match (step.action, recorded, step.known) {
         (Action::Revert, Some(row), _) => row.clone(),
@@ -419,7 +357,7 @@ fn dirty_row(step: &Step<'_>, rows: &[AppliedRow], backend: crate::revision::Bac
 /// Runs `script` from statement `start` on, outside a transaction, keeping `row` (marked dirty) up to date after
 /// each statement, so a failure leaves a record of exactly what ran.
 #[allow(clippy::too_many_arguments)] // one call site each for run and resume; a struct would only rename them
-fn statement_by_statement(
+pub(crate) fn statement_by_statement(
     driver: &mut dyn Driver,
     config: &Config,
     step: &Step<'_>,
@@ -493,7 +431,7 @@ fn failure_line(statement: &Statement<'_>, error: &DbError) -> usize {
     statement.line + within
 }
 
-fn failure_error(
+pub(crate) fn failure_error(
     step: &Step<'_>,
     statements: &[Statement<'_>],
     failure: ScriptFailure,
@@ -511,227 +449,4 @@ fn failure_error(
         applied: done.iter().map(|s| (s.action.direction(), s.revision.clone())).collect(),
         source: failure.error,
     }
-}
-
-/// How an operator settled a dirty revision by hand.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Resolution {
-    /// The revision is in effect: record it as applied.
-    Applied,
-    /// The revision is not in effect: remove its record.
-    NotApplied,
-}
-
-fn find_dirty(rows: &[AppliedRow]) -> Result<&AppliedRow, Error> {
-    rows.iter().find(|r| r.state.is_dirty()).ok_or_else(|| Error::Resume {
-        message: "no revision is dirty: there is nothing to resume or resolve".to_owned(),
-    })
-}
-
-/// The dirty revision `reference` names, and its row: what [`resolve`] checks before writing, for a dry run too.
-///
-/// # Errors
-/// [`Error::TargetNotFound`] if `reference` names nothing; [`Error::Resume`] if nothing is dirty, or another
-/// revision is.
-pub fn dirty_revision<'a>(
-    revisions: &[Revision],
-    rows: &'a [AppliedRow],
-    reference: &str,
-) -> Result<(RevisionName, &'a AppliedRow), Error> {
-    let refs: Vec<&AppliedRow> = rows.iter().collect();
-    let name = plan::resolve(reference, revisions, &refs)?;
-    let dirty = find_dirty(rows)?;
-    if dirty.version != name.version {
-        return Err(Error::Resume {
-            message: format!("revision {name} is not dirty; the dirty revision is {} ({})", dirty.version, dirty.name),
-        });
-    }
-    Ok((name, dirty))
-}
-
-/// Records how the dirty revision `reference` was settled by hand, after checking the database.
-///
-/// # Errors
-/// [`Error::Resume`] if that revision is not dirty; lock and database errors.
-pub fn resolve(
-    revisions: &[Revision],
-    config: &Config,
-    driver: &mut dyn Driver,
-    reference: &str,
-    resolution: Resolution,
-) -> Result<RevisionName, Error> {
-    let mut guard = lock(driver, config)?;
-    let driver = guard.driver();
-    let rows = read_history(driver, &config.table)?;
-    let (name, dirty) = dirty_revision(revisions, &rows, reference)?;
-    let mut tx = Transaction::begin(driver).map_err(db("opening a transaction"))?;
-    match resolution {
-        Resolution::Applied => {
-            let mut row = dirty.clone();
-            if let Some(revision) = revisions.iter().find(|r| r.version() == row.version) {
-                let backend = tx.driver().backend();
-                row.up_checksum = revision.up(backend).checksum();
-                row.down_checksum = plan::recorded_down_checksum(revision.down(backend));
-            }
-            row.state = RowState::Applied;
-            row.error = None;
-            tx.driver().update_row(&config.table, &row)
-        }
-        Resolution::NotApplied => tx.driver().delete_row(&config.table, &name.version),
-    }
-    .map_err(db(format!("resolving revision {name}")))?;
-    tx.commit().map_err(db(format!("resolving revision {name}")))?;
-    guard.release()?;
-    Ok(name)
-}
-
-/// Where [`resume`] would continue the dirty revision: what it checks before running anything, for a dry run too.
-#[derive(Clone, Debug)]
-pub struct ResumePoint<'r> {
-    /// The dirty revision's history row.
-    pub row: AppliedRow,
-    /// The dirty revision.
-    pub name: RevisionName,
-    /// Applying or reverting.
-    pub action: Action,
-    /// The revision in the folder, if it has it (a revert may run the down SQL kept in the history table).
-    pub known: Option<&'r Revision>,
-    /// The script being run.
-    pub script: Script,
-    /// `folder/file` of the script, for messages.
-    pub file: String,
-    /// Statements that already ran (and are unchanged in the script).
-    pub done: usize,
-    /// Statements in the script.
-    pub statements: usize,
-    /// The line of the statement to run next, if any is left.
-    pub next_line: Option<usize>,
-}
-
-/// Finds the dirty revision and checks that the statements that already ran are unchanged in its script.
-///
-/// # Errors
-/// [`Error::Resume`] if nothing is dirty, the folder does not have an upgrading revision, or the statements that ran
-/// changed; [`Error::Irreversible`] for a revert with no down SQL.
-pub fn resume_point<'r>(
-    revisions: &'r [Revision],
-    rows: &[AppliedRow],
-    backend: crate::revision::Backend,
-) -> Result<ResumePoint<'r>, Error> {
-    let row = find_dirty(rows)?.clone();
-    let name = RevisionName { version: row.version.clone(), name: row.name.clone() };
-    let known = revisions.iter().find(|r| r.version() == row.version);
-    let (action, direction) = if row.state == RowState::Downgrading {
-        (Action::Revert, Direction::Down)
-    } else {
-        (Action::Apply, Direction::Up)
-    };
-    let (script, file) = match (known, direction) {
-        (Some(revision), _) => {
-            let script = revision.script(direction, backend).clone();
-            let file = format!("{}/{}", revision.folder(), script.file());
-            (script, file)
-        }
-        (None, Direction::Down) => match &row.down_sql {
-            Some(sql) => (plan::stored_script(sql), format!("{} down SQL kept in the history table", row.version)),
-            None => return Err(Error::Irreversible { revision: name, file: "history table".to_owned() }),
-        },
-        (None, Direction::Up) => {
-            return Err(Error::Resume {
-                message: format!("cannot resume {name}: this binary does not contain it; resolve it instead"),
-            })
-        }
-    };
-    let statements = sql::split(script.sql(), backend);
-    let done = usize::try_from(row.statements_done).unwrap_or(usize::MAX);
-    let unchanged = done <= statements.len()
-        && (done == 0 && row.progress_checksum.is_none()
-            || row.progress_checksum == Some(history::progress_checksum(statements[..done].iter().map(|s| s.text))));
-    if !unchanged {
-        return Err(Error::Resume {
-            message: format!(
-                "cannot resume {name}: the {done} statement(s) of {file} that already ran are not the ones in the \
-                 file now; restore the file, or finish the revision by hand and mark it resolved"
-            ),
-        });
-    }
-    let (count, next_line) = (statements.len(), statements.get(done).map(|s| s.line));
-    Ok(ResumePoint { row, name, action, known, script, file, done, statements: count, next_line })
-}
-
-/// Continues the dirty revision from its failed statement, after checking that the statements that already ran
-/// are unchanged in the file.
-///
-/// # Errors
-/// [`Error::Resume`] if nothing is dirty or the statements that ran changed; [`Error::Migration`] if a statement
-/// fails again (the revision stays dirty, with its progress); lock and database errors.
-pub fn resume(revisions: &[Revision], config: &Config, driver: &mut dyn Driver) -> Result<Report, Error> {
-    let mut guard = lock(driver, config)?;
-    let driver = guard.driver();
-    let backend = driver.backend();
-    let rows = read_history(driver, &config.table)?;
-    let ResumePoint { mut row, name, action, known, script, file, done, .. } = resume_point(revisions, &rows, backend)?;
-    if let Some(revision) = known {
-        // The run finishes with the files as they are now (only statements not yet run may have changed).
-        row.record_files(revision, backend);
-    }
-    let step = Step { action, revision: name.clone(), known, script: None, file };
-    let started = Instant::now();
-    statement_by_statement(driver, config, &step, &script, row, false, done, false, &[], &mut ())?;
-    let after = newest(&read_history(driver, &config.table)?);
-    guard.release()?;
-    Ok(Report {
-        before: Some(name.clone()),
-        after,
-        steps: vec![StepReport { action, revision: name, duration: started.elapsed() }],
-    })
-}
-
-/// The applied revision `reference` names, with its history row: what [`accept`] works on, for a dry run too.
-///
-/// # Errors
-/// [`Error::TargetNotFound`] if `reference` names no applied revision of `revisions`.
-pub fn accept_target<'a, 'r>(
-    revisions: &'r [Revision],
-    rows: &'a [AppliedRow],
-    reference: &str,
-) -> Result<(&'a AppliedRow, &'r Revision), Error> {
-    let refs: Vec<&AppliedRow> = rows.iter().collect();
-    let name = plan::resolve(reference, revisions, &refs)?;
-    match (rows.iter().find(|r| r.version == name.version), revisions.iter().find(|r| r.version() == name.version)) {
-        (Some(row), Some(revision)) => Ok((row, revision)),
-        _ => Err(Error::TargetNotFound {
-            target: reference.to_owned(),
-            detail: "is not an applied revision of this binary; only those can be accepted".to_owned(),
-        }),
-    }
-}
-
-/// Accepts on purpose that the files of applied revision `reference` changed: records their current checksums and
-/// down SQL, running nothing. Returns the files whose record changed (empty if none had).
-///
-/// # Errors
-/// [`Error::TargetNotFound`] if `reference` names no applied revision of this binary; lock and database errors.
-pub fn accept(
-    revisions: &[Revision],
-    config: &Config,
-    driver: &mut dyn Driver,
-    reference: &str,
-) -> Result<Vec<ChangedFile>, Error> {
-    let mut guard = lock(driver, config)?;
-    let driver = guard.driver();
-    let backend = driver.backend();
-    let rows = read_history(driver, &config.table)?;
-    let (row, revision) = accept_target(revisions, &rows, reference)?;
-    let name = RevisionName { version: revision.version().to_owned(), name: revision.name().to_owned() };
-    let changes = plan::changed_files(row, revision, backend);
-    if !changes.is_empty() {
-        let mut updated = row.clone();
-        updated.record_files(revision, backend);
-        let mut tx = Transaction::begin(driver).map_err(db("opening a transaction"))?;
-        tx.driver().update_row(&config.table, &updated).map_err(db(format!("accepting revision {name}")))?;
-        tx.commit().map_err(db(format!("accepting revision {name}")))?;
-    }
-    guard.release()?;
-    Ok(changes)
 }

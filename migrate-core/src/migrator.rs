@@ -1,0 +1,414 @@
+//! The [`Migrator`]: the one type that owns every use case. Callers give it the revisions and the options, then call
+//! a method: plan (the dry run), upgrade, downgrade or stamp to a target, redo, resume, resolve, accept, status and
+//! the offline script. Each method takes the database as a `&mut dyn Driver` and makes every decision itself, so
+//! the command line, the `migrate` facade and a library user do the same thing to a database.
+//!
+//! Every method that writes takes the migration lock, plans under it, and releases it on every path; the methods
+//! named `plan…` are their dry runs: the same checks on the same history read, and nothing written.
+
+use std::time::Duration;
+
+use crate::driver::Driver;
+use crate::error::{ChangedFile, Error, RedoRefusal, RevisionName};
+use crate::history::{AppliedRow, HistoryTable};
+use crate::offline::{self, ScriptOptions};
+use crate::plan::{self, Command, OutOfOrder, Plan, Target};
+use crate::repair::{self, Resolution, ResumePoint};
+use crate::revision::{Backend, Revision};
+use crate::runner::{self, Observer, Report};
+use crate::status::{self, Entry};
+
+/// How long a run waits for the migration lock unless told otherwise.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60);
+
+/// How a migrator behaves. `Config::default()` is what a start-up migration wants; set fields one by one, or use
+/// the [`Migrator`]'s builder methods.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// Where the history table lives.
+    pub table: HistoryTable,
+    /// Take the migration lock (default `true`). Turn off only when something else guarantees a single runner.
+    pub lock: bool,
+    /// How long to wait for the lock before failing with [`Error::LockTimeout`] (default [`DEFAULT_LOCK_WAIT`]).
+    pub lock_wait: Duration,
+    /// Pending revisions older than the newest applied one (default: refuse).
+    pub out_of_order: OutOfOrder,
+    /// Run all revisions of the run in one transaction (default `false`: one transaction per revision).
+    pub single_transaction: bool,
+    /// Run empty down files as no-ops instead of refusing (default `false`).
+    pub allow_empty_down: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            table: HistoryTable::default(),
+            lock: true,
+            lock_wait: DEFAULT_LOCK_WAIT,
+            out_of_order: OutOfOrder::Error,
+            single_transaction: false,
+            allow_empty_down: false,
+        }
+    }
+}
+
+/// What a redo will do: revert the newest revisions, then apply the same ones again.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Redo<'r> {
+    /// The downgrade, newest first.
+    pub down: Plan<'r>,
+    /// The upgrade that follows it, oldest first: the same revisions.
+    pub up: Plan<'r>,
+}
+
+/// A script written ahead of time: its plan, where it leaves the database, and its text.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Offline<'r> {
+    /// The steps the script carries out, planned from the position it assumes.
+    pub plan: Plan<'r>,
+    /// The revision the database is at once the script has run.
+    pub after: Option<RevisionName>,
+    options: ScriptOptions,
+}
+
+impl Offline<'_> {
+    /// The SQL text, headed by `header` (each line becomes an SQL comment).
+    pub fn text(&self, header: &[String]) -> String {
+        offline::script(&self.plan, &self.options, header)
+    }
+}
+
+/// Plans and applies a list of revisions to one database at a time. See the module documentation.
+///
+/// ```
+/// use migrate_core::{Migrator, Revision};
+/// let revisions: Vec<Revision> = Vec::new();
+/// let migrator = Migrator::new(&revisions).lock_wait(std::time::Duration::from_secs(5));
+/// assert_eq!(migrator.config().lock_wait.as_secs(), 5);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Migrator<'r> {
+    revisions: &'r [Revision],
+    config: Config,
+}
+
+impl<'r> Migrator<'r> {
+    /// A migrator over `revisions` (embedded, or scanned at run time) with the default configuration.
+    pub fn new(revisions: &'r [Revision]) -> Self {
+        Migrator { revisions, config: Config::default() }
+    }
+
+    /// A migrator over `revisions` with `config`.
+    pub fn with_config(revisions: &'r [Revision], config: Config) -> Self {
+        Migrator { revisions, config }
+    }
+
+    /// Keeps the history in `table` (default `_migrate_history`, no schema).
+    #[must_use]
+    pub fn history_table(mut self, table: HistoryTable) -> Self {
+        self.config.table = table;
+        self
+    }
+
+    /// Waits at most `wait` for the migration lock (default [`DEFAULT_LOCK_WAIT`]).
+    #[must_use]
+    pub fn lock_wait(mut self, wait: Duration) -> Self {
+        self.config.lock_wait = wait;
+        self
+    }
+
+    /// Takes the migration lock (default `true`).
+    #[must_use]
+    pub fn lock(mut self, lock: bool) -> Self {
+        self.config.lock = lock;
+        self
+    }
+
+    /// What to do with pending revisions older than the newest applied one (default: refuse).
+    #[must_use]
+    pub fn out_of_order(mut self, policy: OutOfOrder) -> Self {
+        self.config.out_of_order = policy;
+        self
+    }
+
+    /// Runs the whole command in one transaction, so a failure leaves nothing of the run (default `false`).
+    #[must_use]
+    pub fn single_transaction(mut self, on: bool) -> Self {
+        self.config.single_transaction = on;
+        self
+    }
+
+    /// Runs empty down files as no-ops instead of refusing (default `false`).
+    #[must_use]
+    pub fn allow_empty_down(mut self, on: bool) -> Self {
+        self.config.allow_empty_down = on;
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The revisions, in order.
+    pub fn revisions(&self) -> &'r [Revision] {
+        self.revisions
+    }
+
+    /// The rows of the history table, oldest first; empty if the table does not exist yet. One statement, no lock.
+    ///
+    /// # Errors
+    /// [`Error::Database`] if the table cannot be read.
+    pub fn history(&self, driver: &mut dyn Driver) -> Result<Vec<AppliedRow>, Error> {
+        runner::read_history(driver, &self.config.table)
+    }
+
+    /// The revision `reference` names: an exact version (dashes allowed), a folder name, a unique name or a unique
+    /// version prefix of the revisions, or the exact version of a row in `rows`.
+    ///
+    /// # Errors
+    /// [`Error::TargetNotFound`] when nothing matches, or several revisions do.
+    pub fn find(&self, reference: &str, rows: &[AppliedRow]) -> Result<RevisionName, Error> {
+        let rows: Vec<&AppliedRow> = rows.iter().collect();
+        plan::resolve(reference, self.revisions, &rows)
+    }
+
+    /// The steps `command` would run, without running them (one statement: the history read; no lock).
+    ///
+    /// # Errors
+    /// What [`plan::plan`] refuses, and [`Error::Database`] if the history cannot be read.
+    pub fn plan(&self, driver: &mut dyn Driver, command: &Command) -> Result<Plan<'r>, Error> {
+        let rows = self.history(driver)?;
+        plan::plan(self.revisions, &rows, command, &runner::policy(&self.config, driver.backend()))
+    }
+
+    /// Runs `command`, telling `observer` (`&mut ()` for none) of each step as it runs. With nothing to do it sends
+    /// one statement (the history read) and takes no lock.
+    ///
+    /// # Errors
+    /// Before anything runs: what [`plan::plan`] refuses, [`Error::LockTimeout`], [`Error::Database`]. While
+    /// running: [`Error::Migration`] naming the revision, file and line of the failing statement and the revisions
+    /// completed before it, which stay completed.
+    pub fn run(
+        &self,
+        driver: &mut dyn Driver,
+        command: &Command,
+        observer: &mut dyn Observer,
+    ) -> Result<Report, Error> {
+        runner::run(self.revisions, &self.config, driver, std::slice::from_ref(command), observer, &|_, _| Ok(()))
+    }
+
+    /// Applies pending revisions up to `target` (`head` for all).
+    ///
+    /// # Errors
+    /// As [`Migrator::run`].
+    pub fn upgrade(
+        &self,
+        driver: &mut dyn Driver,
+        target: Target,
+        observer: &mut dyn Observer,
+    ) -> Result<Report, Error> {
+        self.run(driver, &Command::Upgrade(target), observer)
+    }
+
+    /// Reverts applied revisions down to `target`, which stays applied (`base` for all).
+    ///
+    /// # Errors
+    /// As [`Migrator::run`], and [`Error::Irreversible`], [`Error::EmptyDown`].
+    pub fn downgrade(
+        &self,
+        driver: &mut dyn Driver,
+        target: Target,
+        observer: &mut dyn Observer,
+    ) -> Result<Report, Error> {
+        self.run(driver, &Command::Downgrade(target), observer)
+    }
+
+    /// Records the database as being at `target` without running any SQL.
+    ///
+    /// # Errors
+    /// As [`Migrator::run`].
+    pub fn stamp(&self, driver: &mut dyn Driver, target: Target, observer: &mut dyn Observer) -> Result<Report, Error> {
+        self.run(driver, &Command::Stamp(target), observer)
+    }
+
+    /// What [`Migrator::redo`] of the newest `count` revisions would do, checked as the redo checks it.
+    ///
+    /// # Errors
+    /// [`Error::NotRedoable`] when the same revisions could not be applied again (one is not in this binary, has a
+    /// placeholder down file, or pending revisions lie between them); what the downgrade and upgrade refuse.
+    pub fn plan_redo(&self, driver: &mut dyn Driver, count: u32) -> Result<Redo<'r>, Error> {
+        let rows = self.history(driver)?;
+        self.redo_plans(&rows, count, driver.backend())
+    }
+
+    fn redo_plans(&self, rows: &[AppliedRow], count: u32, backend: Backend) -> Result<Redo<'r>, Error> {
+        let policy = plan::Policy { single_transaction: false, ..runner::policy(&self.config, backend) };
+        let down = plan::plan(self.revisions, rows, &redo_down(count), &policy)?;
+        if let Some(step) = down.steps.iter().find(|s| s.known.is_none()) {
+            return Err(Error::NotRedoable { reason: RedoRefusal::Unknown { revision: step.revision.clone() } });
+        }
+        if let Some(step) = down.steps.iter().find(|s| s.script.is_none()) {
+            return Err(Error::NotRedoable {
+                reason: RedoRefusal::EmptyDown { revision: step.revision.clone(), file: step.file.clone() },
+            });
+        }
+        let reverted: Vec<&str> = down.steps.iter().map(|s| s.revision.version.as_str()).collect();
+        let after: Vec<AppliedRow> = rows.iter().filter(|r| !reverted.contains(&r.version.as_str())).cloned().collect();
+        let up = plan::plan(self.revisions, &after, &redo_up(&down), &policy)?;
+        let pending: Vec<RevisionName> = up
+            .steps
+            .iter()
+            .filter(|s| !reverted.contains(&s.revision.version.as_str()))
+            .map(|s| s.revision.clone())
+            .collect();
+        if !pending.is_empty() {
+            return Err(Error::NotRedoable { reason: RedoRefusal::PendingBetween { pending } });
+        }
+        Ok(Redo { down, up })
+    }
+
+    /// Reverts the newest `count` revisions and applies them again, under one hold of the lock, so no other runner
+    /// comes between the two; the whole redo is planned under the lock and refused if the database moved.
+    ///
+    /// # Errors
+    /// As [`Migrator::plan_redo`]; [`Error::Moved`] if, under the lock, the database is no longer where the redo was
+    /// planned (nothing was run); as [`Migrator::run`] while running. A failure while applying again leaves the
+    /// reverted revisions reverted.
+    pub fn redo(&self, driver: &mut dyn Driver, count: u32, observer: &mut dyn Observer) -> Result<Report, Error> {
+        let planned = self.plan_redo(driver, count)?;
+        let reverted: Vec<String> = planned.down.steps.iter().map(|s| s.revision.version.clone()).collect();
+        let expected = [reverted.clone(), reverted.iter().rev().cloned().collect::<Vec<_>>()];
+        let check = |index: usize, plan: &Plan<'_>| {
+            let found: Vec<String> = plan.steps.iter().map(|s| s.revision.version.clone()).collect();
+            if found == expected[index] {
+                return Ok(());
+            }
+            let doing = if index == 0 { "revert" } else { "apply again" };
+            Err(Error::Moved {
+                message: format!(
+                    "redo was to {doing} {}, but would now {doing} {}",
+                    expected[index].join(", "),
+                    if found.is_empty() { "nothing".to_owned() } else { found.join(", ") }
+                ),
+            })
+        };
+        let commands = [redo_down(count), redo_up(&planned.down)];
+        runner::run(self.revisions, &self.config, driver, &commands, observer, &check)
+    }
+
+    /// Where [`Migrator::resume`] would continue the dirty revision, checked as resume checks it.
+    ///
+    /// # Errors
+    /// [`Error::Resume`] if nothing is dirty, this binary does not have an upgrading revision, or the statements that
+    /// ran changed; [`Error::Irreversible`] for a revert with no down SQL.
+    pub fn plan_resume(&self, driver: &mut dyn Driver) -> Result<ResumePoint<'r>, Error> {
+        let rows = self.history(driver)?;
+        repair::resume_point(self.revisions, &rows, driver.backend())
+    }
+
+    /// Continues the dirty revision from its failed statement, after checking that the statements that already ran
+    /// are unchanged in the file.
+    ///
+    /// # Errors
+    /// As [`Migrator::plan_resume`]; [`Error::Migration`] if a statement fails again (the revision stays dirty, with
+    /// its progress); lock and database errors.
+    pub fn resume(&self, driver: &mut dyn Driver, observer: &mut dyn Observer) -> Result<Report, Error> {
+        repair::resume(self.revisions, &self.config, driver, observer)
+    }
+
+    /// The dirty revision [`Migrator::resolve`] would settle, checked as resolve checks it.
+    ///
+    /// # Errors
+    /// [`Error::TargetNotFound`] if `reference` names nothing; [`Error::Resume`] if nothing is dirty, or another
+    /// revision is.
+    pub fn plan_resolve(&self, driver: &mut dyn Driver, reference: &str) -> Result<RevisionName, Error> {
+        let rows = self.history(driver)?;
+        Ok(repair::dirty_revision(self.revisions, &rows, reference)?.0)
+    }
+
+    /// Records how the dirty revision `reference` was settled by hand, running nothing of it.
+    ///
+    /// # Errors
+    /// As [`Migrator::plan_resolve`]; lock and database errors.
+    pub fn resolve(&self, driver: &mut dyn Driver, reference: &str, how: Resolution) -> Result<RevisionName, Error> {
+        repair::resolve(self.revisions, &self.config, driver, reference, how)
+    }
+
+    /// The changed files [`Migrator::accept`] would record for applied revision `reference`.
+    ///
+    /// # Errors
+    /// [`Error::TargetNotFound`] if `reference` names no applied revision of this binary; database errors.
+    pub fn plan_accept(&self, driver: &mut dyn Driver, reference: &str) -> Result<Vec<ChangedFile>, Error> {
+        let rows = self.history(driver)?;
+        let (row, revision) = repair::accept_target(self.revisions, &rows, reference)?;
+        Ok(plan::changed_files(row, revision, driver.backend()))
+    }
+
+    /// Accepts on purpose that the files of applied revision `reference` changed: records their current checksums
+    /// and down SQL, running nothing. Returns the files whose record changed (empty if none had).
+    ///
+    /// # Errors
+    /// As [`Migrator::plan_accept`]; lock and database errors.
+    pub fn accept(&self, driver: &mut dyn Driver, reference: &str) -> Result<Vec<ChangedFile>, Error> {
+        repair::accept(self.revisions, &self.config, driver, reference)
+    }
+
+    /// Where each revision stands in the database (applied, pending, dirty; changed, missing, out of order), by the
+    /// planner's rules. Reads only; no lock.
+    ///
+    /// # Errors
+    /// [`Error::Database`] if the history cannot be read.
+    pub fn status(&self, driver: &mut dyn Driver) -> Result<Vec<Entry<'r>>, Error> {
+        let rows = self.history(driver)?;
+        Ok(self.status_of(&rows, driver.backend()))
+    }
+
+    /// Where each revision stands against history `rows` read from a `backend` database (pure).
+    pub fn status_of(&self, rows: &[AppliedRow], backend: Backend) -> Vec<Entry<'r>> {
+        status::status(self.revisions, rows, backend)
+    }
+
+    /// The script that carries out `command` on a `backend` database assumed to be at `from` (`base`, `head` or a
+    /// revision), written without a connection: planned by the same rules as a live run, with its protocol.
+    ///
+    /// # Errors
+    /// What planning refuses; [`Error::TargetNotFound`] if `from` names no revision or is relative.
+    pub fn script(&self, backend: Backend, command: &Command, from: &Target) -> Result<Offline<'r>, Error> {
+        let upto = |version: Option<&str>| -> Vec<AppliedRow> {
+            self.revisions
+                .iter()
+                .filter(|r| version.is_none_or(|v| r.version() <= v))
+                .map(|r| AppliedRow::for_revision(r, backend))
+                .collect()
+        };
+        let assumed = match from {
+            Target::Base => Vec::new(),
+            Target::Head => upto(None),
+            Target::Revision(reference) => upto(Some(&self.find(reference, &[])?.version)),
+            Target::Relative(_) => {
+                return Err(Error::TargetNotFound {
+                    target: from.to_string(),
+                    detail: "is not a position to write a script from; give a revision, head or base".to_owned(),
+                })
+            }
+        };
+        let plan = plan::plan(self.revisions, &assumed, command, &runner::policy(&self.config, backend))?;
+        let after = plan.after(&assumed);
+        let options = ScriptOptions::of(backend, &self.config);
+        Ok(Offline { plan, after, options })
+    }
+}
+
+fn redo_down(count: u32) -> Command {
+    Command::Downgrade(Target::Relative(-i64::from(count)))
+}
+
+/// The upgrade that applies again what `down` reverts: up to the newest revision it reverts.
+fn redo_up(down: &Plan<'_>) -> Command {
+    let top = down.steps.first().map(|s| s.revision.version.clone()).unwrap_or_default();
+    Command::Upgrade(Target::Revision(top.into()))
+}

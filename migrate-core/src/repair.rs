@@ -1,0 +1,243 @@
+//! The ways out of a state a run cannot continue from: `resume` and `resolve` for a dirty revision (a
+//! statement-by-statement revision that stopped part way), `accept` for files changed on purpose. Each has a pure
+//! check (`resume_point`, `dirty_revision`, `accept_target`) that the dry runs share with the real thing.
+
+use std::time::Instant;
+
+use crate::driver::Driver;
+use crate::error::{ChangedFile, Error, RevisionName};
+use crate::history::{self, AppliedRow, RowState};
+use crate::lock::Transaction;
+use crate::migrator::Config;
+use crate::plan::{self, Action, Step};
+use crate::revision::{Backend, Direction, Revision, Script};
+use crate::runner::{db, lock, newest, read_history, statement_by_statement, Observer, Report, StepReport};
+use crate::sql;
+
+/// How an operator settled a dirty revision by hand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    /// The revision is in effect: record it as applied.
+    Applied,
+    /// The revision is not in effect: remove its record.
+    NotApplied,
+}
+
+fn find_dirty(rows: &[AppliedRow]) -> Result<&AppliedRow, Error> {
+    rows.iter().find(|r| r.state.is_dirty()).ok_or_else(|| Error::Resume {
+        message: "no revision is dirty: there is nothing to resume or resolve".to_owned(),
+    })
+}
+
+/// The dirty revision `reference` names, and its row: what [`resolve`] checks before writing, for a dry run too.
+///
+/// # Errors
+/// [`Error::TargetNotFound`] if `reference` names nothing; [`Error::Resume`] if nothing is dirty, or another
+/// revision is.
+pub(crate) fn dirty_revision<'a>(
+    revisions: &[Revision],
+    rows: &'a [AppliedRow],
+    reference: &str,
+) -> Result<(RevisionName, &'a AppliedRow), Error> {
+    let refs: Vec<&AppliedRow> = rows.iter().collect();
+    let name = plan::resolve(reference, revisions, &refs)?;
+    let dirty = find_dirty(rows)?;
+    if dirty.version != name.version {
+        return Err(Error::Resume {
+            message: format!("revision {name} is not dirty; the dirty revision is {} ({})", dirty.version, dirty.name),
+        });
+    }
+    Ok((name, dirty))
+}
+
+/// Records how the dirty revision `reference` was settled by hand, after checking the database.
+///
+/// # Errors
+/// [`Error::Resume`] if that revision is not dirty; lock and database errors.
+pub(crate) fn resolve(
+    revisions: &[Revision],
+    config: &Config,
+    driver: &mut dyn Driver,
+    reference: &str,
+    resolution: Resolution,
+) -> Result<RevisionName, Error> {
+    let mut guard = lock(driver, config)?;
+    let driver = guard.driver();
+    let rows = read_history(driver, &config.table)?;
+    let (name, dirty) = dirty_revision(revisions, &rows, reference)?;
+    let mut tx = Transaction::begin(driver).map_err(db("opening a transaction"))?;
+    match resolution {
+        Resolution::Applied => {
+            let mut row = dirty.clone();
+            if let Some(revision) = revisions.iter().find(|r| r.version() == row.version) {
+                let backend = tx.driver().backend();
+                row.up_checksum = revision.up(backend).checksum();
+                row.down_checksum = plan::recorded_down_checksum(revision.down(backend));
+            }
+            row.state = RowState::Applied;
+            row.error = None;
+            tx.driver().update_row(&config.table, &row)
+        }
+        Resolution::NotApplied => tx.driver().delete_row(&config.table, &name.version),
+    }
+    .map_err(db(format!("resolving revision {name}")))?;
+    tx.commit().map_err(db(format!("resolving revision {name}")))?;
+    guard.release()?;
+    Ok(name)
+}
+
+/// Where [`resume`] would continue the dirty revision: what it checks before running anything, for a dry run too.
+#[derive(Clone, Debug)]
+pub struct ResumePoint<'r> {
+    /// The dirty revision's history row.
+    pub row: AppliedRow,
+    /// The dirty revision.
+    pub name: RevisionName,
+    /// Applying or reverting.
+    pub action: Action,
+    /// The revision in the folder, if it has it (a revert may run the down SQL kept in the history table).
+    pub known: Option<&'r Revision>,
+    /// The script being run.
+    pub script: Script,
+    /// `folder/file` of the script, for messages.
+    pub file: String,
+    /// Statements that already ran (and are unchanged in the script).
+    pub done: usize,
+    /// Statements in the script.
+    pub statements: usize,
+    /// The line of the statement to run next, if any is left.
+    pub next_line: Option<usize>,
+}
+
+/// Finds the dirty revision and checks that the statements that already ran are unchanged in its script.
+///
+/// # Errors
+/// [`Error::Resume`] if nothing is dirty, the folder does not have an upgrading revision, or the statements that ran
+/// changed; [`Error::Irreversible`] for a revert with no down SQL.
+pub(crate) fn resume_point<'r>(
+    revisions: &'r [Revision],
+    rows: &[AppliedRow],
+    backend: Backend,
+) -> Result<ResumePoint<'r>, Error> {
+    let row = find_dirty(rows)?.clone();
+    let name = RevisionName { version: row.version.clone(), name: row.name.clone() };
+    let known = revisions.iter().find(|r| r.version() == row.version);
+    let (action, direction) = if row.state == RowState::Downgrading {
+        (Action::Revert, Direction::Down)
+    } else {
+        (Action::Apply, Direction::Up)
+    };
+    let (script, file) = match (known, direction) {
+        (Some(revision), _) => {
+            let script = revision.script(direction, backend).clone();
+            let file = format!("{}/{}", revision.folder(), script.file());
+            (script, file)
+        }
+        (None, Direction::Down) => match &row.down_sql {
+            Some(sql) => (plan::stored_script(sql), format!("{} down SQL kept in the history table", row.version)),
+            None => return Err(Error::Irreversible { revision: name, file: "history table".to_owned() }),
+        },
+        (None, Direction::Up) => {
+            return Err(Error::Resume {
+                message: format!("cannot resume {name}: this binary does not contain it; resolve it instead"),
+            })
+        }
+    };
+    let statements = sql::split(script.sql(), backend);
+    let done = usize::try_from(row.statements_done).unwrap_or(usize::MAX);
+    let unchanged = done <= statements.len()
+        && (done == 0 && row.progress_checksum.is_none()
+            || row.progress_checksum == Some(history::progress_checksum(statements[..done].iter().map(|s| s.text))));
+    if !unchanged {
+        return Err(Error::Resume {
+            message: format!(
+                "cannot resume {name}: the {done} statement(s) of {file} that already ran are not the ones in the \
+                 file now; restore the file, or finish the revision by hand and mark it resolved"
+            ),
+        });
+    }
+    let (count, next_line) = (statements.len(), statements.get(done).map(|s| s.line));
+    Ok(ResumePoint { row, name, action, known, script, file, done, statements: count, next_line })
+}
+
+/// Continues the dirty revision from its failed statement, after checking that the statements that already ran
+/// are unchanged in the file.
+///
+/// # Errors
+/// [`Error::Resume`] if nothing is dirty or the statements that ran changed; [`Error::Migration`] if a statement
+/// fails again (the revision stays dirty, with its progress); lock and database errors.
+pub(crate) fn resume(
+    revisions: &[Revision],
+    config: &Config,
+    driver: &mut dyn Driver,
+    observer: &mut dyn Observer,
+) -> Result<Report, Error> {
+    let mut guard = lock(driver, config)?;
+    let driver = guard.driver();
+    let backend = driver.backend();
+    let rows = read_history(driver, &config.table)?;
+    let ResumePoint { mut row, name, action, known, script, file, done, .. } = resume_point(revisions, &rows, backend)?;
+    if let Some(revision) = known {
+        // The run finishes with the files as they are now (only statements not yet run may have changed).
+        row.record_files(revision, backend);
+    }
+    let step = Step { action, revision: name.clone(), known, script: None, file };
+    let started = Instant::now();
+    statement_by_statement(driver, config, &step, &script, row, false, done, false, &[], observer)?;
+    let after = newest(&read_history(driver, &config.table)?);
+    guard.release()?;
+    Ok(Report {
+        before: Some(name.clone()),
+        after,
+        steps: vec![StepReport { action, revision: name, duration: started.elapsed() }],
+    })
+}
+
+/// The applied revision `reference` names, with its history row: what [`accept`] works on, for a dry run too.
+///
+/// # Errors
+/// [`Error::TargetNotFound`] if `reference` names no applied revision of `revisions`.
+pub(crate) fn accept_target<'a, 'r>(
+    revisions: &'r [Revision],
+    rows: &'a [AppliedRow],
+    reference: &str,
+) -> Result<(&'a AppliedRow, &'r Revision), Error> {
+    let refs: Vec<&AppliedRow> = rows.iter().collect();
+    let name = plan::resolve(reference, revisions, &refs)?;
+    match (rows.iter().find(|r| r.version == name.version), revisions.iter().find(|r| r.version() == name.version)) {
+        (Some(row), Some(revision)) => Ok((row, revision)),
+        _ => Err(Error::TargetNotFound {
+            target: reference.to_owned(),
+            detail: "is not an applied revision of this binary; only those can be accepted".to_owned(),
+        }),
+    }
+}
+
+/// Accepts on purpose that the files of applied revision `reference` changed: records their current checksums and
+/// down SQL, running nothing. Returns the files whose record changed (empty if none had).
+///
+/// # Errors
+/// [`Error::TargetNotFound`] if `reference` names no applied revision of this binary; lock and database errors.
+pub(crate) fn accept(
+    revisions: &[Revision],
+    config: &Config,
+    driver: &mut dyn Driver,
+    reference: &str,
+) -> Result<Vec<ChangedFile>, Error> {
+    let mut guard = lock(driver, config)?;
+    let driver = guard.driver();
+    let backend = driver.backend();
+    let rows = read_history(driver, &config.table)?;
+    let (row, revision) = accept_target(revisions, &rows, reference)?;
+    let name = RevisionName { version: revision.version().to_owned(), name: revision.name().to_owned() };
+    let changes = plan::changed_files(row, revision, backend);
+    if !changes.is_empty() {
+        let mut updated = row.clone();
+        updated.record_files(revision, backend);
+        let mut tx = Transaction::begin(driver).map_err(db("opening a transaction"))?;
+        tx.driver().update_row(&config.table, &updated).map_err(db(format!("accepting revision {name}")))?;
+        tx.commit().map_err(db(format!("accepting revision {name}")))?;
+    }
+    guard.release()?;
+    Ok(changes)
+}
