@@ -51,7 +51,7 @@ pub struct Global {
     pub color: Color,
 
     /// How long to wait for the migration lock, in seconds.
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 60.0)]
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = migrate_core::DEFAULT_LOCK_WAIT.as_secs_f64())]
     pub lock_wait: f64,
 
     /// Do not take the migration lock: only when something else guarantees a single runner.

@@ -106,45 +106,27 @@ fn quote(options: &ScriptOptions) -> impl Fn(&str) -> String + '_ {
     move |ident| history::quote_identifier(options.backend, ident)
 }
 
-/// The statements that take and release the lock a live run takes, computed by the database from the same inputs.
+/// The statements that take and release the lock a live run takes, on the identity it takes it by.
 fn lock_statements(options: &ScriptOptions) -> Option<(String, String)> {
-    let backend = options.backend;
-    let table = history::sql_literal(backend, options.table.name());
     let secs = options.lock_wait.as_secs().max(1);
-    match backend {
-        Backend::Postgres => {
-            let scope = options
-                .table
-                .schema()
-                .map_or_else(|| "coalesce(current_schema(), '')".to_owned(), |s| history::sql_literal(backend, s));
-            let key = format!(
-                "('x' || left(encode(sha256(convert_to('migrate lock ' || {scope} || '.' || {table}, 'UTF8')), \
-                 'hex'), 16))::bit(64)::bigint"
-            );
-            Some((
-                format!(
-                    "-- The migration lock a live run takes, waited for up to {secs} s.\nSET lock_timeout = \
-                     '{secs}s';\nSELECT pg_advisory_lock({key});\nRESET lock_timeout;\n"
-                ),
-                format!("SELECT pg_advisory_unlock({key});\n"),
-            ))
-        }
-        Backend::Mysql => {
-            let scope = options
-                .table
-                .schema()
-                .map_or_else(|| "IFNULL(DATABASE(), '')".to_owned(), |s| history::sql_literal(backend, s));
-            let name = format!("CONCAT('migrate:', LEFT(SHA2(CONCAT({scope}, '.', {table}), 256), 32))");
-            Some((
-                format!(
-                    "-- The migration lock a live run takes, waited for up to {secs} s. If another session holds it, \
-                     this statement fails\n-- (error 1242, \"Subquery returns more than 1 row\") and nothing below \
-                     runs.\nSELECT IF(GET_LOCK({name}, {secs}) = 1, 'migration lock taken', (SELECT 1 UNION ALL \
-                     SELECT 2)) AS migrate_lock;\n"
-                ),
-                format!("DO RELEASE_LOCK({name});\n"),
-            ))
-        }
+    let id = crate::lock::identity_sql(options.backend, &options.table)?;
+    match options.backend {
+        Backend::Postgres => Some((
+            format!(
+                "-- The migration lock a live run takes, waited for up to {secs} s.\nSET lock_timeout = \
+                 '{secs}s';\nSELECT pg_advisory_lock({id});\nRESET lock_timeout;\n"
+            ),
+            format!("SELECT pg_advisory_unlock({id});\n"),
+        )),
+        Backend::Mysql => Some((
+            format!(
+                "-- The migration lock a live run takes, waited for up to {secs} s. If another session holds it, \
+                 this statement fails\n-- (error 1242, \"Subquery returns more than 1 row\") and nothing below \
+                 runs.\nSELECT IF(GET_LOCK({id}, {secs}) = 1, 'migration lock taken', (SELECT 1 UNION ALL \
+                 SELECT 2)) AS migrate_lock;\n"
+            ),
+            format!("DO RELEASE_LOCK({id});\n"),
+        )),
         Backend::Sqlite => None,
     }
 }

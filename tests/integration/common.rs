@@ -56,3 +56,20 @@ pub fn scan_ok(dir: &Path, options: ScanOptions) -> Vec<Revision> {
 pub fn versions<D: migrate::Database + ?Sized>(conn: &mut D) -> Vec<String> {
     migrate::Migrator::new(&[]).applied(conn).unwrap().into_iter().map(|r| r.version).collect()
 }
+
+/// The lock identity an offline script on `backend` takes for `table`: the SQL expression between `open` and `close`
+/// in the script's lock statement.
+pub fn offline_lock_identity(
+    backend: migrate::Backend,
+    table: &migrate::HistoryTable,
+    open: &str,
+    close: &str,
+) -> String {
+    let revisions: Vec<Revision> = Vec::new();
+    let migrator = migrate::Migrator::new(&revisions).history_table(table.clone());
+    let command = migrate::Command::Upgrade(migrate::Target::Head);
+    let script = migrator.core().script(backend, &command, &migrate::Target::Base).unwrap().text(&[]);
+    let start = script.find(open).unwrap_or_else(|| panic!("no {open} in\n{script}")) + open.len();
+    let end = start + script[start..].find(close).unwrap_or_else(|| panic!("no {close} in\n{script}"));
+    script[start..end].to_owned()
+}

@@ -1,8 +1,11 @@
 //! What only MySQL shows: a syntax error's line reported within the file, and the dirty row it leaves.
 
-use migrate::{Error, FailureOutcome, Migrator, RowState};
+use std::time::Duration;
 
-use crate::backend::{Db, Kind};
+use migrate::{Driver, Error, FailureOutcome, HistoryTable, Migrator, RowState};
+use mysql::prelude::Queryable;
+
+use crate::backend::{Conn, Db, Kind};
 use crate::common::Folder;
 
 #[test]
@@ -70,4 +73,23 @@ fn a_revision_that_changes_database_cannot_misdirect_the_history() {
     let rows = Migrator::new(&[]).applied(&mut fresh).unwrap();
     assert_eq!((rows.len(), rows[0].state, rows[0].statements_done), (1, RowState::Applied, 3));
     fresh.exec(&format!("DROP DATABASE {other}"));
+}
+
+/// The live lock and an offline script's lock are one lock: while a run holds it, the name the script takes is in
+/// use by that run's connection, for the default table (named by its database) and for one in a named database.
+#[test]
+fn live_and_offline_lock_agree() {
+    let Some(db) = Db::new(Kind::Mysql, "mysql_lock_identity") else { return };
+    let (Conn::Mysql(mut live), Conn::Mysql(mut other)) = (db.connect(), db.connect()) else { unreachable!() };
+    let id: u64 = live.query_first("SELECT CONNECTION_ID()").unwrap().unwrap();
+    let named = HistoryTable::default().in_schema(&db.ident).unwrap();
+    for table in [HistoryTable::default(), named] {
+        let name = crate::common::offline_lock_identity(migrate::Backend::Mysql, &table, "GET_LOCK(", ", 60)");
+        let mut driver = migrate::mysql::Mysql::new(&mut live);
+        driver.lock(&table, Duration::ZERO).unwrap();
+        let user = |c: &mut mysql::Conn| c.query_first::<Option<u64>, _>(format!("SELECT IS_USED_LOCK({name})"));
+        assert_eq!(user(&mut other).unwrap().flatten(), Some(id), "the script's lock is the run's: {table:?}");
+        driver.unlock(&table).unwrap();
+        assert_eq!(user(&mut other).unwrap().flatten(), None, "released with the run's");
+    }
 }

@@ -91,3 +91,23 @@ fn error_positions_map_to_lines() {
     assert_eq!(source.code.as_deref(), Some("42704"));
     assert!(!conn.has_table("ok"), "rolled back");
 }
+
+/// The live lock and an offline script's lock are one lock: while a run holds it, the script's key is taken, for the
+/// default table (keyed by the schema it resolves to) and for one in a named schema.
+#[test]
+fn live_and_offline_lock_agree() {
+    let Some(db) = Db::new(Kind::Postgres, "pg_lock_identity") else { return };
+    let mut live = db.connect();
+    let mut other = db.connect();
+    let named = HistoryTable::default().in_schema(&db.ident).unwrap();
+    for table in [HistoryTable::default(), named] {
+        let key = crate::common::offline_lock_identity(migrate::Backend::Postgres, &table, "pg_advisory_lock(", ");\n");
+        let mut driver = Postgres::new(client(&mut live));
+        driver.lock(&table, Duration::ZERO).unwrap();
+        let try_lock = |c: &mut Conn| client(c).query_one(&format!("SELECT pg_try_advisory_lock({key})"), &[]).unwrap();
+        assert!(!try_lock(&mut other).get::<_, bool>(0), "the script's lock is free while a run holds {table:?}");
+        driver.unlock(&table).unwrap();
+        assert!(try_lock(&mut other).get::<_, bool>(0), "the script's lock is taken once the run let go");
+        client(&mut other).batch_execute(&format!("SELECT pg_advisory_unlock({key})")).unwrap();
+    }
+}

@@ -17,9 +17,10 @@
 //! # Ok::<(), mysql::Error>(())
 //! ```
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use migrate_core::history::{self, COLUMNS};
+use migrate_core::lock;
 use migrate_core::{
     AppliedRow, Backend, Checksum, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure, RowState,
 };
@@ -181,40 +182,28 @@ impl Driver for Mysql<'_> {
     }
 
     fn lock(&mut self, table: &HistoryTable, wait: Duration) -> Result<(), LockFailure> {
-        let (database, autocommit): (Option<String>, i64) =
-            self.conn.query_first("SELECT DATABASE(), @@autocommit").map_err(db_error)?.unwrap_or((None, 1));
+        // GET_LOCK names are server-wide and at most 64 characters: the database computes one from the database and
+        // table, as offline scripts compute it.
+        let identity = lock::identity_sql(Backend::Mysql, table)
+            .ok_or_else(|| DbError::new("Mysql has no migration lock identity"))?;
+        let (database, autocommit, name): (Option<String>, i64, String) = self
+            .conn
+            .query_first(format!("SELECT DATABASE(), @@autocommit, {identity}"))
+            .map_err(db_error)?
+            .ok_or_else(|| DbError::new("the migration lock's name did not come back"))?;
         if autocommit == 0 {
             // Each history write must commit on its own; the session's setting is restored on unlock.
             self.conn.query_drop("SET autocommit = 1").map_err(db_error)?;
             self.restore_autocommit = true;
         }
-        self.database = database.clone();
-        let scope = table.schema().map(str::to_owned).or(database).unwrap_or_default();
-        // GET_LOCK names are server-wide and at most 64 characters: hash the database and table into one.
-        let name = format!("migrate:{}", &Checksum::of(&format!("{scope}.{}", table.name())).to_hex()[..32]);
-        let deadline =
-            Instant::now().checked_add(wait).unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365));
-        let mut logged = false;
-        loop {
-            let got: Option<i64> = self.conn.exec_first("SELECT GET_LOCK(?, 0)", (&name,)).map_err(db_error)?.flatten();
-            if got == Some(1) {
-                self.lock_name = Some(name);
-                return Ok(());
-            }
-            let holder = self.holder(&name);
-            if Instant::now() >= deadline {
-                return Err(LockFailure::Timeout { holder });
-            }
-            if !logged {
-                log::info!(
-                    "waiting up to {:.1}s for the migration lock, held by {}",
-                    wait.as_secs_f64(),
-                    holder.as_deref().unwrap_or("another connection")
-                );
-                logged = true;
-            }
-            std::thread::sleep(Duration::from_millis(50).min(deadline.saturating_duration_since(Instant::now())));
-        }
+        self.database = database;
+        let attempt = |my: &mut Self| -> Result<bool, DbError> {
+            let got: Option<i64> = my.conn.exec_first("SELECT GET_LOCK(?, 0)", (&name,)).map_err(db_error)?.flatten();
+            Ok(got == Some(1))
+        };
+        lock::poll(wait, self, attempt, |my| my.holder(&name))?;
+        self.lock_name = Some(name);
+        Ok(())
     }
 
     fn unlock(&mut self, _table: &HistoryTable) -> Result<(), DbError> {

@@ -17,9 +17,10 @@
 //! ```
 
 use std::fmt::Write as _;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use migrate_core::history::{self, COLUMNS};
+use migrate_core::lock;
 use migrate_core::sql::Statement;
 use migrate_core::{
     AppliedRow, Backend, Checksum, Continuity, DbError, Driver, HistoryTable, LockFailure, RowChange, RowState,
@@ -102,28 +103,7 @@ impl<'c> Postgres<'c> {
             LockMode::Transaction => "pg_try_advisory_xact_lock",
         };
         let attempt = format!("SELECT {function}({})", self.key);
-        let deadline = Instant::now()
-            .checked_add(self.lock_wait)
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365));
-        let mut logged = false;
-        loop {
-            if self.first_value(&attempt)?.as_deref() == Some("t") {
-                return Ok(());
-            }
-            let holder = self.holder();
-            if Instant::now() >= deadline {
-                return Err(LockFailure::Timeout { holder });
-            }
-            if !logged {
-                log::info!(
-                    "waiting up to {:.1}s for the migration lock, held by {}",
-                    self.lock_wait.as_secs_f64(),
-                    holder.as_deref().unwrap_or("another session")
-                );
-                logged = true;
-            }
-            std::thread::sleep(Duration::from_millis(50).min(deadline.saturating_duration_since(Instant::now())));
-        }
+        lock::poll(self.lock_wait, self, |pg| Ok(pg.first_value(&attempt)?.as_deref() == Some("t")), Self::holder)
     }
 
     /// Who holds the advisory lock, as PostgreSQL sees it.
@@ -287,24 +267,25 @@ impl Driver for Postgres<'_> {
     }
 
     fn lock(&mut self, table: &HistoryTable, wait: Duration) -> Result<(), LockFailure> {
-        // One lock per history table: an unqualified table is keyed with the schema it resolves to.
-        let messages = self
-            .client
-            .simple_query("SELECT coalesce(current_schema(), ''), current_setting('search_path')")
-            .map_err(db_error)?;
-        let (schema, search_path) = messages
+        // One lock per history table, computed by the database as offline scripts compute it: an unqualified table
+        // is keyed with the schema it resolves to.
+        let identity = lock::identity_sql(Backend::Postgres, table)
+            .ok_or_else(|| DbError::new("Postgres has no migration lock identity"))?;
+        let sql = format!("SELECT coalesce(current_schema(), ''), current_setting('search_path'), ({identity})::text");
+        let messages = self.client.simple_query(&sql).map_err(db_error)?;
+        let (schema, search_path, key) = messages
             .iter()
             .find_map(|m| match m {
-                SimpleQueryMessage::Row(row) => {
-                    Some((row.get(0).unwrap_or("").to_owned(), row.get(1).map(str::to_owned)))
-                }
+                SimpleQueryMessage::Row(row) => Some((
+                    row.get(0).unwrap_or("").to_owned(),
+                    row.get(1).map(str::to_owned),
+                    row.get(2).and_then(|key| key.parse::<i64>().ok()),
+                )),
                 _ => None,
             })
             .unwrap_or_default();
-        self.schema = Some(schema.clone());
-        let scope = table.schema().map_or(schema, str::to_owned);
-        let id = Checksum::of(&format!("migrate lock {scope}.{}", table.name()));
-        self.key = i64::from_be_bytes(id.0[..8].try_into().expect("8 bytes"));
+        self.schema = Some(schema);
+        self.key = key.ok_or_else(|| DbError::new("the migration lock's key did not come back as a number"))?;
         self.lock_wait = wait;
         self.search_path = search_path;
         if self.mode == LockMode::Transaction {
