@@ -34,6 +34,6 @@ fn main() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-fn at(revision: &Option<migrate::RevisionName>) -> String {
+fn at(revision: &Option<migrate::RevisionId>) -> String {
     revision.as_ref().map_or_else(|| "base".to_owned(), ToString::to_string)
 }

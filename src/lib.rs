@@ -30,7 +30,7 @@ use std::time::Duration;
 pub use migrate_core::{
     build, scan, sql, Action, AppliedRow, Backend, ChangedFile, Checksum, Command, Config, Continuity, DbError,
     Direction, Driver, Error, ExecFailure, FailureOutcome, HistoryTable, LockFailure, OutOfOrder, Problem, ProblemKind,
-    RedoRefusal, Report, Resolution, Revision, RevisionName, RowChange, RowState, Scan, ScanOptions, Script,
+    RedoRefusal, Report, Resolution, Revision, RevisionId, RowChange, RowState, Scan, ScanOptions, Script,
     ScriptFailure, ScriptKind, StepFailure, StepReport, Target, DEFAULT_LOCK_WAIT,
 };
 pub use migrate_macros::migrations;
@@ -104,15 +104,15 @@ impl Database for migrate_mysql::Mysql<'_> {
 /// A revision of an embedded list, named by a constant that `migrations!(mod name = "...")` generates: a target the
 /// compiler checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct RevisionId {
+pub struct RevisionTarget {
     version: &'static str,
     folder: &'static str,
 }
 
-impl RevisionId {
+impl RevisionTarget {
     #[doc(hidden)]
     pub const fn __new(version: &'static str, folder: &'static str) -> Self {
-        RevisionId { version, folder }
+        RevisionTarget { version, folder }
     }
 
     /// The revision's version.
@@ -126,8 +126,8 @@ impl RevisionId {
     }
 }
 
-impl From<RevisionId> for Target {
-    fn from(id: RevisionId) -> Target {
+impl From<RevisionTarget> for Target {
+    fn from(id: RevisionTarget) -> Target {
         Target::version(id.version)
     }
 }
@@ -285,7 +285,7 @@ impl<'r> Migrator<'r> {
         &self,
         db: &mut D,
         command: &Command,
-    ) -> Result<Vec<(Action, RevisionName)>, Error> {
+    ) -> Result<Vec<(Action, RevisionId)>, Error> {
         db.with_driver(|driver| {
             let plan = self.core.plan(driver, command)?;
             Ok(plan.steps.into_iter().map(|s| (s.action, s.revision)).collect())
@@ -317,7 +317,7 @@ impl<'r> Migrator<'r> {
         db: &mut D,
         revision: &str,
         how: Resolution,
-    ) -> Result<RevisionName, Error> {
+    ) -> Result<RevisionId, Error> {
         db.with_driver(|driver| self.core.resolve(driver, revision, how))
     }
 

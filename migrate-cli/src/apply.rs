@@ -1,7 +1,7 @@
 //! The commands that run revisions or change the record of them: `upgrade`, `downgrade`, `stamp`, `redo`.
 
 use migrate_core::plan::{self, Plan};
-use migrate_core::{Action, Command, Error, RedoRefusal, Report, RevisionName};
+use migrate_core::{Action, Command, Error, RedoRefusal, Report, RevisionId};
 use serde_json::{json, Value};
 
 use crate::failure::{Exit, Failure};
@@ -28,12 +28,12 @@ fn command_name(command: &Command) -> &'static str {
 }
 
 /// `None` as JSON `null`, else `{version, name}`.
-pub fn revision_json(name: Option<&RevisionName>) -> Value {
+pub fn revision_json(name: Option<&RevisionId>) -> Value {
     name.map_or(Value::Null, |r| json!({ "version": r.version, "name": r.name }))
 }
 
 /// `0003 (posts)`, or `base (nothing applied)`.
-pub fn at(name: Option<&RevisionName>) -> String {
+pub fn at(name: Option<&RevisionId>) -> String {
     name.map_or_else(|| "base (nothing applied)".to_owned(), ToString::to_string)
 }
 

@@ -47,7 +47,7 @@ impl Failure {
     }
 }
 
-fn name(r: &migrate_core::RevisionName) -> Value {
+fn name(r: &migrate_core::RevisionId) -> Value {
     json!({ "version": r.version, "name": r.name })
 }
 

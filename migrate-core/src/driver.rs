@@ -6,8 +6,9 @@
 
 use std::time::Duration;
 
+use crate::config::HistoryTable;
 use crate::error::DbError;
-use crate::history::{AppliedRow, HistoryTable};
+use crate::history::AppliedRow;
 use crate::revision::Backend;
 use crate::sql::Statement;
 

@@ -4,8 +4,9 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::history::ChangedFile;
 use crate::history::RowState;
-use crate::revision::{Checksum, Direction};
+use crate::revision::{Direction, RevisionId};
 use crate::scan::Problem;
 
 /// An error reported by a database, as its driver saw it.
@@ -44,34 +45,6 @@ impl std::error::Error for DbError {
     }
 }
 
-/// A revision named in an error.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RevisionName {
-    /// Its version.
-    pub version: String,
-    /// Its name.
-    pub name: String,
-}
-
-impl fmt::Display for RevisionName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.version, self.name)
-    }
-}
-
-/// A file of an applied revision whose checksum no longer matches the one recorded.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChangedFile {
-    /// The revision.
-    pub revision: RevisionName,
-    /// `folder/file` of the changed file.
-    pub file: String,
-    /// Checksum recorded when the revision was applied.
-    pub recorded: Option<Checksum>,
-    /// Checksum of the file now.
-    pub current: Option<Checksum>,
-}
-
 /// Everything that can go wrong planning or applying revisions.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -91,33 +64,33 @@ pub enum Error {
     /// The database has applied revisions this binary does not contain.
     UnknownApplied {
         /// The unknown revisions, as recorded in the history table.
-        revisions: Vec<RevisionName>,
+        revisions: Vec<RevisionId>,
     },
     /// Pending revisions are older than the newest applied one.
     OutOfOrder {
         /// The pending revisions older than `newest_applied`.
-        pending: Vec<RevisionName>,
+        pending: Vec<RevisionId>,
         /// The newest applied revision.
-        newest_applied: RevisionName,
+        newest_applied: RevisionId,
     },
     /// A downgrade would have to revert an irreversible revision.
     Irreversible {
         /// The irreversible revision.
-        revision: RevisionName,
+        revision: RevisionId,
         /// `folder/file` of its down file (or the history table, for a revision this binary does not know).
         file: String,
     },
     /// A downgrade would have to run an empty down file and empty downgrades were not accepted as no-ops.
     EmptyDown {
         /// The revision.
-        revision: RevisionName,
+        revision: RevisionId,
         /// `folder/file` of the empty down file.
         file: String,
     },
     /// A statement-by-statement revision stopped part way and the database is marked dirty.
     Dirty {
         /// The dirty revision.
-        revision: RevisionName,
+        revision: RevisionId,
         /// Whether it was being applied or reverted.
         state: RowState,
         /// Statements that completed.
@@ -137,9 +110,9 @@ pub enum Error {
         /// The command: `upgrade` or `downgrade`.
         command: &'static str,
         /// The target.
-        target: RevisionName,
+        target: RevisionId,
         /// The revision the database is at.
-        current: Option<RevisionName>,
+        current: Option<RevisionId>,
     },
     /// `+N` / `-N` asked for more revisions than there are.
     NotEnough {
@@ -153,7 +126,7 @@ pub enum Error {
     /// The whole-run transaction was asked for but a revision cannot run in a transaction.
     NotTransactional {
         /// The revision.
-        revision: RevisionName,
+        revision: RevisionId,
         /// `folder/file` of the file marked `no-transaction`.
         file: String,
         /// Why it cannot run in the single transaction.
@@ -171,7 +144,7 @@ pub enum Error {
         /// Applying or reverting.
         direction: Direction,
         /// The failing revision.
-        revision: RevisionName,
+        revision: RevisionId,
         /// `folder/file` of the script.
         file: String,
         /// 1-based line of the failing statement in the file (of the error itself, where the database says).
@@ -181,7 +154,7 @@ pub enum Error {
         /// What became of the failing revision itself.
         outcome: FailureOutcome,
         /// Revisions completed before the failure, in the order they ran.
-        applied: Vec<(Direction, RevisionName)>,
+        applied: Vec<(Direction, RevisionId)>,
         /// The database's error.
         source: DbError,
     },
@@ -229,20 +202,20 @@ pub enum RedoRefusal {
     /// The revision is applied but this binary does not contain it: it could be reverted, not applied again.
     Unknown {
         /// The revision.
-        revision: RevisionName,
+        revision: RevisionId,
     },
     /// Its down file is empty (a placeholder): reverting would undo nothing, and applying again would repeat its up
     /// file on a database that still has its changes.
     EmptyDown {
         /// The revision.
-        revision: RevisionName,
+        revision: RevisionId,
         /// `folder/file` of the empty down file.
         file: String,
     },
     /// Pending revisions lie between the revisions redone: applying again would apply them too.
     PendingBetween {
         /// The pending revisions.
-        pending: Vec<RevisionName>,
+        pending: Vec<RevisionId>,
     },
 }
 
@@ -260,7 +233,7 @@ pub enum FailureOutcome {
     RunRolledBack,
 }
 
-fn list(names: &[RevisionName]) -> String {
+fn list(names: &[RevisionId]) -> String {
     names.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 

@@ -7,75 +7,22 @@
 
 use std::fmt;
 
-use crate::error::Error;
-use crate::plan::recorded_down_checksum;
-use crate::revision::{Backend, Checksum, Revision, ScriptKind};
+use crate::revision::{Backend, Checksum, Revision, RevisionId, ScriptKind};
 
 /// The default table name.
 pub const DEFAULT_TABLE: &str = "_migrate_history";
 
-/// Where the history table lives: a validated table name and optional schema (PostgreSQL schema, MySQL database).
+/// A file of an applied revision whose checksum no longer matches the one recorded.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HistoryTable {
-    schema: Option<String>,
-    name: String,
-}
-
-impl Default for HistoryTable {
-    fn default() -> Self {
-        HistoryTable { schema: None, name: DEFAULT_TABLE.to_owned() }
-    }
-}
-
-impl HistoryTable {
-    /// A table called `name` in the connection's default schema.
-    ///
-    /// # Errors
-    /// [`Error::InvalidIdentifier`] unless `name` is 1 to 63 ASCII letters, digits and `_`, not starting with a digit.
-    pub fn new(name: &str) -> Result<HistoryTable, Error> {
-        validate_identifier("history table name", name)?;
-        Ok(HistoryTable { schema: None, name: name.to_owned() })
-    }
-
-    /// The same table in schema `schema` (validated like the name).
-    ///
-    /// # Errors
-    /// [`Error::InvalidIdentifier`] as for [`HistoryTable::new`].
-    pub fn in_schema(mut self, schema: &str) -> Result<HistoryTable, Error> {
-        validate_identifier("history table schema", schema)?;
-        self.schema = Some(schema.to_owned());
-        Ok(self)
-    }
-
-    /// The table name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The schema, if one was set.
-    pub fn schema(&self) -> Option<&str> {
-        self.schema.as_deref()
-    }
-
-    /// The qualified name with each part quoted by `quote` (drivers pass their dialect's identifier quoting).
-    pub fn qualified(&self, quote: impl Fn(&str) -> String) -> String {
-        match &self.schema {
-            Some(schema) => format!("{}.{}", quote(schema), quote(&self.name)),
-            None => quote(&self.name),
-        }
-    }
-}
-
-fn validate_identifier(what: &'static str, value: &str) -> Result<(), Error> {
-    let ok = !value.is_empty()
-        && value.len() <= 63
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        && !value.as_bytes()[0].is_ascii_digit();
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidIdentifier { what, value: value.to_owned() })
-    }
+pub struct ChangedFile {
+    /// The revision.
+    pub revision: RevisionId,
+    /// `folder/file` of the changed file.
+    pub file: String,
+    /// Checksum recorded when the revision was applied.
+    pub recorded: Option<Checksum>,
+    /// Checksum of the file now.
+    pub current: Option<Checksum>,
 }
 
 /// The state of a history row.
@@ -174,7 +121,7 @@ impl AppliedRow {
     pub fn record_files(&mut self, revision: &Revision, backend: Backend) {
         let down = revision.down(backend);
         self.up_checksum = revision.up(backend).checksum();
-        self.down_checksum = recorded_down_checksum(down);
+        self.down_checksum = down.recorded_checksum();
         self.down_sql = (down.kind() != ScriptKind::Irreversible).then(|| down.sql().to_owned());
     }
 }
@@ -318,17 +265,6 @@ fn format_utc(secs: i64, millis: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn identifiers_are_validated() {
-        assert!(HistoryTable::new("_migrate_history").is_ok());
-        assert!(HistoryTable::new("history; drop table x").is_err());
-        assert!(HistoryTable::new("1abc").is_err());
-        assert!(HistoryTable::new("").is_err());
-        assert!(HistoryTable::new("ok").unwrap().in_schema("bad\"name").is_err());
-        let t = HistoryTable::new("h").unwrap().in_schema("app").unwrap();
-        assert_eq!(t.qualified(|s| format!("\"{s}\"")), "\"app\".\"h\"");
-    }
 
     #[test]
     fn literals_read_back() {

@@ -4,9 +4,10 @@
 
 use std::time::{Duration, Instant};
 
+use crate::config::HistoryTable;
 use crate::driver::{Driver, LockFailure};
 use crate::error::{DbError, Error};
-use crate::history::{self, HistoryTable};
+use crate::history;
 use crate::revision::Backend;
 
 /// The identity of the migration lock of `table` on `backend`, as an SQL expression the database evaluates:

@@ -8,50 +8,17 @@
 
 use std::time::Duration;
 
+use crate::config::{Config, HistoryTable};
 use crate::driver::Driver;
-use crate::error::{ChangedFile, Error, RedoRefusal, RevisionName};
-use crate::history::{AppliedRow, HistoryTable};
+use crate::error::{Error, RedoRefusal};
+use crate::history::AppliedRow;
+use crate::history::ChangedFile;
 use crate::offline::{self, ScriptOptions};
 use crate::plan::{self, Command, OutOfOrder, Plan, Target};
 use crate::repair::{self, Resolution, ResumePoint};
-use crate::revision::{Backend, Revision};
+use crate::revision::{Backend, Revision, RevisionId};
 use crate::runner::{self, Observer, Report};
 use crate::status::{self, Entry};
-
-/// How long a run waits for the migration lock unless told otherwise.
-pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60);
-
-/// How a migrator behaves. `Config::default()` is what a start-up migration wants; set fields one by one, or use
-/// the [`Migrator`]'s builder methods.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct Config {
-    /// Where the history table lives.
-    pub table: HistoryTable,
-    /// Take the migration lock (default `true`). Turn off only when something else guarantees a single runner.
-    pub lock: bool,
-    /// How long to wait for the lock before failing with [`Error::LockTimeout`] (default [`DEFAULT_LOCK_WAIT`]).
-    pub lock_wait: Duration,
-    /// Pending revisions older than the newest applied one (default: refuse).
-    pub out_of_order: OutOfOrder,
-    /// Run all revisions of the run in one transaction (default `false`: one transaction per revision).
-    pub single_transaction: bool,
-    /// Run empty down files as no-ops instead of refusing (default `false`).
-    pub allow_empty_down: bool,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            table: HistoryTable::default(),
-            lock: true,
-            lock_wait: DEFAULT_LOCK_WAIT,
-            out_of_order: OutOfOrder::Error,
-            single_transaction: false,
-            allow_empty_down: false,
-        }
-    }
-}
 
 /// What a redo will do: revert the newest revisions, then apply the same ones again.
 #[derive(Clone, Debug)]
@@ -70,7 +37,7 @@ pub struct Offline<'r> {
     /// The steps the script carries out, planned from the position it assumes.
     pub plan: Plan<'r>,
     /// The revision the database is at once the script has run.
-    pub after: Option<RevisionName>,
+    pub after: Option<RevisionId>,
     options: ScriptOptions,
 }
 
@@ -171,7 +138,7 @@ impl<'r> Migrator<'r> {
     ///
     /// # Errors
     /// [`Error::TargetNotFound`] when nothing matches, or several revisions do.
-    pub fn find(&self, reference: &str, rows: &[AppliedRow]) -> Result<RevisionName, Error> {
+    pub fn find(&self, reference: &str, rows: &[AppliedRow]) -> Result<RevisionId, Error> {
         let rows: Vec<&AppliedRow> = rows.iter().collect();
         plan::resolve(reference, self.revisions, &rows)
     }
@@ -259,7 +226,7 @@ impl<'r> Migrator<'r> {
         let reverted: Vec<&str> = down.steps.iter().map(|s| s.revision.version.as_str()).collect();
         let after: Vec<AppliedRow> = rows.iter().filter(|r| !reverted.contains(&r.version.as_str())).cloned().collect();
         let up = plan::plan(self.revisions, &after, &redo_up(&down), &policy)?;
-        let pending: Vec<RevisionName> = up
+        let pending: Vec<RevisionId> = up
             .steps
             .iter()
             .filter(|s| !reverted.contains(&s.revision.version.as_str()))
@@ -325,7 +292,7 @@ impl<'r> Migrator<'r> {
     /// # Errors
     /// [`Error::TargetNotFound`] if `reference` names nothing; [`Error::Resume`] if nothing is dirty, or another
     /// revision is.
-    pub fn plan_resolve(&self, driver: &mut dyn Driver, reference: &str) -> Result<RevisionName, Error> {
+    pub fn plan_resolve(&self, driver: &mut dyn Driver, reference: &str) -> Result<RevisionId, Error> {
         let rows = self.history(driver)?;
         Ok(repair::dirty_revision(self.revisions, &rows, reference)?.0)
     }
@@ -334,7 +301,7 @@ impl<'r> Migrator<'r> {
     ///
     /// # Errors
     /// As [`Migrator::plan_resolve`]; lock and database errors.
-    pub fn resolve(&self, driver: &mut dyn Driver, reference: &str, how: Resolution) -> Result<RevisionName, Error> {
+    pub fn resolve(&self, driver: &mut dyn Driver, reference: &str, how: Resolution) -> Result<RevisionId, Error> {
         repair::resolve(self.revisions, &self.config, driver, reference, how)
     }
 

@@ -10,8 +10,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::history::{self, AppliedRow, HistoryTable, RowState, COLUMNS};
-use crate::migrator::Config;
+use crate::config::{Config, HistoryTable};
+use crate::history::{self, AppliedRow, RowState, COLUMNS};
 use crate::plan::{Action, Plan, Step};
 use crate::revision::Backend;
 use crate::sql;

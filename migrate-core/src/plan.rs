@@ -5,9 +5,9 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::error::{ChangedFile, Error, RevisionName};
-use crate::history::AppliedRow;
-use crate::revision::{Backend, Checksum, Direction, Revision, Script, ScriptKind};
+use crate::error::Error;
+use crate::history::{AppliedRow, ChangedFile};
+use crate::revision::{Backend, Direction, Revision, RevisionId, Script, ScriptKind};
 use crate::sql::{self, Directive};
 
 /// Where a command goes.
@@ -133,7 +133,7 @@ pub struct Step<'r> {
     /// What it does.
     pub action: Action,
     /// Which revision.
-    pub revision: RevisionName,
+    pub revision: RevisionId,
     /// The revision in this binary, or `None` for an applied revision this binary does not know.
     pub known: Option<&'r Revision>,
     /// The script to run; `None` for stamps and for an empty down file run as a no-op.
@@ -148,7 +148,7 @@ pub struct Plan<'r> {
     /// The steps.
     pub steps: Vec<Step<'r>>,
     /// The revision the database is at before the plan runs (the newest applied), if any.
-    pub current: Option<RevisionName>,
+    pub current: Option<RevisionId>,
 }
 
 impl Plan<'_> {
@@ -158,7 +158,7 @@ impl Plan<'_> {
     }
 
     /// The revision the database is at once every step has run, for the history `rows` the plan was made from.
-    pub fn after(&self, rows: &[AppliedRow]) -> Option<RevisionName> {
+    pub fn after(&self, rows: &[AppliedRow]) -> Option<RevisionId> {
         let mut at: BTreeMap<&str, &str> = rows.iter().map(|r| (r.version.as_str(), r.name.as_str())).collect();
         for step in &self.steps {
             match step.action.direction() {
@@ -170,11 +170,11 @@ impl Plan<'_> {
     }
 }
 
-fn name_of(version: &str, name: &str) -> RevisionName {
-    RevisionName { version: version.to_owned(), name: name.to_owned() }
+fn name_of(version: &str, name: &str) -> RevisionId {
+    RevisionId { version: version.to_owned(), name: name.to_owned() }
 }
 
-fn rev_name(r: &Revision) -> RevisionName {
+fn rev_name(r: &Revision) -> RevisionId {
     name_of(r.version(), r.name())
 }
 
@@ -210,7 +210,7 @@ pub fn plan<'r>(
         return Err(Error::ChecksumMismatch { changes });
     }
     let current = rows.last().map(|r| name_of(&r.version, &r.name));
-    let unknown: Vec<RevisionName> =
+    let unknown: Vec<RevisionId> =
         rows.iter().filter(|r| !known.contains_key(r.version.as_str())).map(|r| name_of(&r.version, &r.name)).collect();
     let is_applied = |version: &str| rows.binary_search_by(|r| r.version.as_str().cmp(version)).is_ok();
     let mut steps = Vec::new();
@@ -242,7 +242,7 @@ pub fn plan<'r>(
                 }
             };
             if let (Some(newest), OutOfOrder::Error) = (&current, policy.out_of_order) {
-                let late: Vec<RevisionName> =
+                let late: Vec<RevisionId> =
                     chosen.iter().filter(|r| r.version() < newest.version.as_str()).map(|r| rev_name(r)).collect();
                 if !late.is_empty() {
                     return Err(Error::OutOfOrder { pending: late, newest_applied: newest.clone() });
@@ -380,11 +380,6 @@ pub fn stored_script(sql: &str) -> Script {
     Script::new_owned("down.sql".to_owned(), None, sql.to_owned(), kind, transaction)
 }
 
-/// The down checksum recorded for a revision: `None` when it is irreversible.
-pub fn recorded_down_checksum(script: &Script) -> Option<Checksum> {
-    (script.kind() != ScriptKind::Irreversible).then(|| script.checksum())
-}
-
 fn changed_files_all(rows: &[&AppliedRow], known: &BTreeMap<&str, &Revision>, backend: Backend) -> Vec<ChangedFile> {
     rows.iter()
         .filter_map(|row| known.get(row.version.as_str()).map(|r| changed_files(row, r, backend)))
@@ -405,7 +400,7 @@ pub fn changed_files(row: &AppliedRow, r: &Revision, backend: Backend) -> Vec<Ch
         });
     }
     let down = r.down(backend);
-    let current = recorded_down_checksum(down);
+    let current = down.recorded_checksum();
     if current != row.down_checksum {
         changes.push(ChangedFile {
             revision: rev_name(r),
@@ -422,7 +417,7 @@ pub fn changed_files(row: &AppliedRow, r: &Revision, backend: Backend) -> Vec<Ch
 ///
 /// # Errors
 /// [`Error::TargetNotFound`] when nothing matches, or several revisions do.
-pub fn resolve(reference: &str, revisions: &[Revision], rows: &[&AppliedRow]) -> Result<RevisionName, Error> {
+pub fn resolve(reference: &str, revisions: &[Revision], rows: &[&AppliedRow]) -> Result<RevisionId, Error> {
     let digits = reference.replace('-', "");
     let exact = revisions.iter().find(|r| r.version() == digits || r.folder() == reference);
     if let Some(r) = exact {

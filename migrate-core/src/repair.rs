@@ -4,13 +4,13 @@
 
 use std::time::Instant;
 
+use crate::config::Config;
 use crate::driver::Driver;
-use crate::error::{ChangedFile, Error, RevisionName};
-use crate::history::{self, AppliedRow, RowState};
+use crate::error::Error;
+use crate::history::{self, AppliedRow, ChangedFile, RowState};
 use crate::lock::Transaction;
-use crate::migrator::Config;
 use crate::plan::{self, Action, Step};
-use crate::revision::{Backend, Direction, Revision, Script};
+use crate::revision::{Backend, Direction, Revision, RevisionId, Script};
 use crate::runner::{db, lock, newest, read_history, statement_by_statement, Observer, Report, StepReport};
 use crate::sql;
 
@@ -38,7 +38,7 @@ pub(crate) fn dirty_revision<'a>(
     revisions: &[Revision],
     rows: &'a [AppliedRow],
     reference: &str,
-) -> Result<(RevisionName, &'a AppliedRow), Error> {
+) -> Result<(RevisionId, &'a AppliedRow), Error> {
     let refs: Vec<&AppliedRow> = rows.iter().collect();
     let name = plan::resolve(reference, revisions, &refs)?;
     let dirty = find_dirty(rows)?;
@@ -60,7 +60,7 @@ pub(crate) fn resolve(
     driver: &mut dyn Driver,
     reference: &str,
     resolution: Resolution,
-) -> Result<RevisionName, Error> {
+) -> Result<RevisionId, Error> {
     let mut guard = lock(driver, config)?;
     let driver = guard.driver();
     let rows = read_history(driver, &config.table)?;
@@ -72,7 +72,7 @@ pub(crate) fn resolve(
             if let Some(revision) = revisions.iter().find(|r| r.version() == row.version) {
                 let backend = tx.driver().backend();
                 row.up_checksum = revision.up(backend).checksum();
-                row.down_checksum = plan::recorded_down_checksum(revision.down(backend));
+                row.down_checksum = revision.down(backend).recorded_checksum();
             }
             row.state = RowState::Applied;
             row.error = None;
@@ -92,7 +92,7 @@ pub struct ResumePoint<'r> {
     /// The dirty revision's history row.
     pub row: AppliedRow,
     /// The dirty revision.
-    pub name: RevisionName,
+    pub name: RevisionId,
     /// Applying or reverting.
     pub action: Action,
     /// The revision in the folder, if it has it (a revert may run the down SQL kept in the history table).
@@ -120,7 +120,7 @@ pub(crate) fn resume_point<'r>(
     backend: Backend,
 ) -> Result<ResumePoint<'r>, Error> {
     let row = find_dirty(rows)?.clone();
-    let name = RevisionName { version: row.version.clone(), name: row.name.clone() };
+    let name = RevisionId { version: row.version.clone(), name: row.name.clone() };
     let known = revisions.iter().find(|r| r.version() == row.version);
     let (action, direction) = if row.state == RowState::Downgrading {
         (Action::Revert, Direction::Down)
@@ -229,7 +229,7 @@ pub(crate) fn accept(
     let backend = driver.backend();
     let rows = read_history(driver, &config.table)?;
     let (row, revision) = accept_target(revisions, &rows, reference)?;
-    let name = RevisionName { version: revision.version().to_owned(), name: revision.name().to_owned() };
+    let name = RevisionId { version: revision.version().to_owned(), name: revision.name().to_owned() };
     let changes = plan::changed_files(row, revision, backend);
     if !changes.is_empty() {
         let mut updated = row.clone();

@@ -195,6 +195,11 @@ impl Script {
         self.checksum
     }
 
+    /// The checksum a history row records for this script as a down file: `None` when it is irreversible.
+    pub fn recorded_checksum(&self) -> Option<Checksum> {
+        (self.kind() != ScriptKind::Irreversible).then(|| self.checksum())
+    }
+
     /// Whether the file has statements, is a placeholder, or marks the revision irreversible.
     pub fn kind(&self) -> ScriptKind {
         self.kind
@@ -304,6 +309,21 @@ fn pick(scripts: &[Script], backend: Backend) -> &Script {
 /// different precision (`20240313` and `20240313170000`) sort by time.
 pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
     a.cmp(b)
+}
+
+/// Which revision: its version and its name, as the folder or a history row gives them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevisionId {
+    /// Its version.
+    pub version: String,
+    /// Its name.
+    pub name: String,
+}
+
+impl fmt::Display for RevisionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.version, self.name)
+    }
 }
 
 #[cfg(test)]

@@ -11,13 +11,13 @@
 
 use std::time::{Duration, Instant};
 
+use crate::config::{Config, HistoryTable};
 use crate::driver::{Continuity, Driver, ExecFailure, RowChange, ScriptFailure, StepFailure};
-use crate::error::{DbError, Error, FailureOutcome, RevisionName};
-use crate::history::{self, AppliedRow, HistoryTable, RowState};
+use crate::error::{DbError, Error, FailureOutcome};
+use crate::history::{self, AppliedRow, RowState};
 use crate::lock::{LockGuard, Transaction};
-use crate::migrator::Config;
 use crate::plan::{self, Action, Command, Plan, Policy, Step, Target};
-use crate::revision::{Backend, Revision, Script};
+use crate::revision::{Backend, Revision, RevisionId, Script};
 use crate::sql::{self, Statement};
 
 /// One step that ran.
@@ -26,7 +26,7 @@ pub struct StepReport {
     /// What it did.
     pub action: Action,
     /// Which revision.
-    pub revision: RevisionName,
+    pub revision: RevisionId,
     /// How long it took.
     pub duration: Duration,
 }
@@ -35,9 +35,9 @@ pub struct StepReport {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
     /// The newest applied revision before the run.
-    pub before: Option<RevisionName>,
+    pub before: Option<RevisionId>,
     /// The newest applied revision after it.
-    pub after: Option<RevisionName>,
+    pub after: Option<RevisionId>,
     /// The steps that ran, in order; empty when there was nothing to do.
     pub steps: Vec<StepReport>,
 }
@@ -177,10 +177,10 @@ pub(crate) fn run(
 }
 
 /// The newest revision a history records.
-pub(crate) fn newest(rows: &[AppliedRow]) -> Option<RevisionName> {
+pub(crate) fn newest(rows: &[AppliedRow]) -> Option<RevisionId> {
     rows.iter()
         .max_by(|a, b| a.version.cmp(&b.version))
-        .map(|r| RevisionName { version: r.version.clone(), name: r.name.clone() })
+        .map(|r| RevisionId { version: r.version.clone(), name: r.name.clone() })
 }
 
 pub(crate) fn lock<'d>(driver: &'d mut dyn Driver, config: &'d Config) -> Result<LockGuard<'d>, Error> {

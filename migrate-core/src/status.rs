@@ -4,10 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::{ChangedFile, RevisionName};
-use crate::history::{AppliedRow, RowState};
+use crate::history::{AppliedRow, ChangedFile, RowState};
 use crate::plan;
-use crate::revision::{Backend, Revision, ScriptKind};
+use crate::revision::{Backend, Revision, RevisionId, ScriptKind};
 
 /// Whether a revision is in effect in the database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,7 +23,7 @@ pub enum Standing {
 #[derive(Clone, Debug)]
 pub struct Entry<'r> {
     /// Version and name (the folder's, or the history row's for a revision missing from the folder).
-    pub name: RevisionName,
+    pub name: RevisionId,
     /// The revision in the folder; `None` when the database has it applied but the folder does not.
     pub revision: Option<&'r Revision>,
     /// Its history row, if the database has one.
@@ -115,8 +114,8 @@ pub fn status<'r>(revisions: &'r [Revision], rows: &[AppliedRow], backend: Backe
             let revision = known.get(version).copied();
             let row = recorded.get(version).copied();
             let name = match (revision, row) {
-                (Some(r), _) => RevisionName { version: r.version().to_owned(), name: r.name().to_owned() },
-                (None, Some(row)) => RevisionName { version: row.version.clone(), name: row.name.clone() },
+                (Some(r), _) => RevisionId { version: r.version().to_owned(), name: r.name().to_owned() },
+                (None, Some(row)) => RevisionId { version: row.version.clone(), name: row.name.clone() },
                 (None, None) => unreachable!("every version comes from the folder or the history"),
             };
             let standing = match row {

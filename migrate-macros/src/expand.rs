@@ -60,7 +60,7 @@ fn output(input: &Input, revisions: &[Revision], value: &TokenStream) -> TokenSt
         let (version, folder) = (r.version(), r.folder());
         quote! {
             #[doc = #doc]
-            pub const #id: ::migrate::RevisionId = ::migrate::RevisionId::__new(#version, #folder);
+            pub const #id: ::migrate::RevisionTarget = ::migrate::RevisionTarget::__new(#version, #folder);
         }
     });
     let doc = format!("The revisions of `{}`, embedded and checked at compile time.", input.path.value());

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::history::RowState;
+use crate::revision::Checksum;
 
 fn script(file: &str, sql: &str, kind: ScriptKind, transaction: bool) -> Script {
     Script::new_owned(file.to_owned(), None, sql.to_owned(), kind, transaction)
@@ -40,7 +41,7 @@ fn row_for(r: &Revision) -> AppliedRow {
         version: r.version().to_owned(),
         name: r.name().to_owned(),
         up_checksum: r.up(Backend::Sqlite).checksum(),
-        down_checksum: recorded_down_checksum(down),
+        down_checksum: down.recorded_checksum(),
         down_sql: (down.kind() != ScriptKind::Irreversible).then(|| down.sql().to_owned()),
         applied_at: "2024-01-01T00:00:00.000Z".to_owned(),
         duration_ms: 1,

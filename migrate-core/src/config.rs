@@ -1,0 +1,123 @@
+//! How a [`crate::Migrator`] behaves: [`Config`], where the history table lives ([`HistoryTable`]), and the defaults,
+//! each written once here.
+
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::history::DEFAULT_TABLE;
+use crate::plan::OutOfOrder;
+
+/// How long a run waits for the migration lock unless told otherwise.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60);
+
+/// How a migrator behaves. `Config::default()` is what a start-up migration wants; set fields one by one, or use
+/// the [`Migrator`]'s builder methods.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// Where the history table lives.
+    pub table: HistoryTable,
+    /// Take the migration lock (default `true`). Turn off only when something else guarantees a single runner.
+    pub lock: bool,
+    /// How long to wait for the lock before failing with [`Error::LockTimeout`] (default [`DEFAULT_LOCK_WAIT`]).
+    pub lock_wait: Duration,
+    /// Pending revisions older than the newest applied one (default: refuse).
+    pub out_of_order: OutOfOrder,
+    /// Run all revisions of the run in one transaction (default `false`: one transaction per revision).
+    pub single_transaction: bool,
+    /// Run empty down files as no-ops instead of refusing (default `false`).
+    pub allow_empty_down: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            table: HistoryTable::default(),
+            lock: true,
+            lock_wait: DEFAULT_LOCK_WAIT,
+            out_of_order: OutOfOrder::Error,
+            single_transaction: false,
+            allow_empty_down: false,
+        }
+    }
+}
+
+/// Where the history table lives: a validated table name and optional schema (PostgreSQL schema, MySQL database).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryTable {
+    schema: Option<String>,
+    name: String,
+}
+
+impl Default for HistoryTable {
+    fn default() -> Self {
+        HistoryTable { schema: None, name: DEFAULT_TABLE.to_owned() }
+    }
+}
+
+impl HistoryTable {
+    /// A table called `name` in the connection's default schema.
+    ///
+    /// # Errors
+    /// [`Error::InvalidIdentifier`] unless `name` is 1 to 63 ASCII letters, digits and `_`, not starting with a digit.
+    pub fn new(name: &str) -> Result<HistoryTable, Error> {
+        validate_identifier("history table name", name)?;
+        Ok(HistoryTable { schema: None, name: name.to_owned() })
+    }
+
+    /// The same table in schema `schema` (validated like the name).
+    ///
+    /// # Errors
+    /// [`Error::InvalidIdentifier`] as for [`HistoryTable::new`].
+    pub fn in_schema(mut self, schema: &str) -> Result<HistoryTable, Error> {
+        validate_identifier("history table schema", schema)?;
+        self.schema = Some(schema.to_owned());
+        Ok(self)
+    }
+
+    /// The table name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The schema, if one was set.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
+    /// The qualified name with each part quoted by `quote` (drivers pass their dialect's identifier quoting).
+    pub fn qualified(&self, quote: impl Fn(&str) -> String) -> String {
+        match &self.schema {
+            Some(schema) => format!("{}.{}", quote(schema), quote(&self.name)),
+            None => quote(&self.name),
+        }
+    }
+}
+
+fn validate_identifier(what: &'static str, value: &str) -> Result<(), Error> {
+    let ok = !value.is_empty()
+        && value.len() <= 63
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !value.as_bytes()[0].is_ascii_digit();
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidIdentifier { what, value: value.to_owned() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_validated() {
+        assert!(HistoryTable::new("_migrate_history").is_ok());
+        assert!(HistoryTable::new("history; drop table x").is_err());
+        assert!(HistoryTable::new("1abc").is_err());
+        assert!(HistoryTable::new("").is_err());
+        assert!(HistoryTable::new("ok").unwrap().in_schema("bad\"name").is_err());
+        let t = HistoryTable::new("h").unwrap().in_schema("app").unwrap();
+        assert_eq!(t.qualified(|s| format!("\"{s}\"")), "\"app\".\"h\"");
+    }
+}
