@@ -29,9 +29,9 @@ use std::time::Duration;
 
 pub use migrate_core::{
     build, scan, sql, Action, AppliedRow, Backend, ChangedFile, Checksum, Command, Config, Continuity, DbError,
-    Direction, Driver, Error, ExecFailure, FailureOutcome, HistoryTable, LockFailure, OutOfOrder, Problem, ProblemKind,
-    RedoRefusal, Report, Resolution, Revision, RevisionId, RowChange, RowState, Scan, ScanOptions, Script,
-    ScriptFailure, ScriptKind, StepFailure, StepReport, Target, DEFAULT_LOCK_WAIT,
+    Direction, Driver, Error, ErrorKind, ExecFailure, FailureOutcome, HistoryTable, LockFailure, MigrationFailure,
+    OutOfOrder, Problem, ProblemKind, RedoRefusal, Report, Resolution, Revision, RevisionId, RowChange, RowState, Scan,
+    ScanOptions, Script, ScriptFailure, ScriptKind, StepFailure, StepReport, Target, DEFAULT_LOCK_WAIT,
 };
 pub use migrate_macros::migrations;
 #[cfg(feature = "mysql")]

@@ -91,9 +91,11 @@ pub fn redo(ctx: &mut Context, count: &str, allow_empty_down: bool, dry_run: boo
     let report = result.map_err(|err| {
         // The revisions redone that were reverted before the failure, newest first.
         let reverted = match &err {
-            Error::Migration { direction: migrate_core::Direction::Up, applied, .. } => {
-                applied.iter().find(|(d, _)| *d == migrate_core::Direction::Down).map(|(_, r)| r.version.clone())
-            }
+            Error::Migration(failure) if failure.direction == migrate_core::Direction::Up => failure
+                .applied
+                .iter()
+                .find(|(d, _)| *d == migrate_core::Direction::Down)
+                .map(|(_, r)| r.version.clone()),
             _ => None,
         };
         let mut failure = refused(err);

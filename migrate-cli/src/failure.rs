@@ -1,6 +1,6 @@
 //! Why a command failed, what to do next on the command line, and the exit code it ends with.
 
-use migrate_core::{Direction, Error, FailureOutcome, RedoRefusal, RowState};
+use migrate_core::{Direction, Error, ErrorKind, FailureOutcome, MigrationFailure, RedoRefusal, RowState};
 use serde_json::{json, Value};
 
 /// The exit codes, documented in `migrate --help` and the README.
@@ -51,15 +51,35 @@ fn name(r: &migrate_core::RevisionId) -> Value {
     json!({ "version": r.version, "name": r.name })
 }
 
+/// The library's message and, where the error has one, the database's own error it leaves to `source()`.
+fn message(err: &Error) -> String {
+    let text = err.to_string();
+    let Some(source) = std::error::Error::source(err) else { return text };
+    match err {
+        // Below the failing statement, before what the failure left.
+        Error::Migration(_) => match text.split_once("\n  statement: ") {
+            Some((head, rest)) => match rest.split_once('\n') {
+                Some((statement, tail)) => format!("{head}\n  statement: {statement}\n  error: {source}\n{tail}"),
+                None => format!("{text}\n  error: {source}"),
+            },
+            None => format!("{text}\n  error: {source}"),
+        },
+        _ => format!("{text}: {source}"),
+    }
+}
+
 impl From<Error> for Failure {
     fn from(err: Error) -> Failure {
-        let message = err.to_string();
-        let mut exit = Exit::Failed;
+        let message = message(&err);
+        let kind = err.kind();
+        let exit = match kind {
+            ErrorKind::LockTimeout => Exit::Locked,
+            ErrorKind::InvalidIdentifier => Exit::Usage,
+            _ => Exit::Failed,
+        };
         let mut details = Value::Null;
-        let (kind, hint): (&'static str, Option<String>) = match &err {
-            Error::Scan { .. } => {
-                ("folder", Some("fix the files named above; `migrate verify` lists every problem".into()))
-            }
+        let hint: Option<String> = match &err {
+            Error::Scan { .. } => Some("fix the files named above; `migrate verify` lists every problem".into()),
             Error::ChecksumMismatch { changes } => {
                 let mut versions: Vec<&str> = changes.iter().map(|c| c.revision.version.as_str()).collect();
                 versions.dedup();
@@ -70,36 +90,27 @@ impl From<Error> for Failure {
                     "current": c.current.map(|c| c.to_hex()),
                 })).collect::<Vec<_>>() });
                 let accept: Vec<String> = versions.iter().map(|v| format!("`migrate accept {v}`")).collect();
-                (
-                    "checksum_mismatch",
-                    Some(format!("restore the files, or accept the change on purpose: {}", accept.join(", "))),
-                )
+                Some(format!("restore the files, or accept the change on purpose: {}", accept.join(", ")))
             }
             Error::UnknownApplied { revisions } => {
                 details = json!({ "revisions": revisions.iter().map(name).collect::<Vec<_>>() });
-                (
-                    "unknown_applied",
-                    Some(
-                        "use the folder that has them, or revert them with `migrate downgrade <revision below them>` \
-                         (their down SQL is kept in the history table)"
-                            .into(),
-                    ),
+                Some(
+                    "use the folder that has them, or revert them with `migrate downgrade <revision below them>` \
+                     (their down SQL is kept in the history table)"
+                        .into(),
                 )
             }
             Error::OutOfOrder { pending, .. } => {
                 details = json!({ "pending": pending.iter().map(name).collect::<Vec<_>>() });
-                (
-                    "out_of_order",
-                    Some("rename their folders to newer versions, or apply them anyway: `migrate upgrade --out-of-order`".into()),
+                Some(
+                    "rename their folders to newer versions, or apply them anyway: `migrate upgrade --out-of-order`"
+                        .into(),
                 )
             }
-            Error::Irreversible { revision, .. } => {
-                ("irreversible", Some(format!("downgrade to {} or above", revision.version)))
+            Error::Irreversible { revision, .. } => Some(format!("downgrade to {} or above", revision.version)),
+            Error::EmptyDown { .. } => {
+                Some("write its down SQL, or run placeholder down files as no-ops: --allow-empty-down".into())
             }
-            Error::EmptyDown { .. } => (
-                "empty_down",
-                Some("write its down SQL, or run placeholder down files as no-ops: --allow-empty-down".into()),
-            ),
             Error::Dirty { revision, state, statements_done, error } => {
                 details = json!({
                     "revision": name(revision),
@@ -107,20 +118,18 @@ impl From<Error> for Failure {
                     "statements_done": statements_done,
                     "error": error,
                 });
-                ("dirty", Some(dirty_hint(&revision.version, *state)))
+                Some(dirty_hint(&revision.version, *state))
             }
-            Error::TargetNotFound { .. } => ("target_not_found", Some("`migrate history` lists the revisions".into())),
-            Error::WrongDirection { .. } => ("wrong_direction", None),
-            Error::NotEnough { .. } => {
-                ("not_enough", Some("`migrate status` shows what is applied and pending".into()))
-            }
-            Error::NotTransactional { .. } => ("not_transactional", Some("run without --single-transaction".into())),
+            Error::TargetNotFound { .. } => Some("`migrate history` lists the revisions".into()),
+            Error::NotEnough { .. } => Some("`migrate status` shows what is applied and pending".into()),
+            Error::NotTransactional { .. } => Some("run without --single-transaction".into()),
             Error::LockTimeout { waited, holder } => {
-                exit = Exit::Locked;
                 details = json!({ "waited_s": waited.as_secs_f64(), "holder": holder });
-                ("lock_timeout", Some("wait for the other run to finish, or wait longer: --lock-wait <seconds>".into()))
+                Some("wait for the other run to finish, or wait longer: --lock-wait <seconds>".into())
             }
-            Error::Migration { direction, revision, file, line, statement, outcome, applied, source } => {
+            Error::Migration(failure) => {
+                let MigrationFailure { direction, revision, file, line, statement, outcome, applied, source, .. } =
+                    &**failure;
                 details = json!({
                     "direction": direction.name(),
                     "revision": name(revision),
@@ -138,37 +147,32 @@ impl From<Error> for Failure {
                         "direction": d.name(), "version": r.version, "name": r.name,
                     })).collect::<Vec<_>>(),
                 });
-                let hint = match outcome {
+                Some(match outcome {
                     FailureOutcome::Dirty { .. } => {
                         let state =
                             if *direction == Direction::Up { RowState::Upgrading } else { RowState::Downgrading };
                         dirty_hint(&revision.version, state)
                     }
                     _ => format!("fix {file}:{line} and run the command again"),
-                };
-                ("migration_failed", Some(hint))
+                })
             }
-            Error::Database { .. } => ("database", None),
-            Error::History { .. } => ("history_table", None),
-            Error::InvalidIdentifier { .. } => {
-                exit = Exit::Usage;
-                ("invalid_identifier", None)
+            Error::Resume { .. } => Some("`migrate status` shows which revision is dirty".into()),
+            Error::Moved { .. } => {
+                Some("`migrate status` shows where the database is now; run the command again".into())
             }
-            Error::Resume { .. } => ("resume", Some("`migrate status` shows which revision is dirty".into())),
-            Error::Moved { .. } => ("moved", Some("`migrate status` shows where the database is now".into())),
-            Error::NotRedoable { reason } => {
-                let hint = match reason {
+            Error::NotRedoable { reason } => Some(
+                match reason {
                     RedoRefusal::Unknown { .. } => "revert it alone with `migrate downgrade`",
                     RedoRefusal::EmptyDown { .. } => "write its down SQL first",
                     _ => {
                         "run `migrate downgrade` and `migrate upgrade` separately, or apply the pending revisions first"
                     }
-                };
-                ("failed", Some(hint.into()))
-            }
-            _ => ("failed", None),
+                }
+                .into(),
+            ),
+            _ => None,
         };
-        Failure { message, hint, kind, details, exit }
+        Failure { message, hint, kind: kind.name(), details, exit }
     }
 }
 

@@ -70,7 +70,7 @@ impl Context {
     /// Scans the revision folder. Placeholder (empty) down files are accepted here and reported by `status` and
     /// `verify`; a downgrade that would run one is refused unless `--allow-empty-down`.
     pub fn scan(&self) -> Scan {
-        migrate_core::scan(&self.global.dir, &ScanOptions { allow_empty_down: true })
+        migrate_core::scan(&self.global.dir, &ScanOptions::default().allow_empty_down(true))
     }
 
     /// The revisions of a sound folder.

@@ -11,7 +11,7 @@ use crate::plan::OutOfOrder;
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60);
 
 /// How a migrator behaves. `Config::default()` is what a start-up migration wants; set fields one by one, or use
-/// the [`Migrator`]'s builder methods.
+/// the [`Migrator`](crate::Migrator)'s builder methods.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Config {

@@ -35,6 +35,13 @@ pub enum LockFailure {
     Database(DbError),
 }
 
+impl ScriptFailure {
+    /// Statement `index` failed with `error`.
+    pub fn new(index: usize, error: DbError) -> ScriptFailure {
+        ScriptFailure { index, error }
+    }
+}
+
 impl From<DbError> for LockFailure {
     fn from(err: DbError) -> Self {
         LockFailure::Database(err)
@@ -43,6 +50,7 @@ impl From<DbError> for LockFailure {
 
 /// A statement of a script failed.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct ScriptFailure {
     /// Index of the failing statement in the list given.
     pub index: usize,

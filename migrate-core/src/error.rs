@@ -1,4 +1,6 @@
-//! Errors: each says what happened, where (revision, file, line) and what to do next.
+//! Errors: each says what happened and where (revision, file, line). [`Error::kind`] names the kind, for matching
+//! and for the command line's exit codes; the database's own error is the [`std::error::Error::source`], which the
+//! message does not repeat, so `{:#}` in `anyhow` prints each part once.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -11,6 +13,7 @@ use crate::scan::Problem;
 
 /// An error reported by a database, as its driver saw it.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct DbError {
     /// The database's own error code: SQLSTATE on PostgreSQL, the error number on MySQL, the extended result
     /// code name on SQLite.
@@ -19,7 +22,7 @@ pub struct DbError {
     pub message: String,
     /// 0-based character offset of the error within the statement sent, where the database reports one.
     pub position: Option<usize>,
-    /// The client library's error.
+    /// The client library's error, for downcasting (its message is [`DbError::message`]).
     pub source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -27,6 +30,27 @@ impl DbError {
     /// An error with a message only.
     pub fn new(message: impl Into<String>) -> DbError {
         DbError { code: None, message: message.into(), position: None, source: None }
+    }
+
+    /// The same error with the database's own error code.
+    #[must_use]
+    pub fn with_code(mut self, code: impl Into<String>) -> DbError {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// The same error at `position` (0-based characters into the statement sent), or at none.
+    #[must_use]
+    pub fn with_position(mut self, position: Option<usize>) -> DbError {
+        self.position = position;
+        self
+    }
+
+    /// The same error keeping the client library's error, for downcasting.
+    #[must_use]
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> DbError {
+        self.source = Some(Box::new(source));
+        self
     }
 }
 
@@ -39,11 +63,9 @@ impl fmt::Display for DbError {
     }
 }
 
-impl std::error::Error for DbError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
-    }
-}
+/// The client library's error is kept in [`DbError::source`] for downcasting, but not returned as the `source()`:
+/// the message already says what it says.
+impl std::error::Error for DbError {}
 
 /// Everything that can go wrong planning or applying revisions.
 #[derive(Debug)]
@@ -140,24 +162,7 @@ pub enum Error {
         holder: Option<String>,
     },
     /// A statement of a revision failed. Revisions in `applied` were applied before it and stay applied.
-    Migration {
-        /// Applying or reverting.
-        direction: Direction,
-        /// The failing revision.
-        revision: RevisionId,
-        /// `folder/file` of the script.
-        file: String,
-        /// 1-based line of the failing statement in the file (of the error itself, where the database says).
-        line: usize,
-        /// The failing statement's first line.
-        statement: String,
-        /// What became of the failing revision itself.
-        outcome: FailureOutcome,
-        /// Revisions completed before the failure, in the order they ran.
-        applied: Vec<(Direction, RevisionId)>,
-        /// The database's error.
-        source: DbError,
-    },
+    Migration(Box<MigrationFailure>),
     /// The database failed outside a revision's statements (reading or writing the history table, locking, ...).
     Database {
         /// What was being done.
@@ -195,6 +200,63 @@ pub enum Error {
     },
 }
 
+/// Where a revision failed, what the database said, and what stays applied.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct MigrationFailure {
+    /// Applying or reverting.
+    pub direction: Direction,
+    /// The failing revision.
+    pub revision: RevisionId,
+    /// `folder/file` of the script.
+    pub file: String,
+    /// 1-based line of the failing statement in the file (of the error itself, where the database says).
+    pub line: usize,
+    /// The failing statement's first line.
+    pub statement: String,
+    /// What became of the failing revision itself.
+    pub outcome: FailureOutcome,
+    /// Revisions completed before the failure, in the order they ran.
+    pub applied: Vec<(Direction, RevisionId)>,
+    /// The database's error.
+    pub source: DbError,
+}
+
+impl fmt::Display for MigrationFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let MigrationFailure { direction, revision, file, line, statement, outcome, applied, .. } = self;
+        let doing = if *direction == Direction::Up { "applying" } else { "reverting" };
+        write!(f, "{doing} revision {revision} failed at {file}:{line}\n  statement: {statement}")?;
+        match outcome {
+            FailureOutcome::RolledBack => write!(f, "\n  the revision was rolled back and left no trace")?,
+            FailureOutcome::RunRolledBack => {
+                write!(f, "\n  the whole run was one transaction and was rolled back: nothing changed")?
+            }
+            FailureOutcome::Dirty { statements_done } => write!(
+                f,
+                "\n  it ran statement by statement: {statements_done} statement(s) before this one stay applied and \
+                 the revision is marked dirty"
+            )?,
+        }
+        if applied.is_empty() {
+            write!(f, "\n  nothing was applied before it in this run")
+        } else if *outcome == FailureOutcome::RunRolledBack {
+            write!(
+                f,
+                "\n  rolled back with it: {}",
+                applied.iter().map(|(_, r)| r.to_string()).collect::<Vec<_>>().join(", ")
+            )
+        } else {
+            write!(f, "\n  completed before it and kept: ")?;
+            let done: Vec<String> = applied
+                .iter()
+                .map(|(d, r)| format!("{} {r}", if *d == Direction::Up { "applied" } else { "reverted" }))
+                .collect();
+            f.write_str(&done.join(", "))
+        }
+    }
+}
+
 /// Why a redo was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -217,6 +279,132 @@ pub enum RedoRefusal {
         /// The pending revisions.
         pending: Vec<RevisionId>,
     },
+}
+
+/// The kind of an [`Error`], for matching without its payload. [`ErrorKind::name`] is the stable name the command
+/// line prints (`--format json`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// [`Error::Scan`].
+    Scan,
+    /// [`Error::ChecksumMismatch`].
+    ChecksumMismatch,
+    /// [`Error::UnknownApplied`].
+    UnknownApplied,
+    /// [`Error::OutOfOrder`].
+    OutOfOrder,
+    /// [`Error::Irreversible`].
+    Irreversible,
+    /// [`Error::EmptyDown`].
+    EmptyDown,
+    /// [`Error::Dirty`].
+    Dirty,
+    /// [`Error::TargetNotFound`].
+    TargetNotFound,
+    /// [`Error::WrongDirection`].
+    WrongDirection,
+    /// [`Error::NotEnough`].
+    NotEnough,
+    /// [`Error::NotTransactional`].
+    NotTransactional,
+    /// [`Error::LockTimeout`].
+    LockTimeout,
+    /// [`Error::Migration`].
+    Migration,
+    /// [`Error::Database`].
+    Database,
+    /// [`Error::History`].
+    History,
+    /// [`Error::InvalidIdentifier`].
+    InvalidIdentifier,
+    /// [`Error::Resume`].
+    Resume,
+    /// [`Error::NotRedoable`].
+    NotRedoable,
+    /// [`Error::Moved`].
+    Moved,
+}
+
+impl ErrorKind {
+    /// A stable `snake_case` name: `checksum_mismatch`, `lock_timeout`, `migration_failed`, ...
+    pub const fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Scan => "folder",
+            ErrorKind::ChecksumMismatch => "checksum_mismatch",
+            ErrorKind::UnknownApplied => "unknown_applied",
+            ErrorKind::OutOfOrder => "out_of_order",
+            ErrorKind::Irreversible => "irreversible",
+            ErrorKind::EmptyDown => "empty_down",
+            ErrorKind::Dirty => "dirty",
+            ErrorKind::TargetNotFound => "target_not_found",
+            ErrorKind::WrongDirection => "wrong_direction",
+            ErrorKind::NotEnough => "not_enough",
+            ErrorKind::NotTransactional => "not_transactional",
+            ErrorKind::LockTimeout => "lock_timeout",
+            ErrorKind::Migration => "migration_failed",
+            ErrorKind::Database => "database",
+            ErrorKind::History => "history_table",
+            ErrorKind::InvalidIdentifier => "invalid_identifier",
+            ErrorKind::Resume => "resume",
+            ErrorKind::NotRedoable => "not_redoable",
+            ErrorKind::Moved => "moved",
+        }
+    }
+}
+
+impl Error {
+    /// What to do next, in the library's terms, where there is something to say. It is not part of the message
+    /// (`Display`), so a caller that has its own words for the next step (the command line names its commands)
+    /// does not say it twice.
+    pub fn advice(&self) -> Option<&'static str> {
+        Some(match self {
+            Error::ChecksumMismatch { .. } => {
+                "restore the files as they were, or if the change is deliberate, accept it (`accept` records the new \
+                 checksums without running anything)"
+            }
+            Error::UnknownApplied { .. } => "deploy a build that has them, or revert them with a downgrade",
+            Error::OutOfOrder { .. } => "give them newer versions, or allow out-of-order revisions on purpose",
+            Error::Irreversible { .. } => "choose a target above it",
+            Error::EmptyDown { .. } => "write its down SQL, or accept empty downgrades as no-ops on purpose",
+            Error::Dirty { .. } => {
+                "fix the cause and resume from the failed statement (its earlier statements must be unchanged), or \
+                 finish or undo the revision by hand and mark it resolved"
+            }
+            Error::NotTransactional { .. } => "run without the single transaction",
+            Error::LockTimeout { .. } => "wait for it to finish, or raise the lock timeout",
+            Error::Migration(failure) if matches!(failure.outcome, FailureOutcome::Dirty { .. }) => {
+                "fix the cause, then resume the revision or mark it resolved"
+            }
+            Error::Moved { .. } => "check where the database is now and run the command again",
+            _ => return None,
+        })
+    }
+
+    /// What kind of error this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Scan { .. } => ErrorKind::Scan,
+            Error::ChecksumMismatch { .. } => ErrorKind::ChecksumMismatch,
+            Error::UnknownApplied { .. } => ErrorKind::UnknownApplied,
+            Error::OutOfOrder { .. } => ErrorKind::OutOfOrder,
+            Error::Irreversible { .. } => ErrorKind::Irreversible,
+            Error::EmptyDown { .. } => ErrorKind::EmptyDown,
+            Error::Dirty { .. } => ErrorKind::Dirty,
+            Error::TargetNotFound { .. } => ErrorKind::TargetNotFound,
+            Error::WrongDirection { .. } => ErrorKind::WrongDirection,
+            Error::NotEnough { .. } => ErrorKind::NotEnough,
+            Error::NotTransactional { .. } => ErrorKind::NotTransactional,
+            Error::LockTimeout { .. } => ErrorKind::LockTimeout,
+            Error::Migration(_) => ErrorKind::Migration,
+            Error::Database { .. } => ErrorKind::Database,
+            Error::History { .. } => ErrorKind::History,
+            Error::InvalidIdentifier { .. } => ErrorKind::InvalidIdentifier,
+            Error::Resume { .. } => ErrorKind::Resume,
+            Error::NotRedoable { .. } => ErrorKind::NotRedoable,
+            Error::Moved { .. } => ErrorKind::Moved,
+        }
+    }
 }
 
 /// What a failed revision left behind.
@@ -252,32 +440,26 @@ impl fmt::Display for Error {
                 for c in changes {
                     write!(f, "\n  {} {}", c.revision, c.file)?;
                 }
-                write!(
-                    f,
-                    "\nrestore the files as they were, or if the change is deliberate, accept it (`accept` records \
-                     the new checksums without running anything)"
-                )
+                Ok(())
             }
             Error::UnknownApplied { revisions } => write!(
                 f,
-                "the database has applied revisions this binary does not contain: {}; deploy a build that has \
-                 them, or revert them with a downgrade (their down SQL is kept in the history table)",
+                "the database has applied revisions this binary does not contain: {} (their down SQL is kept in the \
+                 history table)",
                 list(revisions)
             ),
             Error::OutOfOrder { pending, newest_applied } => write!(
                 f,
-                "pending revisions are older than the newest applied revision {newest_applied}: {}; give them \
-                 newer versions, or allow out-of-order revisions on purpose",
+                "pending revisions are older than the newest applied revision {newest_applied}: {}",
                 list(pending)
             ),
-            Error::Irreversible { revision, file } => write!(
-                f,
-                "revision {revision} is irreversible ({file}); a downgrade cannot pass it: choose a target above it"
-            ),
+            Error::Irreversible { revision, file } => {
+                write!(f, "revision {revision} is irreversible ({file}); a downgrade cannot pass it")
+            }
             Error::EmptyDown { revision, file } => write!(
                 f,
-                "revision {revision} has an empty down file ({file}); write its down SQL, or accept empty \
-                 downgrades as no-ops on purpose"
+                "revision {revision} has an empty down file ({file}): a downgrade past it would undo nothing of it, \
+                 and empty downgrades were not accepted as no-ops"
             ),
             Error::Dirty { revision, state, statements_done, error } => {
                 let doing = if *state == RowState::Downgrading { "reverting" } else { "applying" };
@@ -289,12 +471,7 @@ impl fmt::Display for Error {
                 if let Some(error) = error {
                     write!(f, "; it failed with: {error}")?;
                 }
-                write!(
-                    f,
-                    "\nthe statements before that are in effect, the rest are not. Either fix the cause and resume \
-                     from the failed statement (its earlier statements must be unchanged), or finish or undo the \
-                     revision by hand and mark it resolved"
-                )
+                write!(f, "\nthe statements before that are in effect, the rest are not")
             }
             Error::TargetNotFound { target, detail } => write!(f, "target `{target}` {detail}"),
             Error::WrongDirection { command, target, current } => {
@@ -316,43 +493,10 @@ impl fmt::Display for Error {
                     Some(holder) => write!(f, "; it is held by {holder}")?,
                     None => write!(f, "; another migration is running")?,
                 }
-                write!(f, "\nwait for it to finish, or raise the lock timeout")
+                Ok(())
             }
-            Error::Migration { direction, revision, file, line, statement, outcome, applied, source } => {
-                let doing = if *direction == Direction::Up { "applying" } else { "reverting" };
-                write!(
-                    f,
-                    "{doing} revision {revision} failed at {file}:{line}\n  statement: {statement}\n  error: {source}"
-                )?;
-                match outcome {
-                    FailureOutcome::RolledBack => write!(f, "\n  the revision was rolled back and left no trace")?,
-                    FailureOutcome::RunRolledBack => {
-                        write!(f, "\n  the whole run was one transaction and was rolled back: nothing changed")?
-                    }
-                    FailureOutcome::Dirty { statements_done } => write!(
-                        f,
-                        "\n  it ran statement by statement: {statements_done} statement(s) before this one stay \
-                         applied and the revision is marked dirty; fix the cause, then resume it or mark it resolved"
-                    )?,
-                }
-                if applied.is_empty() {
-                    write!(f, "\n  nothing was applied before it in this run")
-                } else if *outcome == FailureOutcome::RunRolledBack {
-                    write!(
-                        f,
-                        "\n  rolled back with it: {}",
-                        applied.iter().map(|(_, r)| r.to_string()).collect::<Vec<_>>().join(", ")
-                    )
-                } else {
-                    write!(f, "\n  completed before it and kept: ")?;
-                    let done: Vec<String> = applied
-                        .iter()
-                        .map(|(d, r)| format!("{} {r}", if *d == Direction::Up { "applied" } else { "reverted" }))
-                        .collect();
-                    f.write_str(&done.join(", "))
-                }
-            }
-            Error::Database { context, source } => write!(f, "{context}: {source}"),
+            Error::Migration(failure) => failure.fmt(f),
+            Error::Database { context, .. } => f.write_str(context),
             Error::History { message } => write!(f, "the history table cannot be read: {message}"),
             Error::InvalidIdentifier { what, value } => write!(
                 f,
@@ -374,11 +518,9 @@ impl fmt::Display for Error {
                     list(pending)
                 ),
             },
-            Error::Moved { message } => write!(
-                f,
-                "the database changed while this run waited for the lock: {message}; nothing was run: check \
-                 `status` and run the command again"
-            ),
+            Error::Moved { message } => {
+                write!(f, "the database changed while this run waited for the lock: {message}; nothing was run")
+            }
         }
     }
 }
@@ -386,7 +528,8 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Migration { source, .. } | Error::Database { source, .. } => Some(source),
+            Error::Migration(failure) => Some(&failure.source),
+            Error::Database { source, .. } => Some(source),
             _ => None,
         }
     }
@@ -395,6 +538,18 @@ impl std::error::Error for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_are_small_and_say_their_source_once() {
+        assert!(std::mem::size_of::<Error>() <= 128, "{} bytes", std::mem::size_of::<Error>());
+        let err = Error::Database { context: "reading the history table".to_owned(), source: DbError::new("gone") };
+        assert_eq!(err.to_string(), "reading the history table");
+        let source = std::error::Error::source(&err).expect("the database's error");
+        assert_eq!(source.to_string(), "gone");
+        assert!(source.source().is_none());
+        assert_eq!(err.kind(), ErrorKind::Database);
+        assert_eq!(err.kind().name(), "database");
+    }
 
     #[test]
     fn error_is_send_sync_static() {

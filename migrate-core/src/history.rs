@@ -14,6 +14,7 @@ pub const DEFAULT_TABLE: &str = "_migrate_history";
 
 /// A file of an applied revision whose checksum no longer matches the one recorded.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ChangedFile {
     /// The revision.
     pub revision: RevisionId,
@@ -70,6 +71,7 @@ impl fmt::Display for RowState {
 
 /// One row of the history table.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AppliedRow {
     /// The revision's version.
     pub version: String,
@@ -96,22 +98,33 @@ pub struct AppliedRow {
 }
 
 impl AppliedRow {
-    /// The row `revision` gets when it is applied on `backend` now: its checksums and down SQL, state applied,
-    /// duration 0 (the runner sets the time it took).
-    pub fn for_revision(revision: &Revision, backend: Backend) -> AppliedRow {
-        let mut row = AppliedRow {
-            version: revision.version().to_owned(),
-            name: revision.name().to_owned(),
-            up_checksum: Checksum([0; 32]),
+    /// A row of revision `version` (`name`) in `state`, with its up checksum; no down file recorded, applied now in
+    /// no time, no progress and no error. Drivers reading the table set the other fields from its columns.
+    pub fn new(version: String, name: String, up_checksum: Checksum, state: RowState) -> AppliedRow {
+        AppliedRow {
+            version,
+            name,
+            up_checksum,
             down_checksum: None,
             down_sql: None,
             applied_at: now_utc(),
             duration_ms: 0,
-            state: RowState::Applied,
+            state,
             statements_done: 0,
             progress_checksum: None,
             error: None,
-        };
+        }
+    }
+
+    /// The row `revision` gets when it is applied on `backend` now: its checksums and down SQL, state applied,
+    /// duration 0 (the runner sets the time it took).
+    pub fn for_revision(revision: &Revision, backend: Backend) -> AppliedRow {
+        let mut row = AppliedRow::new(
+            revision.version().to_owned(),
+            revision.name().to_owned(),
+            Checksum([0; 32]),
+            RowState::Applied,
+        );
         row.record_files(revision, backend);
         row
     }

@@ -31,7 +31,7 @@ pub mod status;
 
 pub use config::{Config, HistoryTable, DEFAULT_LOCK_WAIT};
 pub use driver::{Continuity, Driver, ExecFailure, LockFailure, RowChange, ScriptFailure, StepFailure};
-pub use error::{DbError, Error, FailureOutcome, RedoRefusal};
+pub use error::{DbError, Error, ErrorKind, FailureOutcome, MigrationFailure, RedoRefusal};
 pub use history::{AppliedRow, ChangedFile, RowState};
 pub use migrator::{Migrator, Offline, Redo};
 pub use plan::{Action, Command, OutOfOrder, Plan, Policy, Step, Target};

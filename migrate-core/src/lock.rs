@@ -41,7 +41,7 @@ pub fn identity_sql(backend: Backend, table: &HistoryTable) -> Option<String> {
 const POLL_EVERY: Duration = Duration::from_millis(50);
 
 /// Waits for a lock that can only be tried, never waited on without a bound: calls `attempt` on `session` until it
-/// reports the lock taken or `wait` runs out, [`POLL_EVERY`] apart, asking `holder` after each failed try who holds
+/// reports the lock taken or `wait` runs out, 50 ms apart, asking `holder` after each failed try who holds
 /// it (logged once, and named in the timeout).
 ///
 /// # Errors

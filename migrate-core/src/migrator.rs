@@ -80,7 +80,7 @@ impl<'r> Migrator<'r> {
         self
     }
 
-    /// Waits at most `wait` for the migration lock (default [`DEFAULT_LOCK_WAIT`]).
+    /// Waits at most `wait` for the migration lock (default [`DEFAULT_LOCK_WAIT`](crate::DEFAULT_LOCK_WAIT)).
     #[must_use]
     pub fn lock_wait(mut self, wait: Duration) -> Self {
         self.config.lock_wait = wait;

@@ -18,6 +18,7 @@ use crate::sql;
 
 /// How a script is written.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ScriptOptions {
     /// The dialect.
     pub backend: Backend,

@@ -86,6 +86,7 @@ pub enum OutOfOrder {
 
 /// The rules a plan is made under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Policy {
     /// The database, which picks override files.
     pub backend: Backend,
@@ -129,6 +130,7 @@ impl Action {
 
 /// One step of a plan.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Step<'r> {
     /// What it does.
     pub action: Action,
@@ -144,6 +146,7 @@ pub struct Step<'r> {
 
 /// The steps a command needs, in order.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct Plan<'r> {
     /// The steps.
     pub steps: Vec<Step<'r>>,
@@ -330,7 +333,7 @@ pub fn plan<'r>(
             return Err(Error::NotTransactional {
                 revision: step.revision.clone(),
                 file: step.file.clone(),
-                reason: "it is marked no-transaction; run without the single transaction".to_owned(),
+                reason: "it is marked no-transaction".to_owned(),
             });
         }
     }

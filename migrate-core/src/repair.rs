@@ -86,8 +86,9 @@ pub(crate) fn resolve(
     Ok(name)
 }
 
-/// Where [`resume`] would continue the dirty revision: what it checks before running anything, for a dry run too.
+/// Where [`Migrator::resume`](crate::Migrator::resume) would continue the dirty revision: what it checks before running anything, for a dry run too.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ResumePoint<'r> {
     /// The dirty revision's history row.
     pub row: AppliedRow,

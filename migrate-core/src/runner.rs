@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Config, HistoryTable};
 use crate::driver::{Continuity, Driver, ExecFailure, RowChange, ScriptFailure, StepFailure};
-use crate::error::{DbError, Error, FailureOutcome};
+use crate::error::{DbError, Error, FailureOutcome, MigrationFailure};
 use crate::history::{self, AppliedRow, RowState};
 use crate::lock::{LockGuard, Transaction};
 use crate::plan::{self, Action, Command, Plan, Policy, Step, Target};
@@ -22,6 +22,7 @@ use crate::sql::{self, Statement};
 
 /// One step that ran.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StepReport {
     /// What it did.
     pub action: Action,
@@ -33,6 +34,7 @@ pub struct StepReport {
 
 /// What a run did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Report {
     /// The newest applied revision before the run.
     pub before: Option<RevisionId>,
@@ -439,7 +441,7 @@ pub(crate) fn failure_error(
     done: &[StepReport],
 ) -> Error {
     let statement = statements.get(failure.index);
-    Error::Migration {
+    Error::Migration(Box::new(MigrationFailure {
         direction: step.action.direction(),
         revision: step.revision.clone(),
         file: step.file.clone(),
@@ -448,5 +450,5 @@ pub(crate) fn failure_error(
         outcome,
         applied: done.iter().map(|s| (s.action.direction(), s.revision.clone())).collect(),
         source: failure.error,
-    }
+    }))
 }

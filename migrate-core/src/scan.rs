@@ -14,10 +14,20 @@ use crate::sql::{self, Directive};
 
 /// How strict the scan is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ScanOptions {
     /// Accept an empty or comment-only `down.sql` as a no-op downgrade (for adopting a diesel folder whose
     /// `down.sql` files are placeholders). Without it such a file is a problem.
     pub allow_empty_down: bool,
+}
+
+impl ScanOptions {
+    /// The same options, accepting empty down files as no-ops or not.
+    #[must_use]
+    pub fn allow_empty_down(mut self, on: bool) -> ScanOptions {
+        self.allow_empty_down = on;
+        self
+    }
 }
 
 /// What kind of mistake a [`Problem`] is.
@@ -58,6 +68,7 @@ pub enum ProblemKind {
 
 /// One mistake in a revision folder: where it is and what to do about it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Problem {
     /// What kind of mistake.
     pub kind: ProblemKind,
@@ -107,6 +118,8 @@ impl fmt::Display for Problem {
 
 /// The result of scanning a folder: the revisions in order, and every problem found.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+#[must_use = "a scan carries the folder's problems: check `problems`"]
 pub struct Scan {
     /// Revisions in version order. A revision with a problem may be missing from this list.
     pub revisions: Vec<Revision>,

@@ -10,6 +10,7 @@ use crate::revision::Backend;
 
 /// One statement of a script.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Statement<'a> {
     /// The statement's text, from its first token up to (not including) its terminator.
     pub text: &'a str,
@@ -332,6 +333,7 @@ pub enum Directive {
 
 /// A problem with a `-- migrate:` line.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DirectiveProblem {
     /// 1-based line of the offending comment.
     pub line: usize,

@@ -21,6 +21,7 @@ pub enum Standing {
 
 /// One revision of the folder, of the history table, or of both.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Entry<'r> {
     /// Version and name (the folder's, or the history row's for a revision missing from the folder).
     pub name: RevisionId,
@@ -59,6 +60,7 @@ impl Entry<'_> {
 
 /// How many revisions are in each situation (one revision can count in several).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Summary {
     /// Applied completely.
     pub applied: usize,

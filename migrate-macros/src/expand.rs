@@ -23,7 +23,7 @@ pub fn expand(input: &Input) -> TokenStream {
         return with_errors(input, &[], err.to_compile_error());
     };
     let dir = Path::new(&manifest_dir).join(&relative);
-    let scanned = scan(&dir, &ScanOptions { allow_empty_down: input.allow_empty_down });
+    let scanned = scan(&dir, &ScanOptions::default().allow_empty_down(input.allow_empty_down));
     match errors(&scanned, &relative, span) {
         Some(err) => with_errors(input, &scanned.revisions, err.to_compile_error()),
         None => output(input, &scanned.revisions, &revision_list(&dir, &scanned.revisions, input.allow_empty_down)),

@@ -20,7 +20,10 @@ fn embedded_lists_equal_the_scanned_lists() {
         (&SHAPES, "tests/fixtures/shapes", false),
     ];
     for (embedded, dir, allow_empty_down) in cases {
-        let scanned = scan_ok(&Path::new(env!("CARGO_MANIFEST_DIR")).join(dir), ScanOptions { allow_empty_down });
+        let scanned = scan_ok(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join(dir),
+            ScanOptions::default().allow_empty_down(allow_empty_down),
+        );
         assert_eq!(embedded.revisions(), scanned.as_slice(), "{dir}");
     }
 }

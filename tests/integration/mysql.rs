@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use migrate::{Driver, Error, FailureOutcome, HistoryTable, Migrator, RowState};
+use migrate::{Driver, Error, FailureOutcome, HistoryTable, MigrationFailure, Migrator, RowState};
 use mysql::prelude::Queryable;
 
 use crate::backend::{Conn, Db, Kind};
@@ -21,7 +21,8 @@ fn syntax_errors_point_at_their_line_and_leave_an_exact_record() {
     let mut conn = db.connect();
     let revisions = folder.revisions();
     let err = Migrator::new(&revisions).upgrade(&mut conn).unwrap_err();
-    let Error::Migration { line, source, outcome, .. } = &err else { panic!("{err}") };
+    let Error::Migration(failure) = &err else { panic!("{err}") };
+    let MigrationFailure { line, source, outcome, .. } = &**failure;
     assert_eq!(*line, 5, "{err}");
     assert_eq!(source.code.as_deref(), Some("1064"));
     assert_eq!(*outcome, FailureOutcome::Dirty { statements_done: 1 });

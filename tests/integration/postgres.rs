@@ -85,7 +85,8 @@ fn error_positions_map_to_lines() {
         .write("0001_typo/down.sql", "DROP TABLE typo;");
     let mut conn = db.connect();
     let err = Migrator::new(&folder.revisions()).upgrade(&mut conn).unwrap_err();
-    let Error::Migration { line, statement, source, .. } = &err else { panic!("{err}") };
+    let Error::Migration(failure) = &err else { panic!("{err}") };
+    let migrate::MigrationFailure { line, statement, source, .. } = &**failure;
     assert_eq!(*line, 6, "the line of `TEXTT`, not of the statement: {err}");
     assert_eq!(statement, "CREATE TABLE typo (");
     assert_eq!(source.code.as_deref(), Some("42704"));

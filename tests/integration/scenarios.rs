@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use migrate::{Database, Driver, Error, FailureOutcome, HistoryTable, Migrator, OutOfOrder, Resolution, RowState};
+use migrate::{
+    Database, Driver, Error, FailureOutcome, HistoryTable, MigrationFailure, Migrator, OutOfOrder, Resolution, RowState,
+};
 
 use crate::backend::{on_every_backend, Conn, Db, Kind};
 use crate::common::{versions, Folder};
@@ -88,9 +90,8 @@ fn failure_in_the_middle(kind: Kind) {
     let Some(db) = Db::new(kind, "failure_in_the_middle") else { return };
     let mut conn = db.connect();
     let err = failing::MIGRATIONS.upgrade(&mut conn).unwrap_err();
-    let Error::Migration { revision, file, line, statement, outcome, applied, source, .. } = &err else {
-        panic!("expected a migration error, got {err}")
-    };
+    let Error::Migration(failure) = &err else { panic!("expected a migration error, got {err}") };
+    let MigrationFailure { revision, file, line, statement, outcome, applied, source, .. } = &**failure;
     assert_eq!(revision.version, "0003");
     assert_eq!(file, "0003_broken/up.sql");
     assert_eq!(*line, 4, "{err}");
@@ -130,7 +131,7 @@ fn single_transaction_run(kind: Kind) {
     if kind == Kind::Mysql {
         assert!(matches!(err, Error::NotTransactional { .. }), "{err}");
     } else {
-        assert!(matches!(err, Error::Migration { outcome: FailureOutcome::RunRolledBack, .. }), "{err}");
+        assert!(matches!(&err, Error::Migration(f) if f.outcome == FailureOutcome::RunRolledBack), "{err}");
     }
     assert!(versions(&mut conn).is_empty());
     assert!(!conn.has_table("first_t"));
@@ -222,7 +223,7 @@ fn a_held_lock_times_out_naming_the_holder(kind: Kind) {
         Kind::Mysql => "connection ",
     };
     assert!(who.contains(expected), "holder named as `{who}`");
-    assert!(err.to_string().contains("raise the lock timeout"), "{err}");
+    assert!(err.advice().unwrap().contains("raise the lock timeout"), "{err}");
     assert!(versions(&mut conn).is_empty(), "nothing ran");
     let mut applied = 0;
     if kind != Kind::Sqlite {
@@ -410,7 +411,7 @@ fn dirty_revision_resumed_or_resolved(kind: Kind) {
     let revisions = folder.revisions();
     let err = Migrator::new(&revisions).upgrade(&mut conn).unwrap_err();
     assert!(
-        matches!(&err, Error::Migration { outcome: FailureOutcome::Dirty { statements_done: 2 }, line: 4, .. }),
+        matches!(&err, Error::Migration(f) if f.outcome == FailureOutcome::Dirty { statements_done: 2 } && f.line == 4),
         "{err}"
     );
     let count = |conn: &mut Conn| conn.strings("SELECT CAST(count(*) AS CHAR(10)) FROM a").remove(0);
@@ -420,7 +421,8 @@ fn dirty_revision_resumed_or_resolved(kind: Kind) {
     let err = Migrator::new(&revisions).upgrade(&mut conn).unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, Error::Dirty { statements_done: 2, .. }), "{text}");
-    assert!(text.contains("nowhere") && text.contains("resume") && text.contains("resolved"), "{text}");
+    let advice = err.advice().unwrap();
+    assert!(text.contains("nowhere") && advice.contains("resume") && advice.contains("resolved"), "{text}");
 
     // Editing a statement that already ran is caught before resuming.
     folder.write("0002_steps/up.sql", &steps("INSERT INTO a VALUES (3);").replace("(1)", "(10)"));
@@ -494,7 +496,7 @@ fn resume_after_the_first_statement_failed(kind: Kind) {
         .write("0001_a/down.sql", "DROP TABLE b;");
     let mut conn = db.connect();
     let err = Migrator::new(&folder.revisions()).upgrade(&mut conn).unwrap_err();
-    assert!(matches!(&err, Error::Migration { outcome: FailureOutcome::Dirty { statements_done: 0 }, .. }), "{err}");
+    assert!(matches!(&err, Error::Migration(f) if f.outcome == FailureOutcome::Dirty { statements_done: 0 }), "{err}");
     folder.write(
         "0001_a/up.sql",
         "-- migrate:no-transaction\nCREATE TABLE a (id INTEGER);\nCREATE TABLE b (id INTEGER);\n",

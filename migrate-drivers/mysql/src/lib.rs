@@ -77,13 +77,8 @@ impl<'c> Mysql<'c> {
 /// Converts a `mysql` error, keeping the server's error number.
 pub fn db_error(err: mysql::Error) -> DbError {
     match &err {
-        mysql::Error::MySqlError(e) => DbError {
-            code: Some(e.code.to_string()),
-            message: e.message.clone(),
-            position: None,
-            source: Some(Box::new(err)),
-        },
-        other => DbError { code: None, message: other.to_string(), position: None, source: Some(Box::new(err)) },
+        mysql::Error::MySqlError(e) => DbError::new(e.message.clone()).with_code(e.code.to_string()).with_source(err),
+        other => DbError::new(other.to_string()).with_source(err),
     }
 }
 
@@ -126,19 +121,16 @@ fn parse_row(row: mysql::Row) -> Result<AppliedRow, DbError> {
         mysql::from_row_opt(row).map_err(|e| DbError::new(format!("unexpected history row: {e}")))?;
     let checksum =
         |hex: String| Checksum::from_hex(&hex).ok_or_else(|| DbError::new(format!("`{hex}` is not a checksum")));
-    Ok(AppliedRow {
-        version,
-        name,
-        up_checksum: checksum(up)?,
-        down_checksum: down.map(checksum).transpose()?,
-        down_sql,
-        applied_at,
-        duration_ms,
-        state: RowState::parse(&state).ok_or_else(|| DbError::new(format!("unknown state `{state}`")))?,
-        statements_done,
-        progress_checksum: progress.map(checksum).transpose()?,
-        error,
-    })
+    let state = RowState::parse(&state).ok_or_else(|| DbError::new(format!("unknown state `{state}`")))?;
+    let mut applied = AppliedRow::new(version, name, checksum(up)?, state);
+    applied.down_checksum = down.map(checksum).transpose()?;
+    applied.down_sql = down_sql;
+    applied.applied_at = applied_at;
+    applied.duration_ms = duration_ms;
+    applied.statements_done = statements_done;
+    applied.progress_checksum = progress.map(checksum).transpose()?;
+    applied.error = error;
+    Ok(applied)
 }
 
 /// MySQL reports syntax errors "near '…' at line N" (N within the statement): turn that into a character offset.

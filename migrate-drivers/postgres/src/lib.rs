@@ -160,7 +160,7 @@ impl<'c> Postgres<'c> {
         let mut found = None;
         for (index, statement) in statements.iter().enumerate() {
             if let Err(error) = self.client.batch_execute(statement.text) {
-                found = Some(ScriptFailure { index, error: db_error(error) });
+                found = Some(ScriptFailure::new(index, db_error(error)));
                 break;
             }
         }
@@ -184,9 +184,9 @@ pub fn db_error(err: postgres::Error) -> DbError {
                 Some(ErrorPosition::Original(p)) => Some((*p as usize).saturating_sub(1)),
                 _ => None,
             };
-            DbError { code: Some(db.code().code().to_owned()), message, position, source: Some(Box::new(err)) }
+            DbError::new(message).with_code(db.code().code()).with_position(position).with_source(err)
         }
-        None => DbError { code: None, message: err.to_string(), position: None, source: Some(Box::new(err)) },
+        None => DbError::new(err.to_string()).with_source(err),
     }
 }
 
@@ -215,19 +215,17 @@ fn parse_row(row: &postgres::SimpleQueryRow) -> Result<AppliedRow, DbError> {
         need(i)?.parse().map_err(|_| DbError::new(format!("history column {i} is not a number")))
     };
     let state = need(7)?;
-    Ok(AppliedRow {
-        version: need(0)?,
-        name: need(1)?,
-        up_checksum: checksum(2)?.ok_or_else(|| DbError::new("up_checksum is NULL"))?,
-        down_checksum: checksum(3)?,
-        down_sql: text(4),
-        applied_at: need(5)?,
-        duration_ms: number(6)?,
-        state: RowState::parse(&state).ok_or_else(|| DbError::new(format!("unknown state `{state}`")))?,
-        statements_done: number(8)?,
-        progress_checksum: checksum(9)?,
-        error: text(10),
-    })
+    let state = RowState::parse(&state).ok_or_else(|| DbError::new(format!("unknown state `{state}`")))?;
+    let up_checksum = checksum(2)?.ok_or_else(|| DbError::new("up_checksum is NULL"))?;
+    let mut applied = AppliedRow::new(need(0)?, need(1)?, up_checksum, state);
+    applied.down_checksum = checksum(3)?;
+    applied.down_sql = text(4);
+    applied.applied_at = need(5)?;
+    applied.duration_ms = number(6)?;
+    applied.statements_done = number(8)?;
+    applied.progress_checksum = checksum(9)?;
+    applied.error = text(10);
+    Ok(applied)
 }
 
 impl Driver for Postgres<'_> {
@@ -411,9 +409,7 @@ impl Driver for Postgres<'_> {
             // Without a position, find the statement by running them alone, rolled back.
             let located = located.or_else(|| self.locate(statements).map(|found| (found.index, None)));
             let failure = match located {
-                Some((index, position)) => {
-                    StepFailure::Script(ScriptFailure { index, error: DbError { position, ..err } })
-                }
+                Some((index, position)) => StepFailure::Script(ScriptFailure::new(index, err.with_position(position))),
                 None => StepFailure::Database(err),
             };
             if self.mode == LockMode::Transaction && self.locked {

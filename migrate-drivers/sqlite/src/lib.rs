@@ -126,7 +126,11 @@ pub fn db_error(err: rusqlite::Error) -> DbError {
         }
         other => (None, other.to_string()),
     };
-    DbError { code, message, position: None, source: Some(Box::new(err)) }
+    let error = DbError::new(message).with_source(err);
+    match code {
+        Some(code) => error.with_code(code),
+        None => error,
+    }
 }
 
 /// SQLite's name for the primary result code of `extended`, with the extended code: `SQLITE_CONSTRAINT/2067`.
@@ -188,21 +192,19 @@ fn checksum(text: Option<String>, column: &str) -> rusqlite::Result<Option<Check
 
 fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AppliedRow> {
     let state: String = row.get(7)?;
-    Ok(AppliedRow {
-        version: row.get(0)?,
-        name: row.get(1)?,
-        up_checksum: checksum(Some(row.get(2)?), "up_checksum")?.unwrap_or(Checksum([0; 32])),
-        down_checksum: checksum(row.get(3)?, "down_checksum")?,
-        down_sql: row.get(4)?,
-        applied_at: row.get(5)?,
-        duration_ms: row.get(6)?,
-        state: RowState::parse(&state).ok_or_else(|| {
-            rusqlite::Error::InvalidColumnType(7, format!("unknown state `{state}`"), rusqlite::types::Type::Text)
-        })?,
-        statements_done: row.get(8)?,
-        progress_checksum: checksum(row.get(9)?, "progress_checksum")?,
-        error: row.get(10)?,
-    })
+    let state = RowState::parse(&state).ok_or_else(|| {
+        rusqlite::Error::InvalidColumnType(7, format!("unknown state `{state}`"), rusqlite::types::Type::Text)
+    })?;
+    let up_checksum = checksum(Some(row.get(2)?), "up_checksum")?.unwrap_or(Checksum([0; 32]));
+    let mut applied = AppliedRow::new(row.get(0)?, row.get(1)?, up_checksum, state);
+    applied.down_checksum = checksum(row.get(3)?, "down_checksum")?;
+    applied.down_sql = row.get(4)?;
+    applied.applied_at = row.get(5)?;
+    applied.duration_ms = row.get(6)?;
+    applied.statements_done = row.get(8)?;
+    applied.progress_checksum = checksum(row.get(9)?, "progress_checksum")?;
+    applied.error = row.get(10)?;
+    Ok(applied)
 }
 
 /// Calls `f` with the row's columns as parameters `?1` to `?11`, in [`COLUMNS`] order.
