@@ -14,6 +14,13 @@ use crate::output::{duration, Output, Style};
 
 /// Shown only once a revision has run this long.
 const QUIET_FOR: Duration = Duration::from_secs(2);
+/// Overrides [`QUIET_FOR`], in milliseconds; for the command line's own tests, so they need not sleep for seconds.
+const QUIET_FOR_VARIABLE: &str = "MIGRATE_PROGRESS_QUIET_MS";
+
+/// How long a revision runs before its heartbeat shows.
+fn quiet_for() -> Duration {
+    std::env::var(QUIET_FOR_VARIABLE).ok().and_then(|ms| ms.parse().ok()).map_or(QUIET_FOR, Duration::from_millis)
+}
 /// How often the heartbeat looks.
 const TICK: Duration = Duration::from_millis(200);
 /// Off a terminal, a heartbeat line this often.
@@ -65,6 +72,7 @@ impl Progress {
         let shared = Arc::clone(&current);
         let printer = out.clone();
         let terminal = out.stderr_is_terminal();
+        let quiet_for = quiet_for();
         let heartbeat = std::thread::spawn(move || loop {
             match stopped.recv_timeout(TICK) {
                 Err(RecvTimeoutError::Timeout) => {}
@@ -72,7 +80,7 @@ impl Progress {
             }
             let now = Instant::now();
             let mut cur = shared.lock().unwrap_or_else(PoisonError::into_inner);
-            let long = cur.started.is_some_and(|s| now.duration_since(s) >= QUIET_FOR);
+            let long = cur.started.is_some_and(|s| now.duration_since(s) >= quiet_for);
             let Some(text) = cur.describe(now).filter(|_| long) else { continue };
             if terminal {
                 printer.raw_err(&format!("\r\x1b[2K{}", printer.paint_err(&text, Style::Dim)));

@@ -253,12 +253,17 @@ impl Project {
 
     /// Runs `migrate` in the project directory against `db` (given as DATABASE_URL).
     pub fn run(&self, db: Option<&Db>, args: &[&str]) -> Run {
+        run(self.command(db, args), args)
+    }
+
+    /// `migrate` with `args`, ready to run in the project directory against `db`, for a test to add to.
+    pub fn command(&self, db: Option<&Db>, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_migrate"));
         cmd.current_dir(self.path()).args(args).env_remove("DATABASE_URL").env("NO_COLOR", "1");
         if let Some(db) = db {
             cmd.env("DATABASE_URL", &db.url);
         }
-        run(cmd, args)
+        cmd
     }
 }
 
