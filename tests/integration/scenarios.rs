@@ -18,6 +18,7 @@ migrate::migrations!(mod accounts = "tests/fixtures/accounts");
 pub const CHILD_ENV: &str = "MIGRATE_TEST_CHILD";
 
 on_every_backend!(
+    statements_read_as_the_database_reads_them,
     upgrade_downgrade_and_stamp,
     failure_in_the_middle,
     single_transaction_run,
@@ -35,6 +36,52 @@ on_every_backend!(
 
 fn labels(conn: &mut Conn) -> Vec<String> {
     conn.strings("SELECT label FROM items ORDER BY label")
+}
+
+/// Statements the splitter once read differently from the databases, run statement by statement: the history
+/// counts each as the database does, and each had its effect (none merged into another, none split).
+fn statements_read_as_the_database_reads_them(kind: Kind) {
+    let Some(db) = Db::new(kind, "statements_read_as_the_database_reads_them") else { return };
+    let (up, down, statements, check) = match kind {
+        Kind::Postgres => (
+            "-- migrate:no-transaction\nCREATE TABLE shifts (id int, trigger text, begin date);\n\
+             CREATE TABLE n (v int);\n\
+             CREATE RULE shifts_n AS ON INSERT TO shifts DO ALSO (INSERT INTO n VALUES (1); INSERT INTO n VALUES (2));\n\
+             INSERT INTO shifts (id) VALUES (1);\n",
+            "DROP TABLE shifts;\nDROP TABLE n;\n",
+            4,
+            "SELECT CAST(sum(v) AS TEXT) FROM n",
+        ),
+        Kind::Mysql => (
+            "CREATE TABLE shifts (id int, event text, begin date);\nCREATE TABLE n (v int);\n\
+             INSERT INTO n VALUES (5--2);\nINSERT INTO n VALUES (-4);\n\
+             DELIMITER x\nCREATE PROCEDURE p() BEGIN SELECT 1; ENDx\nDELIMITER ;\n\
+             INSERT INTO shifts (id) VALUES (1);\n",
+            "DROP PROCEDURE p;\nDROP TABLE shifts;\nDROP TABLE n;\n",
+            6,
+            "SELECT CAST(sum(v) AS CHAR) FROM n",
+        ),
+        Kind::Sqlite => (
+            "-- migrate:no-transaction\nCREATE TABLE shifts (id int, trigger text, begin date);\n\
+             CREATE TABLE n (v int);\n\
+             CREATE TRIGGER shifts_n AFTER INSERT ON shifts BEGIN INSERT INTO n VALUES (1); INSERT INTO n VALUES (2); END;\n\
+             INSERT INTO shifts (id) VALUES (1);\n",
+            "DROP TABLE shifts;\nDROP TABLE n;\n",
+            4,
+            "SELECT CAST(sum(v) AS TEXT) FROM n",
+        ),
+    };
+    let folder = Folder::new();
+    folder.write("0001_words/up.sql", up).write("0001_words/down.sql", down);
+    let revisions = folder.revisions();
+    let m = migrate::Migrator::new(&revisions);
+    let mut conn = db.connect();
+    m.upgrade(&mut conn).unwrap();
+    let rows = m.applied(&mut conn).unwrap();
+    assert_eq!((rows[0].state, rows[0].statements_done), (RowState::Applied, statements));
+    assert_eq!(conn.strings(check), ["3"], "each statement ran once, whole");
+    m.downgrade_to(&mut conn, "base").unwrap();
+    assert!(!conn.has_table("shifts") && !conn.has_table("n"));
 }
 
 fn upgrade_downgrade_and_stamp(kind: Kind) {
