@@ -94,3 +94,29 @@ fn live_and_offline_lock_agree() {
         assert_eq!(user(&mut other).unwrap().flatten(), None, "released with the run's");
     }
 }
+
+/// A `DELIMITER` chunk holds several statements, which the server runs one after another: an error in any of them
+/// is the revision's failure, wherever the chunk is in the file, and says how much of the chunk ran.
+#[test]
+fn every_error_of_a_multi_statement_chunk_is_reported() {
+    let chunk = "CREATE TABLE a (id INT);\nDELIMITER //\nINSERT INTO a VALUES (1); INSERT INTO nope VALUES (1); //\n\
+                 DELIMITER ;\n";
+    for (case, up) in [("last", chunk.to_owned()), ("middle", format!("{chunk}CREATE TABLE b (id INT);\n"))] {
+        let Some(db) = Db::new(Kind::Mysql, &format!("mysql_chunk_errors_{case}")) else { return };
+        let folder = Folder::new();
+        folder.write("0001_chunk/up.sql", &up).write("0001_chunk/down.sql", "DROP TABLE a;\n");
+        let mut conn = db.connect();
+        let revisions = folder.revisions();
+        let err = Migrator::new(&revisions).upgrade(&mut conn).unwrap_err();
+        let Error::Migration(failure) = &err else { panic!("{case}: {err}") };
+        let MigrationFailure { line, source, outcome, .. } = &**failure;
+        assert_eq!(*line, 3, "{case}: {err}");
+        assert_eq!(source.code.as_deref(), Some("1146"), "{case}: {source:?}");
+        assert!(source.message.contains("after 1 earlier statement(s) of the same chunk"), "{case}: {source:?}");
+        assert_eq!(*outcome, FailureOutcome::Dirty { statements_done: 1 }, "{case}");
+        let rows = Migrator::new(&revisions).applied(&mut conn).unwrap();
+        assert_eq!((rows[0].state, rows[0].statements_done), (RowState::Upgrading, 1), "{case}");
+        assert!(rows[0].error.as_deref().unwrap().contains("nope"), "{case}: {:?}", rows[0].error);
+        assert!(!conn.has_table("b"), "{case}: nothing after the failing chunk ran");
+    }
+}

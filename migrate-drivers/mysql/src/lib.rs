@@ -20,7 +20,7 @@
 use std::time::Duration;
 
 use migrate_core::history::{self, COLUMNS};
-use migrate_core::lock;
+use migrate_core::{lock, sql};
 use migrate_core::{
     AppliedRow, Backend, Checksum, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure, RowState,
 };
@@ -44,6 +44,21 @@ impl<'c> Mysql<'c> {
 
     /// The history table's name, qualified with the database that was current when the lock was taken, so a
     /// revision's `USE` cannot send the history elsewhere.
+    /// Runs `sql`, which the server may read as several statements, and reads every result, so the error of any
+    /// of them is returned (dropping a result, as `query_drop` does, drops the errors after the first), with the
+    /// number of statements that completed before it.
+    fn run_all(&mut self, sql: &str) -> Result<usize, (usize, mysql::Error)> {
+        let mut result = self.conn.query_iter(sql).map_err(|err| (0, err))?;
+        let mut done = 0;
+        while let Some(set) = result.iter() {
+            for row in set {
+                row.map_err(|err| (done, err))?;
+            }
+            done += 1;
+        }
+        Ok(done)
+    }
+
     fn name(&self, table: &HistoryTable) -> String {
         match (table.schema(), &self.database) {
             (None, Some(database)) => format!("{}.{}", quote(database), quote(table.name())),
@@ -72,6 +87,17 @@ impl<'c> Mysql<'c> {
             None => format!("connection {id}"),
         })
     }
+}
+
+/// The error of a statement that completed `done` statements of its own first (a `DELIMITER` chunk holds several),
+/// with the line the server named.
+fn statement_error(statement: &str, done: usize, err: mysql::Error) -> DbError {
+    let mut err = db_error(err);
+    err.position = position_from_message(statement, &err.message);
+    if done > 0 {
+        err.message = format!("{} (after {done} earlier statement(s) of the same chunk had run)", err.message);
+    }
+    err
 }
 
 /// Converts a `mysql` error, keeping the server's error number.
@@ -241,22 +267,21 @@ impl Driver for Mysql<'_> {
     }
 
     fn execute(&mut self, statement: &str) -> Result<(), DbError> {
-        self.conn.query_drop(statement).map_err(|err| {
-            let mut err = db_error(err);
-            err.position = position_from_message(statement, &err.message);
-            err
-        })
+        self.run_all(statement).map(drop).map_err(|(done, err)| statement_error(statement, done, err))
     }
 
     /// One round trip: the statement, then its progress write, as a multi-statement query. The server stops at the
-    /// first error, so an error in the first result is the statement's and a later one is the history write's.
+    /// first error, so an error in the first result is the statement's and a later one is the history write's. A
+    /// chunk that holds several statements (a `DELIMITER` block) runs alone, then its progress is written: which of
+    /// its results would be the history write's is not known.
     fn execute_and_record(
         &mut self,
         table: &HistoryTable,
         statement: &str,
         row: &AppliedRow,
     ) -> Result<(), ExecFailure> {
-        if !row.version.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        let plain_version = row.version.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !plain_version || sql::split(statement, Backend::Mysql).len() > 1 {
             // Only plain versions are written inline (a literal's escaping depends on sql_mode): two calls instead.
             self.execute(statement).map_err(ExecFailure::Statement)?;
             return self.update_row(table, row).map_err(ExecFailure::History);
@@ -269,17 +294,11 @@ impl Driver for Mysql<'_> {
             row.statements_done,
             row.version
         );
-        let mut result = self.conn.query_iter(sql).map_err(|err| {
-            let mut err = db_error(err);
-            err.position = position_from_message(statement, &err.message);
-            ExecFailure::Statement(err)
-        })?;
-        while let Some(set) = result.iter() {
-            for row in set {
-                row.map_err(|err| ExecFailure::History(db_error(err)))?;
-            }
+        match self.run_all(&sql) {
+            Ok(_) => Ok(()),
+            Err((0, err)) => Err(ExecFailure::Statement(statement_error(statement, 0, err))),
+            Err((_, err)) => Err(ExecFailure::History(db_error(err))),
         }
-        Ok(())
     }
 
     fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
