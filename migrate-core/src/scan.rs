@@ -62,6 +62,9 @@ pub enum ProblemKind {
     Metadata,
     /// A statement the database refuses inside a transaction, in a file that runs in one.
     NeedsNoTransaction,
+    /// A statement that begins, ends or abandons a transaction (`COMMIT`, `ROLLBACK`, …) in a file that runs in one,
+    /// whose record would then no longer match what stays in effect.
+    TransactionControl,
     /// A file that exists but cannot be read.
     Unreadable,
 }
@@ -426,6 +429,27 @@ fn build_script(
                         format!(
                             "`{what}` cannot run inside a transaction on {backend}, and this file runs in one; add \
                              `-- migrate:no-transaction` as the first line of {}",
+                            raw.file
+                        ),
+                    )
+                    .at_line(stmt.line),
+                );
+                break;
+            }
+        }
+        for backend in [Backend::Postgres, Backend::Sqlite] {
+            if raw.backend.is_some_and(|b| b != backend) {
+                continue;
+            }
+            if let Some((stmt, what)) = sql::first_transaction_control(&raw.text, backend) {
+                problems.push(
+                    Problem::new(
+                        ProblemKind::TransactionControl,
+                        &path,
+                        format!(
+                            "`{what}` ends or opens a transaction, and this file already runs in one, which it and \
+                             its history record commit together; remove it, or run the file statement by statement \
+                             with `-- migrate:no-transaction` as the first line of {}",
                             raw.file
                         ),
                     )

@@ -448,6 +448,40 @@ pub fn first_non_transactional<'a>(script: &'a str, backend: Backend) -> Option<
     split(script, backend).into_iter().find_map(|stmt| non_transactional(stmt.text, backend).map(|what| (stmt, what)))
 }
 
+/// The first statement of `script` that, on `backend`, begins, ends or abandons a transaction (`BEGIN`, `COMMIT`,
+/// `END`, `ROLLBACK`, `ABORT`, `START TRANSACTION`, …), with the words that identify it. Savepoints
+/// (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`) stay within the transaction and are not reported. MySQL runs every
+/// revision statement by statement, so nothing is reported there.
+pub fn first_transaction_control<'a>(script: &'a str, backend: Backend) -> Option<(Statement<'a>, &'static str)> {
+    if backend == Backend::Mysql {
+        return None;
+    }
+    split(script, backend).into_iter().find_map(|stmt| transaction_control(stmt.text).map(|what| (stmt, what)))
+}
+
+fn transaction_control(statement: &str) -> Option<&'static str> {
+    let mut words = statement
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_uppercase);
+    let first = words.next()?;
+    let second = words.next().unwrap_or_default();
+    match (first.as_str(), second.as_str()) {
+        // `BEGIN ATOMIC` opens a SQL-standard function body only inside CREATE FUNCTION, never as a statement.
+        ("BEGIN", _) => Some("BEGIN"),
+        ("START", "TRANSACTION") => Some("START TRANSACTION"),
+        ("COMMIT", "PREPARED") | ("ROLLBACK", "PREPARED") => None,
+        ("COMMIT", _) => Some("COMMIT"),
+        ("END", _) => Some("END"),
+        ("ROLLBACK", "TO") => None,
+        ("ROLLBACK", "TRANSACTION" | "WORK") if words.next().is_some_and(|w| w == "TO") => None,
+        ("ROLLBACK", _) => Some("ROLLBACK"),
+        ("ABORT", _) => Some("ABORT"),
+        ("PREPARE", "TRANSACTION") => Some("PREPARE TRANSACTION"),
+        _ => None,
+    }
+}
+
 fn non_transactional(statement: &str, backend: Backend) -> Option<&'static str> {
     let words: Vec<String> = statement
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -722,6 +756,35 @@ mod tests {
         assert!(problems[0].message.contains("unknown directive"));
         assert_eq!(problems[1].line, 3);
         assert!(problems[1].message.contains("after the first statement"));
+    }
+
+    #[test]
+    fn finds_statements_that_end_the_transaction() {
+        let sql = "create table t (a int);\ninsert into t values (1);\ncommit;\ninsert into t values (2);";
+        let (stmt, what) = first_transaction_control(sql, Backend::Postgres).unwrap();
+        assert_eq!((stmt.line, what), (3, "COMMIT"));
+        for (sql, what) in [
+            ("BEGIN;", "BEGIN"),
+            ("begin transaction;", "BEGIN"),
+            ("END;", "END"),
+            ("Rollback;", "ROLLBACK"),
+            ("ROLLBACK WORK;", "ROLLBACK"),
+            ("START TRANSACTION;", "START TRANSACTION"),
+            ("ABORT;", "ABORT"),
+        ] {
+            assert_eq!(first_transaction_control(sql, Backend::Sqlite).map(|(_, w)| w), Some(what), "{sql}");
+        }
+        for sql in [
+            "SAVEPOINT a; ROLLBACK TO a; ROLLBACK TRANSACTION TO SAVEPOINT a; RELEASE a;",
+            "CREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; END;",
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;",
+            "-- commit;\nselect 'rollback';",
+            "UPDATE t SET committed = true;",
+        ] {
+            assert!(first_transaction_control(sql, Backend::Postgres).is_none(), "{sql}");
+            assert!(first_transaction_control(sql, Backend::Sqlite).is_none(), "{sql}");
+        }
+        assert!(first_transaction_control("COMMIT;", Backend::Mysql).is_none());
     }
 
     #[test]

@@ -36,6 +36,7 @@ fn verify_reports_everything_the_macro_refuses() {
     p.write("0004_d/up.sql", "CREATE INDEX CONCURRENTLY d_i ON d (id);\n")
         .write("0004_d/down.sql", "DROP INDEX d_i;\n");
     p.write("0005_e/up.oracle.sql", "SELECT 1;\n");
+    p.write("0006_f/up.sql", "CREATE TABLE f (id INT);\nCOMMIT;\n").write("0006_f/down.sql", "DROP TABLE f;\n");
     let run = p.run(None, &["verify"]);
     run.code(4).says(&[
         "migrations/0001_a/down.sql: missing down.sql",
@@ -43,6 +44,7 @@ fn verify_reports_everything_the_macro_refuses() {
         "zero-pad",
         "migrations/0004_d/up.sql:1: `CREATE INDEX CONCURRENTLY` cannot run inside a transaction",
         "migrations/0005_e/up.oracle.sql: unknown file",
+        "migrations/0006_f/up.sql:2: `COMMIT` ends or opens a transaction",
         "no database configured, so only the folder was checked",
     ]);
     let json = p.run(None, &["verify", "--format", "json"]).code(4).json();
