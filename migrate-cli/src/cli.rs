@@ -50,6 +50,10 @@ pub struct Global {
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
 
+    /// How long connecting may take, handshake included, in seconds.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = crate::database::DEFAULT_CONNECT_TIMEOUT.as_secs_f64())]
+    pub connect_timeout: f64,
+
     /// How long to wait for the migration lock, in seconds.
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = migrate_core::DEFAULT_LOCK_WAIT.as_secs_f64())]
     pub lock_wait: f64,

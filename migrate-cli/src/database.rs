@@ -2,6 +2,7 @@
 //! open connection a driver runs over.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use migrate_core::{Backend, Driver};
 
@@ -13,7 +14,13 @@ pub struct DatabaseUrl {
     shown: String,
     secrets: Vec<String>,
     target: Target,
+    connect_timeout: Duration,
 }
+
+/// How long a connection may take, handshake included, unless `--connect-timeout` says otherwise.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A connection idle this long is probed, so one whose server or network is gone ends instead of hanging.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
 
 enum Target {
     Sqlite(PathBuf),
@@ -191,7 +198,14 @@ impl DatabaseUrl {
             }
             other => return Err(bad(format!("has the scheme `{other}`, which is not a supported database"))),
         };
-        Ok(DatabaseUrl { backend, shown, secrets, target })
+        Ok(DatabaseUrl { backend, shown, secrets, target, connect_timeout: DEFAULT_CONNECT_TIMEOUT })
+    }
+
+    /// The same URL, whose connections give up after `timeout` (handshake included).
+    #[must_use]
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> DatabaseUrl {
+        self.connect_timeout = timeout;
+        self
     }
 
     /// The backend the URL names.
@@ -244,13 +258,53 @@ impl DatabaseUrl {
                     // The lock's holder is named by application where PostgreSQL can tell.
                     config.application_name("migrate");
                 }
-                Kind::Postgres(Box::new(config.connect(postgres::NoTls).map_err(|e| fail(pg_message(&e)))?))
+                if config.get_connect_timeout().is_none() {
+                    config.connect_timeout(self.connect_timeout);
+                }
+                if config.get_keepalives_idle() == Duration::from_secs(2 * 60 * 60) {
+                    // tokio-postgres's default: two hours before a dead peer is noticed.
+                    config.keepalives_idle(KEEPALIVE_IDLE);
+                }
+                let client = self.bounded(move || config.connect(postgres::NoTls).map_err(|e| pg_message(&e)));
+                Kind::Postgres(Box::new(client.map_err(fail)?))
             }
             Target::Mysql(opts) => {
-                Kind::Mysql(Box::new(mysql::Conn::new((**opts).clone()).map_err(|e| fail(e.to_string()))?))
+                let mut builder = mysql::OptsBuilder::from_opts((**opts).clone());
+                if opts.get_tcp_connect_timeout().is_none() {
+                    builder = builder.tcp_connect_timeout(Some(self.connect_timeout));
+                }
+                if opts.get_tcp_keepalive_time_ms().is_none() {
+                    let ms = u32::try_from(KEEPALIVE_IDLE.as_millis()).unwrap_or(u32::MAX);
+                    builder = builder.tcp_keepalive_time_ms(Some(ms));
+                }
+                let conn = self.bounded(move || mysql::Conn::new(builder).map_err(|e| e.to_string()));
+                Kind::Mysql(Box::new(conn.map_err(fail)?))
             }
         };
         Ok(Connection { kind, missing: None })
+    }
+}
+
+impl DatabaseUrl {
+    /// Runs `connect` on a thread of its own and gives up after the connect timeout: the clients bound the TCP
+    /// connect, but not a server (or something that is not one) that accepts and never answers the handshake. A
+    /// connection given up on is left to its thread; the command ends with the error.
+    fn bounded<C: Send + 'static>(
+        &self,
+        connect: impl FnOnce() -> Result<C, String> + Send + 'static,
+    ) -> Result<C, String> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = sender.send(connect());
+        });
+        match receiver.recv_timeout(self.connect_timeout) {
+            Ok(result) => result,
+            Err(_) => Err(format!(
+                "no answer to the handshake within {} s (is that port the database's? a slow server needs a longer \
+                 --connect-timeout)",
+                self.connect_timeout.as_secs_f64()
+            )),
+        }
     }
 }
 

@@ -95,7 +95,11 @@ impl Context {
         self.out.hide(&database::passwords(&raw));
         let url = DatabaseUrl::parse(&raw, source)?;
         self.out.hide(url.secrets());
-        Ok(Some(url))
+        let seconds = self.global.connect_timeout;
+        let timeout = Duration::try_from_secs_f64(seconds).ok().filter(|t| !t.is_zero()).ok_or_else(|| {
+            Failure::usage(format!("--connect-timeout {seconds} is not a number of seconds above 0"), None)
+        })?;
+        Ok(Some(url.with_connect_timeout(timeout)))
     }
 
     /// The database URL, which this command needs.

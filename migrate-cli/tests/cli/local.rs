@@ -148,3 +148,29 @@ fn history_table_name_and_offline_json() {
     assert_eq!(script["to"]["version"], "0003");
     assert!(script["script"].as_str().unwrap().contains("BEGIN IMMEDIATE;"), "{script}");
 }
+
+/// A port where something accepts connections and never answers (not the database) ends the command after
+/// `--connect-timeout`, instead of hanging in the handshake.
+#[test]
+fn a_server_that_never_answers_ends_after_the_connect_timeout() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let p = Project::new();
+    p.write("0001_a/up.sql", "CREATE TABLE a (id INT);\n").write("0001_a/down.sql", "DROP TABLE a;\n");
+    for url in [format!("mysql://root@127.0.0.1:{port}/x"), format!("postgres://postgres@127.0.0.1:{port}/x")] {
+        let started = std::time::Instant::now();
+        p.run(None, &["--database-url", &url, "--connect-timeout", "1", "status"])
+            .code(1)
+            .complains(&["cannot connect to", "no answer to the handshake within 1 s"]);
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{url}: {:?}", started.elapsed());
+    }
+    p.run(None, &["--database-url", "sqlite:x.db", "--connect-timeout", "0", "status"])
+        .code(2)
+        .complains(&["--connect-timeout 0 is not a number of seconds above 0"]);
+}
