@@ -144,7 +144,10 @@ impl Context {
 }
 
 fn run(cli: Cli) -> Result<Exit, Failure> {
-    let out = Output::new(cli.global.format, cli.global.color);
+    let mut out = Output::new(cli.global.format, cli.global.color);
+    // A URL given by mistake in another argument (`migrate new <URL>`, `--history-table <URL>`) may be quoted in an
+    // error: its password is hidden as the database URL's is.
+    hide_argument_passwords(&mut out);
     let mut ctx = Context { out, global: cli.global };
     let result = dispatch(&mut ctx, cli.command);
     if let Err(failure) = &result {
@@ -187,16 +190,20 @@ fn dispatch(ctx: &mut Context, command: Command) -> Result<Exit, Failure> {
     }
 }
 
+/// Hides from `out` the password of any URL among the arguments and in `DATABASE_URL`.
+fn hide_argument_passwords(out: &mut Output) {
+    for arg in std::env::args_os().chain(std::env::var_os("DATABASE_URL")) {
+        out.hide(&database::passwords(&arg.to_string_lossy()));
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
             // Usage errors, --help and --version. The arguments may hold a URL with a password: scrub it.
             let mut printer = Output::new(cli::Format::Text, cli::Color::Never);
-            let args = std::env::args_os().chain(std::env::var_os("DATABASE_URL"));
-            for arg in args {
-                printer.hide(&database::passwords(&arg.to_string_lossy()));
-            }
+            hide_argument_passwords(&mut printer);
             let text = printer.scrub(&err.render().to_string());
             if err.use_stderr() {
                 printer.note(text.trim_end());

@@ -140,5 +140,14 @@ fn password_never_printed_when_nothing_connects() {
     let broken = p.run(None, &["status"]);
     broken.code(2).complains(&["cannot read the .env file: line 1 cannot be parsed"]);
     runs.push(broken);
+    std::fs::remove_file(p.path().join(".env")).unwrap();
+    // A URL given by mistake where another argument goes is quoted in the error without its password.
+    let url = format!("postgres://app:{ENCODED}@127.0.0.1:1/app");
+    let misplaced = p.run(None, &["new", &url]);
+    misplaced.code(2).complains(&["postgres://app:***@127.0.0.1:1/app"]);
+    runs.push(misplaced);
+    let misplaced = p.run(None, &["--database-url", "sqlite:x.db", "--history-table", &url, "status"]);
+    misplaced.code(2);
+    runs.push(misplaced);
     assert_hidden(&runs);
 }
