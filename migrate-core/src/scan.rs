@@ -145,6 +145,9 @@ pub fn scan(dir: &Path, options: &ScanOptions) -> Scan {
     let walker = walkdir::WalkDir::new(dir)
         .min_depth(1)
         .max_depth(2)
+        // A linked revision folder or file is read through its link; a link that loops or leads nowhere is a
+        // problem, never skipped in silence.
+        .follow_links(true)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| !e.file_name().to_string_lossy().starts_with('.'));
@@ -153,7 +156,20 @@ pub fn scan(dir: &Path, options: &ScanOptions) -> Scan {
             Ok(entry) => entry,
             Err(err) => {
                 let path = err.path().and_then(|p| p.strip_prefix(dir).ok()).map(Path::to_path_buf).unwrap_or_default();
-                scan.problems.push(Problem::new(ProblemKind::Unreadable, path, format!("cannot read: {err}")));
+                let target = err.path().and_then(|p| std::fs::read_link(p).ok());
+                let message = match (err.loop_ancestor(), target) {
+                    (Some(ancestor), _) => format!(
+                        "a link to {}, which contains it, so reading it never ends; remove the link",
+                        ancestor.display()
+                    ),
+                    (None, Some(target))
+                        if err.io_error().is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound) =>
+                    {
+                        format!("a link to {}, which does not exist; fix or remove the link", target.display())
+                    }
+                    _ => format!("cannot read: {err}"),
+                };
+                scan.problems.push(Problem::new(ProblemKind::Unreadable, path, message));
                 continue;
             }
         };
@@ -578,5 +594,40 @@ mod tests {
         assert_eq!(read_metadata("").map_err(|_| ()), Ok(true));
         assert_eq!(read_metadata("run_in_transaction = no").unwrap_err().0, 1);
         assert_eq!(read_metadata("\nfoo = 1").unwrap_err().0, 2);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_are_followed_or_reported() {
+        use std::os::unix::fs::symlink;
+        let root = std::env::temp_dir().join(format!("migrate-scan-links-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let shared = root.join("shared/0002_linked");
+        let dir = root.join("migrations");
+        for folder in [dir.join("0001_a"), shared.clone()] {
+            std::fs::create_dir_all(&folder).unwrap();
+            std::fs::write(folder.join("up.sql"), "CREATE TABLE t (id INT);\n").unwrap();
+            std::fs::write(folder.join("down.sql"), "DROP TABLE t;\n").unwrap();
+        }
+        symlink(&shared, dir.join("0002_linked")).unwrap();
+        let found = scan(&dir, &ScanOptions::default());
+        assert!(found.problems.is_empty(), "{:?}", found.problems);
+        let versions: Vec<&str> = found.revisions.iter().map(|r| r.version()).collect();
+        assert_eq!(versions, ["0001", "0002"], "a linked revision folder is a revision");
+
+        symlink(&dir, dir.join("0001_a/loop")).unwrap();
+        symlink(root.join("nowhere"), dir.join("0003_dangling")).unwrap();
+        let found = scan(&dir, &ScanOptions::default());
+        let problems: Vec<String> =
+            found.problems.iter().map(|p| format!("{}: {}", p.path.display(), p.message)).collect();
+        assert!(
+            problems.iter().any(|p| p.starts_with("0001_a/loop: a link to ") && p.contains("remove the link")),
+            "{problems:?}"
+        );
+        assert!(
+            problems.iter().any(|p| p.starts_with("0003_dangling: a link to ") && p.contains("does not exist")),
+            "{problems:?}"
+        );
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }
