@@ -20,6 +20,7 @@ fn observe(ctx: &mut Context, required: bool) -> Result<Option<Observed>, Failur
     let url = if required { Some(ctx.require_database_url()?) } else { ctx.database_url()? };
     let Some(url) = url else { return Ok(None) };
     let migrator = ctx.migrator(&[], RunFlags::default())?;
+    ctx.check_history_schema(&url)?;
     let mut conn = url.connect(false)?;
     ctx.note_missing(&conn);
     let rows = migrator.history(&mut *conn.driver())?;

@@ -126,9 +126,29 @@ impl Context {
     /// No database configured, a bad URL, or the connection fails.
     pub fn connect(&mut self, create: bool) -> Result<database::Connection, Failure> {
         let url = self.require_database_url()?;
+        self.check_history_schema(&url)?;
         let conn = url.connect(create)?;
         self.note_missing(&conn);
         Ok(conn)
+    }
+
+    /// Refuses, before the file is opened (and created), a history schema that a SQLite connection opened here
+    /// cannot have: it has only its main database.
+    ///
+    /// # Errors
+    /// A usage failure naming the schema.
+    pub fn check_history_schema(&self, url: &DatabaseUrl) -> Result<(), Failure> {
+        match self.global.history_schema.as_deref() {
+            Some(schema) if url.backend() == migrate_core::Backend::Sqlite && !schema.eq_ignore_ascii_case("main") => {
+                Err(Failure::usage(
+                    format!("--history-schema {schema}: a SQLite connection opened here has only its main database"),
+                    Some(
+                        "leave --history-schema out for SQLite: the history table lives in the file itself".to_owned(),
+                    ),
+                ))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Notes on stderr that a SQLite file does not exist yet and is shown as an empty database.

@@ -174,3 +174,17 @@ fn a_server_that_never_answers_ends_after_the_connect_timeout() {
         .code(2)
         .complains(&["--connect-timeout 0 is not a number of seconds above 0"]);
 }
+
+/// A history schema SQLite cannot have is refused before the file is opened: nothing is created or written.
+#[test]
+fn a_sqlite_history_schema_is_refused_before_anything_is_written() {
+    let p = Project::new();
+    p.write("0001_a/up.sql", "CREATE TABLE a (id INT);\n").write("0001_a/down.sql", "DROP TABLE a;\n");
+    for command in ["upgrade", "status"] {
+        p.run(None, &["--database-url", "sqlite:app.db", "--history-schema", "other", command])
+            .code(2)
+            .complains(&["--history-schema other: a SQLite connection opened here has only its main database"]);
+        assert!(!p.path().join("app.db").exists(), "{command} created the file");
+    }
+    p.run(None, &["--database-url", "sqlite:app.db", "--history-schema", "main", "upgrade"]).ok();
+}
