@@ -75,6 +75,8 @@ pub fn new(
         ));
     }
     let dir = ctx.global.dir.clone();
+    // Runs of `migrate new` on one folder take turns, so two at once never pick the same version.
+    let _turn = if dry_run { None } else { Some(take_turn(&dir)?) };
     // Every revision folder counts, finished or not (a fresh template does not scan as a revision yet).
     let existing: Vec<String> = std::fs::read_dir(&dir)
         .into_iter()
@@ -121,6 +123,21 @@ pub fn new(
         ctx.out.line("next: write both files; `migrate verify` checks them, `migrate upgrade` applies them");
     }
     Ok(Exit::Done)
+}
+
+/// Waits for, and holds while the returned file is open, an exclusive lock on a file named after `dir` in the
+/// temporary directory: nothing is added to the project.
+fn take_turn(dir: &Path) -> Result<std::fs::File, Failure> {
+    use std::hash::{Hash, Hasher};
+    let absolute = std::fs::canonicalize(dir).unwrap_or_else(|_| std::path::absolute(dir).unwrap_or(dir.into()));
+    // DefaultHasher::new() has fixed keys, so every process names the same file for one folder.
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    absolute.hash(&mut hasher);
+    let lock = std::env::temp_dir().join(format!("migrate-new-{:016x}.lock", hasher.finish()));
+    let fail = |err: std::io::Error| Failure::new(format!("cannot take turns on {}: {err}", lock.display()), None);
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock).map_err(fail)?;
+    file.lock().map_err(fail)?;
+    Ok(file)
 }
 
 fn write(path: &Path, files: &[(&str, String)]) -> std::io::Result<()> {

@@ -188,3 +188,28 @@ fn a_sqlite_history_schema_is_refused_before_anything_is_written() {
     }
     p.run(None, &["--database-url", "sqlite:app.db", "--history-schema", "main", "upgrade"]).ok();
 }
+
+/// `migrate new --sequential` started 16 times at once gives 16 versions, none twice.
+#[test]
+fn concurrent_new_picks_distinct_versions() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.migrations()).unwrap();
+    let children: Vec<_> = (0..16)
+        .map(|i| {
+            let mut cmd = p.command(None, &["new", &format!("r{i}"), "--sequential"]);
+            cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let mut versions: Vec<String> = std::fs::read_dir(p.migrations())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().split('_').next().unwrap().to_owned())
+        .collect();
+    versions.sort();
+    let expected: Vec<String> = (1..=16).map(|n| format!("{n:04}")).collect();
+    assert_eq!(versions, expected);
+}
