@@ -7,7 +7,7 @@ use migrate::postgres::{LockMode, Postgres};
 use migrate::{Driver, Error, HistoryTable, Migrator};
 
 use crate::backend::{Conn, Db, Kind};
-use crate::common::Folder;
+use crate::common::{versions, Folder};
 
 migrate::migrations!(mod counted = "tests/fixtures/counted");
 
@@ -91,6 +91,39 @@ fn error_positions_map_to_lines() {
     assert_eq!(statement, "CREATE TABLE typo (");
     assert_eq!(source.code.as_deref(), Some("42704"));
     assert!(!conn.has_table("ok"), "rolled back");
+}
+
+/// An error without a position (a division by zero at run time) is still placed at its statement, and no statement
+/// of the failed revision runs a second time to find it: the sequence the revision advances, whose effects outlive
+/// the rollback, moved once per statement. In transaction lock mode (poolers) the statement is not guessed at.
+#[test]
+fn a_failure_without_a_position_is_located_without_running_anything_again() {
+    for (mode, line) in [(LockMode::Session, Some(4)), (LockMode::Transaction, None)] {
+        let Some(db) = Db::new(Kind::Postgres, &format!("pg_locate_{mode:?}").to_lowercase()) else { return };
+        let folder = Folder::new();
+        folder.write("0001_seq/up.sql", "CREATE SEQUENCE s;\n").write("0001_seq/down.sql", "DROP SEQUENCE s;\n");
+        folder
+            .write(
+                "0002_fail/up.sql",
+                "-- two steps, then a failure\nSELECT nextval('s');\nSELECT nextval('s');\nSELECT 1 / 0;\n",
+            )
+            .write("0002_fail/down.sql", "SELECT 1;\n");
+        let mut conn = db.connect();
+        let revisions = folder.revisions();
+        let err = {
+            let mut pg = Postgres::new(client(&mut conn)).lock_mode(mode);
+            Migrator::new(&revisions).upgrade(&mut pg).unwrap_err()
+        };
+        let found = match &err {
+            Error::Migration(failure) => Some(failure.line),
+            _ => None,
+        };
+        assert_eq!(found, line, "{mode:?}: {err}");
+        let source = std::error::Error::source(&err).map(ToString::to_string).unwrap_or_default();
+        assert!(source.contains("division by zero"), "{mode:?}: {err}: {source}");
+        assert_eq!(conn.strings("SELECT last_value::text FROM s"), ["2"], "{mode:?}: each statement ran once");
+        assert_eq!(versions(&mut conn), ["0001"], "{mode:?}: the failed revision left no record");
+    }
 }
 
 /// The live lock and an offline script's lock are one lock: while a run holds it, the script's key is taken, for the

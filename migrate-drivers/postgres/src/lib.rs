@@ -51,7 +51,13 @@ pub struct Postgres<'c> {
     key: i64,
     search_path: Option<String>,
     schema: Option<String>,
+    /// The session's statement counter exists (see [`COUNTER`]).
+    counter: bool,
 }
+
+/// A temporary sequence that counts the statements of a revision as they complete. Sequences ignore rollbacks, so
+/// after a failed revision it says which statement failed without running any statement again.
+const COUNTER: &str = "pg_temp.migrate_statements_done";
 
 impl<'c> Postgres<'c> {
     /// A driver over `client`, with a session-level lock.
@@ -65,6 +71,7 @@ impl<'c> Postgres<'c> {
             key: 0,
             search_path: None,
             schema: None,
+            counter: false,
         }
     }
 
@@ -153,19 +160,10 @@ impl<'c> Postgres<'c> {
         Ok(Continuity::Held)
     }
 
-    /// Finds which statement failed when the error carried no position: runs them one by one in a transaction
-    /// that is rolled back.
-    fn locate(&mut self, statements: &[Statement<'_>]) -> Option<ScriptFailure> {
-        self.batch("BEGIN").ok()?;
-        let mut found = None;
-        for (index, statement) in statements.iter().enumerate() {
-            if let Err(error) = self.client.batch_execute(statement.text) {
-                found = Some(ScriptFailure::new(index, db_error(error)));
-                break;
-            }
-        }
-        let _ = self.batch("ROLLBACK");
-        found
+    /// How many statements of the revision that just failed had completed, read from [`COUNTER`].
+    fn statements_completed(&mut self) -> Option<usize> {
+        let sql = format!("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {COUNTER}");
+        self.first_value(&sql).ok().flatten()?.parse().ok()
     }
 }
 
@@ -370,12 +368,32 @@ impl Driver for Postgres<'_> {
         change: RowChange<'_>,
         more: bool,
     ) -> Result<Continuity, StepFailure> {
-        // One message: BEGIN, the file as written, the history change, COMMIT, and the search_path restored.
-        let prefix = if self.in_transaction { "" } else { "BEGIN;\n" };
-        let mut sql = String::with_capacity(script.len() + 512);
-        sql.push_str(prefix);
-        let script_start = sql.len();
-        sql.push_str(script);
+        // Which statement failed, when the error has no position, is counted as they complete. Only in session mode:
+        // a pooler in transaction mode may answer the count's read from another session.
+        let count = statements.len() > 1 && self.mode == LockMode::Session;
+        if count && !self.counter {
+            self.batch(&format!("CREATE TEMPORARY SEQUENCE IF NOT EXISTS {COUNTER}")).map_err(StepFailure::Database)?;
+            self.counter = true;
+        }
+        // One message: BEGIN, the statements (each followed by the count), the history change, COMMIT, and the
+        // search_path restored.
+        let mut sql = String::with_capacity(script.len() + 512 + statements.len() * 64);
+        if count {
+            let _ = writeln!(sql, "SELECT pg_catalog.setval('{COUNTER}', 1, false);");
+        }
+        if !self.in_transaction {
+            sql.push_str("BEGIN;\n");
+        }
+        let mut starts = Vec::with_capacity(statements.len());
+        for statement in statements {
+            starts.push(sql.len());
+            sql.push_str(statement.text);
+            // A newline first: the statement may end in a `--` comment.
+            sql.push_str("\n;\n");
+            if count {
+                let _ = writeln!(sql, "SELECT pg_catalog.nextval('{COUNTER}');");
+            }
+        }
         let history = match &change {
             RowChange::Insert(row) => format!(
                 "INSERT INTO {} ({COLUMNS}) VALUES ({})",
@@ -386,7 +404,7 @@ impl Driver for Postgres<'_> {
                 format!("DELETE FROM {} WHERE version = {}", self.name(table), literal(version))
             }
         };
-        let _ = write!(sql, "\n;\n{history};\nCOMMIT;\n{}", self.restore_search_path_sql());
+        let _ = write!(sql, "{history};\nCOMMIT;\n{}", self.restore_search_path_sql());
         self.in_transaction = false;
         if let Err(err) = self.client.batch_execute(&sql) {
             let err = db_error(err);
@@ -397,17 +415,20 @@ impl Driver for Postgres<'_> {
             let _ = self.batch(&self.restore_search_path_sql());
             // Which statement the error position points into, and where within it.
             let located = match err.position.map(|chars| char_to_byte(&sql, chars)) {
-                Some(byte) if byte >= script_start && byte < script_start + script.len() => {
-                    let offset = byte - script_start;
-                    statements
-                        .iter()
-                        .rposition(|s| s.offset <= offset)
-                        .map(|index| (index, Some(script[statements[index].offset..offset].chars().count())))
-                }
-                _ => None,
+                Some(byte) => starts
+                    .iter()
+                    .rposition(|&start| start <= byte)
+                    .filter(|&index| byte <= starts[index] + statements[index].text.len())
+                    .map(|index| (index, Some(sql[starts[index]..byte].chars().count()))),
+                None => None,
             };
-            // Without a position, find the statement by running them alone, rolled back.
-            let located = located.or_else(|| self.locate(statements).map(|found| (found.index, None)));
+            // Without a position: the one statement, or as many as completed before the failure. No statement runs
+            // again to find out (its effects outside the transaction, a sequence's for one, would happen twice).
+            let located = located.or_else(|| match statements.len() {
+                1 => Some((0, None)),
+                _ if count => self.statements_completed().filter(|&done| done < statements.len()).map(|i| (i, None)),
+                _ => None,
+            });
             let failure = match located {
                 Some((index, position)) => StepFailure::Script(ScriptFailure::new(index, err.with_position(position))),
                 None => StepFailure::Database(err),
