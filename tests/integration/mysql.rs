@@ -120,3 +120,40 @@ fn every_error_of_a_multi_statement_chunk_is_reported() {
         assert!(!conn.has_table("b"), "{case}: nothing after the failing chunk ran");
     }
 }
+
+/// While a statement runs, the committed record says what has run before it: the progress write after a DDL
+/// statement commits at once, not with the next DDL statement. Then the server cuts the connection (`KILL`) in the
+/// middle of the revision, and the record still matches the schema.
+#[test]
+fn the_record_after_ddl_is_committed_before_the_next_statement_runs() {
+    let Some(db) = Db::new(Kind::Mysql, "mysql_ddl_progress") else { return };
+    let folder = Folder::new();
+    folder
+        .write(
+            "0001_slow/up.sql",
+            "CREATE TABLE a (id INT);\nCREATE TABLE b (id INT);\nDO SLEEP(5);\nCREATE TABLE c (id INT);\n",
+        )
+        .write("0001_slow/down.sql", "DROP TABLE c;\nDROP TABLE b;\nDROP TABLE a;\n");
+    let revisions = folder.revisions();
+    let mut runner = db.connect();
+    let run = std::thread::spawn(move || Migrator::new(&revisions).upgrade(&mut runner).map(drop));
+    let mut watcher = db.connect();
+    let sleeping = format!(
+        "SELECT CAST(id AS CHAR) FROM information_schema.processlist WHERE db = '{}' AND info LIKE 'DO SLEEP%'",
+        db.ident
+    );
+    let started = std::time::Instant::now();
+    let id = loop {
+        if let Some(id) = watcher.strings(&sleeping).pop() {
+            break id;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the revision never reached its third statement");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let done = "SELECT CAST(statements_done AS CHAR) FROM _migrate_history WHERE version = '0001'";
+    assert_eq!(watcher.strings(done), ["2"], "both CREATE TABLEs ran, and the committed record says so");
+    watcher.exec(&format!("KILL {id}"));
+    assert!(run.join().unwrap().is_err(), "the cut connection fails the run");
+    assert_eq!(watcher.strings(done), ["2"]);
+    assert!(watcher.has_table("a") && watcher.has_table("b") && !watcher.has_table("c"));
+}

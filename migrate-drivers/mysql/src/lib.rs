@@ -89,6 +89,26 @@ impl<'c> Mysql<'c> {
     }
 }
 
+/// Whether MySQL commits on its own around `statement` (DDL and the other statements its manual lists as causing
+/// an implicit commit), so that nothing else keeps what it did from being permanent. `CREATE`/`DROP TEMPORARY TABLE`
+/// do not.
+fn commits_implicitly(statement: &str) -> bool {
+    let mut words = statement
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_uppercase);
+    let first = words.next().unwrap_or_default();
+    let second = words.next().unwrap_or_default();
+    match first.as_str() {
+        "CREATE" | "DROP" => second != "TEMPORARY",
+        "ALTER" | "RENAME" | "TRUNCATE" | "GRANT" | "REVOKE" | "INSTALL" | "UNINSTALL" | "FLUSH" | "RESET"
+        | "ANALYZE" | "CHECK" | "OPTIMIZE" | "REPAIR" | "CACHE" | "LOCK" | "UNLOCK" => true,
+        "LOAD" => second == "INDEX",
+        "SET" => second == "PASSWORD",
+        _ => false,
+    }
+}
+
 /// The error of a statement that completed `done` statements of its own first (a `DELIMITER` chunk holds several),
 /// with the line the server named.
 fn statement_error(statement: &str, done: usize, err: mysql::Error) -> DbError {
@@ -237,9 +257,10 @@ impl Driver for Mysql<'_> {
         result
     }
 
-    /// A revision runs with autocommit off: a data statement and the progress write after it commit together, and
-    /// the progress write after a DDL statement commits with the implicit commit that opens the next one, so the
-    /// record costs fewer log flushes and stays exact.
+    /// A revision runs with autocommit off: a data statement and the progress write after it commit together (with
+    /// the next statement that commits), and the progress write after a statement that commits by itself (DDL) is
+    /// committed in the same round trip. (Leaving that one to the implicit commit of the next DDL statement saved a
+    /// log flush, but a crash in between left a row one statement short of what had run.)
     fn before_statements(&mut self) -> Result<(), DbError> {
         self.conn.query_drop("SET autocommit = 0").map_err(db_error)?;
         self.grouping = true;
@@ -284,12 +305,17 @@ impl Driver for Mysql<'_> {
         if !plain_version || sql::split(statement, Backend::Mysql).len() > 1 {
             // Only plain versions are written inline (a literal's escaping depends on sql_mode): two calls instead.
             self.execute(statement).map_err(ExecFailure::Statement)?;
-            return self.update_row(table, row).map_err(ExecFailure::History);
+            self.update_row(table, row).map_err(ExecFailure::History)?;
+            if commits_implicitly(statement) {
+                self.commit().map_err(ExecFailure::History)?;
+            }
+            return Ok(());
         }
         let progress = row.progress_checksum.map_or_else(|| "NULL".to_owned(), |c| format!("'{}'", c.to_hex()));
         // A newline first: the statement may end in a `--` or `#` comment.
+        let commit = if commits_implicitly(statement) { ";\nCOMMIT" } else { "" };
         let sql = format!(
-            "{statement}\n;\nUPDATE {} SET statements_done = {}, progress_checksum = {progress} WHERE version = '{}'",
+            "{statement}\n;\nUPDATE {} SET statements_done = {}, progress_checksum = {progress} WHERE version = '{}'{commit}",
             self.name(table),
             row.statements_done,
             row.version
@@ -335,6 +361,34 @@ impl Driver for Mysql<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ddl_commits_implicitly_and_data_statements_do_not() {
+        for ddl in [
+            "CREATE TABLE t (id INT)",
+            "alter table t add c int",
+            "DROP INDEX i ON t",
+            "RENAME TABLE a TO b",
+            "TRUNCATE t",
+            "GRANT SELECT ON t TO u",
+            "CREATE PROCEDURE p() BEGIN SELECT 1; END",
+            "LOCK TABLES t WRITE",
+        ] {
+            assert!(commits_implicitly(ddl), "{ddl}");
+        }
+        for dml in [
+            "INSERT INTO t VALUES (1)",
+            "UPDATE t SET a = 1",
+            "DELETE FROM t",
+            "SELECT 1",
+            "CREATE TEMPORARY TABLE x (id INT)",
+            "DROP TEMPORARY TABLE x",
+            "SET @a = 1",
+            "LOAD DATA INFILE 'f' INTO TABLE t",
+        ] {
+            assert!(!commits_implicitly(dml), "{dml}");
+        }
+    }
 
     #[test]
     fn syntax_error_lines_become_positions() {
