@@ -145,3 +145,50 @@ fn live_and_offline_lock_agree() {
         client(&mut other).batch_execute(&format!("SELECT pg_advisory_unlock({key})")).unwrap();
     }
 }
+
+/// A role without the TEMP privilege still migrates: the statement counter is not to be had, so a failure without
+/// a position is reported without its statement, and nothing else changes.
+#[test]
+fn a_role_without_temp_privilege_still_migrates() {
+    let Some(server) = Kind::Postgres.server_url() else { return };
+    let name = migrate_test_support::scratch_name("mt", "pg_no_temp");
+    let mut admin = postgres::Client::connect(&server, postgres::NoTls).unwrap();
+    for setup in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("DROP ROLE IF EXISTS {name}"),
+        format!("CREATE ROLE {name} LOGIN"),
+        format!("CREATE DATABASE {name}"),
+        format!("REVOKE TEMPORARY ON DATABASE {name} FROM PUBLIC"),
+    ] {
+        admin.batch_execute(&setup).unwrap();
+    }
+    let mut config: postgres::Config = server.parse().unwrap();
+    config.dbname(&name);
+    config
+        .connect(postgres::NoTls)
+        .unwrap()
+        .batch_execute(&format!("GRANT CREATE ON SCHEMA public TO {name}"))
+        .unwrap();
+    config.user(&name);
+    config.password("");
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut client = config.connect(postgres::NoTls).unwrap();
+        assert!(client.batch_execute("CREATE TEMPORARY TABLE probe (id int)").is_err(), "the role has no TEMP");
+        let folder = Folder::new();
+        folder
+            .write("0001_ok/up.sql", "CREATE TABLE a (id INT);\nINSERT INTO a VALUES (1);\n")
+            .write("0001_ok/down.sql", "DROP TABLE a;\n")
+            .write("0002_fail/up.sql", "INSERT INTO a VALUES (2);\nSELECT 1 / 0;\n")
+            .write("0002_fail/down.sql", "SELECT 1;\n");
+        let revisions = folder.revisions();
+        let err = Migrator::new(&revisions).upgrade(&mut client).unwrap_err();
+        assert!(!matches!(err, Error::Migration(_)), "no statement is guessed at: {err}");
+        let rows = Migrator::new(&revisions).applied(&mut client).unwrap();
+        assert_eq!(rows.iter().map(|r| r.version.as_str()).collect::<Vec<_>>(), ["0001"]);
+    }));
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
+    admin.batch_execute(&format!("DROP ROLE IF EXISTS {name}")).unwrap();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}

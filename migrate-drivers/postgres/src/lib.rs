@@ -51,8 +51,9 @@ pub struct Postgres<'c> {
     key: i64,
     search_path: Option<String>,
     schema: Option<String>,
-    /// The session's statement counter exists (see [`COUNTER`]).
-    counter: bool,
+    /// The session's statement counter (see [`COUNTER`]): not made yet, made, or not to be had (a role without the
+    /// TEMP privilege).
+    counter: Option<bool>,
 }
 
 /// A temporary sequence that counts the statements of a revision as they complete. Sequences ignore rollbacks, so
@@ -71,7 +72,7 @@ impl<'c> Postgres<'c> {
             key: 0,
             search_path: None,
             schema: None,
-            counter: false,
+            counter: None,
         }
     }
 
@@ -370,11 +371,15 @@ impl Driver for Postgres<'_> {
     ) -> Result<Continuity, StepFailure> {
         // Which statement failed, when the error has no position, is counted as they complete. Only in session mode:
         // a pooler in transaction mode may answer the count's read from another session.
-        let count = statements.len() > 1 && self.mode == LockMode::Session;
-        if count && !self.counter {
-            self.batch(&format!("CREATE TEMPORARY SEQUENCE IF NOT EXISTS {COUNTER}")).map_err(StepFailure::Database)?;
-            self.counter = true;
+        let mut count = statements.len() > 1 && self.mode == LockMode::Session;
+        if count && self.counter.is_none() {
+            let made = self.batch(&format!("CREATE TEMPORARY SEQUENCE IF NOT EXISTS {COUNTER}"));
+            if let Err(err) = &made {
+                log::info!("failures without a position will not be placed at their statement: {err}");
+            }
+            self.counter = Some(made.is_ok());
         }
+        count &= self.counter == Some(true);
         // One message: BEGIN, the statements (each followed by the count), the history change, COMMIT, and the
         // search_path restored.
         let mut sql = String::with_capacity(script.len() + 512 + statements.len() * 64);
