@@ -460,13 +460,9 @@ pub fn first_transaction_control<'a>(script: &'a str, backend: Backend) -> Optio
 }
 
 fn transaction_control(statement: &str) -> Option<&'static str> {
-    let mut words = statement
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
-        .map(str::to_ascii_uppercase);
-    let first = words.next()?;
-    let second = words.next().unwrap_or_default();
-    match (first.as_str(), second.as_str()) {
+    let words = leading_words(statement, 3);
+    let word = |i: usize| words.get(i).map_or("", String::as_str);
+    match (word(0), word(1)) {
         // `BEGIN ATOMIC` opens a SQL-standard function body only inside CREATE FUNCTION, never as a statement.
         ("BEGIN", _) => Some("BEGIN"),
         ("START", "TRANSACTION") => Some("START TRANSACTION"),
@@ -474,7 +470,7 @@ fn transaction_control(statement: &str) -> Option<&'static str> {
         ("COMMIT", _) => Some("COMMIT"),
         ("END", _) => Some("END"),
         ("ROLLBACK", "TO") => None,
-        ("ROLLBACK", "TRANSACTION" | "WORK") if words.next().is_some_and(|w| w == "TO") => None,
+        ("ROLLBACK", "TRANSACTION" | "WORK") if word(2) == "TO" => None,
         ("ROLLBACK", _) => Some("ROLLBACK"),
         ("ABORT", _) => Some("ABORT"),
         ("PREPARE", "TRANSACTION") => Some("PREPARE TRANSACTION"),
@@ -482,13 +478,19 @@ fn transaction_control(statement: &str) -> Option<&'static str> {
     }
 }
 
-fn non_transactional(statement: &str, backend: Backend) -> Option<&'static str> {
-    let words: Vec<String> = statement
+/// The first `count` words of `statement` (runs of ASCII letters, digits and `_`), in upper case: enough to tell
+/// what kind of statement it is.
+pub fn leading_words(statement: &str, count: usize) -> Vec<String> {
+    statement
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .filter(|w| !w.is_empty())
-        .take(6)
+        .take(count)
         .map(str::to_ascii_uppercase)
-        .collect();
+        .collect()
+}
+
+fn non_transactional(statement: &str, backend: Backend) -> Option<&'static str> {
+    let words = leading_words(statement, 6);
     let w = |i: usize| words.get(i).map_or("", String::as_str);
     let upper = statement.to_ascii_uppercase();
     match backend {

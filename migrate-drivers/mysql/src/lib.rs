@@ -42,8 +42,6 @@ impl<'c> Mysql<'c> {
         Mysql { conn, lock_name: None, restore_autocommit: false, database: None, grouping: false }
     }
 
-    /// The history table's name, qualified with the database that was current when the lock was taken, so a
-    /// revision's `USE` cannot send the history elsewhere.
     /// Runs `sql`, which the server may read as several statements, and reads every result, so the error of any
     /// of them is returned (dropping a result, as `query_drop` does, drops the errors after the first), with the
     /// number of statements that completed before it.
@@ -59,6 +57,8 @@ impl<'c> Mysql<'c> {
         Ok(done)
     }
 
+    /// The history table's name, qualified with the database that was current when the lock was taken, so a
+    /// revision's `USE` cannot send the history elsewhere.
     fn name(&self, table: &HistoryTable) -> String {
         match (table.schema(), &self.database) {
             (None, Some(database)) => format!("{}.{}", quote(database), quote(table.name())),
@@ -93,13 +93,10 @@ impl<'c> Mysql<'c> {
 /// an implicit commit), so that nothing else keeps what it did from being permanent. `CREATE`/`DROP TEMPORARY TABLE`
 /// do not.
 fn commits_implicitly(statement: &str) -> bool {
-    let mut words = statement
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
-        .map(str::to_ascii_uppercase);
-    let first = words.next().unwrap_or_default();
-    let second = words.next().unwrap_or_default();
-    match first.as_str() {
+    let words = sql::leading_words(statement, 2);
+    let word = |i: usize| words.get(i).map_or("", String::as_str);
+    let second = word(1);
+    match word(0) {
         "CREATE" | "DROP" => second != "TEMPORARY",
         "ALTER" | "RENAME" | "TRUNCATE" | "GRANT" | "REVOKE" | "INSTALL" | "UNINSTALL" | "FLUSH" | "RESET"
         | "ANALYZE" | "CHECK" | "OPTIMIZE" | "REPAIR" | "CACHE" | "LOCK" | "UNLOCK" => true,

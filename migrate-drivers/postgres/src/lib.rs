@@ -419,14 +419,13 @@ impl Driver for Postgres<'_> {
             }
             let _ = self.batch(&self.restore_search_path_sql());
             // Which statement the error position points into, and where within it.
-            let located = match err.position.map(|chars| char_to_byte(&sql, chars)) {
-                Some(byte) => starts
+            let located = err.position.map(|chars| char_to_byte(&sql, chars)).and_then(|byte| {
+                starts
                     .iter()
                     .rposition(|&start| start <= byte)
                     .filter(|&index| byte <= starts[index] + statements[index].text.len())
-                    .map(|index| (index, Some(sql[starts[index]..byte].chars().count()))),
-                None => None,
-            };
+                    .map(|index| (index, Some(sql[starts[index]..byte].chars().count())))
+            });
             // Without a position: the one statement, or as many as completed before the failure. No statement runs
             // again to find out (its effects outside the transaction, a sequence's for one, would happen twice).
             let located = located.or_else(|| match statements.len() {
