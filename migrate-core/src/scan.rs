@@ -436,7 +436,7 @@ fn build_script(
             Some(b) => vec![b],
             None => Backend::ALL.to_vec(),
         };
-        for backend in backends {
+        for &backend in &backends {
             if let Some((stmt, what)) = sql::first_non_transactional(&raw.text, backend) {
                 problems.push(
                     Problem::new(
@@ -453,10 +453,7 @@ fn build_script(
                 break;
             }
         }
-        for backend in [Backend::Postgres, Backend::Sqlite] {
-            if raw.backend.is_some_and(|b| b != backend) {
-                continue;
-            }
+        for &backend in &backends {
             if let Some((stmt, what)) = sql::first_transaction_control(&raw.text, backend) {
                 problems.push(
                     Problem::new(
