@@ -265,6 +265,7 @@ fn a_held_lock_times_out_naming_the_holder(kind: Kind) {
     assert!(*waited >= Duration::from_millis(250), "{waited:?}");
     let who = who.as_deref().unwrap_or_default();
     let expected = match kind {
+        // The holder's driver is gone (and its lock file with it); its connection still holds the write lock.
         Kind::Sqlite => "write lock",
         Kind::Postgres => "PostgreSQL backend pid",
         Kind::Mysql => "connection ",

@@ -204,7 +204,7 @@ fn lock_timeout_names_the_holder(kind: Kind) {
     };
     holder.lock(&table, wait).unwrap();
     let holder_text = match kind {
-        Kind::Sqlite => "another connection holding the database's write lock",
+        Kind::Sqlite => "another runner of this database (process",
         Kind::Postgres => "PostgreSQL backend pid",
         Kind::Mysql => "connection ",
     };
@@ -235,7 +235,45 @@ fn progress_of_a_long_revision(kind: Kind) {
         .complains(&["still [1/1] applying 0001 (slow): statement 2 of 2, 0 s"]);
 }
 
-on_every_backend!(every_command, dirty_resume_and_resolve, lock_timeout_names_the_holder);
+/// 16 processes started together on a folder whose revisions run statement by statement (`no-transaction`) all
+/// finish with exit 0: a runner that finds another's revision in progress waits for it instead of calling it dirty.
+fn replicas_started_together_wait(kind: Kind) {
+    let Some(db) = Db::new(kind, &format!("storm_{}", kind.name())) else { return };
+    let p = Project::new();
+    for n in 1..=6 {
+        let up = format!(
+            "-- migrate:no-transaction\nCREATE TABLE s{n} (id INTEGER);\nINSERT INTO s{n} VALUES (1);\n\
+             CREATE TABLE t{n} (id INTEGER);\nINSERT INTO t{n} VALUES ({n});\n"
+        );
+        p.write(&format!("{n:04}_r{n}/up.sql"), &up);
+        p.write(&format!("{n:04}_r{n}/down.sql"), &format!("DROP TABLE t{n};\nDROP TABLE s{n};\n"));
+    }
+    let children: Vec<_> = (0..16)
+        .map(|_| {
+            let mut cmd = p.command(Some(&db), &["upgrade", "--lock-wait", "60"]);
+            cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    let failures: Vec<String> = children
+        .into_iter()
+        .map(|child| child.wait_with_output().unwrap())
+        .filter(|out| !out.status.success())
+        .map(|out| format!("{}: {}", out.status, String::from_utf8_lossy(&out.stderr)))
+        .collect();
+    assert!(failures.is_empty(), "{} of 16 failed:\n{}", failures.len(), failures.join("\n"));
+    assert_eq!(db.versions(), ["0001", "0002", "0003", "0004", "0005", "0006"]);
+    for n in 1..=6 {
+        assert_eq!(db.query(&format!("SELECT count(*) FROM t{n}")), [[Some("1".to_owned())]], "t{n} filled once");
+    }
+}
+
+on_every_backend!(
+    every_command,
+    dirty_resume_and_resolve,
+    lock_timeout_names_the_holder,
+    replicas_started_together_wait
+);
 
 #[test]
 fn progress_of_a_long_revision_postgres() {

@@ -1,7 +1,10 @@
 //! SQLite driver of the `migrate` toolkit, over `rusqlite`.
 //!
-//! The migration lock is SQLite's own write lock: a `BEGIN IMMEDIATE` transaction, taken with a bounded wait. Each
-//! revision commits with its history row; since SQLite cannot commit and keep its write lock, the driver takes the
+//! The migration lock is SQLite's own write lock, a `BEGIN IMMEDIATE` transaction, taken with a bounded wait; for a
+//! database file it is joined by an advisory lock on a file beside it (`<database>-migrate-lock`), held for the whole
+//! run, so a runner that starts while another is between revisions, or running a `no-transaction` revision outside
+//! the write transaction, waits for it instead of finding its revision half done. The operating system lets that
+//! lock go when its process dies. Each revision commits with its history row; since SQLite cannot commit and keep its write lock, the driver takes the
 //! lock again at once and reports, through `PRAGMA data_version`, whether another connection wrote in the gap, so the
 //! runner re-reads the history before going on. A `no-transaction` revision runs outside the lock transaction,
 //! statement by statement, behind a history row marked dirty.
@@ -15,9 +18,12 @@
 //! # Ok::<(), rusqlite::Error>(())
 //! ```
 
-use std::time::Duration;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read as _, Seek as _, Write as _};
+use std::time::{Duration, Instant};
 
 use migrate_core::history::{self, COLUMNS};
+use migrate_core::lock;
 use migrate_core::{AppliedRow, Backend, Checksum, Continuity, DbError, Driver, HistoryTable, LockFailure, RowState};
 use rusqlite::{params, Connection, ErrorCode};
 
@@ -30,6 +36,8 @@ pub struct Sqlite<'c> {
     data_version: i64,
     saved_busy_timeout: Option<i64>,
     queries: Option<Queries>,
+    /// The runners' lock file, locked, while the lock is held.
+    runner_lock: Option<File>,
 }
 
 /// The history statements for one table, formatted once.
@@ -69,6 +77,7 @@ impl<'c> Sqlite<'c> {
             data_version: 0,
             saved_busy_timeout: None,
             queries: None,
+            runner_lock: None,
         }
     }
 
@@ -90,6 +99,44 @@ impl<'c> Sqlite<'c> {
             }),
             Err(err) => Err(LockFailure::Database(db_error(err))),
         }
+    }
+
+    /// Takes the lock on the file beside the database that runners hold for a whole run, waiting at most `wait`.
+    /// `Ok(None)` for a database without a file (in memory, temporary), which no other process can reach, and for a
+    /// file whose directory cannot take the lock file (logged; the write lock still keeps runners apart, but one
+    /// may then find another's `no-transaction` revision in progress).
+    fn lock_runners(&self, wait: Duration) -> Result<Option<File>, LockFailure> {
+        let Some(path) = self.conn.path().filter(|p| !p.is_empty()) else { return Ok(None) };
+        let lock_path = format!("{path}-migrate-lock");
+        let mut file = match OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&lock_path) {
+            Ok(file) => file,
+            Err(err) => {
+                log::warn!("cannot open the runners' lock file {lock_path}: {err}; relying on the write lock alone");
+                return Ok(None);
+            }
+        };
+        let attempt = |file: &mut File| match file.try_lock() {
+            Ok(()) => Ok(true),
+            Err(TryLockError::WouldBlock) => Ok(false),
+            Err(TryLockError::Error(err)) => Err(DbError::new(format!("locking {lock_path}: {err}"))),
+        };
+        let holder = |file: &mut File| {
+            let mut text = String::new();
+            let read = file.rewind().and_then(|()| file.read_to_string(&mut text));
+            let who = text.trim();
+            Some(match read {
+                Ok(_) if !who.is_empty() => format!("another runner of this database ({who}; lock file {lock_path})"),
+                _ => format!("another runner of this database (lock file {lock_path})"),
+            })
+        };
+        lock::poll(wait, &mut file, attempt, holder)?;
+        // Who holds it, for the message of a runner that waits; the lock itself is what counts.
+        let who = format!("process {} since {}", std::process::id(), history::now_utc());
+        let noted = file.set_len(0).and_then(|()| file.rewind()).and_then(|()| file.write_all(who.as_bytes()));
+        if let Err(err) = noted {
+            log::info!("could not note the lock holder in {lock_path}: {err}");
+        }
+        Ok(Some(file))
     }
 
     fn data_version(&self) -> Result<i64, DbError> {
@@ -250,6 +297,9 @@ impl Driver for Sqlite<'_> {
     }
 
     fn lock(&mut self, _table: &HistoryTable, wait: Duration) -> Result<(), LockFailure> {
+        let started = Instant::now();
+        self.runner_lock = self.lock_runners(wait)?;
+        let wait = wait.saturating_sub(started.elapsed());
         let saved: i64 = self.conn.query_row("PRAGMA busy_timeout", [], |row| row.get(0)).map_err(db_error)?;
         self.saved_busy_timeout = Some(saved);
         // SQLite takes the timeout in milliseconds as a C int.
@@ -271,6 +321,12 @@ impl Driver for Sqlite<'_> {
             result = self.conn.execute_batch("ROLLBACK").map_err(db_error);
         }
         self.locked = false;
+        if let Some(file) = self.runner_lock.take() {
+            // Closing the file lets the lock go too; unlocking first says so when it fails.
+            if let Err(err) = file.unlock() {
+                log::warn!("releasing the runners' lock file: {err}");
+            }
+        }
         if let Some(ms) = self.saved_busy_timeout.take() {
             let restored = self.conn.busy_timeout(Duration::from_millis(ms.max(0) as u64)).map_err(db_error);
             result = result.and(restored);
