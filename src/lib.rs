@@ -29,9 +29,10 @@ use std::time::Duration;
 
 pub use migrate_core::{
     build, scan, sql, Action, AppliedRow, Backend, ChangedFile, Checksum, Command, Config, Continuity, DbError,
-    Direction, Driver, Error, ErrorKind, ExecFailure, FailureOutcome, HistoryTable, LockFailure, MigrationFailure,
-    OutOfOrder, Problem, ProblemKind, RedoRefusal, Report, Resolution, Revision, RevisionId, RowChange, RowState, Scan,
-    ScanOptions, Script, ScriptFailure, ScriptKind, StepFailure, StepReport, Target, DEFAULT_LOCK_WAIT,
+    Direction, Driver, Error, ErrorKind, ExecFailure, FailureOutcome, HistoryTable, InDoubt, LockFailure,
+    MigrationFailure, OutOfOrder, Problem, ProblemKind, RedoRefusal, Report, Resolution, Revision, RevisionId,
+    RowChange, RowState, RowWrite, Scan, ScanOptions, Script, ScriptFailure, ScriptKind, StepFailure, StepReport,
+    Target, DEFAULT_LOCK_WAIT,
 };
 pub use migrate_macros::migrations;
 #[cfg(feature = "mysql")]
@@ -306,6 +307,11 @@ impl<'r> Migrator<'r> {
     /// See [`migrate_core::Migrator::resume`].
     pub fn resume<D: Database + ?Sized>(&self, db: &mut D) -> Result<Report, Error> {
         db.with_driver(|driver| self.core.resume(driver, &mut ()))
+    }
+
+    /// See [`migrate_core::Migrator::resume_with`].
+    pub fn resume_with<D: Database + ?Sized>(&self, db: &mut D, answer: InDoubt) -> Result<Report, Error> {
+        db.with_driver(|driver| self.core.resume_with(driver, &mut (), answer))
     }
 
     /// Records how a dirty revision was settled by hand.

@@ -95,6 +95,15 @@ pub enum Dialect {
 }
 
 /// The commands.
+/// What the operator says about a statement left in doubt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InDoubtArg {
+    /// It took effect: resume after it.
+    Ran,
+    /// It did not take effect: resume runs it again.
+    NotRun,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a revision: <UTC timestamp>_<name>/up.sql and down.sql, with templates.
@@ -207,6 +216,9 @@ pub enum Command {
         /// Print what would run; change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Whether the statement left in doubt took effect, for when the catalog cannot tell (resume says so).
+        #[arg(long, value_name = "ran|not-run")]
+        in_doubt: Option<InDoubtArg>,
     },
     /// Accept on purpose that an applied revision's files changed: record their new checksums, run nothing.
     Accept {

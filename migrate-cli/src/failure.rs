@@ -111,14 +111,15 @@ impl From<Error> for Failure {
             Error::EmptyDown { .. } => {
                 Some("write its down SQL, or run placeholder down files as no-ops: --allow-empty-down".into())
             }
-            Error::Dirty { revision, state, statements_done, error } => {
+            Error::Dirty { revision, state, statements_done, error, in_doubt } => {
                 details = json!({
                     "revision": name(revision),
                     "state": state.as_str(),
                     "statements_done": statements_done,
+                    "in_doubt": in_doubt,
                     "error": error,
                 });
-                Some(dirty_hint(&revision.version, *state))
+                Some(dirty_hint(&revision.version, *state, *in_doubt))
             }
             Error::TargetNotFound { .. } => Some("`migrate history` lists the revisions".into()),
             Error::NotEnough { .. } => Some("`migrate status` shows what is applied and pending".into()),
@@ -151,7 +152,7 @@ impl From<Error> for Failure {
                     FailureOutcome::Dirty { .. } => {
                         let state =
                             if *direction == Direction::Up { RowState::Upgrading } else { RowState::Downgrading };
-                        dirty_hint(&revision.version, state)
+                        dirty_hint(&revision.version, state, false)
                     }
                     _ => format!("fix {file}:{line} and run the command again"),
                 })
@@ -176,8 +177,15 @@ impl From<Error> for Failure {
     }
 }
 
-fn dirty_hint(version: &str, state: RowState) -> String {
+fn dirty_hint(version: &str, state: RowState, in_doubt: bool) -> String {
     let doing = if state == RowState::Downgrading { "reverting" } else { "applying" };
+    if in_doubt {
+        return format!(
+            "`migrate resume` settles the statement in doubt from the catalog where it can and continues {doing}; \
+             where it cannot, check the database and say: `migrate resume --in-doubt ran` or `--in-doubt not-run` \
+             (`migrate show {version}` shows its statements)"
+        );
+    }
     format!(
         "fix the cause, then continue {doing} from the failed statement: `migrate resume`; or finish or undo it by \
          hand and record the outcome: `migrate resolve {version} --applied` or `--not-applied` (`migrate show \

@@ -35,6 +35,7 @@ fn row_json(row: &AppliedRow) -> Value {
         "applied_at": row.applied_at,
         "duration_ms": row.duration_ms,
         "statements_done": row.statements_done,
+        "in_doubt": row.in_doubt,
         "error": row.error,
     })
 }
@@ -46,8 +47,12 @@ fn problem_json(p: &Problem, dir: &std::path::Path) -> Value {
 fn dirty_text(row: &AppliedRow) -> String {
     let doing = if row.state == RowState::Downgrading { "reverting" } else { "applying" };
     let mut text = format!("{doing} stopped after {} statement(s)", row.statements_done);
-    if let Some(error) = &row.error {
-        text.push_str(&format!("; it failed at {error}"));
+    match &row.error {
+        Some(error) if row.in_doubt => {
+            text.push_str(&format!("; statement {} is in doubt: {error}", row.statements_done + 1))
+        }
+        Some(error) => text.push_str(&format!("; it failed at {error}")),
+        None => {}
     }
     text
 }

@@ -205,7 +205,7 @@ fn dispatch(ctx: &mut Context, command: Command) -> Result<Exit, Failure> {
         Command::Resolve { revision, applied, not_applied: _, dry_run } => {
             repair::resolve(ctx, &revision, applied, dry_run)
         }
-        Command::Resume { dry_run } => repair::resume(ctx, dry_run),
+        Command::Resume { dry_run, in_doubt } => repair::resume(ctx, dry_run, in_doubt),
         Command::Accept { revision, dry_run } => repair::accept(ctx, &revision, dry_run),
     }
 }

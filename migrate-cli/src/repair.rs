@@ -1,10 +1,11 @@
 //! The ways out of a state a run cannot continue from: `resolve` and `resume` for a dirty revision (a
 //! statement-by-statement revision that failed part way, as on MySQL), `accept` for a changed file.
 
-use migrate_core::{Action, Resolution, ResumePoint};
+use migrate_core::{sql, Action, InDoubt, Resolution, ResumePoint};
 use serde_json::json;
 
 use crate::apply::{at, revision_json};
+use crate::cli::InDoubtArg;
 use crate::failure::{Exit, Failure};
 use crate::output::{duration, Style};
 use crate::{Context, RunFlags};
@@ -45,16 +46,29 @@ pub fn resolve(ctx: &mut Context, reference: &str, applied: bool, dry_run: bool)
 ///
 /// # Errors
 /// Nothing is dirty, the statements that ran changed, a statement fails again, or the database fails.
-pub fn resume(ctx: &mut Context, dry_run: bool) -> Result<Exit, Failure> {
+pub fn resume(ctx: &mut Context, dry_run: bool, in_doubt: Option<InDoubtArg>) -> Result<Exit, Failure> {
     let revisions = ctx.revisions()?;
     let migrator = ctx.migrator(&revisions, RunFlags::default())?;
     let mut conn = ctx.connect(false)?;
     let mut driver = conn.driver();
+    let answer = in_doubt.map(|a| if a == InDoubtArg::Ran { InDoubt::Ran } else { InDoubt::NotRun });
+    let point = migrator.plan_resume(&mut *driver)?;
+    // How the statement in doubt settles, read from the catalog (resume reads it again under the lock).
+    let settled = migrator.plan_settle(&mut *driver, &point, answer)?;
+    if let (Some(settled), false) = (&settled, ctx.out.is_json()) {
+        let word = if dry_run { "would settle" } else { "settled" };
+        ctx.out.line(&format!(
+            "in doubt: {}; {word} as {}",
+            settled.reason,
+            if settled.ran { "ran" } else { "not run" }
+        ));
+    }
+    let settled_json = settled.as_ref().map(|s| json!({ "ran": s.ran, "reason": s.reason }));
     if dry_run {
-        let ResumePoint { name, action, script, done, statements, next_line, .. } =
-            migrator.plan_resume(&mut *driver)?;
+        let ResumePoint { name, action, script, done, statements, .. } = point;
+        let done = if settled.as_ref().is_some_and(|s| s.ran) { done + 1 } else { done };
         let doing = if action == Action::Revert { "reverting" } else { "applying" };
-        let next = next_line.unwrap_or(0);
+        let next = sql::split(script.sql(), driver.backend()).get(done).map_or(0, |s| s.line);
         if ctx.out.is_json() {
             ctx.out.json(&json!({
                 "command": "resume", "dry_run": true,
@@ -62,24 +76,33 @@ pub fn resume(ctx: &mut Context, dry_run: bool) -> Result<Exit, Failure> {
                 "direction": action.direction().name(),
                 "statements_done": done, "statements": statements,
                 "next_line": next,
+                "in_doubt": settled_json,
             }));
-        } else {
+        } else if done < statements {
             ctx.out.line(&format!(
                 "dry run: would continue {doing} {name} at statement {} of {statements} ({}:{next}); nothing was \
                  changed",
                 done + 1,
                 script.file(),
             ));
+        } else {
+            ctx.out.line(&format!(
+                "dry run: would finish {doing} {name}: all {statements} statement(s) ran; nothing was changed"
+            ));
         }
         return Ok(Exit::Done);
     }
-    let report = migrator.resume(&mut *driver, &mut ())?;
+    let report = match answer {
+        Some(answer) => migrator.resume_with(&mut *driver, &mut (), answer)?,
+        None => migrator.resume(&mut *driver, &mut ())?,
+    };
     if ctx.out.is_json() {
         ctx.out.json(&json!({
             "command": "resume", "dry_run": false,
             "revision": revision_json(report.steps.first().map(|s| &s.revision)),
             "duration_ms": report.steps.first().map(|s| s.duration.as_secs_f64() * 1e3),
             "after": revision_json(report.after.as_ref()),
+            "in_doubt": settled_json,
         }));
     } else if let Some(step) = report.steps.first() {
         ctx.out.line(&format!(

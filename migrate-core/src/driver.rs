@@ -7,8 +7,9 @@
 use std::time::Duration;
 
 use crate::config::HistoryTable;
+use crate::doubt::{CatalogObject, Presence};
 use crate::error::DbError;
-use crate::history::AppliedRow;
+use crate::history::{AppliedRow, RowWrite};
 use crate::revision::Backend;
 use crate::sql::Statement;
 
@@ -78,12 +79,13 @@ pub enum StepFailure {
     Committed(DbError),
 }
 
-/// Why [`Driver::execute_and_record`] failed.
+/// Why [`Driver::execute_and_record`] or [`Driver::execute_in_doubt`] failed.
 #[derive(Debug)]
 pub enum ExecFailure {
-    /// The statement failed; the progress write did not happen.
+    /// The statement failed; the progress write did not happen (and a transaction around both is rolled back).
     Statement(DbError),
-    /// The statement ran; writing its progress failed.
+    /// A history write failed: the one before the statement (nothing ran), or the one after it, in which case the
+    /// statement is rolled back with it where they shared a transaction, and otherwise stays in doubt.
     History(DbError),
 }
 
@@ -138,16 +140,53 @@ pub trait Driver {
     /// Runs one statement.
     fn execute(&mut self, statement: &str) -> Result<(), DbError>;
 
-    /// Runs one statement of a statement-by-statement script, then writes `row` (its progress) to the history table.
-    /// The default makes two calls; a driver may send both at once, as long as it tells which one failed.
+    /// Runs one statement of a statement-by-statement script and makes `write` to the history table, so that both
+    /// take effect or neither: in one transaction where the database has transactional DDL (the runner calls this
+    /// only for statements that can run in one), with the same commit on MySQL. The default opens a transaction,
+    /// makes both calls and commits; a driver may send it all at once, as long as it tells which part failed.
     fn execute_and_record(
         &mut self,
         table: &HistoryTable,
         statement: &str,
-        row: &AppliedRow,
+        write: &RowWrite<'_>,
     ) -> Result<(), ExecFailure> {
+        self.begin().map_err(ExecFailure::History)?;
+        let result = self
+            .execute(statement)
+            .map_err(ExecFailure::Statement)
+            .and_then(|()| self.write_row(table, write).map_err(ExecFailure::History))
+            .and_then(|()| self.commit().map_err(ExecFailure::History));
+        if result.is_err() {
+            if let Err(err) = self.rollback() {
+                log::warn!("rolling back a failed statement failed: {err}");
+            }
+        }
+        result
+    }
+
+    /// Runs one statement that cannot share a transaction with its progress write ([`Recording::Alone`]): `intent`
+    /// (the row with [`AppliedRow::in_doubt`] set) is committed before it runs, and `write` after, so a run stopped
+    /// in between leaves the statement in doubt, never counted wrongly. The default makes three calls.
+    ///
+    /// [`Recording::Alone`]: crate::sql::Recording::Alone
+    fn execute_in_doubt(
+        &mut self,
+        table: &HistoryTable,
+        statement: &str,
+        intent: &AppliedRow,
+        write: &RowWrite<'_>,
+    ) -> Result<(), ExecFailure> {
+        self.write_row(table, &RowWrite::Progress(intent)).map_err(ExecFailure::History)?;
         self.execute(statement).map_err(ExecFailure::Statement)?;
-        self.update_row(table, row).map_err(ExecFailure::History)
+        self.write_row(table, write).map_err(ExecFailure::History)
+    }
+
+    /// Makes `write` to the history table, in the current transaction if one is open.
+    fn write_row(&mut self, table: &HistoryTable, write: &RowWrite<'_>) -> Result<(), DbError> {
+        match write {
+            RowWrite::Progress(row) | RowWrite::Finished(row) => self.update_row(table, row),
+            RowWrite::Reverted(version) => self.delete_row(table, version),
+        }
     }
 
     /// Runs the statements of a script, in order, inside the current transaction. The default runs them one by
@@ -195,6 +234,13 @@ pub trait Driver {
         }
         // The transaction is over: a driver whose lock was that transaction takes it again here.
         self.after_statements(more).map_err(StepFailure::Committed)
+    }
+
+    /// Whether `object` is in the catalog, for settling a statement left in doubt; `Ok(None)` where this driver
+    /// cannot tell (the default).
+    fn presence(&mut self, object: &CatalogObject) -> Result<Option<Presence>, DbError> {
+        let _ = object;
+        Ok(None)
     }
 
     /// Inserts a history row.

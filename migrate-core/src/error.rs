@@ -117,8 +117,11 @@ pub enum Error {
         state: RowState,
         /// Statements that completed.
         statements_done: i64,
-        /// The failure recorded, if any.
+        /// The failure recorded, if any; with `in_doubt`, the statement that was running.
         error: Option<String>,
+        /// The statement after those that completed ran alone and the run stopped while it ran: whether it took
+        /// effect is not known (`resume` settles it from the catalog where it can).
+        in_doubt: bool,
     },
     /// A target names no revision.
     TargetNotFound {
@@ -367,6 +370,10 @@ impl Error {
             Error::OutOfOrder { .. } => "give them newer versions, or allow out-of-order revisions on purpose",
             Error::Irreversible { .. } => "choose a target above it",
             Error::EmptyDown { .. } => "write its down SQL, or accept empty downgrades as no-ops on purpose",
+            Error::Dirty { in_doubt: true, .. } => {
+                "resume: it settles the statement in doubt from the catalog where it can, and otherwise asks you to \
+                 say whether it took effect; or finish or undo the revision by hand and mark it resolved"
+            }
             Error::Dirty { .. } => {
                 "fix the cause and resume from the failed statement (its earlier statements must be unchanged), or \
                  finish or undo the revision by hand and mark it resolved"
@@ -461,17 +468,23 @@ impl fmt::Display for Error {
                 "revision {revision} has an empty down file ({file}): a downgrade past it would undo nothing of it, \
                  and empty downgrades were not accepted as no-ops"
             ),
-            Error::Dirty { revision, state, statements_done, error } => {
+            Error::Dirty { revision, state, statements_done, error, in_doubt } => {
                 let doing = if *state == RowState::Downgrading { "reverting" } else { "applying" };
                 write!(
                     f,
                     "the database is dirty: {doing} revision {revision} stopped after {statements_done} \
                      statement(s)"
                 )?;
-                if let Some(error) = error {
-                    write!(f, "; it failed with: {error}")?;
+                match error {
+                    Some(error) if *in_doubt => write!(f, "; the next one is in doubt: {error}")?,
+                    Some(error) => write!(f, "; it failed with: {error}")?,
+                    None => {}
                 }
-                write!(f, "\nthe statements before that are in effect, the rest are not")
+                if *in_doubt {
+                    write!(f, "\nthe statements before it are in effect, the ones after it are not")
+                } else {
+                    write!(f, "\nthe statements before that are in effect, the rest are not")
+                }
             }
             Error::TargetNotFound { target, detail } => write!(f, "target `{target}` {detail}"),
             Error::WrongDirection { command, target, current } => {

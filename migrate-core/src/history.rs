@@ -93,8 +93,12 @@ pub struct AppliedRow {
     pub statements_done: i64,
     /// Checksum of the statements completed, in order, for resuming safely.
     pub progress_checksum: Option<Checksum>,
-    /// The failing statement, its line and the database's error, when a statement-by-statement run failed.
+    /// The failing statement, its line and the database's error, when a statement-by-statement run failed; or,
+    /// with [`AppliedRow::in_doubt`], the statement that was running when the run stopped.
     pub error: Option<String>,
+    /// Statement `statements_done + 1` was about to run, alone (it cannot share a transaction with its progress
+    /// write), when this row was written: if the run stopped there, whether it took effect is not known.
+    pub in_doubt: bool,
 }
 
 impl AppliedRow {
@@ -113,6 +117,7 @@ impl AppliedRow {
             statements_done: 0,
             progress_checksum: None,
             error: None,
+            in_doubt: false,
         }
     }
 
@@ -139,9 +144,79 @@ impl AppliedRow {
     }
 }
 
-/// The columns of the history table, in the order drivers read and write them.
+/// The columns every version of the history table has, in the order drivers read and write them (offline scripts
+/// write these; [`IN_DOUBT`] keeps its default there).
 pub const COLUMNS: &str = "version, name, up_checksum, down_checksum, down_sql, applied_at, duration_ms, state, \
                            statements_done, progress_checksum, error";
+
+/// The column added after the first version of the table ([`AppliedRow::in_doubt`], 0 or 1): drivers read it after
+/// [`COLUMNS`], and add it to a table made before it (see [`add_in_doubt_sql`]).
+pub const IN_DOUBT: &str = "in_doubt";
+
+/// `ALTER TABLE` adding [`IN_DOUBT`] to the history table `name` (qualified and quoted) made by an earlier version;
+/// on SQLite and MySQL it fails if the column is there already (PostgreSQL says `IF NOT EXISTS`).
+pub fn add_in_doubt_sql(backend: Backend, name: &str) -> String {
+    let guard = if backend == Backend::Postgres { "IF NOT EXISTS " } else { "" };
+    format!("ALTER TABLE {name} ADD COLUMN {guard}{IN_DOUBT} {} NOT NULL DEFAULT 0", in_doubt_type(backend))
+}
+
+fn in_doubt_type(backend: Backend) -> &'static str {
+    if backend == Backend::Sqlite {
+        "INTEGER"
+    } else {
+        "SMALLINT"
+    }
+}
+
+/// A write to the history table that ends a statement of a statement-by-statement run (or stands before one).
+#[derive(Clone, Copy, Debug)]
+pub enum RowWrite<'a> {
+    /// The run's progress changed: only `statements_done`, `progress_checksum`, `in_doubt` and `error` of this row
+    /// are written.
+    Progress(&'a AppliedRow),
+    /// The revision is applied: every column of this row is written.
+    Finished(&'a AppliedRow),
+    /// The revision is reverted: the row of this version goes.
+    Reverted(&'a str),
+}
+
+impl RowWrite<'_> {
+    /// The statement that makes this write to the history table `name` (qualified and quoted) on `backend`, with
+    /// every value a literal of that dialect.
+    pub fn sql(&self, backend: Backend, name: &str) -> String {
+        let lit = |text: &str| sql_literal(backend, text);
+        let opt = |text: Option<String>| text.map_or_else(|| "NULL".to_owned(), |t| lit(&t));
+        match self {
+            RowWrite::Progress(row) => format!(
+                "UPDATE {name} SET statements_done = {}, progress_checksum = {}, {IN_DOUBT} = {}, error = {} \
+                 WHERE version = {}",
+                row.statements_done,
+                opt(row.progress_checksum.map(|c| c.to_hex())),
+                i32::from(row.in_doubt),
+                opt(row.error.clone()),
+                lit(&row.version)
+            ),
+            RowWrite::Finished(row) => {
+                let values = [
+                    ("name", lit(&row.name)),
+                    ("up_checksum", lit(&row.up_checksum.to_hex())),
+                    ("down_checksum", opt(row.down_checksum.map(|c| c.to_hex()))),
+                    ("down_sql", opt(row.down_sql.clone())),
+                    ("applied_at", lit(&row.applied_at)),
+                    ("duration_ms", row.duration_ms.to_string()),
+                    ("state", lit(row.state.as_str())),
+                    ("statements_done", row.statements_done.to_string()),
+                    ("progress_checksum", opt(row.progress_checksum.map(|c| c.to_hex()))),
+                    ("error", opt(row.error.clone())),
+                    (IN_DOUBT, i32::from(row.in_doubt).to_string()),
+                ];
+                let set: Vec<String> = values.iter().map(|(column, value)| format!("{column} = {value}")).collect();
+                format!("UPDATE {name} SET {} WHERE version = {}", set.join(", "), lit(&row.version))
+            }
+            RowWrite::Reverted(version) => format!("DELETE FROM {name} WHERE version = {}", lit(version)),
+        }
+    }
+}
 
 /// `ident` quoted as an identifier in `backend`'s dialect (double quotes, or backticks on MySQL).
 pub fn quote_identifier(backend: Backend, ident: &str) -> String {
@@ -228,8 +303,10 @@ pub fn create_table_sql(backend: Backend, name: &str) -> String {
     state {state} NOT NULL,
     statements_done {big} NOT NULL DEFAULT 0,
     progress_checksum {hash} NULL,
-    error {long} NULL
-){tail}"
+    error {long} NULL,
+    {IN_DOUBT} {doubt} NOT NULL DEFAULT 0
+){tail}",
+        doubt = in_doubt_type(backend)
     )
 }
 

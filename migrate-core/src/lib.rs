@@ -15,6 +15,7 @@
 
 pub mod build;
 pub mod config;
+pub mod doubt;
 pub mod driver;
 pub mod error;
 pub mod history;
@@ -30,12 +31,13 @@ pub mod sql;
 pub mod status;
 
 pub use config::{Config, HistoryTable, DEFAULT_LOCK_WAIT};
+pub use doubt::InDoubt;
 pub use driver::{Continuity, Driver, ExecFailure, LockFailure, RowChange, ScriptFailure, StepFailure};
 pub use error::{DbError, Error, ErrorKind, FailureOutcome, MigrationFailure, RedoRefusal};
-pub use history::{AppliedRow, ChangedFile, RowState};
+pub use history::{AppliedRow, ChangedFile, RowState, RowWrite};
 pub use migrator::{Migrator, Offline, Redo};
 pub use plan::{Action, Command, OutOfOrder, Plan, Policy, Step, Target};
-pub use repair::{Resolution, ResumePoint};
+pub use repair::{Doubtful, Resolution, ResumePoint, Settled};
 pub use revision::{Backend, Checksum, Direction, Revision, RevisionId, Script, ScriptKind};
 pub use runner::{Observer, Report, StepReport};
 pub use scan::{scan, Problem, ProblemKind, Scan, ScanOptions};

@@ -9,13 +9,14 @@
 use std::time::Duration;
 
 use crate::config::{Config, HistoryTable};
+use crate::doubt::InDoubt;
 use crate::driver::Driver;
 use crate::error::{Error, RedoRefusal};
 use crate::history::AppliedRow;
 use crate::history::ChangedFile;
 use crate::offline::{self, ScriptOptions};
 use crate::plan::{self, Command, OutOfOrder, Plan, Target};
-use crate::repair::{self, Resolution, ResumePoint};
+use crate::repair::{self, Resolution, ResumePoint, Settled};
 use crate::revision::{Backend, Revision, RevisionId};
 use crate::runner::{self, Observer, Report};
 use crate::status::{self, Entry};
@@ -284,7 +285,38 @@ impl<'r> Migrator<'r> {
     /// As [`Migrator::plan_resume`]; [`Error::Migration`] if a statement fails again (the revision stays dirty, with
     /// its progress); lock and database errors.
     pub fn resume(&self, driver: &mut dyn Driver, observer: &mut dyn Observer) -> Result<Report, Error> {
-        repair::resume(self.revisions, &self.config, driver, observer)
+        repair::resume(self.revisions, &self.config, driver, observer, None)
+    }
+
+    /// As [`Migrator::resume`], for a revision whose next statement is in doubt and which the catalog cannot settle:
+    /// `answer` says whether that statement took effect (resume goes on after it) or not (it runs again).
+    ///
+    /// # Errors
+    /// As [`Migrator::resume`]; [`Error::Resume`] if no statement is in doubt.
+    pub fn resume_with(
+        &self,
+        driver: &mut dyn Driver,
+        observer: &mut dyn Observer,
+        answer: InDoubt,
+    ) -> Result<Report, Error> {
+        repair::resume(self.revisions, &self.config, driver, observer, Some(answer))
+    }
+
+    /// How [`Migrator::resume`] would settle the statement in doubt at `point` (from the catalog, read through
+    /// `driver`; nothing is written), or `answer` given.
+    ///
+    /// # Errors
+    /// [`Error::Resume`] when nothing tells and no answer was given; database errors.
+    pub fn plan_settle(
+        &self,
+        driver: &mut dyn Driver,
+        point: &ResumePoint<'_>,
+        answer: Option<InDoubt>,
+    ) -> Result<Option<Settled>, Error> {
+        match &point.in_doubt {
+            Some(doubtful) => repair::settle(driver, point, doubtful, answer).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// The dirty revision [`Migrator::resolve`] would settle, checked as resolve checks it.

@@ -206,6 +206,7 @@ pub fn plan<'r>(
             state: row.state,
             statements_done: row.statements_done,
             error: row.error.clone(),
+            in_doubt: row.in_doubt,
         });
     }
     let changes = changed_files_all(&rows, &known, backend);

@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use crate::config::Config;
+use crate::doubt::{self, Check, InDoubt, Presence};
 use crate::driver::Driver;
 use crate::error::Error;
 use crate::history::{self, AppliedRow, ChangedFile, RowState};
@@ -76,6 +77,7 @@ pub(crate) fn resolve(
             }
             row.state = RowState::Applied;
             row.error = None;
+            row.in_doubt = false;
             tx.driver().update_row(&config.table, &row)
         }
         Resolution::NotApplied => tx.driver().delete_row(&config.table, &name.version),
@@ -108,6 +110,32 @@ pub struct ResumePoint<'r> {
     pub statements: usize,
     /// The line of the statement to run next, if any is left.
     pub next_line: Option<usize>,
+    /// The statement after those done, when it is in doubt: it ran alone and the run stopped while it ran.
+    pub in_doubt: Option<Doubtful>,
+}
+
+/// A statement left in doubt, and how it can be settled.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Doubtful {
+    /// Its index in the script (0-based): the number of statements done before it.
+    pub index: usize,
+    /// Its line in the file.
+    pub line: usize,
+    /// Its first line, for messages.
+    pub statement: String,
+    /// What would tell whether it took effect.
+    pub check: Check,
+}
+
+/// How a statement in doubt was settled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Settled {
+    /// Whether it took effect (resume goes on after it) or not (resume runs it again).
+    pub ran: bool,
+    /// Why, in words: what the catalog showed, that running it again ends the same, or that the operator said so.
+    pub reason: String,
 }
 
 /// Finds the dirty revision and checks that the statements that already ran are unchanged in its script.
@@ -158,7 +186,81 @@ pub(crate) fn resume_point<'r>(
         });
     }
     let (count, next_line) = (statements.len(), statements.get(done).map(|s| s.line));
-    Ok(ResumePoint { row, name, action, known, script, file, done, statements: count, next_line })
+    let in_doubt = statements.get(done).filter(|_| row.in_doubt).map(|statement| Doubtful {
+        index: done,
+        line: statement.line,
+        statement: statement.first_line().to_owned(),
+        check: doubt::check(statement.text, backend),
+    });
+    Ok(ResumePoint { row, name, action, known, script, file, done, statements: count, next_line, in_doubt })
+}
+
+/// Settles the statement in doubt at `point`: by `answer` if the operator gave one, else from the statement itself
+/// or the catalog, read through `driver` (nothing is written).
+///
+/// # Errors
+/// [`Error::Resume`] when nothing tells and no answer was given, naming the statement and how to answer; and when a
+/// `CONCURRENTLY` index build left an INVALID index, with the statement that removes it; database errors.
+pub(crate) fn settle(
+    driver: &mut dyn Driver,
+    point: &ResumePoint<'_>,
+    doubtful: &Doubtful,
+    answer: Option<InDoubt>,
+) -> Result<Settled, Error> {
+    let at =
+        format!("statement {} of {} (line {}: {})", doubtful.index + 1, point.file, doubtful.line, doubtful.statement);
+    let settled = |ran: bool, reason: String| Ok(Settled { ran, reason });
+    if let Some(answer) = answer {
+        let ran = answer == InDoubt::Ran;
+        let said = if ran { "took effect" } else { "did not take effect" };
+        return settled(ran, format!("{at} {said}, as the operator said"));
+    }
+    let present = |driver: &mut dyn Driver, object: &doubt::CatalogObject| {
+        driver.presence(object).map_err(db(format!("reading the catalog to settle {at}")))
+    };
+    let unknown = |why: &str| {
+        Err(Error::Resume {
+            message: format!(
+                "{at} was running when the run stopped, and whether it took effect cannot be told ({why}); check the \
+                 database, then resume saying which: `migrate resume --in-doubt ran` or `--in-doubt not-run`"
+            ),
+        })
+    };
+    match &doubtful.check {
+        Check::Rerun => settled(false, format!("{at} ends the same whether or not it ran: it runs again")),
+        Check::Object { object, creates } => match (present(driver, object)?, creates) {
+            (None, _) => unknown("this database's catalog is not read for it"),
+            (Some(Presence::Invalid), true) => Err(Error::Resume {
+                message: format!(
+                    "{at} was building {object} when the run stopped and left it INVALID; remove it with \
+                     `DROP INDEX CONCURRENTLY {};`, then resume: the statement runs again",
+                    qualified(object)
+                ),
+            }),
+            (Some(Presence::Present), true) => settled(true, format!("{at} took effect: {object} is there")),
+            (Some(Presence::Absent), false) => settled(true, format!("{at} took effect: {object} is gone")),
+            (Some(_), true) => settled(false, format!("{at} did not take effect: {object} is not there")),
+            (Some(_), false) => settled(false, format!("{at} did not take effect: {object} is still there")),
+        },
+        Check::Rename { from, to } => match (present(driver, from)?, present(driver, to)?) {
+            (Some(Presence::Absent), Some(Presence::Present)) => {
+                settled(true, format!("{at} took effect: {from} is gone and {to} is there"))
+            }
+            (Some(Presence::Present), Some(Presence::Absent)) => {
+                settled(false, format!("{at} did not take effect: {from} is still there and {to} is not"))
+            }
+            (None, _) | (_, None) => unknown("this database's catalog is not read for it"),
+            _ => unknown(&format!("{from} and {to} are both there, or both gone")),
+        },
+        Check::Unknown => unknown("nothing in the catalog says, for a statement of this kind"),
+    }
+}
+
+fn qualified(object: &doubt::CatalogObject) -> String {
+    match &object.schema {
+        Some(schema) => format!("{schema}.{}", object.name),
+        None => object.name.clone(),
+    }
 }
 
 /// Continues the dirty revision from its failed statement, after checking that the statements that already ran
@@ -172,12 +274,33 @@ pub(crate) fn resume(
     config: &Config,
     driver: &mut dyn Driver,
     observer: &mut dyn Observer,
+    answer: Option<InDoubt>,
 ) -> Result<Report, Error> {
     let mut guard = lock(driver, config)?;
     let driver = guard.driver();
     let backend = driver.backend();
     let rows = read_history(driver, &config.table)?;
-    let ResumePoint { mut row, name, action, known, script, file, done, .. } = resume_point(revisions, &rows, backend)?;
+    let point = resume_point(revisions, &rows, backend)?;
+    let mut start = point.done;
+    let mut row = point.row.clone();
+    if let Some(doubtful) = &point.in_doubt {
+        let settled = settle(driver, &point, doubtful, answer)?;
+        log::info!("{}", settled.reason);
+        if settled.ran {
+            let statements = sql::split(point.script.sql(), backend);
+            start = doubtful.index + 1;
+            row.statements_done = start as i64;
+            row.progress_checksum = Some(history::progress_checksum(statements[..start].iter().map(|s| s.text)));
+        }
+    } else if answer.is_some() {
+        return Err(Error::Resume {
+            message: format!("no statement of {} is in doubt; resume without saying whether one ran", point.name),
+        });
+    }
+    row.in_doubt = false;
+    row.error = None;
+    let ResumePoint { name, action, known, script, file, .. } = point;
+    let done = start;
     if let Some(revision) = known {
         // The run finishes with the files as they are now (only statements not yet run may have changed).
         row.record_files(revision, backend);

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::config::{Config, HistoryTable};
 use crate::driver::{Continuity, Driver, ExecFailure, RowChange, ScriptFailure, StepFailure};
 use crate::error::{DbError, Error, FailureOutcome, MigrationFailure};
-use crate::history::{self, AppliedRow, RowState};
+use crate::history::{self, AppliedRow, RowState, RowWrite};
 use crate::lock::{LockGuard, Transaction};
 use crate::plan::{self, Action, Command, Plan, Policy, Step, Target};
 use crate::revision::{Backend, Revision, RevisionId, Script};
@@ -356,8 +356,14 @@ fn dirty_row(step: &Step<'_>, rows: &[AppliedRow], backend: Backend) -> AppliedR
     row
 }
 
-/// Runs `script` from statement `start` on, outside a transaction, keeping `row` (marked dirty) up to date after
-/// each statement, so a failure leaves a record of exactly what ran.
+/// Runs `script` from statement `start` on, outside a transaction, keeping `row` (marked dirty) up to date with each
+/// statement, so that a run stopped anywhere, by an error, a crash or a cut connection, leaves a record of exactly
+/// what ran, or of the one statement in doubt.
+///
+/// Each statement is recorded as [`sql::recording`] says: one that can share a transaction with its progress write
+/// commits with it (the last one with the write that ends the revision); one that cannot has its intent committed
+/// before it runs; inside a transaction the script opens itself, the progress writes ride in that transaction, and
+/// the write for its `COMMIT` goes before the `COMMIT`.
 #[allow(clippy::too_many_arguments)] // one call site each for run and resume; a struct would only rename them
 pub(crate) fn statement_by_statement(
     driver: &mut dyn Driver,
@@ -372,9 +378,11 @@ pub(crate) fn statement_by_statement(
     observer: &mut dyn Observer,
 ) -> Result<Continuity, Error> {
     let table = &config.table;
+    let backend = driver.backend();
     let started = Instant::now();
-    let statements = sql::split(script.sql(), driver.backend());
+    let statements = sql::split(script.sql(), backend);
     let context = |what: &str| format!("{what} revision {} in the history table", step.revision);
+    row.in_doubt = false;
     // The row is marked before the lock transaction (SQLite, PostgreSQL's transaction-scoped lock) ends, so the
     // next runner to get the lock sees the revision in progress and cannot start it again.
     if fresh && step.action == Action::Apply {
@@ -383,27 +391,93 @@ pub(crate) fn statement_by_statement(
         driver.update_row(table, &row).map_err(db(context("marking as in progress")))?;
     }
     driver.before_statements().map_err(db("leaving the lock transaction for a no-transaction revision"))?;
+    // The row as it was when the script opened a transaction of its own, which a failure inside it rolls back to.
+    let mut opened: Option<AppliedRow> = None;
+    let count = statements.len();
     for (index, statement) in statements.iter().enumerate().skip(start) {
-        observer.statement_started(step, index, statements.len());
+        observer.statement_started(step, index, count);
         let mut next = row.clone();
         next.statements_done = index as i64 + 1;
         next.progress_checksum = Some(history::progress_checksum(statements[..=index].iter().map(|s| s.text)));
-        // After the last statement, one write (below) records both its progress and the end of the revision.
-        let result = if index + 1 < statements.len() {
-            driver.execute_and_record(table, statement.text, &next)
-        } else {
-            driver.execute(statement.text).map_err(ExecFailure::Statement)
+        next.error = None;
+        let last = index + 1 == count;
+        if last && step.action != Action::Revert {
+            next.state = RowState::Applied;
+            next.duration_ms = started.elapsed().as_millis().try_into().unwrap_or(i64::MAX);
+            next.applied_at = history::now_utc();
+        }
+        // After the last statement, one write records both its progress and the end of the revision.
+        let write = match (last, step.action) {
+            (true, Action::Revert) => RowWrite::Reverted(&row.version),
+            (true, _) => RowWrite::Finished(&next),
+            (false, _) => RowWrite::Progress(&next),
+        };
+        let mut recording = sql::recording(statement.text, backend);
+        let result = loop {
+            let result = match (recording, opened.is_some()) {
+                (sql::Recording::Alone, _) => {
+                    let mut intent = row.clone();
+                    intent.in_doubt = true;
+                    intent.error = Some(format!(
+                        "line {}: {}: was running when the run stopped; whether it took effect is not known",
+                        statement.line,
+                        statement.first_line()
+                    ));
+                    driver.execute_in_doubt(table, statement.text, &intent, &write)
+                }
+                (sql::Recording::Commits, true) => driver
+                    .write_row(table, &write)
+                    .map_err(ExecFailure::History)
+                    .and_then(|()| driver.execute(statement.text).map_err(ExecFailure::Statement)),
+                (sql::Recording::WithProgress, false) => driver.execute_and_record(table, statement.text, &write),
+                // Opening the script's transaction, a statement inside it, or a stray COMMIT or ROLLBACK: the
+                // progress write comes after, in the same transaction if one is open.
+                _ => driver
+                    .execute(statement.text)
+                    .map_err(ExecFailure::Statement)
+                    .and_then(|()| driver.write_row(table, &write).map_err(ExecFailure::History)),
+            };
+            match &result {
+                // A statement PostgreSQL turned away inside a transaction (active_sql_transaction) did nothing: it
+                // runs again alone, behind its intent.
+                Err(ExecFailure::Statement(err))
+                    if recording == sql::Recording::WithProgress
+                        && opened.is_none()
+                        && backend == Backend::Postgres
+                        && err.code.as_deref() == Some("25001") =>
+                {
+                    recording = sql::Recording::Alone;
+                }
+                _ => break result,
+            }
         };
         match result {
-            Ok(()) => row = next,
+            Ok(()) => {
+                match recording {
+                    sql::Recording::Opens => opened = Some(row.clone()),
+                    sql::Recording::Commits | sql::Recording::RollsBack | sql::Recording::Alone => opened = None,
+                    sql::Recording::WithProgress => {}
+                }
+                row = next;
+            }
             Err(ExecFailure::Statement(error)) => {
+                let mut failed = row.clone();
+                if let Some(at_open) = opened.take() {
+                    // The script's own transaction is lost with the error: what ran in it did not take effect.
+                    if let Err(err) = driver.rollback() {
+                        log::warn!("rolling back the script's transaction after a failure: {err}");
+                    }
+                    failed = at_open;
+                }
+                let index_done = usize::try_from(failed.statements_done).unwrap_or(index);
                 let failure = ScriptFailure { index, error };
                 let line = failure_line(statement, &failure.error);
-                row.error = Some(format!("line {line}: {}: {}", statement.first_line(), failure.error));
-                if let Err(err) = driver.update_row(table, &row) {
+                failed.in_doubt = false;
+                failed.error = Some(format!("line {line}: {}: {}", statement.first_line(), failure.error));
+                if let Err(err) = driver.update_row(table, &failed) {
                     log::error!("could not record the failure of {} in the history table: {err}", step.revision);
                 }
-                let outcome = FailureOutcome::Dirty { statements_done: index as i64 };
+                let outcome = FailureOutcome::Dirty { statements_done: index_done as i64 };
                 return Err(failure_error(step, &statements, failure, outcome, done));
             }
             Err(ExecFailure::History(source)) => {
@@ -411,15 +485,17 @@ pub(crate) fn statement_by_statement(
             }
         }
     }
-    // After the last statement, one write records both its progress and the end of the revision.
-    match step.action {
-        Action::Revert => driver.delete_row(table, &row.version).map_err(db(context("removing")))?,
-        _ => {
-            row.state = RowState::Applied;
-            row.error = None;
-            row.duration_ms = started.elapsed().as_millis().try_into().unwrap_or(i64::MAX);
-            row.applied_at = history::now_utc();
-            driver.update_row(table, &row).map_err(db(context("marking as applied")))?;
+    if count <= start {
+        // Nothing was left to run (a script without statements, or one resumed after its last): the revision ends.
+        match step.action {
+            Action::Revert => driver.delete_row(table, &row.version).map_err(db(context("removing")))?,
+            _ => {
+                row.state = RowState::Applied;
+                row.error = None;
+                row.duration_ms = started.elapsed().as_millis().try_into().unwrap_or(i64::MAX);
+                row.applied_at = history::now_utc();
+                driver.update_row(table, &row).map_err(db(context("marking as applied")))?;
+            }
         }
     }
     driver.after_statements(more).map_err(db("taking the lock again after a no-transaction revision"))

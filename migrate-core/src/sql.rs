@@ -478,6 +478,62 @@ fn transaction_control(statement: &str) -> Option<&'static str> {
     }
 }
 
+/// How a statement of a statement-by-statement run can be kept in step with its history row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recording {
+    /// It can run in one transaction with its progress write, so both take effect or neither.
+    WithProgress,
+    /// It cannot: the database refuses it inside a transaction (`CREATE INDEX CONCURRENTLY`, `VACUUM`) or commits
+    /// by itself around it (MySQL's DDL). Its intent is recorded before it runs, so a run that stops while it runs
+    /// leaves it *in doubt*, never wrongly counted.
+    Alone,
+    /// It opens a transaction the script manages itself (`BEGIN`, `START TRANSACTION`).
+    Opens,
+    /// It commits the script's own transaction (`COMMIT`, `END`).
+    Commits,
+    /// It abandons the script's own transaction (`ROLLBACK`, `ABORT`).
+    RollsBack,
+}
+
+/// How `statement` is recorded when it runs statement by statement on `backend`.
+pub fn recording(statement: &str, backend: Backend) -> Recording {
+    if non_transactional(statement, backend).is_some() || backend == Backend::Mysql && commits_implicitly(statement) {
+        return Recording::Alone;
+    }
+    let words = leading_words(statement, 2);
+    // MariaDB's `BEGIN NOT ATOMIC … END` is a compound statement, not a transaction.
+    if backend == Backend::Mysql
+        && words.first().is_some_and(|w| w == "BEGIN")
+        && words.get(1).is_some_and(|w| w == "NOT")
+    {
+        return Recording::WithProgress;
+    }
+    match transaction_control(statement) {
+        Some("BEGIN" | "START TRANSACTION") => Recording::Opens,
+        Some("COMMIT" | "END") => Recording::Commits,
+        Some("ROLLBACK" | "ABORT") => Recording::RollsBack,
+        Some(_) => Recording::Alone,
+        None => Recording::WithProgress,
+    }
+}
+
+/// Whether MySQL commits on its own around `statement` (DDL and the other statements its manual lists as causing
+/// an implicit commit), so that nothing else keeps what it did from being permanent. `CREATE`/`DROP TEMPORARY TABLE`
+/// do not.
+pub fn commits_implicitly(statement: &str) -> bool {
+    let words = leading_words(statement, 2);
+    let word = |i: usize| words.get(i).map_or("", String::as_str);
+    let second = word(1);
+    match word(0) {
+        "CREATE" | "DROP" => second != "TEMPORARY",
+        "ALTER" | "RENAME" | "TRUNCATE" | "GRANT" | "REVOKE" | "INSTALL" | "UNINSTALL" | "FLUSH" | "RESET"
+        | "ANALYZE" | "CHECK" | "OPTIMIZE" | "REPAIR" | "CACHE" | "LOCK" | "UNLOCK" => true,
+        "LOAD" => second == "INDEX",
+        "SET" => second == "PASSWORD",
+        _ => false,
+    }
+}
+
 /// The first `count` words of `statement` (runs of ASCII letters, digits and `_`), in upper case: enough to tell
 /// what kind of statement it is.
 pub fn leading_words(statement: &str, count: usize) -> Vec<String> {
@@ -529,6 +585,34 @@ fn non_transactional(statement: &str, backend: Backend) -> Option<&'static str> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ddl_commits_implicitly_and_data_statements_do_not() {
+        for ddl in [
+            "CREATE TABLE t (id INT)",
+            "alter table t add c int",
+            "DROP INDEX i ON t",
+            "RENAME TABLE a TO b",
+            "TRUNCATE t",
+            "GRANT SELECT ON t TO u",
+            "CREATE PROCEDURE p() BEGIN SELECT 1; END",
+            "LOCK TABLES t WRITE",
+        ] {
+            assert!(commits_implicitly(ddl), "{ddl}");
+        }
+        for dml in [
+            "INSERT INTO t VALUES (1)",
+            "UPDATE t SET a = 1",
+            "DELETE FROM t",
+            "SELECT 1",
+            "CREATE TEMPORARY TABLE x (id INT)",
+            "DROP TEMPORARY TABLE x",
+            "SET @a = 1",
+            "LOAD DATA INFILE 'f' INTO TABLE t",
+        ] {
+            assert!(!commits_implicitly(dml), "{dml}");
+        }
+    }
 
     fn texts(sql: &str, dialect: Backend) -> Vec<&str> {
         split(sql, dialect).into_iter().map(|s| s.text).collect()

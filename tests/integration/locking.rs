@@ -11,7 +11,7 @@ use migrate::postgres::{LockMode, Postgres};
 use migrate::sqlite::Sqlite;
 use migrate::{
     AppliedRow, Backend, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure, Migrator, RowChange,
-    ScriptFailure, StepFailure,
+    RowWrite, ScriptFailure, StepFailure,
 };
 
 use mysql::prelude::Queryable;
@@ -77,9 +77,21 @@ impl Driver for Watched<'_> {
         &mut self,
         table: &HistoryTable,
         statement: &str,
-        row: &AppliedRow,
+        write: &RowWrite<'_>,
     ) -> Result<(), ExecFailure> {
-        self.inner.execute_and_record(table, statement, row)
+        self.inner.execute_and_record(table, statement, write)
+    }
+    fn execute_in_doubt(
+        &mut self,
+        table: &HistoryTable,
+        statement: &str,
+        intent: &AppliedRow,
+        write: &RowWrite<'_>,
+    ) -> Result<(), ExecFailure> {
+        self.inner.execute_in_doubt(table, statement, intent, write)
+    }
+    fn write_row(&mut self, table: &HistoryTable, write: &RowWrite<'_>) -> Result<(), DbError> {
+        self.inner.write_row(table, write)
     }
     fn run_script(&mut self, script: &str, statements: &[migrate::sql::Statement<'_>]) -> Result<(), ScriptFailure> {
         self.inner.run_script(script, statements)

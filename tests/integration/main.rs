@@ -2,6 +2,7 @@
 
 mod backend;
 mod common;
+mod doubt;
 mod embedded;
 mod locking;
 mod mysql;

@@ -49,6 +49,7 @@ fn row_for(r: &Revision) -> AppliedRow {
         statements_done: 0,
         progress_checksum: None,
         error: None,
+        in_doubt: false,
     }
 }
 

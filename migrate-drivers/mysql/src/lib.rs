@@ -19,10 +19,12 @@
 
 use std::time::Duration;
 
-use migrate_core::history::{self, COLUMNS};
+use migrate_core::doubt::{CatalogObject, ObjectKind, Presence};
+use migrate_core::history::{self, COLUMNS, IN_DOUBT};
 use migrate_core::{lock, sql};
 use migrate_core::{
     AppliedRow, Backend, Checksum, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure, RowState,
+    RowWrite,
 };
 use mysql::prelude::Queryable;
 use mysql::{Conn, Value};
@@ -34,12 +36,15 @@ pub struct Mysql<'c> {
     restore_autocommit: bool,
     database: Option<String>,
     grouping: bool,
+    /// The history table was read without [`IN_DOUBT`] (made by an earlier version): it is added before the first
+    /// write.
+    legacy: bool,
 }
 
 impl<'c> Mysql<'c> {
     /// A driver over `conn`.
     pub fn new(conn: &'c mut Conn) -> Self {
-        Mysql { conn, lock_name: None, restore_autocommit: false, database: None, grouping: false }
+        Mysql { conn, lock_name: None, restore_autocommit: false, database: None, grouping: false, legacy: false }
     }
 
     /// Runs `sql`, which the server may read as several statements, and reads every result, so the error of any
@@ -66,6 +71,24 @@ impl<'c> Mysql<'c> {
         }
     }
 
+    /// Adds [`IN_DOUBT`] to a history table made by an earlier version, once, before the first write.
+    fn upgrade_table(&mut self, table: &HistoryTable) -> Result<(), DbError> {
+        if !std::mem::take(&mut self.legacy) {
+            return Ok(());
+        }
+        match self.conn.query_drop(history::add_in_doubt_sql(Backend::Mysql, &self.name(table))) {
+            // ER_DUP_FIELDNAME: another runner added it first.
+            Err(mysql::Error::MySqlError(e)) if e.code == 1060 => Ok(()),
+            other => other.map_err(db_error),
+        }
+    }
+
+    /// Runs `parts` as one multi-statement query; on failure, which part failed (by index) and the error.
+    fn run_parts(&mut self, parts: &[&str]) -> Result<(), (usize, mysql::Error)> {
+        // A newline before each `;`: a part may end in a `--` or `#` comment.
+        self.run_all(&parts.join("\n;\n")).map(drop)
+    }
+
     fn holder(&mut self, name: &str) -> Option<String> {
         let id: Option<u64> = self.conn.exec_first("SELECT IS_USED_LOCK(?)", (name,)).ok().flatten().flatten();
         let id = id?;
@@ -86,23 +109,6 @@ impl<'c> Mysql<'c> {
             ),
             None => format!("connection {id}"),
         })
-    }
-}
-
-/// Whether MySQL commits on its own around `statement` (DDL and the other statements its manual lists as causing
-/// an implicit commit), so that nothing else keeps what it did from being permanent. `CREATE`/`DROP TEMPORARY TABLE`
-/// do not.
-fn commits_implicitly(statement: &str) -> bool {
-    let words = sql::leading_words(statement, 2);
-    let word = |i: usize| words.get(i).map_or("", String::as_str);
-    let second = word(1);
-    match word(0) {
-        "CREATE" | "DROP" => second != "TEMPORARY",
-        "ALTER" | "RENAME" | "TRUNCATE" | "GRANT" | "REVOKE" | "INSTALL" | "UNINSTALL" | "FLUSH" | "RESET"
-        | "ANALYZE" | "CHECK" | "OPTIMIZE" | "REPAIR" | "CACHE" | "LOCK" | "UNLOCK" => true,
-        "LOAD" => second == "INDEX",
-        "SET" => second == "PASSWORD",
-        _ => false,
     }
 }
 
@@ -143,6 +149,7 @@ fn params(row: &AppliedRow) -> Vec<Value> {
         row.statements_done.into(),
         hex(row.progress_checksum).into(),
         row.error.clone().into(),
+        i32::from(row.in_doubt).into(),
     ]
 }
 
@@ -159,8 +166,9 @@ fn parse_row(row: mysql::Row) -> Result<AppliedRow, DbError> {
         i64,
         Option<String>,
         Option<String>,
+        i64,
     );
-    let (version, name, up, down, down_sql, applied_at, duration_ms, state, statements_done, progress, error): Columns =
+    let (version, name, up, down, down_sql, applied_at, duration_ms, state, statements_done, progress, error, doubt): Columns =
         mysql::from_row_opt(row).map_err(|e| DbError::new(format!("unexpected history row: {e}")))?;
     let checksum =
         |hex: String| Checksum::from_hex(&hex).ok_or_else(|| DbError::new(format!("`{hex}` is not a checksum")));
@@ -173,6 +181,7 @@ fn parse_row(row: mysql::Row) -> Result<AppliedRow, DbError> {
     applied.statements_done = statements_done;
     applied.progress_checksum = progress.map(checksum).transpose()?;
     applied.error = error;
+    applied.in_doubt = doubt != 0;
     Ok(applied)
 }
 
@@ -199,8 +208,15 @@ impl Driver for Mysql<'_> {
     }
 
     fn read_history(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
-        let sql = format!("SELECT {COLUMNS} FROM {} ORDER BY version", self.name(table));
-        match self.conn.query::<mysql::Row, _>(sql) {
+        let sql = format!("SELECT {COLUMNS}, {IN_DOUBT} FROM {} ORDER BY version", self.name(table));
+        let mut result = self.conn.query::<mysql::Row, _>(sql);
+        if matches!(&result, Err(mysql::Error::MySqlError(e)) if e.code == 1054) {
+            // ER_BAD_FIELD_ERROR: a table made by an earlier version, without the in-doubt column.
+            let sql = format!("SELECT {COLUMNS}, 0 FROM {} ORDER BY version", self.name(table));
+            result = self.conn.query::<mysql::Row, _>(sql);
+            self.legacy = result.is_ok();
+        }
+        match result {
             Ok(rows) => rows.into_iter().map(parse_row).collect::<Result<Vec<_>, _>>().map(Some),
             // ER_NO_SUCH_TABLE, ER_BAD_DB_ERROR: nothing was ever applied here.
             Err(mysql::Error::MySqlError(e)) if e.code == 1146 || e.code == 1049 => Ok(None),
@@ -288,51 +304,132 @@ impl Driver for Mysql<'_> {
         self.run_all(statement).map(drop).map_err(|(done, err)| statement_error(statement, done, err))
     }
 
-    /// One round trip: the statement, then its progress write, as a multi-statement query. The server stops at the
-    /// first error, so an error in the first result is the statement's and a later one is the history write's. A
-    /// chunk that holds several statements (a `DELIMITER` block) runs alone, then its progress is written: which of
-    /// its results would be the history write's is not known.
+    /// One round trip: the statement, then the history write, as a multi-statement query (the server stops at the
+    /// first error, so the failing part is known). Both commit together, with the next statement that commits (the
+    /// session runs with autocommit off). A chunk that holds several statements (a `DELIMITER` block) runs alone,
+    /// then its write: which of its results would be the write's is not known.
     fn execute_and_record(
         &mut self,
         table: &HistoryTable,
         statement: &str,
-        row: &AppliedRow,
+        write: &RowWrite<'_>,
     ) -> Result<(), ExecFailure> {
-        let plain_version = row.version.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        if !plain_version || sql::split(statement, Backend::Mysql).len() > 1 {
-            // Only plain versions are written inline (a literal's escaping depends on sql_mode): two calls instead.
+        self.upgrade_table(table).map_err(ExecFailure::History)?;
+        let write = write.sql(Backend::Mysql, &self.name(table));
+        if sql::split(statement, Backend::Mysql).len() > 1 {
             self.execute(statement).map_err(ExecFailure::Statement)?;
-            self.update_row(table, row).map_err(ExecFailure::History)?;
-            if commits_implicitly(statement) {
-                self.commit().map_err(ExecFailure::History)?;
-            }
-            return Ok(());
+            return self.conn.query_drop(write).map_err(|err| ExecFailure::History(db_error(err)));
         }
-        let progress = row.progress_checksum.map_or_else(|| "NULL".to_owned(), |c| format!("'{}'", c.to_hex()));
-        // A newline first: the statement may end in a `--` or `#` comment.
-        let commit = if commits_implicitly(statement) { ";\nCOMMIT" } else { "" };
-        let sql = format!(
-            "{statement}\n;\nUPDATE {} SET statements_done = {}, progress_checksum = {progress} WHERE version = '{}'{commit}",
-            self.name(table),
-            row.statements_done,
-            row.version
-        );
-        match self.run_all(&sql) {
-            Ok(_) => Ok(()),
+        match self.run_parts(&[statement, &write]) {
+            Ok(()) => Ok(()),
             Err((0, err)) => Err(ExecFailure::Statement(statement_error(statement, 0, err))),
             Err((_, err)) => Err(ExecFailure::History(db_error(err))),
         }
     }
 
+    /// One round trip for a statement that commits by itself (DDL): the intent, the statement, the history write and
+    /// `COMMIT`. The implicit commit that opens the statement makes the intent durable before the statement runs,
+    /// and the `COMMIT` makes the write durable before anything else runs, so a crash or a cut connection leaves
+    /// either what ran or this one statement in doubt.
+    fn execute_in_doubt(
+        &mut self,
+        table: &HistoryTable,
+        statement: &str,
+        intent: &AppliedRow,
+        write: &RowWrite<'_>,
+    ) -> Result<(), ExecFailure> {
+        self.upgrade_table(table).map_err(ExecFailure::History)?;
+        let name = self.name(table);
+        let (intent, write) = (RowWrite::Progress(intent).sql(Backend::Mysql, &name), write.sql(Backend::Mysql, &name));
+        if sql::split(statement, Backend::Mysql).len() > 1 {
+            self.run_parts(&[&intent, "COMMIT"]).map_err(|(_, err)| ExecFailure::History(db_error(err)))?;
+            self.execute(statement).map_err(ExecFailure::Statement)?;
+            return self.run_parts(&[&write, "COMMIT"]).map_err(|(_, err)| ExecFailure::History(db_error(err)));
+        }
+        match self.run_parts(&[&intent, statement, &write, "COMMIT"]) {
+            Ok(()) => Ok(()),
+            Err((1, err)) => Err(ExecFailure::Statement(statement_error(statement, 0, err))),
+            Err((_, err)) => Err(ExecFailure::History(db_error(err))),
+        }
+    }
+
+    fn write_row(&mut self, table: &HistoryTable, write: &RowWrite<'_>) -> Result<(), DbError> {
+        self.upgrade_table(table)?;
+        let sql = write.sql(Backend::Mysql, &self.name(table));
+        self.conn.query_drop(sql).map_err(db_error)
+    }
+
+    fn presence(&mut self, object: &CatalogObject) -> Result<Option<Presence>, DbError> {
+        // Names compare as the server stores them; the schema is the statement's, or the session's database.
+        let table = object.table.as_ref();
+        let schema = object.schema.clone().or_else(|| table.and_then(|(s, _)| s.clone()));
+        let schema = Value::from(schema);
+        let (sql, params): (&str, Vec<Value>) = match object.kind {
+            ObjectKind::Table => (
+                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) \
+                 AND TABLE_NAME = ? AND TABLE_TYPE <> 'VIEW'",
+                vec![schema, object.name.clone().into()],
+            ),
+            ObjectKind::View => (
+                "SELECT COUNT(*) FROM information_schema.VIEWS WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) \
+                 AND TABLE_NAME = ?",
+                vec![schema, object.name.clone().into()],
+            ),
+            ObjectKind::Index => {
+                let Some((_, table)) = table else { return Ok(None) };
+                (
+                    "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = \
+                     COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND INDEX_NAME = ?",
+                    vec![schema, table.clone().into(), object.name.clone().into()],
+                )
+            }
+            ObjectKind::Column => {
+                let Some((_, table)) = table else { return Ok(None) };
+                (
+                    "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) \
+                     AND TABLE_NAME = ? AND COLUMN_NAME = ?",
+                    vec![schema, table.clone().into(), object.name.clone().into()],
+                )
+            }
+            ObjectKind::Procedure | ObjectKind::Function => (
+                "SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = COALESCE(?, DATABASE()) \
+                 AND ROUTINE_NAME = ? AND ROUTINE_TYPE = ?",
+                vec![
+                    schema,
+                    object.name.clone().into(),
+                    if object.kind == ObjectKind::Procedure { "PROCEDURE" } else { "FUNCTION" }.into(),
+                ],
+            ),
+            ObjectKind::Trigger => (
+                "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = COALESCE(?, DATABASE()) \
+                 AND TRIGGER_NAME = ?",
+                vec![schema, object.name.clone().into()],
+            ),
+            ObjectKind::Database => (
+                "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+                vec![object.name.clone().into()],
+            ),
+            _ => return Ok(None),
+        };
+        let count: Option<i64> = self.conn.exec_first(sql, params).map_err(db_error)?;
+        Ok(Some(if count.unwrap_or(0) > 0 { Presence::Present } else { Presence::Absent }))
+    }
+
     fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
-        let sql = format!("INSERT INTO {} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.name(table));
+        self.upgrade_table(table)?;
+        let sql = format!(
+            "INSERT INTO {} ({COLUMNS}, {IN_DOUBT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.name(table)
+        );
         self.conn.exec_drop(sql, params(row)).map_err(db_error)
     }
 
     fn update_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
+        self.upgrade_table(table)?;
         let sql = format!(
             "UPDATE {} SET version = ?, name = ?, up_checksum = ?, down_checksum = ?, down_sql = ?, applied_at = ?, \
-             duration_ms = ?, state = ?, statements_done = ?, progress_checksum = ?, error = ? WHERE version = ?",
+             duration_ms = ?, state = ?, statements_done = ?, progress_checksum = ?, error = ?, {IN_DOUBT} = ? \
+             WHERE version = ?",
             self.name(table)
         );
         let mut values = params(row);
@@ -358,34 +455,6 @@ impl Driver for Mysql<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ddl_commits_implicitly_and_data_statements_do_not() {
-        for ddl in [
-            "CREATE TABLE t (id INT)",
-            "alter table t add c int",
-            "DROP INDEX i ON t",
-            "RENAME TABLE a TO b",
-            "TRUNCATE t",
-            "GRANT SELECT ON t TO u",
-            "CREATE PROCEDURE p() BEGIN SELECT 1; END",
-            "LOCK TABLES t WRITE",
-        ] {
-            assert!(commits_implicitly(ddl), "{ddl}");
-        }
-        for dml in [
-            "INSERT INTO t VALUES (1)",
-            "UPDATE t SET a = 1",
-            "DELETE FROM t",
-            "SELECT 1",
-            "CREATE TEMPORARY TABLE x (id INT)",
-            "DROP TEMPORARY TABLE x",
-            "SET @a = 1",
-            "LOAD DATA INFILE 'f' INTO TABLE t",
-        ] {
-            assert!(!commits_implicitly(dml), "{dml}");
-        }
-    }
 
     #[test]
     fn syntax_error_lines_become_positions() {

@@ -19,12 +19,13 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use migrate_core::history::{self, COLUMNS};
+use migrate_core::doubt::{CatalogObject, ObjectKind, Presence};
+use migrate_core::history::{self, COLUMNS, IN_DOUBT};
 use migrate_core::lock;
 use migrate_core::sql::Statement;
 use migrate_core::{
-    AppliedRow, Backend, Checksum, Continuity, DbError, Driver, HistoryTable, LockFailure, RowChange, RowState,
-    ScriptFailure, StepFailure,
+    AppliedRow, Backend, Checksum, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure, RowChange,
+    RowState, RowWrite, ScriptFailure, StepFailure,
 };
 use postgres::error::ErrorPosition;
 use postgres::{Client, SimpleQueryMessage};
@@ -54,6 +55,9 @@ pub struct Postgres<'c> {
     /// The session's statement counter (see [`COUNTER`]): not made yet, made, or not to be had (a role without the
     /// TEMP privilege).
     counter: Option<bool>,
+    /// The history table was read without [`IN_DOUBT`] (made by an earlier version): it is added before the first
+    /// write.
+    legacy: bool,
 }
 
 /// A temporary sequence that counts the statements of a revision as they complete. Sequences ignore rollbacks, so
@@ -73,6 +77,7 @@ impl<'c> Postgres<'c> {
             search_path: None,
             schema: None,
             counter: None,
+            legacy: false,
         }
     }
 
@@ -161,6 +166,30 @@ impl<'c> Postgres<'c> {
         Ok(Continuity::Held)
     }
 
+    /// Adds [`IN_DOUBT`] to a history table made by an earlier version, once, before the first write.
+    fn upgrade_table(&mut self, table: &HistoryTable) -> Result<(), DbError> {
+        if std::mem::take(&mut self.legacy) {
+            self.batch(&history::add_in_doubt_sql(Backend::Postgres, &self.name(table)))?;
+        }
+        Ok(())
+    }
+
+    /// Makes the statement counter if this session can have one; `true` if it has it.
+    fn has_counter(&mut self) -> bool {
+        if self.mode != LockMode::Session {
+            // A pooler in transaction mode may answer the count's read from another session.
+            return false;
+        }
+        if self.counter.is_none() {
+            let made = self.batch(&format!("CREATE TEMPORARY SEQUENCE IF NOT EXISTS {COUNTER}"));
+            if let Err(err) = &made {
+                log::info!("failures without a position will not be placed at their statement: {err}");
+            }
+            self.counter = Some(made.is_ok());
+        }
+        self.counter == Some(true)
+    }
+
     /// How many statements of the revision that just failed had completed, read from [`COUNTER`].
     fn statements_completed(&mut self) -> Option<usize> {
         let sql = format!("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {COUNTER}");
@@ -224,6 +253,7 @@ fn parse_row(row: &postgres::SimpleQueryRow) -> Result<AppliedRow, DbError> {
     applied.statements_done = number(8)?;
     applied.progress_checksum = checksum(9)?;
     applied.error = text(10);
+    applied.in_doubt = number(11)? != 0;
     Ok(applied)
 }
 
@@ -233,17 +263,19 @@ impl Driver for Postgres<'_> {
     }
 
     fn read_history(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
-        let sql = format!("SELECT {COLUMNS} FROM {} ORDER BY version", self.name(table));
-        let messages = match self.client.simple_query(&sql) {
+        let sql = format!("SELECT {COLUMNS}, {IN_DOUBT} FROM {} ORDER BY version", self.name(table));
+        let mut result = self.client.simple_query(&sql).map_err(db_error);
+        if matches!(&result, Err(err) if err.code.as_deref() == Some("42703")) {
+            // undefined_column: a table made by an earlier version, without the in-doubt column.
+            let sql = format!("SELECT {COLUMNS}, 0 FROM {} ORDER BY version", self.name(table));
+            result = self.client.simple_query(&sql).map_err(db_error);
+            self.legacy = result.is_ok();
+        }
+        let messages = match result {
             Ok(messages) => messages,
-            Err(err) => {
-                let err = db_error(err);
-                // undefined_table, invalid_schema_name: nothing was ever applied here.
-                if matches!(err.code.as_deref(), Some("42P01" | "3F000")) {
-                    return Ok(None);
-                }
-                return Err(err);
-            }
+            // undefined_table, invalid_schema_name: nothing was ever applied here.
+            Err(err) if matches!(err.code.as_deref(), Some("42P01" | "3F000")) => return Ok(None),
+            Err(err) => return Err(err),
         };
         let mut rows = Vec::new();
         for message in &messages {
@@ -371,15 +403,10 @@ impl Driver for Postgres<'_> {
     ) -> Result<Continuity, StepFailure> {
         // Which statement failed, when the error has no position, is counted as they complete. Only in session mode:
         // a pooler in transaction mode may answer the count's read from another session.
-        let mut count = statements.len() > 1 && self.mode == LockMode::Session;
-        if count && self.counter.is_none() {
-            let made = self.batch(&format!("CREATE TEMPORARY SEQUENCE IF NOT EXISTS {COUNTER}"));
-            if let Err(err) = &made {
-                log::info!("failures without a position will not be placed at their statement: {err}");
-            }
-            self.counter = Some(made.is_ok());
+        if let Err(err) = self.upgrade_table(table) {
+            return Err(StepFailure::Database(err));
         }
-        count &= self.counter == Some(true);
+        let count = statements.len() > 1 && self.has_counter();
         // One message: BEGIN, the statements (each followed by the count), the history change, COMMIT, and the
         // search_path restored.
         let mut sql = String::with_capacity(script.len() + 512 + statements.len() * 64);
@@ -401,9 +428,10 @@ impl Driver for Postgres<'_> {
         }
         let history = match &change {
             RowChange::Insert(row) => format!(
-                "INSERT INTO {} ({COLUMNS}) VALUES ({})",
+                "INSERT INTO {} ({COLUMNS}, {IN_DOUBT}) VALUES ({}, {})",
                 self.name(table),
-                values(row, "(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint")
+                values(row, "(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint"),
+                i32::from(row.in_doubt)
             ),
             RowChange::Delete(version) => {
                 format!("DELETE FROM {} WHERE version = {}", self.name(table), literal(version))
@@ -446,17 +474,143 @@ impl Driver for Postgres<'_> {
         self.relock_after_commit(more).map_err(StepFailure::Committed)
     }
 
+    /// One round trip: `BEGIN`, the statement, the history write, `COMMIT`. Which of them failed comes from the
+    /// error's position, or else from the statement counter (nothing runs again to find out); without either (a
+    /// role without TEMP privilege, the transaction lock mode) the statement and the write go in two round trips.
+    fn execute_and_record(
+        &mut self,
+        table: &HistoryTable,
+        statement: &str,
+        write: &RowWrite<'_>,
+    ) -> Result<(), ExecFailure> {
+        self.upgrade_table(table).map_err(ExecFailure::History)?;
+        let write = write.sql(Backend::Postgres, &self.name(table));
+        if !self.has_counter() {
+            // A newline first: the statement may end in a `--` comment.
+            if let Err(err) = self.batch(&format!("BEGIN;\n{statement}\n;")) {
+                let _ = self.batch("ROLLBACK");
+                return Err(ExecFailure::Statement(err));
+            }
+            return self.batch(&format!("{write};\nCOMMIT")).map_err(|err| {
+                let _ = self.batch("ROLLBACK");
+                ExecFailure::History(err)
+            });
+        }
+        let head = format!("SELECT pg_catalog.setval('{COUNTER}', 1, false);\nBEGIN;\n");
+        let sql = format!("{head}{statement}\n;\nSELECT pg_catalog.nextval('{COUNTER}');\n{write};\nCOMMIT");
+        let Err(err) = self.client.batch_execute(&sql).map_err(db_error) else { return Ok(()) };
+        if let Err(rollback) = self.batch("ROLLBACK") {
+            log::warn!("rolling back a failed statement failed: {rollback}");
+        }
+        let within = err.position.map(|chars| char_to_byte(&sql, chars)).and_then(|byte| {
+            let start = head.len();
+            (start..=start + statement.len()).contains(&byte).then(|| sql[start..byte].chars().count())
+        });
+        match within {
+            Some(position) => Err(ExecFailure::Statement(err.with_position(Some(position)))),
+            None if err.position.is_none() && self.statements_completed() == Some(0) => {
+                Err(ExecFailure::Statement(err))
+            }
+            None => Err(ExecFailure::History(err)),
+        }
+    }
+
+    fn write_row(&mut self, table: &HistoryTable, write: &RowWrite<'_>) -> Result<(), DbError> {
+        self.upgrade_table(table)?;
+        let sql = write.sql(Backend::Postgres, &self.name(table));
+        self.batch(&sql)
+    }
+
+    fn presence(&mut self, object: &CatalogObject) -> Result<Option<Presence>, DbError> {
+        let relation = |schema: &Option<String>, name: &str| {
+            let qualified = match schema {
+                Some(schema) => format!("{}.{}", quote(schema), quote(name)),
+                None => quote(name),
+            };
+            format!("pg_catalog.to_regclass({})", literal(&qualified))
+        };
+        let on_table = || object.table.as_ref().map(|(schema, table)| relation(schema, table));
+        let sql = match object.kind {
+            ObjectKind::Table | ObjectKind::View => {
+                let kinds = if object.kind == ObjectKind::Table { "'r', 'p', 'f'" } else { "'v', 'm'" };
+                format!(
+                    "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE oid = {} AND relkind IN \
+                     ({kinds})) THEN 'present' ELSE 'absent' END",
+                    relation(&object.schema, &object.name)
+                )
+            }
+            ObjectKind::Index => {
+                // An index lives in its table's schema; a name without one resolves through search_path.
+                let schema = object.schema.clone().or_else(|| object.table.as_ref().and_then(|(s, _)| s.clone()));
+                format!(
+                    "SELECT coalesce((SELECT CASE WHEN i.indisvalid THEN 'present' ELSE 'invalid' END \
+                     FROM pg_catalog.pg_index i WHERE i.indexrelid = {}), 'absent')",
+                    relation(&schema, &object.name)
+                )
+            }
+            ObjectKind::Column => {
+                let Some(table) = on_table() else { return Ok(None) };
+                format!(
+                    "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = {table} AND \
+                     attname = {} AND attnum > 0 AND NOT attisdropped) THEN 'present' ELSE 'absent' END",
+                    literal(&object.name)
+                )
+            }
+            ObjectKind::Trigger => {
+                let Some(table) = on_table() else { return Ok(None) };
+                format!(
+                    "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = {table} AND \
+                     tgname = {}) THEN 'present' ELSE 'absent' END",
+                    literal(&object.name)
+                )
+            }
+            ObjectKind::Procedure | ObjectKind::Function => {
+                let kind = if object.kind == ObjectKind::Procedure { "'p'" } else { "'f', 'a', 'w'" };
+                let scope = match &object.schema {
+                    Some(schema) => format!("n.nspname = {}", literal(schema)),
+                    None => "pg_catalog.pg_function_is_visible(p.oid)".to_owned(),
+                };
+                format!(
+                    "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON \
+                     n.oid = p.pronamespace WHERE p.proname = {} AND p.prokind IN ({kind}) AND {scope}) THEN \
+                     'present' ELSE 'absent' END",
+                    literal(&object.name)
+                )
+            }
+            ObjectKind::Database => format!(
+                "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = {}) THEN 'present' \
+                 ELSE 'absent' END",
+                literal(&object.name)
+            ),
+            _ => return Ok(None),
+        };
+        Ok(match self.first_value(&sql)?.as_deref() {
+            Some("present") => Some(Presence::Present),
+            Some("invalid") => Some(Presence::Invalid),
+            Some("absent") => Some(Presence::Absent),
+            _ => None,
+        })
+    }
+
     fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
+        self.upgrade_table(table)?;
         let duration = row.duration_ms.to_string();
-        self.batch(&format!("INSERT INTO {} ({COLUMNS}) VALUES ({})", self.name(table), values(row, &duration)))
+        self.batch(&format!(
+            "INSERT INTO {} ({COLUMNS}, {IN_DOUBT}) VALUES ({}, {})",
+            self.name(table),
+            values(row, &duration),
+            i32::from(row.in_doubt)
+        ))
     }
 
     fn update_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
+        self.upgrade_table(table)?;
         let duration = row.duration_ms.to_string();
         self.batch(&format!(
-            "UPDATE {} SET ({COLUMNS}) = ROW({}) WHERE version = {}",
+            "UPDATE {} SET ({COLUMNS}, {IN_DOUBT}) = ROW({}, {}) WHERE version = {}",
             self.name(table),
             values(row, &duration),
+            i32::from(row.in_doubt),
             literal(&row.version)
         ))
     }

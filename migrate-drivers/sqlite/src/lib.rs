@@ -22,9 +22,12 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read as _, Seek as _, Write as _};
 use std::time::{Duration, Instant};
 
-use migrate_core::history::{self, COLUMNS};
+use migrate_core::history::{self, COLUMNS, IN_DOUBT};
 use migrate_core::lock;
-use migrate_core::{AppliedRow, Backend, Checksum, Continuity, DbError, Driver, HistoryTable, LockFailure, RowState};
+use migrate_core::{
+    AppliedRow, Backend, Checksum, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure, RowState,
+    RowWrite,
+};
 use rusqlite::{params, Connection, ErrorCode};
 
 /// A [`Driver`] over a borrowed `rusqlite::Connection`.
@@ -38,12 +41,17 @@ pub struct Sqlite<'c> {
     queries: Option<Queries>,
     /// The runners' lock file, locked, while the lock is held.
     runner_lock: Option<File>,
+    /// The history table was read without [`IN_DOUBT`] (made by an earlier version): it is added before the first
+    /// write.
+    legacy: bool,
 }
 
 /// The history statements for one table, formatted once.
 struct Queries {
     table: HistoryTable,
+    name: String,
     select: String,
+    select_legacy: String,
     insert: String,
     update: String,
     delete: String,
@@ -54,14 +62,18 @@ impl Queries {
         let name = table.qualified(quote);
         Queries {
             table: table.clone(),
-            select: format!("SELECT {COLUMNS} FROM {name} ORDER BY version"),
-            insert: format!("INSERT INTO {name} ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+            select: format!("SELECT {COLUMNS}, {IN_DOUBT} FROM {name} ORDER BY version"),
+            select_legacy: format!("SELECT {COLUMNS}, 0 FROM {name} ORDER BY version"),
+            insert: format!(
+                "INSERT INTO {name} ({COLUMNS}, {IN_DOUBT}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+            ),
             update: format!(
                 "UPDATE {name} SET name = ?2, up_checksum = ?3, down_checksum = ?4, down_sql = ?5, applied_at = ?6, \
-                 duration_ms = ?7, state = ?8, statements_done = ?9, progress_checksum = ?10, error = ?11 \
-                 WHERE version = ?1"
+                 duration_ms = ?7, state = ?8, statements_done = ?9, progress_checksum = ?10, error = ?11, \
+                 {IN_DOUBT} = ?12 WHERE version = ?1"
             ),
             delete: format!("DELETE FROM {name} WHERE version = ?1"),
+            name,
         }
     }
 }
@@ -78,6 +90,7 @@ impl<'c> Sqlite<'c> {
             saved_busy_timeout: None,
             queries: None,
             runner_lock: None,
+            legacy: false,
         }
     }
 
@@ -137,6 +150,18 @@ impl<'c> Sqlite<'c> {
             log::info!("could not note the lock holder in {lock_path}: {err}");
         }
         Ok(Some(file))
+    }
+
+    /// Adds [`IN_DOUBT`] to a history table made by an earlier version, once, before the first write.
+    fn upgrade_table(&mut self, table: &HistoryTable) -> Result<(), DbError> {
+        if !std::mem::take(&mut self.legacy) {
+            return Ok(());
+        }
+        match self.conn.execute_batch(&history::add_in_doubt_sql(Backend::Sqlite, &table.qualified(quote))) {
+            // Another runner added it first.
+            Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.starts_with("duplicate column name") => Ok(()),
+            other => other.map_err(db_error),
+        }
     }
 
     fn data_version(&self) -> Result<i64, DbError> {
@@ -251,10 +276,11 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AppliedRow> {
     applied.statements_done = row.get(8)?;
     applied.progress_checksum = checksum(row.get(9)?, "progress_checksum")?;
     applied.error = row.get(10)?;
+    applied.in_doubt = row.get::<_, i64>(11)? != 0;
     Ok(applied)
 }
 
-/// Calls `f` with the row's columns as parameters `?1` to `?11`, in [`COLUMNS`] order.
+/// Calls `f` with the row's columns as parameters `?1` to `?12`, in [`COLUMNS`] order and then [`IN_DOUBT`].
 fn with_row_params<R>(row: &AppliedRow, f: impl FnOnce(&[&dyn rusqlite::ToSql]) -> R) -> R {
     let hex = |c: Option<Checksum>| c.map(|c| c.to_hex());
     f(params![
@@ -269,6 +295,7 @@ fn with_row_params<R>(row: &AppliedRow, f: impl FnOnce(&[&dyn rusqlite::ToSql]) 
         row.statements_done,
         hex(row.progress_checksum),
         row.error,
+        i64::from(row.in_doubt),
     ])
 }
 
@@ -279,11 +306,21 @@ impl Driver for Sqlite<'_> {
 
     fn read_history(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
         let conn = self.conn;
-        let read = conn.prepare_cached(&self.queries(table).select).and_then(|mut stmt| {
-            let rows = stmt.query_map([], read_row)?;
-            rows.collect::<Result<Vec<_>, _>>()
-        });
-        match read {
+        let read = |sql: &str| {
+            conn.prepare_cached(sql).and_then(|mut stmt| {
+                let rows = stmt.query_map([], read_row)?;
+                rows.collect::<Result<Vec<_>, _>>()
+            })
+        };
+        let queries = self.queries(table);
+        let (select, select_legacy) = (queries.select.clone(), queries.select_legacy.clone());
+        let mut result = read(&select);
+        if matches!(&result, Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.starts_with("no such column")) {
+            // A table made by an earlier version, without the in-doubt column.
+            result = read(&select_legacy);
+            self.legacy = result.is_ok();
+        }
+        match result {
             Ok(rows) => Ok(Some(rows)),
             // A cached statement can outlive the table (a rolled-back first run): SQLite then fails on the step.
             Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.starts_with("no such table") => Ok(None),
@@ -378,7 +415,37 @@ impl Driver for Sqlite<'_> {
         self.conn.execute_batch(statement).map_err(db_error)
     }
 
+    /// A transaction of its own: the statement, then the history write, then COMMIT; rolled back on failure.
+    fn execute_and_record(
+        &mut self,
+        table: &HistoryTable,
+        statement: &str,
+        write: &RowWrite<'_>,
+    ) -> Result<(), ExecFailure> {
+        self.upgrade_table(table).map_err(ExecFailure::History)?;
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(|err| ExecFailure::History(db_error(err)))?;
+        let name = self.queries(table).name.clone();
+        let result =
+            self.conn.execute_batch(statement).map_err(|err| ExecFailure::Statement(db_error(err))).and_then(|()| {
+                let sql = format!("{};\nCOMMIT", write.sql(Backend::Sqlite, &name));
+                self.conn.execute_batch(&sql).map_err(|err| ExecFailure::History(db_error(err)))
+            });
+        if result.is_err() && !self.conn.is_autocommit() {
+            if let Err(err) = self.conn.execute_batch("ROLLBACK") {
+                log::warn!("rolling back a failed statement failed: {err}");
+            }
+        }
+        result
+    }
+
+    fn write_row(&mut self, table: &HistoryTable, write: &RowWrite<'_>) -> Result<(), DbError> {
+        self.upgrade_table(table)?;
+        let name = self.queries(table).name.clone();
+        self.conn.execute_batch(&write.sql(Backend::Sqlite, &name)).map_err(db_error)
+    }
+
     fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
+        self.upgrade_table(table)?;
         let conn = self.conn;
         let mut stmt = conn.prepare_cached(&self.queries(table).insert).map_err(db_error)?;
         with_row_params(row, |params| stmt.execute(params)).map_err(db_error)?;
@@ -386,6 +453,7 @@ impl Driver for Sqlite<'_> {
     }
 
     fn update_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
+        self.upgrade_table(table)?;
         let conn = self.conn;
         let mut stmt = conn.prepare_cached(&self.queries(table).update).map_err(db_error)?;
         match with_row_params(row, |params| stmt.execute(params)).map_err(db_error)? {
