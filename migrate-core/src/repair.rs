@@ -136,6 +136,8 @@ pub struct Settled {
     pub ran: bool,
     /// Why, in words: what the catalog showed, that running it again ends the same, or that the operator said so.
     pub reason: String,
+    /// A statement resume runs first: the removal of an INVALID index the stopped statement left behind.
+    pub cleanup: Option<String>,
 }
 
 /// Finds the dirty revision and checks that the statements that already ran are unchanged in its script.
@@ -209,15 +211,34 @@ pub(crate) fn settle(
 ) -> Result<Settled, Error> {
     let at =
         format!("statement {} of {} (line {}: {})", doubtful.index + 1, point.file, doubtful.line, doubtful.statement);
-    let settled = |ran: bool, reason: String| Ok(Settled { ran, reason });
+    let settled = |ran: bool, reason: String| Ok(Settled { ran, reason, cleanup: None });
+    let present = |driver: &mut dyn Driver, object: &doubt::CatalogObject| {
+        driver.presence(object).map_err(db(format!("reading the catalog to settle {at}")))
+    };
+    // A concurrent index build stopped part way leaves its index INVALID: it must go before the build runs again.
+    if let Check::Object { object, creates: true } = &doubtful.check {
+        if object.kind == doubt::ObjectKind::Index && present(driver, object)? == Some(Presence::Invalid) {
+            let drop = format!("DROP INDEX CONCURRENTLY {}", qualified(driver.backend(), object));
+            return match answer {
+                Some(InDoubt::NotRun) => Ok(Settled {
+                    ran: false,
+                    reason: format!("{at} left {object} INVALID: it is removed (`{drop};`) and built again"),
+                    cleanup: Some(drop),
+                }),
+                _ => Err(Error::Resume {
+                    message: format!(
+                        "{at} was building {object} when the run stopped and left it INVALID; `migrate resume \
+                         --in-doubt not-run` removes it (`{drop};`) and builds it again"
+                    ),
+                }),
+            };
+        }
+    }
     if let Some(answer) = answer {
         let ran = answer == InDoubt::Ran;
         let said = if ran { "took effect" } else { "did not take effect" };
         return settled(ran, format!("{at} {said}, as the operator said"));
     }
-    let present = |driver: &mut dyn Driver, object: &doubt::CatalogObject| {
-        driver.presence(object).map_err(db(format!("reading the catalog to settle {at}")))
-    };
     let unknown = |why: &str| {
         Err(Error::Resume {
             message: format!(
@@ -230,13 +251,6 @@ pub(crate) fn settle(
         Check::Rerun => settled(false, format!("{at} ends the same whether or not it ran: it runs again")),
         Check::Object { object, creates } => match (present(driver, object)?, creates) {
             (None, _) => unknown("this database's catalog is not read for it"),
-            (Some(Presence::Invalid), true) => Err(Error::Resume {
-                message: format!(
-                    "{at} was building {object} when the run stopped and left it INVALID; remove it with \
-                     `DROP INDEX CONCURRENTLY {};`, then resume: the statement runs again",
-                    qualified(object)
-                ),
-            }),
             (Some(Presence::Present), true) => settled(true, format!("{at} took effect: {object} is there")),
             (Some(Presence::Absent), false) => settled(true, format!("{at} took effect: {object} is gone")),
             (Some(_), true) => settled(false, format!("{at} did not take effect: {object} is not there")),
@@ -256,10 +270,13 @@ pub(crate) fn settle(
     }
 }
 
-fn qualified(object: &doubt::CatalogObject) -> String {
-    match &object.schema {
-        Some(schema) => format!("{schema}.{}", object.name),
-        None => object.name.clone(),
+/// The object's name as a statement names it, quoted, with its schema (an index's is its table's).
+fn qualified(backend: Backend, object: &doubt::CatalogObject) -> String {
+    let quote = |ident: &str| history::quote_identifier(backend, ident);
+    let schema = object.schema.as_ref().or_else(|| object.table.as_ref().and_then(|(schema, _)| schema.as_ref()));
+    match schema {
+        Some(schema) => format!("{}.{}", quote(schema), quote(&object.name)),
+        None => quote(&object.name),
     }
 }
 
@@ -286,6 +303,9 @@ pub(crate) fn resume(
     if let Some(doubtful) = &point.in_doubt {
         let settled = settle(driver, &point, doubtful, answer)?;
         log::info!("{}", settled.reason);
+        if let Some(cleanup) = &settled.cleanup {
+            driver.execute(cleanup).map_err(db(format!("removing what {} left behind", point.name)))?;
+        }
         if settled.ran {
             let statements = sql::split(point.script.sql(), backend);
             start = doubtful.index + 1;

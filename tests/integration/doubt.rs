@@ -106,13 +106,17 @@ fn postgres_a_concurrent_index_in_doubt_is_settled_from_the_catalog() {
             let err = migrator.resume(&mut conn).unwrap_err();
             let text = err.to_string();
             assert!(
-                text.contains("INVALID") && text.contains("DROP INDEX CONCURRENTLY t_v;") && text.contains("line 3"),
+                text.contains("INVALID")
+                    && text.contains("DROP INDEX CONCURRENTLY \"t_v\";")
+                    && text.contains("line 3"),
                 "{text}"
             );
-            conn.exec("DROP INDEX CONCURRENTLY t_v");
+            assert!(text.contains("--in-doubt not-run"), "{text}");
             conn.exec("DELETE FROM t");
+            migrator.resume_with(&mut conn, InDoubt::NotRun).unwrap();
+        } else {
+            migrator.resume(&mut conn).unwrap();
         }
-        migrator.resume(&mut conn).unwrap();
         assert_eq!(conn.strings("SELECT count(*)::text FROM t"), ["1"], "{case}: the INSERT ran once");
         assert_eq!(
             conn.strings("SELECT indisvalid::text FROM pg_index WHERE indexrelid = 't_v'::regclass"),

@@ -8,5 +8,6 @@ mod locking;
 mod mysql;
 mod postgres;
 mod scenarios;
+mod splitting;
 mod sqlite;
 mod ui;

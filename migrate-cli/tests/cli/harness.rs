@@ -120,6 +120,19 @@ impl Db {
         }
     }
 
+    /// Runs statements that return nothing, reporting a failure instead of panicking.
+    pub fn try_exec(&self, sql: &str) -> Result<(), String> {
+        match self.kind {
+            Kind::Mysql => {
+                mysql::Conn::new(self.url.as_str()).and_then(|mut c| c.query_drop(sql)).map_err(|e| e.to_string())
+            }
+            _ => {
+                self.exec(sql);
+                Ok(())
+            }
+        }
+    }
+
     /// Runs statements that return nothing.
     pub fn exec(&self, sql: &str) {
         match self.kind {

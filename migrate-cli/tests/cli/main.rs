@@ -1,5 +1,6 @@
 //! The `migrate` command line driven as a real process: one test binary, so it links once.
 
+mod chaos;
 mod harness;
 mod local;
 mod offline;

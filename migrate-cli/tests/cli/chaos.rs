@@ -1,0 +1,423 @@
+//! Chaos trials: `migrate upgrade` and `migrate downgrade base` killed with SIGKILL at seeded random moments, their
+//! server connection cut from the server side (PostgreSQL `pg_terminate_backend`, MySQL `KILL`), and 16 processes
+//! started together, on a folder of 30 revisions of five statements each, every other one `no-transaction` (with
+//! `CREATE INDEX CONCURRENTLY` on PostgreSQL). After each trial the history table is checked against the real schema
+//! and data: every statement's effect is visible in the catalog or in a log table, so the test knows exactly which
+//! statements took effect and whether the row says so. Then the database is brought to head (or base) the way an
+//! operator would: `upgrade`/`downgrade`, `resume` when it is dirty, and `resume --in-doubt` only when resume asks.
+//!
+//! A few trials run with the tests. The long run (the figures in the README) is:
+//!
+//! `MIGRATE_CHAOS_BIN=<path>` runs the trials with another build of `migrate` (an earlier version, to compare).
+//!
+//! ```text
+//! MIGRATE_CHAOS_TRIALS=200 MIGRATE_CHAOS_CUTS=30 MIGRATE_CHAOS_STORMS=3 MIGRATE_CHAOS_SEED=1 \
+//!     cargo test --release -p migrate-cli --test cli chaos -- --nocapture --test-threads 1
+//! ```
+
+use std::collections::BTreeMap;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::harness::{on_every_backend, Db, Kind, Project};
+
+on_every_backend!(chaos);
+
+const REVISIONS: usize = 30;
+const STATEMENTS: usize = 5;
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// SplitMix64: a small, seeded, reproducible sequence.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A fraction in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// The folder: revision k creates table `r{k}`, logs `k.2`, indexes it, adds column `c`, logs `k.5`; its down file
+/// undoes those in reverse order. Every other revision runs statement by statement.
+fn write_folder(p: &Project, kind: Kind) {
+    for k in 1..=REVISIONS {
+        let alone = k % 2 == 0;
+        let head = if alone { "-- migrate:no-transaction\n" } else { "" };
+        let concurrently = if alone && kind == Kind::Postgres { "CONCURRENTLY " } else { "" };
+        let up = format!(
+            "{head}CREATE TABLE r{k} (id INTEGER);\nINSERT INTO chaos_log (token) VALUES ('{k}.2');\n\
+             CREATE INDEX {concurrently}r{k}_i ON r{k} (id);\nALTER TABLE r{k} ADD COLUMN c INTEGER;\n\
+             INSERT INTO chaos_log (token) VALUES ('{k}.5');\n"
+        );
+        let drop_index = match kind {
+            Kind::Mysql => format!("DROP INDEX r{k}_i ON r{k}"),
+            _ => format!("DROP INDEX {concurrently}r{k}_i"),
+        };
+        let down = format!(
+            "{head}DELETE FROM chaos_log WHERE token = '{k}.5';\nALTER TABLE r{k} DROP COLUMN c;\n{drop_index};\n\
+             DELETE FROM chaos_log WHERE token = '{k}.2';\nDROP TABLE r{k};\n"
+        );
+        p.write(&format!("{k:04}_r{k}/up.sql"), &up).write(&format!("{k:04}_r{k}/down.sql"), &down);
+    }
+}
+
+/// What the database holds, read after every session of the trial has ended.
+struct Observed {
+    /// Per revision, the effect of each up statement: 0 absent, 1 present, 2 present twice or INVALID.
+    effects: Vec<[u8; STATEMENTS]>,
+    /// version → (state, statements done, in doubt).
+    rows: BTreeMap<usize, (String, usize, bool)>,
+}
+
+fn col(row: &[Option<String>], i: usize) -> String {
+    row.get(i).cloned().flatten().unwrap_or_default()
+}
+
+fn observe(db: &Db) -> Observed {
+    let (schema, kind) = (db.ident.as_str(), db.kind);
+    let tables = db.tables();
+    let mut effects = vec![[0u8; STATEMENTS]; REVISIONS + 1];
+    for t in &tables {
+        if let Some(k) = t.strip_prefix('r').and_then(|k| k.parse::<usize>().ok()) {
+            effects[k][0] = 1;
+        }
+    }
+    for row in db.query("SELECT token FROM chaos_log") {
+        let token = col(&row, 0);
+        let (k, i) = token.split_once('.').expect("k.i");
+        let cell = &mut effects[k.parse::<usize>().unwrap()][i.parse::<usize>().unwrap() - 1];
+        *cell = (*cell + 1).min(2);
+    }
+    let indexes = match kind {
+        Kind::Sqlite => db.query("SELECT name, 't' FROM sqlite_master WHERE type = 'index'"),
+        Kind::Postgres => db.query(&format!(
+            "SELECT c.relname::text, i.indisvalid::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '{schema}'"
+        )),
+        Kind::Mysql => db.query(&format!(
+            "SELECT DISTINCT CAST(index_name AS CHAR), 't' FROM information_schema.statistics \
+             WHERE table_schema = '{schema}'"
+        )),
+    };
+    for row in indexes {
+        let name = col(&row, 0);
+        if let Some(k) = name.strip_prefix('r').and_then(|n| n.strip_suffix("_i")).and_then(|k| k.parse::<usize>().ok())
+        {
+            effects[k][2] = if col(&row, 1).starts_with('t') { 1 } else { 2 };
+        }
+    }
+    let columns = match kind {
+        Kind::Sqlite => db.query(
+            "SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' AND p.name = 'c'",
+        ),
+        _ => db.query(&format!(
+            "SELECT CAST(table_name AS CHAR(64)) FROM information_schema.columns WHERE table_schema = '{schema}' \
+             AND column_name = 'c'"
+        )),
+    };
+    for row in columns {
+        if let Some(k) = col(&row, 0).trim().strip_prefix('r').and_then(|k| k.parse::<usize>().ok()) {
+            effects[k][3] = 1;
+        }
+    }
+    let mut rows = BTreeMap::new();
+    if tables.iter().any(|t| t == "_migrate_history") {
+        // Every column, so a table without `in_doubt` (an earlier binary's, see MIGRATE_CHAOS_BIN) reads too.
+        for row in db.query("SELECT * FROM _migrate_history") {
+            let version = col(&row, 0).parse::<usize>().unwrap();
+            let doubt = matches!(col(&row, 11).as_str(), "1" | "t" | "true");
+            rows.insert(version, (col(&row, 7), col(&row, 8).parse().unwrap(), doubt));
+        }
+    }
+    Observed { effects, rows }
+}
+
+impl Observed {
+    /// The statements of revision `k` in effect, if they are a prefix of its up file run once each.
+    fn in_effect(&self, k: usize) -> Option<usize> {
+        let e = &self.effects[k];
+        let m = e.iter().take_while(|&&x| x == 1).count();
+        e[m..].iter().all(|&x| x == 0).then_some(m)
+    }
+
+    /// Every way the history row disagrees with what the database holds.
+    fn false_records(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        for k in 1..=REVISIONS {
+            let row = self.rows.get(&k);
+            let allowed: Vec<usize> = match row {
+                None => vec![0],
+                Some((state, _, _)) if state == "applied" => vec![STATEMENTS],
+                Some((state, done, doubt)) => {
+                    let (done, doubt) = (*done, *doubt);
+                    match state.as_str() {
+                        "upgrading" if doubt => vec![done, done + 1],
+                        "upgrading" => vec![done],
+                        _ if doubt => vec![STATEMENTS - done, STATEMENTS - done - 1],
+                        _ => vec![STATEMENTS - done],
+                    }
+                }
+            };
+            let e = &self.effects[k];
+            // A CONCURRENTLY build cut short leaves its index INVALID: true only while that statement is in doubt.
+            let invalid_in_doubt =
+                e[2] == 2 && e[..2] == [1, 1] && e[3..] == [0, 0] && matches!(row, Some((_, 2, true)));
+            match self.in_effect(k) {
+                Some(m) if allowed.contains(&m) => {}
+                _ if invalid_in_doubt => {}
+                m => found.push(format!("revision {k}: row {row:?} but in effect {e:?} (prefix {m:?})")),
+            }
+        }
+        found
+    }
+
+    /// When the catalog could not settle a statement in doubt: whether it took effect, as an operator would see.
+    fn doubt_ran(&self) -> Option<bool> {
+        let (&k, (state, done, _)) = self.rows.iter().find(|(_, (_, _, doubt))| *doubt)?;
+        if self.effects[k][2] == 2 {
+            // An INVALID index: the build did not take effect.
+            return Some(false);
+        }
+        let m = self.in_effect(k)?;
+        Some(if state == "upgrading" { m == done + 1 } else { m + 1 + done == STATEMENTS })
+    }
+}
+
+#[derive(Default, Debug)]
+struct Tally {
+    trials: usize,
+    landed: usize,
+    false_records: Vec<String>,
+    by_commands: usize,
+    by_flag: usize,
+    failed: Vec<String>,
+}
+
+/// Waits until no session of the trial is left on the server (a killed client's statement may still be running
+/// there, and must finish or abort before the check reads anything).
+fn wait_for_sessions(db: &Db, application: &str) {
+    let sql = match db.kind {
+        Kind::Sqlite => return,
+        Kind::Postgres => {
+            format!("SELECT count(*)::text FROM pg_stat_activity WHERE application_name = '{application}'")
+        }
+        Kind::Mysql => format!(
+            "SELECT CAST(count(*) AS CHAR) FROM information_schema.processlist WHERE db = '{}' AND id <> CONNECTION_ID()",
+            db.ident
+        ),
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while col(&db.query(&sql)[0], 0) != "0" {
+        assert!(Instant::now() < deadline, "a killed runner's session is still on the server after 60 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Cuts every server connection of the trial.
+fn cut(db: &Db, application: &str) {
+    match db.kind {
+        Kind::Sqlite => unreachable!("SQLite has no server connection to cut"),
+        Kind::Postgres => {
+            db.query(&format!(
+                "SELECT pg_terminate_backend(pid)::text FROM pg_stat_activity WHERE application_name = '{application}'"
+            ));
+        }
+        Kind::Mysql => {
+            let ids = db.query(&format!(
+                "SELECT CAST(id AS CHAR) FROM information_schema.processlist WHERE db = '{}' AND id <> CONNECTION_ID()",
+                db.ident
+            ));
+            for id in ids {
+                // It may have ended meanwhile.
+                let _ = db.try_exec(&format!("KILL {}", col(&id, 0)));
+            }
+        }
+    }
+}
+
+struct Trial<'a> {
+    db: &'a Db,
+    p: &'a Project,
+    url: String,
+    application: String,
+}
+
+impl Trial<'_> {
+    fn spawn(&self, args: &[&str]) -> Child {
+        let mut cmd = self.p.command(Some(self.db), args);
+        if let Ok(binary) = std::env::var("MIGRATE_CHAOS_BIN") {
+            // Another build of the command line (an earlier version, to compare): same arguments, same environment.
+            let mut other = std::process::Command::new(binary);
+            other.current_dir(self.p.path()).args(args).env("NO_COLOR", "1");
+            cmd = other;
+        }
+        cmd.env("DATABASE_URL", &self.url).stdout(Stdio::null()).stderr(Stdio::piped());
+        cmd.spawn().expect("start migrate")
+    }
+
+    fn run(&self, args: &[&str]) -> (bool, String) {
+        let out = self.spawn(args).wait_with_output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
+    /// `upgrade` (or `downgrade base`), with `resume` whenever the database is dirty, until done; `resume --in-doubt`
+    /// only when resume says the catalog cannot tell. `Ok(true)` if the flag was needed.
+    fn recover(&self, up: bool) -> Result<bool, String> {
+        let command: &[&str] = if up { &["upgrade"] } else { &["downgrade", "base"] };
+        let mut flagged = false;
+        for _ in 0..8 {
+            let (ok, stderr) = self.run(command);
+            if ok {
+                return Ok(flagged);
+            }
+            if !stderr.contains("dirty") {
+                return Err(format!("{}: {stderr}", command.join(" ")));
+            }
+            let (ok, stderr) = self.run(&["resume"]);
+            if ok {
+                continue;
+            }
+            if !stderr.contains("--in-doubt") {
+                return Err(format!("resume: {stderr}"));
+            }
+            let answer = match observe(self.db).doubt_ran() {
+                Some(true) => "ran",
+                Some(false) => "not-run",
+                None => return Err(format!("resume asks, and the database does not tell either: {stderr}")),
+            };
+            flagged = true;
+            let (ok, stderr) = self.run(&["resume", "--in-doubt", answer]);
+            if !ok {
+                return Err(format!("resume --in-doubt {answer}: {stderr}"));
+            }
+        }
+        Err("not done after 8 rounds".to_owned())
+    }
+
+    /// Puts the database where the next trial starts by hand: every revision's objects and rows gone, no history,
+    /// then at head if the next trial is a downgrade (it is when this one was an upgrade).
+    fn reset(&self, up: bool) {
+        let mut sql: Vec<String> = (1..=REVISIONS).map(|k| format!("DROP TABLE IF EXISTS r{k}")).collect();
+        sql.push("DROP TABLE IF EXISTS _migrate_history".to_owned());
+        sql.push("DELETE FROM chaos_log".to_owned());
+        for statement in sql {
+            self.db.exec(&statement);
+        }
+        if up {
+            assert!(self.run(&["upgrade"]).0, "upgrading after a reset");
+        }
+    }
+
+    /// Runs `upgrade` or `downgrade base`, stops it after `after` by a kill (or a cut), checks the record and
+    /// recovers.
+    fn once(&self, tally: &mut Tally, up: bool, after: Duration, by_cut: bool) {
+        let command: &[&str] = if up { &["upgrade"] } else { &["downgrade", "base"] };
+        let mut child = self.spawn(command);
+        std::thread::sleep(after);
+        tally.trials += 1;
+        if child.try_wait().unwrap().is_none() {
+            tally.landed += 1;
+            if by_cut {
+                cut(self.db, &self.application);
+            } else {
+                child.kill().unwrap();
+            }
+        }
+        let _ = child.wait_with_output();
+        wait_for_sessions(self.db, &self.application);
+        let seen = observe(self.db);
+        let wrong = seen.false_records();
+        let what = if by_cut { "cut" } else { "kill" };
+        let label = format!("{what} of {} after {after:?}", command.join(" "));
+        tally.false_records.extend(wrong.into_iter().map(|w| format!("{label}: {w}")));
+        match self.recover(up) {
+            Ok(false) => tally.by_commands += 1,
+            Ok(true) => tally.by_flag += 1,
+            Err(err) => {
+                tally.failed.push(format!("{label}: {err}"));
+                // The next trials start clean, so one failure is counted once.
+                self.reset(up);
+                return;
+            }
+        }
+        let end = observe(self.db);
+        let expected = if up { STATEMENTS } else { 0 };
+        let at_end = (1..=REVISIONS).all(|k| end.in_effect(k) == Some(expected));
+        let recorded = if up { end.rows.len() == REVISIONS } else { end.rows.is_empty() };
+        if !(at_end && recorded && end.rows.values().all(|(state, _, _)| state == "applied")) {
+            tally.failed.push(format!("{label}: after recovering, not at {}", if up { "head" } else { "base" }));
+        }
+    }
+}
+
+fn chaos(kind: Kind) {
+    let Some(db) = Db::new(kind, &format!("chaos_{}", kind.name())) else { return };
+    let trials = env_number("MIGRATE_CHAOS_TRIALS", 4);
+    let cuts = if kind == Kind::Sqlite { 0 } else { env_number("MIGRATE_CHAOS_CUTS", 2) };
+    let storms = env_number("MIGRATE_CHAOS_STORMS", 0);
+    let seed = env_number("MIGRATE_CHAOS_SEED", 1);
+    let mut rng = Rng(seed ^ (kind as u64).wrapping_mul(0x5851_f42d_4c95_7f2d));
+    let p = Project::new();
+    write_folder(&p, kind);
+    db.exec("CREATE TABLE chaos_log (token VARCHAR(20))");
+    let application = format!("chaos_{}", db.ident);
+    let url = match kind {
+        Kind::Postgres => format!("{}&application_name={application}", db.url),
+        _ => db.url.clone(),
+    };
+    let trial = Trial { db: &db, p: &p, url, application };
+
+    // How long a whole upgrade and downgrade take here: kills land in between.
+    let started = Instant::now();
+    assert!(trial.run(&["upgrade"]).0);
+    let up_time = started.elapsed();
+    let started = Instant::now();
+    assert!(trial.run(&["downgrade", "base"]).0);
+    let down_time = started.elapsed();
+
+    let mut tally = Tally::default();
+    for n in 0..trials + cuts {
+        // Upgrade from base, then downgrade from head, alternately.
+        let up = n % 2 == 0;
+        let whole = if up { up_time } else { down_time };
+        let after = whole.mul_f64(0.02 + 0.96 * rng.unit());
+        trial.once(&mut tally, up, after, n >= trials);
+    }
+    let mut storm_failures = 0;
+    for _ in 0..storms {
+        let children: Vec<Child> = (0..16).map(|_| trial.spawn(&["upgrade", "--lock-wait", "120"])).collect();
+        storm_failures +=
+            children.into_iter().map(|c| c.wait_with_output().unwrap()).filter(|o| !o.status.success()).count();
+        let end = observe(&db);
+        if !(1..=REVISIONS).all(|k| end.in_effect(k) == Some(STATEMENTS)) || end.rows.len() != REVISIONS {
+            tally.failed.push("storm: not at head afterwards".to_owned());
+        }
+        assert!(trial.run(&["downgrade", "base"]).0);
+    }
+    eprintln!(
+        "chaos {} seed {seed}: {trials} kill trials and {cuts} cuts ({} landed while running), {} false record(s); \
+         brought back by upgrade/downgrade/resume alone {}, with --in-doubt {}, not at all {}; {storms} storm(s) of \
+         16, {storm_failures} process(es) failed; whole upgrade {up_time:.2?}, downgrade {down_time:.2?}",
+        kind.name(),
+        tally.landed,
+        tally.false_records.len(),
+        tally.by_commands,
+        tally.by_flag,
+        tally.failed.len(),
+    );
+    assert!(tally.false_records.is_empty(), "false records:\n{}", tally.false_records.join("\n"));
+    assert!(tally.failed.is_empty(), "not brought back:\n{}", tally.failed.join("\n"));
+    assert_eq!(storm_failures, 0, "storm processes failed");
+    assert!(tally.by_flag * 20 <= tally.trials.max(1), "more than 5% needed --in-doubt: {tally:?}");
+}

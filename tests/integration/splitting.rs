@@ -1,0 +1,211 @@
+//! The splitter against the databases' own reading of the same text: every revision file of the fixtures, the cases
+//! that once went wrong, and generated scripts full of the tokens that decide where a statement ends. SQLite's
+//! reading is its prepare tail (`rusqlite::Batch`); PostgreSQL's is the server's, one CommandComplete per statement
+//! of a simple query; MySQL's is the server's too, one result per statement of a multi-statement query (the
+//! `DELIMITER` command is the client's, so each chunk between delimiters must be exactly one statement there).
+
+use ::mysql::prelude::Queryable;
+use fallible_iterator::FallibleIterator as _;
+use migrate::{sql, Backend, Revision};
+
+use crate::backend::{on_every_backend, Conn, Db, Kind};
+use crate::common::scan_ok;
+
+on_every_backend!(the_databases_count_the_statements_the_splitter_finds);
+
+fn backend(kind: Kind) -> Backend {
+    match kind {
+        Kind::Sqlite => Backend::Sqlite,
+        Kind::Postgres => Backend::Postgres,
+        Kind::Mysql => Backend::Mysql,
+    }
+}
+
+/// Statements the database reads in `script`, and runs them; `None` where it refuses the script as a whole.
+fn database_count(conn: &mut Conn, script: &str) -> Result<usize, String> {
+    match conn {
+        Conn::Sqlite(c) => {
+            let mut batch = rusqlite::Batch::new(c, script);
+            let mut count = 0;
+            while let Some(mut stmt) = batch.next().map_err(|e| e.to_string())? {
+                let mut rows = stmt.raw_query();
+                while rows.next().map_err(|e| e.to_string())?.is_some() {}
+                count += 1;
+            }
+            Ok(count)
+        }
+        Conn::Postgres(c) => {
+            let messages = c.simple_query(script).map_err(|e| e.to_string())?;
+            Ok(messages.iter().filter(|m| matches!(m, ::postgres::SimpleQueryMessage::CommandComplete(_))).count())
+        }
+        Conn::Mysql(c) => {
+            let mut count = 0;
+            let mut result = c.query_iter(script).map_err(|e| e.to_string())?;
+            while let Some(set) = result.iter() {
+                for row in set {
+                    row.map_err(|e| e.to_string())?;
+                }
+                count += 1;
+            }
+            Ok(count)
+        }
+    }
+}
+
+/// What the splitter finds in `script`, checked against the database, which then runs it.
+fn agree(conn: &mut Conn, backend: Backend, script: &str, what: &str) {
+    let ours = sql::split(script, backend);
+    if backend == Backend::Mysql && script.lines().any(|l| l.trim_start().to_ascii_uppercase().starts_with("DELIMITER"))
+    {
+        for statement in &ours {
+            let count =
+                database_count(conn, statement.text).unwrap_or_else(|e| panic!("{what}: {e}\n{}", statement.text));
+            assert_eq!(count, 1, "{what}: one chunk is {count} statements to MySQL:\n{}", statement.text);
+        }
+        return;
+    }
+    let mut theirs = database_count(conn, script).unwrap_or_else(|e| panic!("{what}: the database refused it: {e}"));
+    if backend == Backend::Mysql {
+        // MySQL answers a comment after the last `;` as one more, empty, statement; it runs nothing.
+        let end = ours.last().map_or(0, |s| s.offset + s.text.len());
+        if !script[end..].trim_start_matches(|c: char| c == ';' || c.is_whitespace()).is_empty() {
+            theirs -= 1;
+        }
+    }
+    let texts: Vec<&str> = ours.iter().map(|s| s.text).collect();
+    assert_eq!(ours.len(), theirs, "{what}: the database read {theirs} statement(s), the splitter {texts:#?}");
+}
+
+/// The up files of a fixture in order, then the down files in reverse, as `backend` runs them.
+fn fixture_scripts(name: &str, backend: Backend) -> Vec<(String, String)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let revisions: Vec<Revision> = scan_ok(&dir, migrate::ScanOptions::default());
+    let mut scripts = Vec::new();
+    let transactional = |s: &migrate::Script| s.transaction() || backend != Backend::Postgres;
+    for r in &revisions {
+        let up = r.up(backend);
+        if transactional(up) {
+            scripts.push((format!("{name}/{}/{}", r.folder(), up.file()), up.sql().to_owned()));
+        }
+    }
+    for r in revisions.iter().rev() {
+        let down = r.down(backend);
+        if transactional(down) && down.kind() == migrate::ScriptKind::Sql {
+            scripts.push((format!("{name}/{}/{}", r.folder(), down.file()), down.sql().to_owned()));
+        }
+    }
+    scripts
+}
+
+/// Small, seeded, reproducible.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z ^ (z >> 31)) % n as u64) as usize
+    }
+}
+
+/// A script of statements whose text holds what decides where statements end: quotes, comments, semicolons inside
+/// them, columns named like block keywords, and each dialect's own quoting and bodies.
+fn generated(rng: &mut Rng, backend: Backend, n: usize) -> String {
+    let t = format!("g{n}");
+    let mut pool: Vec<String> = vec![
+        format!("CREATE TABLE {t}_a (id INT, note VARCHAR(40))"),
+        format!("INSERT INTO {t}_a VALUES (1, 'semi;colon')"),
+        format!("INSERT INTO {t}_a VALUES (2, 'it''s -- not a comment; really')"),
+        format!("INSERT INTO {t}_a /* a comment; with a semicolon */ VALUES (3, 'x')"),
+        format!("UPDATE {t}_a SET note = 'begin; end;' WHERE id = 1"),
+        "SELECT 1".to_owned(),
+        format!("SELECT count(*) FROM {t}_a -- trailing; comment\n"),
+    ];
+    match backend {
+        Backend::Postgres => pool.extend([
+            format!("CREATE TABLE {t}_b (id int, trigger text, begin date, \"end;\" text)"),
+            format!("CREATE FUNCTION {t}_f() RETURNS int LANGUAGE plpgsql AS $body$ BEGIN RETURN 1; END; $body$"),
+            "SELECT $x$a;b$x$, E'it\\'s;', $$;$$".to_owned(),
+            format!("CREATE TABLE {t}_n (v int)"),
+            format!("CREATE RULE {t}_r AS ON INSERT TO {t}_n WHERE new.v < 0 DO ALSO (SELECT 1; SELECT 2)"),
+            "/* outer /* nested; */ still comment; */ SELECT 2".to_owned(),
+        ]),
+        Backend::Mysql => pool.extend([
+            format!("CREATE TABLE {t}_b (id int, event text, `begin` date, `end;` text)"),
+            "SELECT 5--2".to_owned(),
+            "SELECT 'a\\';b' # hash comment; here\n".to_owned(),
+            "SELECT \"double; quoted\"".to_owned(),
+            format!("CREATE TABLE {t}_c (begin INT, end INT)"),
+        ]),
+        Backend::Sqlite => pool.extend([
+            format!("CREATE TABLE {t}_b (id int, trigger text, begin date, [end;] text)"),
+            format!("CREATE TABLE {t}_n (v int)"),
+            format!(
+                "CREATE TRIGGER {t}_tr AFTER INSERT ON {t}_n BEGIN INSERT INTO {t}_a VALUES (9, 'a;b'); \
+                 UPDATE {t}_a SET note = 'end' WHERE id = 9; END"
+            ),
+            "SELECT 'case; end' AS \"begin\"".to_owned(),
+        ]),
+        _ => {}
+    }
+    // The tables first (the others refer to them), then a random choice of the rest, with random glue.
+    let mut script = format!("{};\n", pool[0]);
+    for _ in 0..3 + rng.below(8) {
+        let statement = &pool[1 + rng.below(pool.len() - 1)];
+        if statement.starts_with("CREATE") && script.contains(statement.as_str()) {
+            continue;
+        }
+        if statement.contains("_n") && !statement.starts_with("CREATE TABLE") && !script.contains(&format!("{t}_n (v"))
+        {
+            continue;
+        }
+        let glue = ["\n", " ", "\n\n-- between; statements\n", "\n/* block; */\n", "\t"][rng.below(5)];
+        script.push_str(glue);
+        script.push_str(statement);
+        script.push(';');
+    }
+    if rng.below(2) == 0 {
+        script.push_str("\n-- the end; without a newline");
+    }
+    script
+}
+
+fn the_databases_count_the_statements_the_splitter_finds(kind: Kind) {
+    let Some(db) = Db::new(kind, "splitting") else { return };
+    let backend = backend(kind);
+    let mut conn = db.connect();
+    // Revision files, in the order a run reads them.
+    for fixture in ["accounts", "shapes", "counted"] {
+        for (what, script) in fixture_scripts(fixture, backend) {
+            agree(&mut conn, backend, &script, &what);
+        }
+    }
+    // The cases that once went wrong.
+    let cases: &[&str] = match kind {
+        Kind::Postgres => &[
+            "CREATE TABLE shifts (id int, trigger text, begin date);\nCREATE TABLE n (v int);\n\
+             CREATE RULE shifts_n AS ON INSERT TO shifts DO ALSO (INSERT INTO n VALUES (1); INSERT INTO n VALUES (2));\n\
+             INSERT INTO shifts (id) VALUES (1);\nDROP TABLE shifts;\nDROP TABLE n;",
+        ],
+        Kind::Mysql => &[
+            "CREATE TABLE shifts (id int, event text, begin date);\nSELECT 5--2;\nSELECT 1;\nDROP TABLE shifts;",
+            "DELIMITER x\nCREATE PROCEDURE p_split() BEGIN SELECT 1; ENDx\nDELIMITER ;\nDROP PROCEDURE p_split;",
+        ],
+        Kind::Sqlite => &[
+            "CREATE TABLE shifts (id int, trigger text, begin date);\nCREATE TABLE n (v int);\n\
+             CREATE TRIGGER shifts_n AFTER INSERT ON shifts BEGIN INSERT INTO n VALUES (1); INSERT INTO n VALUES (2); END;\n\
+             INSERT INTO shifts (id) VALUES (1);",
+        ],
+    };
+    for (i, case) in cases.iter().enumerate() {
+        agree(&mut conn, backend, case, &format!("case {i}"));
+    }
+    // Generated scripts, seeded.
+    let mut rng = Rng(7);
+    for n in 0..60 {
+        let script = generated(&mut rng, backend, n);
+        agree(&mut conn, backend, &script, &format!("generated script {n}:\n{script}"));
+    }
+}
