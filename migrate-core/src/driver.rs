@@ -236,6 +236,20 @@ pub trait Driver {
         self.after_statements(more).map_err(StepFailure::Committed)
     }
 
+    /// This session's identity, recorded in the rows it writes while a revision runs ([`AppliedRow::runner`]), so
+    /// another runner can tell whether it is still alive; `None` where the lock alone keeps runners apart (the
+    /// default).
+    fn runner_id(&mut self) -> Option<String> {
+        None
+    }
+
+    /// Whether the session `id` (from [`Driver::runner_id`], maybe another process's) is still connected; `Ok(None)`
+    /// where this driver cannot tell (the default).
+    fn runner_alive(&mut self, id: &str) -> Result<Option<bool>, DbError> {
+        let _ = id;
+        Ok(None)
+    }
+
     /// Whether `object` is in the catalog, for settling a statement left in doubt; `Ok(None)` where this driver
     /// cannot tell (the default).
     fn presence(&mut self, object: &CatalogObject) -> Result<Option<Presence>, DbError> {

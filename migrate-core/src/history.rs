@@ -99,6 +99,11 @@ pub struct AppliedRow {
     /// Statement `statements_done + 1` was about to run, alone (it cannot share a transaction with its progress
     /// write), when this row was written: if the run stopped there, whether it took effect is not known.
     pub in_doubt: bool,
+    /// The session that wrote the row last ([`Driver::runner_id`]): while the row is dirty, a runner that finds that
+    /// session alive waits for it instead of calling the revision dirty.
+    ///
+    /// [`Driver::runner_id`]: crate::Driver::runner_id
+    pub runner: Option<String>,
 }
 
 impl AppliedRow {
@@ -118,6 +123,7 @@ impl AppliedRow {
             progress_checksum: None,
             error: None,
             in_doubt: false,
+            runner: None,
         }
     }
 
@@ -149,15 +155,37 @@ impl AppliedRow {
 pub const COLUMNS: &str = "version, name, up_checksum, down_checksum, down_sql, applied_at, duration_ms, state, \
                            statements_done, progress_checksum, error";
 
-/// The column added after the first version of the table ([`AppliedRow::in_doubt`], 0 or 1): drivers read it after
-/// [`COLUMNS`], and add it to a table made before it (see [`add_in_doubt_sql`]).
+/// A column added after the first version of the table ([`AppliedRow::in_doubt`], 0 or 1).
 pub const IN_DOUBT: &str = "in_doubt";
 
-/// `ALTER TABLE` adding [`IN_DOUBT`] to the history table `name` (qualified and quoted) made by an earlier version;
-/// on SQLite and MySQL it fails if the column is there already (PostgreSQL says `IF NOT EXISTS`).
-pub fn add_in_doubt_sql(backend: Backend, name: &str) -> String {
+/// A column added after the first version of the table ([`AppliedRow::runner`]).
+pub const RUNNER: &str = "runner";
+
+/// The columns added after the first version of the table, as drivers read them after [`COLUMNS`]; a table made
+/// before them is read with [`ADDED_DEFAULTS`] in their place, and gets them before the first write
+/// ([`add_columns_sql`]).
+pub const ADDED_COLUMNS: &str = "in_doubt, runner";
+
+/// What [`ADDED_COLUMNS`] read as in a table made before them.
+pub const ADDED_DEFAULTS: &str = "0, NULL";
+
+/// One `ALTER TABLE` per column of [`ADDED_COLUMNS`], adding it to the history table `name` (qualified and quoted)
+/// made by an earlier version; on SQLite and MySQL each fails if its column is there already (PostgreSQL says `IF
+/// NOT EXISTS`), which the driver takes as done.
+pub fn add_columns_sql(backend: Backend, name: &str) -> Vec<String> {
     let guard = if backend == Backend::Postgres { "IF NOT EXISTS " } else { "" };
-    format!("ALTER TABLE {name} ADD COLUMN {guard}{IN_DOUBT} {} NOT NULL DEFAULT 0", in_doubt_type(backend))
+    vec![
+        format!("ALTER TABLE {name} ADD COLUMN {guard}{IN_DOUBT} {} NOT NULL DEFAULT 0", in_doubt_type(backend)),
+        format!("ALTER TABLE {name} ADD COLUMN {guard}{RUNNER} {} NULL", runner_type(backend)),
+    ]
+}
+
+fn runner_type(backend: Backend) -> &'static str {
+    if backend == Backend::Mysql {
+        "VARCHAR(255)"
+    } else {
+        "TEXT"
+    }
 }
 
 fn in_doubt_type(backend: Backend) -> &'static str {
@@ -209,6 +237,7 @@ impl RowWrite<'_> {
                     ("progress_checksum", opt(row.progress_checksum.map(|c| c.to_hex()))),
                     ("error", opt(row.error.clone())),
                     (IN_DOUBT, i32::from(row.in_doubt).to_string()),
+                    (RUNNER, opt(row.runner.clone())),
                 ];
                 let set: Vec<String> = values.iter().map(|(column, value)| format!("{column} = {value}")).collect();
                 format!("UPDATE {name} SET {} WHERE version = {}", set.join(", "), lit(&row.version))
@@ -304,9 +333,11 @@ pub fn create_table_sql(backend: Backend, name: &str) -> String {
     statements_done {big} NOT NULL DEFAULT 0,
     progress_checksum {hash} NULL,
     error {long} NULL,
-    {IN_DOUBT} {doubt} NOT NULL DEFAULT 0
+    {IN_DOUBT} {doubt} NOT NULL DEFAULT 0,
+    {RUNNER} {runner} NULL
 ){tail}",
-        doubt = in_doubt_type(backend)
+        doubt = in_doubt_type(backend),
+        runner = runner_type(backend)
     )
 }
 

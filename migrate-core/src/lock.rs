@@ -76,6 +76,24 @@ pub fn poll<S: ?Sized>(
     }
 }
 
+/// Takes the lock of `table` through `driver`, waiting at most `wait`; on failure puts back what the attempt changed.
+fn take(driver: &mut dyn Driver, table: &HistoryTable, wait: Duration) -> Result<(), Error> {
+    let started = Instant::now();
+    match driver.lock(table, wait) {
+        Ok(()) => Ok(()),
+        Err(LockFailure::Timeout { holder }) => {
+            // Whatever the attempt changed on the session (busy timeout, autocommit) is put back.
+            let _ = driver.unlock(table);
+            Err(Error::LockTimeout { waited: started.elapsed(), holder })
+        }
+        Err(LockFailure::Database(source)) => {
+            // A failed attempt may still have left something open.
+            let _ = driver.unlock(table);
+            Err(Error::Database { context: "taking the migration lock".to_owned(), source })
+        }
+    }
+}
+
 /// Holds the migration lock (or, when locking is off, stands in for it) and releases it on drop.
 pub struct LockGuard<'d> {
     driver: &'d mut dyn Driver,
@@ -90,20 +108,28 @@ impl<'d> LockGuard<'d> {
     /// [`Error::LockTimeout`] naming the holder where the database can tell; [`Error::Database`] if the database
     /// failed.
     pub fn acquire(driver: &'d mut dyn Driver, table: &'d HistoryTable, wait: Duration) -> Result<Self, Error> {
-        let started = Instant::now();
-        match driver.lock(table, wait) {
-            Ok(()) => Ok(LockGuard { driver, table, held: true }),
-            Err(LockFailure::Timeout { holder }) => {
-                // Whatever the attempt changed on the session (busy timeout, autocommit) is put back.
-                let _ = driver.unlock(table);
-                Err(Error::LockTimeout { waited: started.elapsed(), holder })
-            }
-            Err(LockFailure::Database(source)) => {
-                // A failed attempt may still have left something open.
-                let _ = driver.unlock(table);
-                Err(Error::Database { context: "taking the migration lock".to_owned(), source })
-            }
+        take(driver, table, wait)?;
+        Ok(LockGuard { driver, table, held: true })
+    }
+
+    /// Lets the lock go for `pause`, then takes it again, waiting at most `wait`: for a runner that waits for another
+    /// one working without the lock. A guard without a lock only pauses.
+    ///
+    /// # Errors
+    /// As [`LockGuard::acquire`]; the lock is not held afterwards.
+    pub fn retake(&mut self, pause: Duration, wait: Duration) -> Result<(), Error> {
+        if self.held {
+            self.held = false;
+            self.driver
+                .unlock(self.table)
+                .map_err(|source| Error::Database { context: "releasing the migration lock".to_owned(), source })?;
+            std::thread::sleep(pause);
+            take(self.driver, self.table, wait)?;
+            self.held = true;
+        } else {
+            std::thread::sleep(pause);
         }
+        Ok(())
     }
 
     /// A guard that holds no lock, for runs with locking turned off.

@@ -12,7 +12,9 @@ use crate::history::{self, AppliedRow, ChangedFile, RowState};
 use crate::lock::Transaction;
 use crate::plan::{self, Action, Step};
 use crate::revision::{Backend, Direction, Revision, RevisionId, Script};
-use crate::runner::{db, lock, newest, read_history, statement_by_statement, Observer, Report, StepReport};
+use crate::runner::{
+    db, live_runner, lock, newest, read_history, statement_by_statement, Observer, Report, StepReport,
+};
 use crate::sql;
 
 /// How an operator settled a dirty revision by hand.
@@ -28,6 +30,16 @@ fn find_dirty(rows: &[AppliedRow]) -> Result<&AppliedRow, Error> {
     rows.iter().find(|r| r.state.is_dirty()).ok_or_else(|| Error::Resume {
         message: "no revision is dirty: there is nothing to resume or resolve".to_owned(),
     })
+}
+
+/// A dirty revision whose runner is still alive is not stopped: it is running, and must not be repaired.
+fn refuse_live_runner(driver: &mut dyn Driver, rows: &[AppliedRow]) -> Result<(), Error> {
+    match live_runner(driver, rows)? {
+        Some(holder) => Err(Error::Resume {
+            message: format!("{holder}: it has not stopped; wait for it to finish, or stop it first"),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The dirty revision `reference` names, and its row: what [`resolve`] checks before writing, for a dry run too.
@@ -65,6 +77,7 @@ pub(crate) fn resolve(
     let mut guard = lock(driver, config)?;
     let driver = guard.driver();
     let rows = read_history(driver, &config.table)?;
+    refuse_live_runner(driver, &rows)?;
     let (name, dirty) = dirty_revision(revisions, &rows, reference)?;
     let mut tx = Transaction::begin(driver).map_err(db("opening a transaction"))?;
     match resolution {
@@ -297,6 +310,7 @@ pub(crate) fn resume(
     let driver = guard.driver();
     let backend = driver.backend();
     let rows = read_history(driver, &config.table)?;
+    refuse_live_runner(driver, &rows)?;
     let point = resume_point(revisions, &rows, backend)?;
     let mut start = point.done;
     let mut row = point.row.clone();

@@ -142,17 +142,30 @@ pub(crate) fn run(
         }
     }
     let mut guard = lock(driver, config)?;
-    let driver = guard.driver();
-    driver.create_history(&config.table).map_err(db("creating the history table"))?;
+    guard.driver().create_history(&config.table).map_err(db("creating the history table"))?;
     let mut done = Vec::new();
     let mut after = before.clone();
+    // Since when this runner has been waiting for another that applies a revision without the lock.
+    let mut waiting: Option<Instant> = None;
     for (index, command) in commands.iter().enumerate() {
         // Work follows this command's plan: the lock must still be held when the next command is planned.
         let then_more = index + 1 < commands.len();
         let mut command = command.clone();
         let mut pinned = false;
         loop {
-            let rows = read_history(driver, &config.table)?;
+            let rows = read_history(guard.driver(), &config.table)?;
+            // Where the lock is not held while a revision runs statement by statement (PostgreSQL's
+            // transaction-scoped mode), another runner may be applying one right now: wait for it, the lock let go,
+            // within the lock wait.
+            if let Some(holder) = live_runner(guard.driver(), &rows)? {
+                let since = *waiting.get_or_insert_with(Instant::now);
+                if since.elapsed() >= config.lock_wait {
+                    return Err(Error::LockTimeout { waited: since.elapsed(), holder: Some(holder) });
+                }
+                guard.retake(Duration::from_millis(50), config.lock_wait.saturating_sub(since.elapsed()))?;
+                continue;
+            }
+            waiting = None;
             let plan = plan::plan(revisions, &rows, &command, &policy)?;
             if !pinned {
                 check(index, &plan)?;
@@ -167,7 +180,7 @@ pub(crate) fn run(
                 command = pin(&command, &plan, &rows);
                 pinned = true;
             }
-            let continuity = execute(driver, config, &plan, &rows, then_more, &mut done, observer)?;
+            let continuity = execute(guard.driver(), config, &plan, &rows, then_more, &mut done, observer)?;
             if continuity == Continuity::Held {
                 after = plan.after(&rows);
                 break;
@@ -176,6 +189,19 @@ pub(crate) fn run(
     }
     guard.release()?;
     Ok(Report { before, after, steps: done })
+}
+
+/// Who is applying a dirty revision of `rows` right now, if its runner's session is alive (and is not this one).
+pub(crate) fn live_runner(driver: &mut dyn Driver, rows: &[AppliedRow]) -> Result<Option<String>, Error> {
+    let own = driver.runner_id();
+    for row in rows.iter().filter(|r| r.state.is_dirty()) {
+        let Some(runner) = row.runner.as_deref().filter(|r| Some(*r) != own.as_deref()) else { continue };
+        let alive = driver.runner_alive(runner).map_err(db("checking whether a dirty revision's runner is alive"))?;
+        if alive == Some(true) {
+            return Ok(Some(format!("a live runner ({runner}) applying revision {} ({})", row.version, row.name)));
+        }
+    }
+    Ok(None)
 }
 
 /// The newest revision a history records.
@@ -224,7 +250,8 @@ fn execute(
         let started = Instant::now();
         let continuity = match &step.script {
             Some(script) if !script.transaction() || !driver.transactional_ddl() => {
-                let row = dirty_row(step, rows, driver.backend());
+                let mut row = dirty_row(step, rows, driver.backend());
+                row.runner = driver.runner_id();
                 statement_by_statement(driver, config, step, script, row, true, 0, more, done, observer)?
             }
             script => {

@@ -8,7 +8,7 @@ use migrate_core::history;
 use crate::backend::{on_every_backend, Conn, Db, Kind};
 use crate::common::{versions, Folder};
 
-on_every_backend!(a_table_made_before_the_in_doubt_column_is_upgraded_by_the_first_write);
+on_every_backend!(a_table_made_before_the_added_columns_is_upgraded_by_the_first_write);
 
 fn history_columns(conn: &mut Conn, kind: Kind) -> Vec<String> {
     let sql = match kind {
@@ -25,9 +25,9 @@ fn history_columns(conn: &mut Conn, kind: Kind) -> Vec<String> {
     conn.strings(sql)
 }
 
-/// A history table as the first version made it (without `in_doubt`) is read as it is by commands that only read,
+/// A history table as the first version made it (without `in_doubt` and `runner`) is read as it is by commands that only read,
 /// and gets the column under the lock, before the first write.
-fn a_table_made_before_the_in_doubt_column_is_upgraded_by_the_first_write(kind: Kind) {
+fn a_table_made_before_the_added_columns_is_upgraded_by_the_first_write(kind: Kind) {
     let Some(db) = Db::new(kind, "legacy_history") else { return };
     let folder = Folder::new();
     folder
@@ -39,6 +39,7 @@ fn a_table_made_before_the_in_doubt_column_is_upgraded_by_the_first_write(kind: 
     let mut conn = db.connect();
     Migrator::new(&revisions).upgrade_to(&mut conn, "0001").unwrap();
     conn.exec("ALTER TABLE _migrate_history DROP COLUMN in_doubt");
+    conn.exec("ALTER TABLE _migrate_history DROP COLUMN runner");
     assert!(!history_columns(&mut conn, kind).contains(&"in_doubt".to_owned()));
 
     let migrator = Migrator::new(&revisions);
@@ -46,7 +47,8 @@ fn a_table_made_before_the_in_doubt_column_is_upgraded_by_the_first_write(kind: 
     assert!(!history_columns(&mut conn, kind).contains(&"in_doubt".to_owned()), "reading wrote nothing");
     migrator.upgrade(&mut conn).unwrap();
     assert_eq!(versions(&mut conn), ["0001", "0002"]);
-    assert_eq!(history_columns(&mut conn, kind).last().map(String::as_str), Some("in_doubt"));
+    let columns = history_columns(&mut conn, kind);
+    assert_eq!(columns[columns.len() - 2..], ["in_doubt", "runner"]);
     migrator.downgrade_to(&mut conn, "base").unwrap();
     assert!(versions(&mut conn).is_empty());
 }

@@ -192,3 +192,45 @@ fn a_role_without_temp_privilege_still_migrates() {
         std::panic::resume_unwind(panic);
     }
 }
+
+/// In the transaction-scoped lock mode the lock is not held while a `no-transaction` revision runs: runners started
+/// together find its row dirty, see that the session applying it is alive, and wait for it (within the lock wait)
+/// instead of failing; all of them finish.
+#[test]
+fn transaction_mode_runners_wait_for_a_live_runner() {
+    let Some(db) = Db::new(Kind::Postgres, "pg_transaction_wait") else { return };
+    let folder = Folder::new();
+    for n in 1..=3 {
+        folder
+            .write(
+                &format!("{n:04}_r{n}/up.sql"),
+                &format!("-- migrate:no-transaction\nCREATE TABLE r{n} (id int);\nSELECT pg_sleep(0.2);\nINSERT INTO r{n} VALUES (1);\n"),
+            )
+            .write(&format!("{n:04}_r{n}/down.sql"), &format!("DROP TABLE r{n};"));
+    }
+    let revisions = folder.revisions();
+    let results: Vec<Result<usize, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                let (db, revisions) = (&db, &revisions);
+                scope.spawn(move || {
+                    let mut conn = db.connect();
+                    let mut driver = Postgres::new(client(&mut conn)).lock_mode(LockMode::Transaction);
+                    Migrator::new(revisions)
+                        .lock_wait(Duration::from_secs(30))
+                        .upgrade(&mut driver as &mut dyn Driver)
+                        .map(|report| report.steps.len())
+                        .map_err(|err| err.to_string())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let failed: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    assert_eq!(results.iter().map(|r| r.as_ref().unwrap()).sum::<usize>(), 3, "each revision applied once");
+    let mut conn = db.connect();
+    for n in 1..=3 {
+        assert_eq!(conn.strings(&format!("SELECT count(*)::text FROM r{n}")), ["1"]);
+    }
+}

@@ -50,6 +50,7 @@ fn row_for(r: &Revision) -> AppliedRow {
         progress_checksum: None,
         error: None,
         in_doubt: false,
+        runner: None,
     }
 }
 

@@ -20,7 +20,7 @@
 use std::time::Duration;
 
 use migrate_core::doubt::{CatalogObject, ObjectKind, Presence};
-use migrate_core::history::{self, COLUMNS, IN_DOUBT};
+use migrate_core::history::{self, ADDED_COLUMNS, ADDED_DEFAULTS, COLUMNS};
 use migrate_core::{lock, sql};
 use migrate_core::{
     AppliedRow, Backend, Checksum, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure, RowState,
@@ -36,8 +36,8 @@ pub struct Mysql<'c> {
     restore_autocommit: bool,
     database: Option<String>,
     grouping: bool,
-    /// The history table was read without [`IN_DOUBT`] (made by an earlier version): it is added before the first
-    /// write.
+    /// The history table was read without [`ADDED_COLUMNS`] (made by an earlier version): they are added before the
+    /// first write.
     legacy: bool,
 }
 
@@ -71,16 +71,19 @@ impl<'c> Mysql<'c> {
         }
     }
 
-    /// Adds [`IN_DOUBT`] to a history table made by an earlier version, once, before the first write.
+    /// Adds [`ADDED_COLUMNS`] to a history table made by an earlier version, once, before the first write.
     fn upgrade_table(&mut self, table: &HistoryTable) -> Result<(), DbError> {
         if !std::mem::take(&mut self.legacy) {
             return Ok(());
         }
-        match self.conn.query_drop(history::add_in_doubt_sql(Backend::Mysql, &self.name(table))) {
-            // ER_DUP_FIELDNAME: another runner added it first.
-            Err(mysql::Error::MySqlError(e)) if e.code == 1060 => Ok(()),
-            other => other.map_err(db_error),
+        for sql in history::add_columns_sql(Backend::Mysql, &self.name(table)) {
+            match self.conn.query_drop(sql) {
+                // ER_DUP_FIELDNAME: already there (another runner added it first).
+                Err(mysql::Error::MySqlError(e)) if e.code == 1060 => {}
+                other => other.map_err(db_error)?,
+            }
         }
+        Ok(())
     }
 
     /// Runs `parts` as one multi-statement query; on failure, which part failed (by index) and the error.
@@ -150,38 +153,33 @@ fn params(row: &AppliedRow) -> Vec<Value> {
         hex(row.progress_checksum).into(),
         row.error.clone().into(),
         i32::from(row.in_doubt).into(),
+        row.runner.clone().into(),
     ]
 }
 
-fn parse_row(row: mysql::Row) -> Result<AppliedRow, DbError> {
-    type Columns = (
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        String,
-        i64,
-        String,
-        i64,
-        Option<String>,
-        Option<String>,
-        i64,
-    );
-    let (version, name, up, down, down_sql, applied_at, duration_ms, state, statements_done, progress, error, doubt): Columns =
-        mysql::from_row_opt(row).map_err(|e| DbError::new(format!("unexpected history row: {e}")))?;
+fn parse_row(mut row: mysql::Row) -> Result<AppliedRow, DbError> {
+    fn take<T: mysql::prelude::FromValue>(row: &mut mysql::Row, i: usize) -> Result<T, DbError> {
+        match row.take_opt::<T, usize>(i) {
+            Some(Ok(value)) => Ok(value),
+            Some(Err(e)) => Err(DbError::new(format!("unexpected history column {i}: {e}"))),
+            None => Err(DbError::new(format!("history column {i} is missing"))),
+        }
+    }
     let checksum =
         |hex: String| Checksum::from_hex(&hex).ok_or_else(|| DbError::new(format!("`{hex}` is not a checksum")));
+    let state: String = take(&mut row, 7)?;
     let state = RowState::parse(&state).ok_or_else(|| DbError::new(format!("unknown state `{state}`")))?;
+    let (version, name, up) = (take(&mut row, 0)?, take(&mut row, 1)?, take(&mut row, 2)?);
     let mut applied = AppliedRow::new(version, name, checksum(up)?, state);
-    applied.down_checksum = down.map(checksum).transpose()?;
-    applied.down_sql = down_sql;
-    applied.applied_at = applied_at;
-    applied.duration_ms = duration_ms;
-    applied.statements_done = statements_done;
-    applied.progress_checksum = progress.map(checksum).transpose()?;
-    applied.error = error;
-    applied.in_doubt = doubt != 0;
+    applied.down_checksum = take::<Option<String>>(&mut row, 3)?.map(checksum).transpose()?;
+    applied.down_sql = take(&mut row, 4)?;
+    applied.applied_at = take(&mut row, 5)?;
+    applied.duration_ms = take(&mut row, 6)?;
+    applied.statements_done = take(&mut row, 8)?;
+    applied.progress_checksum = take::<Option<String>>(&mut row, 9)?.map(checksum).transpose()?;
+    applied.error = take(&mut row, 10)?;
+    applied.in_doubt = take::<i64>(&mut row, 11)? != 0;
+    applied.runner = take(&mut row, 12)?;
     Ok(applied)
 }
 
@@ -208,11 +206,11 @@ impl Driver for Mysql<'_> {
     }
 
     fn read_history(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
-        let sql = format!("SELECT {COLUMNS}, {IN_DOUBT} FROM {} ORDER BY version", self.name(table));
+        let sql = format!("SELECT {COLUMNS}, {ADDED_COLUMNS} FROM {} ORDER BY version", self.name(table));
         let mut result = self.conn.query::<mysql::Row, _>(sql);
         if matches!(&result, Err(mysql::Error::MySqlError(e)) if e.code == 1054) {
             // ER_BAD_FIELD_ERROR: a table made by an earlier version, without the in-doubt column.
-            let sql = format!("SELECT {COLUMNS}, 0 FROM {} ORDER BY version", self.name(table));
+            let sql = format!("SELECT {COLUMNS}, {ADDED_DEFAULTS} FROM {} ORDER BY version", self.name(table));
             result = self.conn.query::<mysql::Row, _>(sql);
             self.legacy = result.is_ok();
         }
@@ -418,7 +416,7 @@ impl Driver for Mysql<'_> {
     fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
         self.upgrade_table(table)?;
         let sql = format!(
-            "INSERT INTO {} ({COLUMNS}, {IN_DOUBT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO {} ({COLUMNS}, {ADDED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             self.name(table)
         );
         self.conn.exec_drop(sql, params(row)).map_err(db_error)
@@ -428,8 +426,8 @@ impl Driver for Mysql<'_> {
         self.upgrade_table(table)?;
         let sql = format!(
             "UPDATE {} SET version = ?, name = ?, up_checksum = ?, down_checksum = ?, down_sql = ?, applied_at = ?, \
-             duration_ms = ?, state = ?, statements_done = ?, progress_checksum = ?, error = ?, {IN_DOUBT} = ? \
-             WHERE version = ?",
+             duration_ms = ?, state = ?, statements_done = ?, progress_checksum = ?, error = ?, in_doubt = ?, \
+             runner = ? WHERE version = ?",
             self.name(table)
         );
         let mut values = params(row);

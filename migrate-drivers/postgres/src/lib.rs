@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use migrate_core::doubt::{CatalogObject, ObjectKind, Presence};
-use migrate_core::history::{self, COLUMNS, IN_DOUBT};
+use migrate_core::history::{self, ADDED_COLUMNS, ADDED_DEFAULTS, COLUMNS};
 use migrate_core::lock;
 use migrate_core::sql::Statement;
 use migrate_core::{
@@ -55,9 +55,11 @@ pub struct Postgres<'c> {
     /// The session's statement counter (see [`COUNTER`]): not made yet, made, or not to be had (a role without the
     /// TEMP privilege).
     counter: Option<bool>,
-    /// The history table was read without [`IN_DOUBT`] (made by an earlier version): it is added before the first
-    /// write.
+    /// The history table was read without [`ADDED_COLUMNS`] (made by an earlier version): they are added before the
+    /// first write.
     legacy: bool,
+    /// This session's identity (backend pid and start), once read.
+    runner: Option<String>,
 }
 
 /// A temporary sequence that counts the statements of a revision as they complete. Sequences ignore rollbacks, so
@@ -78,6 +80,7 @@ impl<'c> Postgres<'c> {
             schema: None,
             counter: None,
             legacy: false,
+            runner: None,
         }
     }
 
@@ -166,10 +169,10 @@ impl<'c> Postgres<'c> {
         Ok(Continuity::Held)
     }
 
-    /// Adds [`IN_DOUBT`] to a history table made by an earlier version, once, before the first write.
+    /// Adds [`ADDED_COLUMNS`] to a history table made by an earlier version, once, before the first write.
     fn upgrade_table(&mut self, table: &HistoryTable) -> Result<(), DbError> {
         if std::mem::take(&mut self.legacy) {
-            self.batch(&history::add_in_doubt_sql(Backend::Postgres, &self.name(table)))?;
+            self.batch(&history::add_columns_sql(Backend::Postgres, &self.name(table)).join(";\n"))?;
         }
         Ok(())
     }
@@ -227,8 +230,11 @@ fn literal(text: &str) -> String {
     history::sql_literal(Backend::Postgres, text)
 }
 
+/// The row's values in [`COLUMNS`] and then [`ADDED_COLUMNS`] order.
 fn values(row: &AppliedRow, duration: &str) -> String {
-    history::row_values(Backend::Postgres, row, &literal(&row.applied_at), duration)
+    let runner = row.runner.as_deref().map_or_else(|| "NULL".to_owned(), literal);
+    let base = history::row_values(Backend::Postgres, row, &literal(&row.applied_at), duration);
+    format!("{base}, {}, {runner}", i32::from(row.in_doubt))
 }
 
 fn parse_row(row: &postgres::SimpleQueryRow) -> Result<AppliedRow, DbError> {
@@ -254,6 +260,7 @@ fn parse_row(row: &postgres::SimpleQueryRow) -> Result<AppliedRow, DbError> {
     applied.progress_checksum = checksum(9)?;
     applied.error = text(10);
     applied.in_doubt = number(11)? != 0;
+    applied.runner = text(12);
     Ok(applied)
 }
 
@@ -263,11 +270,11 @@ impl Driver for Postgres<'_> {
     }
 
     fn read_history(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
-        let sql = format!("SELECT {COLUMNS}, {IN_DOUBT} FROM {} ORDER BY version", self.name(table));
+        let sql = format!("SELECT {COLUMNS}, {ADDED_COLUMNS} FROM {} ORDER BY version", self.name(table));
         let mut result = self.client.simple_query(&sql).map_err(db_error);
         if matches!(&result, Err(err) if err.code.as_deref() == Some("42703")) {
             // undefined_column: a table made by an earlier version, without the in-doubt column.
-            let sql = format!("SELECT {COLUMNS}, 0 FROM {} ORDER BY version", self.name(table));
+            let sql = format!("SELECT {COLUMNS}, {ADDED_DEFAULTS} FROM {} ORDER BY version", self.name(table));
             result = self.client.simple_query(&sql).map_err(db_error);
             self.legacy = result.is_ok();
         }
@@ -428,10 +435,9 @@ impl Driver for Postgres<'_> {
         }
         let history = match &change {
             RowChange::Insert(row) => format!(
-                "INSERT INTO {} ({COLUMNS}, {IN_DOUBT}) VALUES ({}, {})",
+                "INSERT INTO {} ({COLUMNS}, {ADDED_COLUMNS}) VALUES ({})",
                 self.name(table),
-                values(row, "(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint"),
-                i32::from(row.in_doubt)
+                values(row, "(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint")
             ),
             RowChange::Delete(version) => {
                 format!("DELETE FROM {} WHERE version = {}", self.name(table), literal(version))
@@ -521,6 +527,31 @@ impl Driver for Postgres<'_> {
         self.batch(&sql)
     }
 
+    /// `pg:<backend pid>:<backend start>`: a pid is reused, the pair is not.
+    fn runner_id(&mut self) -> Option<String> {
+        if self.runner.is_none() {
+            let sql = "SELECT 'pg:' || pid || ':' || to_char(backend_start, 'YYYYMMDDHH24MISSUS') FROM \
+                       pg_catalog.pg_stat_activity WHERE pid = pg_catalog.pg_backend_pid()";
+            self.runner = self.first_value(sql).ok().flatten();
+        }
+        self.runner.clone()
+    }
+
+    fn runner_alive(&mut self, id: &str) -> Result<Option<bool>, DbError> {
+        let mut parts = id.split(':');
+        let (Some("pg"), Some(pid), Some(start), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Ok(None);
+        };
+        let Ok(pid) = pid.parse::<i32>() else { return Ok(None) };
+        let sql = format!(
+            "SELECT count(*)::text FROM pg_catalog.pg_stat_activity WHERE pid = {pid} AND \
+             to_char(backend_start, 'YYYYMMDDHH24MISSUS') = {}",
+            literal(start)
+        );
+        Ok(Some(self.first_value(&sql)?.as_deref() == Some("1")))
+    }
+
     fn presence(&mut self, object: &CatalogObject) -> Result<Option<Presence>, DbError> {
         let relation = |schema: &Option<String>, name: &str| {
             let qualified = match schema {
@@ -596,10 +627,9 @@ impl Driver for Postgres<'_> {
         self.upgrade_table(table)?;
         let duration = row.duration_ms.to_string();
         self.batch(&format!(
-            "INSERT INTO {} ({COLUMNS}, {IN_DOUBT}) VALUES ({}, {})",
+            "INSERT INTO {} ({COLUMNS}, {ADDED_COLUMNS}) VALUES ({})",
             self.name(table),
-            values(row, &duration),
-            i32::from(row.in_doubt)
+            values(row, &duration)
         ))
     }
 
@@ -607,10 +637,9 @@ impl Driver for Postgres<'_> {
         self.upgrade_table(table)?;
         let duration = row.duration_ms.to_string();
         self.batch(&format!(
-            "UPDATE {} SET ({COLUMNS}, {IN_DOUBT}) = ROW({}, {}) WHERE version = {}",
+            "UPDATE {} SET ({COLUMNS}, {ADDED_COLUMNS}) = ROW({}) WHERE version = {}",
             self.name(table),
             values(row, &duration),
-            i32::from(row.in_doubt),
             literal(&row.version)
         ))
     }

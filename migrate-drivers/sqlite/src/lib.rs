@@ -22,7 +22,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read as _, Seek as _, Write as _};
 use std::time::{Duration, Instant};
 
-use migrate_core::history::{self, COLUMNS, IN_DOUBT};
+use migrate_core::history::{self, ADDED_COLUMNS, ADDED_DEFAULTS, COLUMNS};
 use migrate_core::lock;
 use migrate_core::{
     AppliedRow, Backend, Checksum, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure, RowState,
@@ -41,8 +41,8 @@ pub struct Sqlite<'c> {
     queries: Option<Queries>,
     /// The runners' lock file, locked, while the lock is held.
     runner_lock: Option<File>,
-    /// The history table was read without [`IN_DOUBT`] (made by an earlier version): it is added before the first
-    /// write.
+    /// The history table was read without [`ADDED_COLUMNS`] (made by an earlier version): they are added before the
+    /// first write.
     legacy: bool,
 }
 
@@ -62,15 +62,16 @@ impl Queries {
         let name = table.qualified(quote);
         Queries {
             table: table.clone(),
-            select: format!("SELECT {COLUMNS}, {IN_DOUBT} FROM {name} ORDER BY version"),
-            select_legacy: format!("SELECT {COLUMNS}, 0 FROM {name} ORDER BY version"),
+            select: format!("SELECT {COLUMNS}, {ADDED_COLUMNS} FROM {name} ORDER BY version"),
+            select_legacy: format!("SELECT {COLUMNS}, {ADDED_DEFAULTS} FROM {name} ORDER BY version"),
             insert: format!(
-                "INSERT INTO {name} ({COLUMNS}, {IN_DOUBT}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                "INSERT INTO {name} ({COLUMNS}, {ADDED_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, \
+                 ?12, ?13)"
             ),
             update: format!(
                 "UPDATE {name} SET name = ?2, up_checksum = ?3, down_checksum = ?4, down_sql = ?5, applied_at = ?6, \
                  duration_ms = ?7, state = ?8, statements_done = ?9, progress_checksum = ?10, error = ?11, \
-                 {IN_DOUBT} = ?12 WHERE version = ?1"
+                 in_doubt = ?12, runner = ?13 WHERE version = ?1"
             ),
             delete: format!("DELETE FROM {name} WHERE version = ?1"),
             name,
@@ -152,16 +153,19 @@ impl<'c> Sqlite<'c> {
         Ok(Some(file))
     }
 
-    /// Adds [`IN_DOUBT`] to a history table made by an earlier version, once, before the first write.
+    /// Adds [`ADDED_COLUMNS`] to a history table made by an earlier version, once, before the first write.
     fn upgrade_table(&mut self, table: &HistoryTable) -> Result<(), DbError> {
         if !std::mem::take(&mut self.legacy) {
             return Ok(());
         }
-        match self.conn.execute_batch(&history::add_in_doubt_sql(Backend::Sqlite, &table.qualified(quote))) {
-            // Another runner added it first.
-            Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.starts_with("duplicate column name") => Ok(()),
-            other => other.map_err(db_error),
+        for sql in history::add_columns_sql(Backend::Sqlite, &table.qualified(quote)) {
+            match self.conn.execute_batch(&sql) {
+                // Already there (another runner added it first).
+                Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.starts_with("duplicate column name") => {}
+                other => other.map_err(db_error)?,
+            }
         }
+        Ok(())
     }
 
     fn data_version(&self) -> Result<i64, DbError> {
@@ -277,10 +281,11 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AppliedRow> {
     applied.progress_checksum = checksum(row.get(9)?, "progress_checksum")?;
     applied.error = row.get(10)?;
     applied.in_doubt = row.get::<_, i64>(11)? != 0;
+    applied.runner = row.get(12)?;
     Ok(applied)
 }
 
-/// Calls `f` with the row's columns as parameters `?1` to `?12`, in [`COLUMNS`] order and then [`IN_DOUBT`].
+/// Calls `f` with the row's columns as parameters `?1` to `?13`, in [`COLUMNS`] order and then [`ADDED_COLUMNS`].
 fn with_row_params<R>(row: &AppliedRow, f: impl FnOnce(&[&dyn rusqlite::ToSql]) -> R) -> R {
     let hex = |c: Option<Checksum>| c.map(|c| c.to_hex());
     f(params![
@@ -296,6 +301,7 @@ fn with_row_params<R>(row: &AppliedRow, f: impl FnOnce(&[&dyn rusqlite::ToSql]) 
         hex(row.progress_checksum),
         row.error,
         i64::from(row.in_doubt),
+        row.runner,
     ])
 }
 
