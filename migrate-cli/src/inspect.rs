@@ -336,7 +336,7 @@ pub fn show(ctx: &mut Context, reference: &str) -> Result<Exit, Failure> {
                             up || down
                         }),
                         "checksum": s.checksum().to_hex(),
-                        "kind": match s.kind() { ScriptKind::Sql => "sql", ScriptKind::Empty => "empty", ScriptKind::Irreversible => "irreversible" },
+                        "kind": match s.kind() { ScriptKind::Sql => "sql", ScriptKind::Empty => "empty", ScriptKind::NoOp => "no-op", ScriptKind::Irreversible => "irreversible" },
                         "transaction": s.transaction(),
                         "statements": migrate_core::sql::split(s.sql(), dialect).len(),
                         "sql": s.sql(),
@@ -411,7 +411,7 @@ pub fn show(ctx: &mut Context, reference: &str) -> Result<Exit, Failure> {
 }
 
 /// `verify`: checks the folder as the macro does and, with a database configured, the database against it. Changes
-/// nothing. Exits 4 if anything needs attention; placeholder down files are warnings.
+/// nothing. Exits 4 if anything needs attention; placeholder down files are warnings, deliberate no-ops notes.
 ///
 /// # Errors
 /// The history cannot be read.
@@ -421,6 +421,7 @@ pub fn verify(ctx: &mut Context) -> Result<Exit, Failure> {
     let dir = ctx.global.dir.clone();
     let mut problems: Vec<String> = scan.problems.iter().map(|p| p.display_under(&dir).to_string()).collect();
     let mut warnings = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
     for r in &scan.revisions {
         for backend in Backend::ALL {
             let down = r.down(backend);
@@ -430,6 +431,15 @@ pub fn verify(ctx: &mut Context) -> Result<Exit, Failure> {
                     dir.join(r.folder()).join(down.file()).display(),
                     r.version()
                 ));
+            }
+            for script in [r.up(backend), down] {
+                let note = format!(
+                    "{}: a deliberate no-op (comments only): it runs nothing and is recorded",
+                    dir.join(r.folder()).join(script.file()).display()
+                );
+                if script.kind() == ScriptKind::NoOp && !notes.contains(&note) {
+                    notes.push(note);
+                }
             }
         }
     }
@@ -454,6 +464,7 @@ pub fn verify(ctx: &mut Context) -> Result<Exit, Failure> {
             "ok": problems.is_empty(),
             "problems": problems,
             "warnings": warnings,
+            "notes": notes,
             "exit_code": exit as i32,
         }));
         return Ok(exit);
@@ -463,6 +474,9 @@ pub fn verify(ctx: &mut Context) -> Result<Exit, Failure> {
     }
     for w in &warnings {
         ctx.out.line(&format!("{} {w}", ctx.out.paint("warning:", Style::Warn)));
+    }
+    for n in &notes {
+        ctx.out.line(&format!("note: {n}"));
     }
     let database = match (&observed, &summary) {
         (Some(o), Some(s)) => format!("; database {}: {}", o.shown, summary_text(s)),

@@ -2,38 +2,12 @@
 
 use std::path::Path;
 
-use migrate_core::scan::{parse_folder_name, SEQUENCE_DIGITS};
+use migrate_core::scan::{down_template, parse_folder_name, up_template, SEQUENCE_DIGITS};
 use serde_json::json;
 
 use crate::failure::{Exit, Failure};
 use crate::output::Style;
 use crate::Context;
-
-fn up_template(no_transaction: bool) -> String {
-    let mut text = String::new();
-    if no_transaction {
-        text.push_str("-- migrate:no-transaction\n");
-    }
-    text.push_str(
-        "-- Write the SQL that applies this revision, statements separated by `;`.\n\
-         -- It runs in one transaction with its history row. For statements a database refuses in a transaction\n\
-         -- (CREATE INDEX CONCURRENTLY, ...) make the first line of the file:   -- migrate:no-transaction\n\
-         -- An override for one database goes in up.postgres.sql, up.sqlite.sql or up.mysql.sql (with its down file).\n",
-    );
-    text
-}
-
-fn down_template(no_transaction: bool) -> String {
-    let mut text = String::new();
-    if no_transaction {
-        text.push_str("-- migrate:no-transaction\n");
-    }
-    text.push_str(
-        "-- Write the SQL that reverts up.sql, in the reverse order.\n\
-         -- If the revision cannot be reverted, make this file's only line:   -- migrate:irreversible\n",
-    );
-    text
-}
 
 /// The version a new revision gets: the UTC time as diesel writes it, or the next sequence number.
 fn next_version(existing: &[String], sequential: bool) -> Result<String, Failure> {

@@ -365,6 +365,8 @@ fn revert_step<'r>(row: &AppliedRow, known: Option<&'r Revision>, policy: &Polic
         ScriptKind::Irreversible => return Err(Error::Irreversible { revision, file }),
         // A stored empty down was accepted when the revision was applied.
         ScriptKind::Empty if policy.allow_empty_down || known.is_none() => None,
+        // Comments only, on purpose: nothing to run, the row goes.
+        ScriptKind::NoOp => None,
         ScriptKind::Empty => return Err(Error::EmptyDown { revision, file }),
     };
     Ok(Step { action: Action::Revert, revision, known, script, file })

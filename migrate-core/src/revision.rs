@@ -125,8 +125,12 @@ impl fmt::Display for Checksum {
 pub enum ScriptKind {
     /// At least one statement.
     Sql,
-    /// Nothing but whitespace and comments (a diesel placeholder `down.sql`).
+    /// No statement and nothing saying why: whitespace only, or a template left as `migrate new` (or `diesel
+    /// migration generate`) wrote it. A placeholder `down.sql`; refused as an up file.
     Empty,
+    /// Only comments, on purpose (`-- Integer size in SQLite is already i64, so nothing to do`): a deliberate no-op,
+    /// run as one, as diesel runs it.
+    NoOp,
     /// A `down.sql` marked `-- migrate:irreversible`: the revision cannot be reverted.
     Irreversible,
 }

@@ -130,6 +130,57 @@ pub struct Scan {
     pub problems: Vec<Problem>,
 }
 
+/// The `up.sql` that `migrate new` writes: comments that say what goes where (and the directive, if asked for).
+pub fn up_template(no_transaction: bool) -> String {
+    let mut text = String::new();
+    if no_transaction {
+        text.push_str("-- migrate:no-transaction\n");
+    }
+    text.push_str(UP_TEMPLATE);
+    text
+}
+
+/// The `down.sql` that `migrate new` writes.
+pub fn down_template(no_transaction: bool) -> String {
+    let mut text = String::new();
+    if no_transaction {
+        text.push_str("-- migrate:no-transaction\n");
+    }
+    text.push_str(DOWN_TEMPLATE);
+    text
+}
+
+const UP_TEMPLATE: &str = "-- Write the SQL that applies this revision, statements separated by `;`.\n\
+     -- It runs in one transaction with its history row. For statements a database refuses in a transaction\n\
+     -- (CREATE INDEX CONCURRENTLY, ...) make the first line of the file:   -- migrate:no-transaction\n\
+     -- An override for one database goes in up.postgres.sql, up.sqlite.sql or up.mysql.sql (with its down file).\n";
+
+const DOWN_TEMPLATE: &str = "-- Write the SQL that reverts up.sql, in the reverse order.\n\
+     -- If the revision cannot be reverted, make this file's only line:   -- migrate:irreversible\n";
+
+/// What `diesel migration generate` writes, which a diesel project may still hold unedited.
+const DIESEL_TEMPLATES: [&str; 2] = ["-- Your SQL goes here", "-- This file should undo anything in `up.sql`"];
+
+/// The lines of `text` that are not blank and not directives, trimmed.
+fn comment_lines(text: &str) -> Vec<&str> {
+    text.trim_start_matches('\u{feff}')
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.trim_start_matches('-').trim_start().starts_with("migrate:"))
+        .collect()
+}
+
+/// `true` if `text` is a template as `migrate new` or `diesel migration generate` wrote it, untouched.
+fn is_template(text: &str) -> bool {
+    let lines = comment_lines(text);
+    [UP_TEMPLATE, DOWN_TEMPLATE].iter().any(|t| comment_lines(t) == lines)
+        || DIESEL_TEMPLATES.iter().any(|t| lines == [*t])
+}
+
+fn has_comment(text: &str) -> bool {
+    !comment_lines(text).is_empty()
+}
+
 /// Reads the revision folder `dir`. Never fails: whatever is wrong is in [`Scan::problems`].
 pub fn scan(dir: &Path, options: &ScanOptions) -> Scan {
     let mut scan = Scan::default();
@@ -391,8 +442,11 @@ fn build_script(
     }
     let irreversible = directives.contains(&Directive::Irreversible);
     let transaction = run_in_transaction && !directives.contains(&Directive::NoTransaction);
+    // A file of comments says on purpose that it does nothing; whitespace or an untouched template says nothing.
     let blank = sql::is_blank(&raw.text);
+    let no_op = blank && !is_template(&raw.text) && has_comment(&raw.text);
     let kind = match (direction, irreversible, blank) {
+        (_, false, true) if no_op => ScriptKind::NoOp,
         (Direction::Up, true, _) => {
             problems.push(Problem::new(
                 ProblemKind::Directive,
@@ -405,7 +459,8 @@ fn build_script(
             problems.push(Problem::new(
                 ProblemKind::EmptyUp,
                 &path,
-                "has no statement (only whitespace or comments); write the SQL that applies the revision",
+                "has no statement (whitespace only, or the template as it was generated); write the SQL that \
+                 applies the revision, or, if it does nothing on purpose, a comment that says why",
             ));
             ScriptKind::Empty
         }
@@ -423,9 +478,10 @@ fn build_script(
             problems.push(Problem::new(
                 ProblemKind::EmptyDown,
                 &path,
-                "has no statement (only whitespace or comments); write the SQL that reverts up.sql, mark the \
-                 revision irreversible with `-- migrate:irreversible` as the first line, or accept empty downgrades \
-                 as no-ops with `allow_empty_down`",
+                "has no statement (whitespace only, or the template as it was generated); write the SQL that \
+                 reverts up.sql, or a comment saying why there is nothing to revert; or mark the revision \
+                 irreversible with `-- migrate:irreversible` as the first line, or accept empty downgrades as \
+                 no-ops with `allow_empty_down`",
             ));
             ScriptKind::Empty
         }
@@ -572,6 +628,41 @@ mod tests {
         assert!(parse_folder_name("0003").is_err());
         assert!(parse_folder_name("0003_").is_err());
         assert!(parse_folder_name("--_x").is_err());
+    }
+
+    #[test]
+    fn comments_on_purpose_are_a_no_op_and_templates_are_not() {
+        let dir = std::env::temp_dir().join(format!("migrate-scan-noop-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let write = |file: &str, text: &str| {
+            let path = dir.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        let noop = "-- Integer size in SQLite is already i64, so we don't need to do anything\n";
+        write("0001_noop/up.sql", noop);
+        write("0001_noop/down.sql", "-- nothing to undo: up.sql does nothing\n");
+        write("0002_ours/up.sql", &up_template(true));
+        write("0002_ours/down.sql", &down_template(true));
+        write("0003_diesel/up.sql", "-- Your SQL goes here\n");
+        write("0003_diesel/down.sql", "  -- This file should undo anything in `up.sql`\r\n\n");
+        write("0004_blank/up.sql", "\n   \n");
+        write("0004_blank/down.sql", "");
+        let found = scan(&dir, &ScanOptions::default());
+        std::fs::remove_dir_all(&dir).unwrap();
+        let kinds: Vec<(ScriptKind, ScriptKind)> =
+            found.revisions.iter().map(|r| (r.up(Backend::Sqlite).kind(), r.down(Backend::Sqlite).kind())).collect();
+        assert_eq!(kinds[0], (ScriptKind::NoOp, ScriptKind::NoOp));
+        let mut refused: Vec<(String, ProblemKind)> =
+            found.problems.iter().map(|p| (p.path.display().to_string(), p.kind)).collect();
+        refused.sort_by(|a, b| a.0.cmp(&b.0));
+        let expected: Vec<(String, ProblemKind)> = ["0002_ours", "0003_diesel", "0004_blank"]
+            .iter()
+            .flat_map(|f| {
+                [(format!("{f}/down.sql"), ProblemKind::EmptyDown), (format!("{f}/up.sql"), ProblemKind::EmptyUp)]
+            })
+            .collect();
+        assert_eq!(refused, expected);
     }
 
     #[test]

@@ -117,6 +117,7 @@ fn script(folder: &Path, s: &Script) -> TokenStream {
     let kind = match s.kind() {
         ScriptKind::Sql => quote! { Sql },
         ScriptKind::Empty => quote! { Empty },
+        ScriptKind::NoOp => quote! { NoOp },
         ScriptKind::Irreversible => quote! { Irreversible },
     };
     let transaction = s.transaction();

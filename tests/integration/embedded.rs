@@ -39,24 +39,37 @@ fn diesel_folder_with_every_naming_variant() {
             ("20240313", "dated", "2024-03-13_dated"),
             ("20240313170000", "with spaces in name", "2024-03-13-170000_with spaces in name"),
             ("202511190914440000", "long_version", "2025-11-19-091444-0000_long_version"),
+            ("20251201120000", "bigint_ids", "2025-12-01-120000_bigint_ids"),
         ]
     );
     // metadata.toml's run_in_transaction = false governs both files; the placeholder down.sql is a no-op.
     let long = &revisions[3];
     assert!(!long.up(Backend::Sqlite).transaction());
     assert_eq!(long.down(Backend::Sqlite).kind(), ScriptKind::Empty);
+    // Files of comments only are deliberate no-ops, embedded as such.
+    let noop = &revisions[4];
+    assert_eq!(
+        (noop.up(Backend::Sqlite).kind(), noop.down(Backend::Sqlite).kind()),
+        (ScriptKind::NoOp, ScriptKind::NoOp)
+    );
     // CRLF files checksum like their LF twins.
     let spaced = revisions[2].up(Backend::Sqlite);
     assert!(spaced.sql().contains("\r\n"));
     assert_eq!(spaced.checksum(), migrate::Checksum::of(&spaced.sql().replace("\r\n", "\n")));
     // Generated constants name each revision.
-    let ids = [diesel::DIESEL_INITIAL_SETUP, diesel::DATED, diesel::WITH_SPACES_IN_NAME, diesel::LONG_VERSION];
+    let ids = [
+        diesel::DIESEL_INITIAL_SETUP,
+        diesel::DATED,
+        diesel::WITH_SPACES_IN_NAME,
+        diesel::LONG_VERSION,
+        diesel::BIGINT_IDS,
+    ];
     assert_eq!(ids.map(|id| id.folder()), revisions.iter().map(|r| r.folder()).collect::<Vec<_>>().as_slice());
 
     let db = TempDb::new();
     let mut conn = db.open();
     let report = diesel::MIGRATIONS.upgrade(&mut conn).unwrap();
-    assert_eq!(report.steps.len(), 4);
+    assert_eq!(report.steps.len(), 5);
     let migrator = diesel::MIGRATIONS.migrator();
     migrator.downgrade_to(&mut conn, diesel::DATED).unwrap();
     assert_eq!(crate::common::versions(&mut conn), ["00000000000000", "20240313"]);

@@ -32,7 +32,31 @@ on_every_backend!(
     dirty_revision_resumed_or_resolved,
     accounts_schema_up_down_to_the_irreversible_revision_and_up,
     resume_after_the_first_statement_failed,
+    comment_only_files_are_deliberate_no_ops,
 );
+
+/// A file of comments only is a no-op on purpose (diesel runs it and does nothing): applied and reverted, recorded,
+/// running nothing; the statement-by-statement path (every revision on MySQL, `no-transaction` elsewhere) too.
+fn comment_only_files_are_deliberate_no_ops(kind: Kind) {
+    let Some(db) = Db::new(kind, "comment_only_no_ops") else { return };
+    let folder = Folder::new();
+    folder
+        .write("0001_a/up.sql", "CREATE TABLE a (id INTEGER);")
+        .write("0001_a/down.sql", "DROP TABLE a;")
+        .write("0002_noop/up.sql", "-- Integer size in SQLite is already i64, so we don't need to do anything\n")
+        .write("0002_noop/down.sql", "-- Nothing to undo.\n")
+        .write("0003_noop_alone/up.sql", "-- migrate:no-transaction\n-- Kept for the numbering.\n")
+        .write("0003_noop_alone/down.sql", "-- migrate:no-transaction\n-- Kept for the numbering.\n");
+    let revisions = folder.revisions();
+    let mut conn = db.connect();
+    let report = Migrator::new(&revisions).upgrade(&mut conn).unwrap();
+    assert_eq!(report.steps.len(), 3);
+    assert_eq!(versions(&mut conn), ["0001", "0002", "0003"]);
+    let report = Migrator::new(&revisions).downgrade_to(&mut conn, "0001").unwrap();
+    assert_eq!(report.steps.len(), 2);
+    assert_eq!(versions(&mut conn), ["0001"]);
+    assert!(conn.has_table("a"));
+}
 
 fn labels(conn: &mut Conn) -> Vec<String> {
     conn.strings("SELECT label FROM items ORDER BY label")

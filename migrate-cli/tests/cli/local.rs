@@ -30,7 +30,7 @@ fn new_names_revisions_by_utc_time_or_sequence() {
 fn verify_reports_everything_the_macro_refuses() {
     let p = Project::new();
     p.write("0001_a/up.sql", "CREATE TABLE a (id INT);\n");
-    p.write("0002_b/up.sql", "-- only a comment\n").write("0002_b/down.sql", "DROP TABLE b;\n");
+    p.write("0002_b/up.sql", "-- Your SQL goes here\n").write("0002_b/down.sql", "DROP TABLE b;\n");
     p.write("0003_x/up.sql", "CREATE TABLE x (id INT);\n").write("0003_x/down.sql", "DROP TABLE x;\n");
     p.write("2_c/up.sql", "CREATE TABLE c (id INT);\n").write("2_c/down.sql", "DROP TABLE c;\n");
     p.write("0004_d/up.sql", "CREATE INDEX CONCURRENTLY d_i ON d (id);\n")
@@ -99,15 +99,19 @@ fn a_diesel_folder_works_as_it_is() {
     let db = Some(&db);
     p.run(db, &["verify"]).ok().says(&[
         "warning: migrations/2025-11-19-091444-0000_long_version/down.sql: a placeholder",
-        "verified: 4 revision(s)",
+        "note: migrations/2025-12-01-120000_bigint_ids/up.sql: a deliberate no-op",
+        "verified: 5 revision(s)",
     ]);
-    p.run(db, &["upgrade"])
-        .ok()
-        .says(&["applied    00000000000000 (diesel_initial_setup)", "applied    202511190914440000 (long_version)"]);
+    p.run(db, &["upgrade"]).ok().says(&[
+        "applied    00000000000000 (diesel_initial_setup)",
+        "applied    202511190914440000 (long_version)",
+        "applied    20251201120000 (bigint_ids)",
+    ]);
     p.run(db, &["status"])
         .ok()
         .says(&["long_version/down.sql is a placeholder: a downgrade past it needs --allow-empty-down"]);
-    // The placeholder is refused only when a downgrade would have to run it.
+    // A deliberate no-op reverts as one; the placeholder is refused only when a downgrade would have to run it.
+    p.run(db, &["downgrade", "-1"]).ok().says(&["reverted   20251201120000 (bigint_ids)"]);
     p.run(db, &["downgrade", "-1"]).code(1).complains(&["empty down file", "--allow-empty-down"]);
     p.run(db, &["downgrade", "-1", "--allow-empty-down"]).ok().says(&["reverted   202511190914440000 (long_version)"]);
     p.run(db, &["downgrade", "base"]).ok();
@@ -212,4 +216,26 @@ fn concurrent_new_picks_distinct_versions() {
     versions.sort();
     let expected: Vec<String> = (1..=16).map(|n| format!("{n:04}")).collect();
     assert_eq!(versions, expected);
+}
+
+/// A diesel-style folder whose files hold only a comment on purpose upgrades unchanged; `verify` notes the no-ops and
+/// passes, while a template left as `migrate new` wrote it is still refused.
+#[test]
+fn comment_only_no_ops_upgrade_unchanged() {
+    let p = Project::new();
+    p.write("2024-01-01-000000_create_a/up.sql", "CREATE TABLE a (id INTEGER);\n")
+        .write("2024-01-01-000000_create_a/down.sql", "DROP TABLE a;\n")
+        .write(
+            "2024-01-02-000000_bigint_ids/up.sql",
+            "-- Integer size in SQLite is already i64, so we don't need to do anything\n",
+        )
+        .write("2024-01-02-000000_bigint_ids/down.sql", "-- Integer size in SQLite is already i64, nothing to undo\n");
+    let url = ["--database-url", "sqlite:app.db"];
+    p.run(None, &[&url[..], &["verify"]].concat())
+        .ok()
+        .says(&["note: migrations/2024-01-02-000000_bigint_ids/up.sql: a deliberate no-op"]);
+    p.run(None, &[&url[..], &["upgrade"]].concat()).ok().says(&["applied", "20240102000000 (bigint_ids)"]);
+    p.run(None, &[&url[..], &["status"]].concat()).ok();
+    p.run(None, &[&url[..], &["new", "later"]].concat()).ok();
+    p.run(None, &[&url[..], &["upgrade"]].concat()).code(1).complains(&["later/up.sql", "has no statement"]);
 }

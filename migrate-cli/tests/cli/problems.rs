@@ -23,7 +23,7 @@ fn status_reports_every_kind_of_problem(kind: Kind) {
     // file, a deleted folder and a stray file.
     let (up, down) = table("c");
     p.write("0003_c/up.sql", &up).write("0003_c/down.sql", &down);
-    p.write("0007_g/up.sql", "CREATE TABLE g (id INTEGER);\n").write("0007_g/down.sql", "-- nothing to undo\n");
+    p.write("0007_g/up.sql", "CREATE TABLE g (id INTEGER);\n").write("0007_g/down.sql", "\n");
     p.write("0002_b/up.sql", "CREATE TABLE b (id INTEGER, extra INTEGER);\n");
     p.remove("0004_d");
     p.write("0001_a/notes.txt", "a stray file\n");
