@@ -42,8 +42,8 @@ pub fn at(name: Option<&RevisionId>) -> String {
 /// # Errors
 /// The folder's problems, the planner's refusals, connection, lock and migration failures.
 pub fn apply(ctx: &mut Context, command: Command, flags: RunFlags, dry_run: bool) -> Result<Exit, Failure> {
-    let revisions = ctx.revisions()?;
-    let migrator = ctx.migrator(&revisions, flags)?;
+    let folder = ctx.revisions()?;
+    let migrator = ctx.runner(&folder, flags)?;
     let mut conn = ctx.connect(!dry_run)?;
     let mut driver = conn.driver();
     let name = command_name(&command);
@@ -68,8 +68,8 @@ pub fn redo(ctx: &mut Context, count: &str, allow_empty_down: bool, dry_run: boo
     let n: u32 = count.trim_start_matches(['-', '+']).parse().ok().filter(|n| *n > 0).ok_or_else(|| {
         Failure::usage(format!("`{count}` is not a number of revisions to redo"), Some("e.g. `migrate redo -2`".into()))
     })?;
-    let revisions = ctx.revisions()?;
-    let migrator = ctx.migrator(&revisions, RunFlags { allow_empty_down, ..RunFlags::default() })?;
+    let folder = ctx.revisions()?;
+    let migrator = ctx.runner(&folder, RunFlags { allow_empty_down, ..RunFlags::default() })?;
     let mut conn = ctx.connect(!dry_run)?;
     let mut driver = conn.driver();
     let refused = |err: Error| {

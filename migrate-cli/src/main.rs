@@ -19,6 +19,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use migrate_core::scan::Blocks;
 use migrate_core::{HistoryTable, Migrator, OutOfOrder, Revision, Scan, ScanOptions};
 
 use crate::cli::{Cli, Command, Global};
@@ -73,17 +74,26 @@ impl Context {
         migrate_core::scan(&self.global.dir, &ScanOptions::default().allow_empty_down(true))
     }
 
-    /// The revisions of a sound folder.
+    /// The folder, for a command that runs it: its problems go with it to the runner, which refuses only the steps
+    /// that would run or rely on a file they name (`migrate verify` and `status` report them all).
     ///
     /// # Errors
-    /// Every problem of the folder, if it has any.
-    pub fn revisions(&self) -> Result<Vec<Revision>, Failure> {
+    /// Every problem of the folder, if one stands in the way of every operation (the revisions or their order are
+    /// not known).
+    pub fn revisions(&self) -> Result<Scan, Failure> {
         let scan = self.scan();
-        if scan.problems.is_empty() {
-            Ok(scan.revisions)
-        } else {
-            Err(migrate_core::Error::Scan { folder: self.global.dir.clone(), problems: scan.problems }.into())
+        if scan.problems.iter().any(|p| p.blocks() == Blocks::Everything) {
+            return Err(migrate_core::Error::Scan { folder: self.global.dir.clone(), problems: scan.problems }.into());
         }
+        Ok(scan)
+    }
+
+    /// [`Context::migrator`] over a scanned folder, with the folder's problems.
+    ///
+    /// # Errors
+    /// As [`Context::migrator`].
+    pub fn runner<'r>(&self, folder: &'r Scan, flags: RunFlags) -> Result<Migrator<'r>, Failure> {
+        Ok(self.migrator(&folder.revisions, flags)?.folder_problems(self.global.dir.clone(), folder.problems.clone()))
     }
 
     /// The database URL, if one is configured; its password is hidden from all output from here on.

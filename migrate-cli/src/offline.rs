@@ -43,8 +43,8 @@ pub fn sql(
                 )),
             },
         };
-    let revisions = ctx.revisions()?;
-    let migrator = ctx.migrator(&revisions, RunFlags { allow_empty_down, ..RunFlags::default() })?;
+    let folder = ctx.revisions()?;
+    let migrator = ctx.runner(&folder, RunFlags { allow_empty_down, ..RunFlags::default() })?;
     let (verb, default_from) = match direction {
         SqlDirection::Upgrade => ("upgrade", "base"),
         SqlDirection::Downgrade => ("downgrade", "head"),

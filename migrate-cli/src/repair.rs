@@ -47,8 +47,8 @@ pub fn resolve(ctx: &mut Context, reference: &str, applied: bool, dry_run: bool)
 /// # Errors
 /// Nothing is dirty, the statements that ran changed, a statement fails again, or the database fails.
 pub fn resume(ctx: &mut Context, dry_run: bool, in_doubt: Option<InDoubtArg>) -> Result<Exit, Failure> {
-    let revisions = ctx.revisions()?;
-    let migrator = ctx.migrator(&revisions, RunFlags::default())?;
+    let folder = ctx.revisions()?;
+    let migrator = ctx.runner(&folder, RunFlags::default())?;
     let mut conn = ctx.connect(false)?;
     let mut driver = conn.driver();
     let answer = in_doubt.map(|a| if a == InDoubtArg::Ran { InDoubt::Ran } else { InDoubt::NotRun });
@@ -121,8 +121,8 @@ pub fn resume(ctx: &mut Context, dry_run: bool, in_doubt: Option<InDoubtArg>) ->
 /// # Errors
 /// The reference names no applied revision of the folder, or the database fails.
 pub fn accept(ctx: &mut Context, reference: &str, dry_run: bool) -> Result<Exit, Failure> {
-    let revisions = ctx.revisions()?;
-    let migrator = ctx.migrator(&revisions, RunFlags::default())?;
+    let folder = ctx.revisions()?;
+    let migrator = ctx.runner(&folder, RunFlags::default())?;
     let mut conn = ctx.connect(false)?;
     let mut driver = conn.driver();
     let changes = if dry_run {

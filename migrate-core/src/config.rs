@@ -27,6 +27,12 @@ pub struct Config {
     pub single_transaction: bool,
     /// Run empty down files as no-ops instead of refusing (default `false`).
     pub allow_empty_down: bool,
+    /// Problems of a folder scanned at run time, with the folder: a step that would run or rely on a file they name
+    /// is refused ([`Error::Scan`]); the rest of the folder can still be run (default none: the embedded list has
+    /// none, the macro refused them).
+    ///
+    /// [`Error::Scan`]: crate::Error::Scan
+    pub folder_problems: Option<(std::path::PathBuf, Vec<crate::scan::Problem>)>,
 }
 
 impl Default for Config {
@@ -38,6 +44,7 @@ impl Default for Config {
             out_of_order: OutOfOrder::Error,
             single_transaction: false,
             allow_empty_down: false,
+            folder_problems: None,
         }
     }
 }

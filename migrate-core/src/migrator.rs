@@ -109,6 +109,14 @@ impl<'r> Migrator<'r> {
         self
     }
 
+    /// The problems of the folder `revisions` were scanned from (at run time; the embedded list has none): a step that
+    /// would run or rely on a file one names is refused with [`Error::Scan`], and the rest of the folder still runs.
+    #[must_use]
+    pub fn folder_problems(mut self, folder: std::path::PathBuf, problems: Vec<crate::scan::Problem>) -> Self {
+        self.config.folder_problems = (!problems.is_empty()).then_some((folder, problems));
+        self
+    }
+
     /// Runs empty down files as no-ops instead of refusing (default `false`).
     #[must_use]
     pub fn allow_empty_down(mut self, on: bool) -> Self {
@@ -150,7 +158,9 @@ impl<'r> Migrator<'r> {
     /// What [`plan::plan`] refuses, and [`Error::Database`] if the history cannot be read.
     pub fn plan(&self, driver: &mut dyn Driver, command: &Command) -> Result<Plan<'r>, Error> {
         let rows = self.history(driver)?;
-        plan::plan(self.revisions, &rows, command, &runner::policy(&self.config, driver.backend()))
+        let plan = plan::plan(self.revisions, &rows, command, &runner::policy(&self.config, driver.backend()))?;
+        runner::refuse_blocked(&self.config, &plan.steps)?;
+        Ok(plan)
     }
 
     /// Runs `command`, telling `observer` (`&mut ()` for none) of each step as it runs. With nothing to do it sends
@@ -396,6 +406,7 @@ impl<'r> Migrator<'r> {
             }
         };
         let plan = plan::plan(self.revisions, &assumed, command, &runner::policy(&self.config, backend))?;
+        runner::refuse_blocked(&self.config, &plan.steps)?;
         let after = plan.after(&assumed);
         let options = ScriptOptions::of(backend, &self.config);
         Ok(Offline { plan, after, options })

@@ -8,6 +8,7 @@ use std::fmt;
 use crate::error::Error;
 use crate::history::{AppliedRow, ChangedFile};
 use crate::revision::{Backend, Direction, Revision, RevisionId, Script, ScriptKind};
+use crate::scan::{Blocks, Problem};
 use crate::sql::{self, Directive};
 
 /// Where a command goes.
@@ -370,6 +371,28 @@ fn revert_step<'r>(row: &AppliedRow, known: Option<&'r Revision>, policy: &Polic
         ScriptKind::Empty => return Err(Error::EmptyDown { revision, file }),
     };
     Ok(Step { action: Action::Revert, revision, known, script, file })
+}
+
+/// The problems of `problems` that stand in the way of `steps`: those of the whole folder, and those in a file a
+/// step would run or rely on (an up file for applying or stamping as applied, a down file for reverting or stamping
+/// as not applied).
+pub fn blocked_by(steps: &[Step<'_>], problems: &[Problem]) -> Vec<Problem> {
+    problems
+        .iter()
+        .filter(|problem| match problem.blocks() {
+            Blocks::Everything => true,
+            Blocks::Revision(folder) => steps.iter().any(|s| s.known.is_some_and(|r| r.folder() == folder)),
+            Blocks::Apply(folder) => steps.iter().any(|s| {
+                matches!(s.action, Action::Apply | Action::StampApplied)
+                    && s.known.is_some_and(|r| r.folder() == folder)
+            }),
+            Blocks::Revert(folder) => steps.iter().any(|s| {
+                matches!(s.action, Action::Revert | Action::StampReverted)
+                    && s.known.is_some_and(|r| r.folder() == folder)
+            }),
+        })
+        .cloned()
+        .collect()
 }
 
 /// Rebuilds a down script from the text kept in the history table.

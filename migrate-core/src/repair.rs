@@ -13,7 +13,7 @@ use crate::lock::Transaction;
 use crate::plan::{self, Action, Step};
 use crate::revision::{Backend, Direction, Revision, RevisionId, Script};
 use crate::runner::{
-    db, live_runner, lock, newest, read_history, statement_by_statement, Observer, Report, StepReport,
+    db, live_runner, lock, newest, read_history, refuse_blocked, statement_by_statement, Observer, Report, StepReport,
 };
 use crate::sql;
 
@@ -340,6 +340,7 @@ pub(crate) fn resume(
         row.record_files(revision, backend);
     }
     let step = Step { action, revision: name.clone(), known, script: None, file };
+    refuse_blocked(config, std::slice::from_ref(&step))?;
     let started = Instant::now();
     statement_by_statement(driver, config, &step, &script, row, false, done, false, &[], observer)?;
     let after = newest(&read_history(driver, &config.table)?);

@@ -167,6 +167,7 @@ pub(crate) fn run(
             }
             waiting = None;
             let plan = plan::plan(revisions, &rows, &command, &policy)?;
+            refuse_blocked(config, &plan.steps)?;
             if !pinned {
                 check(index, &plan)?;
             }
@@ -189,6 +190,16 @@ pub(crate) fn run(
     }
     guard.release()?;
     Ok(Report { before, after, steps: done })
+}
+
+/// Refuses `steps` if a problem of the folder ([`Config::folder_problems`]) stands in their way.
+pub(crate) fn refuse_blocked(config: &Config, steps: &[Step<'_>]) -> Result<(), Error> {
+    let Some((folder, problems)) = &config.folder_problems else { return Ok(()) };
+    let blocking = plan::blocked_by(steps, problems);
+    if blocking.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Scan { folder: folder.clone(), problems: blocking })
 }
 
 /// Who is applying a dirty revision of `rows` right now, if its runner's session is alive (and is not this one).

@@ -93,6 +93,24 @@ impl Problem {
         self
     }
 
+    /// What the problem stands in the way of: every operation (the folder's order is not known), or the steps of one
+    /// revision that would run or rely on the file it names.
+    pub fn blocks(&self) -> Blocks<'_> {
+        let mut parts = self.path.iter();
+        let (Some(folder), file) = (parts.next().and_then(|f| f.to_str()), parts.next().and_then(|f| f.to_str()))
+        else {
+            return Blocks::Everything;
+        };
+        match (self.kind, file) {
+            (ProblemKind::MissingFolder | ProblemKind::UnparsableName, _)
+            | (ProblemKind::DuplicateVersion | ProblemKind::AmbiguousOrder, _) => Blocks::Everything,
+            (ProblemKind::OverrideWithoutCounterpart, _) => Blocks::Revision(folder),
+            (_, Some(file)) if file.starts_with("up") && file.ends_with(".sql") => Blocks::Apply(folder),
+            (_, Some(file)) if file.starts_with("down") && file.ends_with(".sql") => Blocks::Revert(folder),
+            _ => Blocks::Revision(folder),
+        }
+    }
+
     /// Formats the problem with its path shown below `root` (for example the folder as the user wrote it).
     pub fn display_under<'a>(&'a self, root: &'a Path) -> impl fmt::Display + 'a {
         struct Shown<'a>(&'a Problem, &'a Path);
@@ -117,6 +135,19 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.display_under(Path::new("")).fmt(f)
     }
+}
+
+/// What a [`Problem`] stands in the way of ([`Problem::blocks`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Blocks<'a> {
+    /// Every operation: the revisions or their order are not known.
+    Everything,
+    /// Applying and reverting the revision in this folder.
+    Revision(&'a str),
+    /// Applying (or stamping as applied) the revision in this folder.
+    Apply(&'a str),
+    /// Reverting (or stamping as not applied) the revision in this folder.
+    Revert(&'a str),
 }
 
 /// The result of scanning a folder: the revisions in order, and every problem found.
@@ -392,11 +423,11 @@ fn read_revision(
     }
     let up: Vec<Script> = up
         .into_iter()
-        .filter_map(|raw| build_script(folder, raw, Direction::Up, run_in_transaction, options, problems))
+        .map(|raw| build_script(folder, raw, Direction::Up, run_in_transaction, options, problems))
         .collect();
     let down: Vec<Script> = down
         .into_iter()
-        .filter_map(|raw| build_script(folder, raw, Direction::Down, run_in_transaction, options, problems))
+        .map(|raw| build_script(folder, raw, Direction::Down, run_in_transaction, options, problems))
         .collect();
     let irreversible = down.first().is_some_and(|s| s.backend().is_none() && s.kind() == ScriptKind::Irreversible);
     for backend in Backend::ALL {
@@ -417,11 +448,16 @@ fn read_revision(
             ));
         }
     }
-    if problems.len() > start
-        || up.first().is_none_or(|s| s.backend().is_some())
-        || down.first().is_none_or(|s| s.backend().is_some())
-    {
-        return None;
+    // A revision with a broken or missing file is still listed (its problems say which file), so an operation that
+    // does not run or rely on that file can go ahead; a missing generic file stands in as an empty one.
+    let mut up = up;
+    let mut down = down;
+    let placeholder = |file: &str| Script::new_owned(file.to_owned(), None, String::new(), ScriptKind::Empty, true);
+    if up.first().is_none_or(|s| s.backend().is_some()) {
+        up.insert(0, placeholder("up.sql"));
+    }
+    if down.first().is_none_or(|s| s.backend().is_some()) {
+        down.insert(0, placeholder("down.sql"));
     }
     Some(Revision::new_owned(version, name, folder.to_owned(), up, down))
 }
@@ -433,9 +469,8 @@ fn build_script(
     run_in_transaction: bool,
     options: &ScanOptions,
     problems: &mut Vec<Problem>,
-) -> Option<Script> {
+) -> Script {
     let path = Path::new(folder).join(&raw.file);
-    let before = problems.len();
     let (directives, directive_problems) = sql::directives(&raw.text);
     for p in directive_problems {
         problems.push(Problem::new(ProblemKind::Directive, &path, p.message).at_line(p.line));
@@ -528,10 +563,8 @@ fn build_script(
             }
         }
     }
-    if problems.len() > before {
-        return None;
-    }
-    Some(Script::new_owned(raw.file, raw.backend, raw.text, kind, transaction))
+    // Kept even with problems: they name this file, and a step that would run it is refused because of them.
+    Script::new_owned(raw.file, raw.backend, raw.text, kind, transaction)
 }
 
 /// Reads diesel's `metadata.toml`: the one key it defines, `run_in_transaction = true|false`.

@@ -239,3 +239,35 @@ fn comment_only_no_ops_upgrade_unchanged() {
     p.run(None, &[&url[..], &["new", "later"]].concat()).ok();
     p.run(None, &[&url[..], &["upgrade"]].concat()).code(1).complains(&["later/up.sql", "has no statement"]);
 }
+
+/// A problem is refused where it matters: a broken down file blocks only the downgrade that would run it, and a
+/// broken up file only the upgrade that would; `verify` and `status` report both (exit 4).
+#[test]
+fn a_broken_file_blocks_only_what_runs_it() {
+    let p = Project::new();
+    p.write("0001_a/up.sql", "CREATE TABLE a (id INTEGER);\n")
+        .write("0001_a/down.sql", "DROP TABLE a;\n")
+        .write("0002_index/up.sql", "CREATE INDEX a_id ON a (id);\n")
+        .write("0002_index/down.sql", "DROP INDEX CONCURRENTLY a_id;\n")
+        .write("0003_b/up.sql", "CREATE TABLE b (id INTEGER);\n")
+        .write("0003_b/down.sql", "DROP TABLE b;\n")
+        .write("0004_c/up.sql", "CREATE TABLE c (id INTEGER);\nCOMMIT;\n")
+        .write("0004_c/down.sql", "DROP TABLE c;\n");
+    let url = ["--database-url", "sqlite:app.db"];
+    let run = |args: &[&str]| p.run(None, &[&url[..], args].concat());
+    run(&["verify"]).code(4).says(&[
+        "problem: migrations/0002_index/down.sql:1: `DROP INDEX CONCURRENTLY` cannot run inside a transaction",
+        "problem: migrations/0004_c/up.sql:2: ",
+    ]);
+    // Upgrading to 0003 runs neither broken file; going on to 0004 would run its up file.
+    run(&["upgrade", "0003"]).ok().says(&["applied    0001 (a)", "applied    0002 (index)", "applied    0003 (b)"]);
+    run(&["upgrade"]).code(1).complains(&["0004_c/up.sql:2"]);
+    run(&["status"]).code(4).says(&["problem: migrations/0002_index/down.sql:1"]);
+    // Reverting 0003 runs nothing broken; reverting 0002 would run its down file, so it is refused, offline too.
+    run(&["downgrade", "-1"]).ok().says(&["reverted   0003 (b)"]);
+    run(&["downgrade", "-1"]).code(1).complains(&["0002_index/down.sql:1", "DROP INDEX CONCURRENTLY"]);
+    run(&["sql", "downgrade", "0001", "--from", "0002", "--dialect", "sqlite"])
+        .code(1)
+        .complains(&["0002_index/down.sql"]);
+    run(&["current"]).ok().says(&["0002 (index)"]);
+}
