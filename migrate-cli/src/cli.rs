@@ -61,6 +61,11 @@ pub struct Global {
     /// Do not take the migration lock: only when something else guarantees a single runner.
     #[arg(long, global = true)]
     pub no_lock: bool,
+
+    /// A statement to run on the connection right after connecting, before anything else (repeatable, run in
+    /// order): session settings the revisions need, such as `SET FOREIGN_KEY_CHECKS = 0` on MySQL.
+    #[arg(long = "init-sql", global = true, value_name = "SQL", action = clap::ArgAction::Append)]
+    pub init_sql: Vec<String>,
 }
 
 /// `--format`.

@@ -345,6 +345,30 @@ impl Connection {
         }
     }
 
+    /// Runs `statements` on the connection, in order, before anything else runs on it (`--init-sql`).
+    ///
+    /// # Errors
+    /// The first statement that fails, named with its position and the database's error.
+    pub fn init(&mut self, statements: &[String]) -> Result<(), Failure> {
+        for (index, sql) in statements.iter().enumerate() {
+            let result = match &mut self.kind {
+                Kind::Sqlite(conn) => conn.execute_batch(sql).map_err(|e| e.to_string()),
+                Kind::Postgres(client) => client.batch_execute(sql).map_err(|e| pg_message(&e)),
+                Kind::Mysql(conn) => {
+                    use mysql::prelude::Queryable;
+                    conn.query_drop(sql).map_err(|e| e.to_string())
+                }
+            };
+            if let Err(err) = result {
+                return Err(Failure::usage(
+                    format!("--init-sql #{} (`{sql}`) failed on connecting: {err}", index + 1),
+                    Some("fix or remove that --init-sql statement".to_owned()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The SQLite file that does not exist yet, when an empty in-memory database stands in for it.
     pub fn missing_file(&self) -> Option<&Path> {
         self.missing.as_deref()

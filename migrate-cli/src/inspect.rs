@@ -22,6 +22,7 @@ fn observe(ctx: &mut Context, required: bool) -> Result<Option<Observed>, Failur
     let migrator = ctx.migrator(&[], RunFlags::default())?;
     ctx.check_history_schema(&url)?;
     let mut conn = url.connect(false)?;
+    conn.init(&ctx.global.init_sql)?;
     ctx.note_missing(&conn);
     let rows = migrator.history(&mut *conn.driver())?;
     Ok(Some(Observed { backend: url.backend(), shown: url.shown().to_owned(), rows }))

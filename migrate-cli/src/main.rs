@@ -137,7 +137,8 @@ impl Context {
     pub fn connect(&mut self, create: bool) -> Result<database::Connection, Failure> {
         let url = self.require_database_url()?;
         self.check_history_schema(&url)?;
-        let conn = url.connect(create)?;
+        let mut conn = url.connect(create)?;
+        conn.init(&self.global.init_sql)?;
         self.note_missing(&conn);
         Ok(conn)
     }

@@ -268,11 +268,47 @@ fn replicas_started_together_wait(kind: Kind) {
     }
 }
 
+/// `--init-sql` runs on the connection before anything else, in order, for every command; a failing one is named.
+fn init_sql_runs_on_connect(kind: Kind) {
+    let Some(db) = Db::new(kind, &format!("init_sql_{}", kind.name())) else { return };
+    let p = Project::new();
+    p.write("0001_a/up.sql", "INSERT INTO init_marker VALUES (2);\n")
+        .write("0001_a/down.sql", "DELETE FROM init_marker;\n");
+    let init = [
+        "--init-sql",
+        "CREATE TABLE IF NOT EXISTS init_marker (id INTEGER)",
+        "--init-sql",
+        "INSERT INTO init_marker VALUES (1)",
+    ];
+    p.run(Some(&db), &[&init[..], &["upgrade"]].concat()).ok().says(&["applied    0001 (a)"]);
+    assert_eq!(db.query("SELECT count(*) FROM init_marker"), [[Some("2".to_owned())]], "both ran, in order, first");
+    p.run(Some(&db), &["status", "--init-sql", "SELEC 1"]).code(2).complains(&["--init-sql #1 (`SELEC 1`) failed"]);
+}
+
+/// A MySQL folder whose table names a table created later in the same file applies with foreign-key checks turned
+/// off on connecting, as the project's application does.
+#[test]
+fn mysql_forward_foreign_keys_with_init_sql() {
+    let Some(db) = Db::new(Kind::Mysql, "init_sql_fk") else { return };
+    let p = Project::new();
+    p.write(
+        "0001_orders/up.sql",
+        "CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT, FOREIGN KEY (customer_id) REFERENCES customers (id));\n\
+         CREATE TABLE customers (id INT PRIMARY KEY);\n",
+    )
+    .write("0001_orders/down.sql", "DROP TABLE orders;\nDROP TABLE customers;\n");
+    p.run(Some(&db), &["upgrade", "--init-sql", "SET FOREIGN_KEY_CHECKS = 0"]).ok().says(&["applied    0001 (orders)"]);
+    p.run(Some(&db), &["downgrade", "base", "--init-sql", "SET FOREIGN_KEY_CHECKS = 0"]).ok();
+    // Without it the server refuses the first table (errno 150), and the revision is left dirty as it stopped.
+    p.run(Some(&db), &["upgrade"]).code(1).complains(&["errno: 150"]);
+}
+
 on_every_backend!(
     every_command,
     dirty_resume_and_resolve,
     lock_timeout_names_the_holder,
-    replicas_started_together_wait
+    replicas_started_together_wait,
+    init_sql_runs_on_connect
 );
 
 #[test]
