@@ -29,10 +29,10 @@ use std::time::Duration;
 
 pub use migrate_core::{
     build, scan, sql, Action, AppliedRow, Backend, ChangedFile, Checksum, Command, Config, Continuity, DbError,
-    Direction, Driver, Error, ErrorKind, ExecFailure, FailureOutcome, HistoryTable, InDoubt, LockFailure,
-    MigrationFailure, OutOfOrder, Problem, ProblemKind, RedoRefusal, Report, Resolution, Revision, RevisionId,
-    RowChange, RowState, RowWrite, Scan, ScanOptions, Script, ScriptFailure, ScriptKind, StepFailure, StepReport,
-    Target, DEFAULT_LOCK_WAIT,
+    Direction, Driver, Error, ErrorKind, ExecFailure, FailureOutcome, Foreign, HistoryTable, Imported, InDoubt,
+    LockFailure, MigrationFailure, OutOfOrder, Problem, ProblemKind, RedoRefusal, Report, Resolution, Revision,
+    RevisionId, RowChange, RowState, RowWrite, Scan, ScanOptions, Script, ScriptFailure, ScriptKind, StepFailure,
+    StepReport, Target, DEFAULT_LOCK_WAIT,
 };
 pub use migrate_macros::migrations;
 #[cfg(feature = "mysql")]
@@ -307,6 +307,42 @@ impl<'r> Migrator<'r> {
     /// See [`migrate_core::Migrator::resume`].
     pub fn resume<D: Database + ?Sized>(&self, db: &mut D) -> Result<Report, Error> {
         db.with_driver(|driver| self.core.resume(driver, &mut ()))
+    }
+
+    /// See [`migrate_core::Migrator::plan_import`]: what [`Migrator::import`] would record; nothing is written.
+    pub fn plan_import<D: Database + ?Sized>(
+        &self,
+        db: &mut D,
+        foreign: Foreign,
+        allow_unknown: bool,
+    ) -> Result<Imported, Error> {
+        db.with_driver(|driver| self.core.plan_import(driver, foreign, allow_unknown))
+    }
+
+    /// See [`migrate_core::Migrator::import`]: adopts a database another tool (diesel, sqlx, refinery) migrated.
+    ///
+    /// ```no_run
+    /// # static MIGRATIONS: migrate::Migrations = migrate::Migrations::__new(&[], false);
+    /// # let mut conn = rusqlite::Connection::open("app.db")?;
+    /// use migrate::Foreign;
+    /// // Once, at start-up: a database diesel migrated gets this history from diesel's, then upgrades as usual.
+    /// let migrator = MIGRATIONS.migrator();
+    /// if migrator.applied(&mut conn)?.is_empty() {
+    ///     match migrator.import(&mut conn, Foreign::Diesel, false) {
+    ///         Ok(_) | Err(migrate::Error::Import { .. }) => {} // imported, or no diesel history here
+    ///         Err(err) => return Err(err.into()),
+    ///     }
+    /// }
+    /// migrator.upgrade(&mut conn)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn import<D: Database + ?Sized>(
+        &self,
+        db: &mut D,
+        foreign: Foreign,
+        allow_unknown: bool,
+    ) -> Result<Imported, Error> {
+        db.with_driver(|driver| self.core.import(driver, foreign, allow_unknown))
     }
 
     /// See [`migrate_core::Migrator::resume_with`].

@@ -100,6 +100,17 @@ pub enum Dialect {
 }
 
 /// The commands.
+/// Another tool whose history `migrate import` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ForeignTool {
+    /// diesel's `__diesel_schema_migrations`.
+    Diesel,
+    /// sqlx's `_sqlx_migrations`.
+    Sqlx,
+    /// refinery's `refinery_schema_history`.
+    Refinery,
+}
+
 /// What the operator says about a statement left in doubt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum InDoubtArg {
@@ -224,6 +235,20 @@ pub enum Command {
         /// Whether the statement left in doubt took effect, for when the catalog cannot tell (resume says so).
         #[arg(long, value_name = "ran|not-run")]
         in_doubt: Option<InDoubtArg>,
+    },
+    /// Adopt a database another tool migrated: record each version its history holds as applied here, with the
+    /// folder's checksums; its own table is left as it is.
+    Import {
+        /// The tool whose history table to read: diesel (`__diesel_schema_migrations`), sqlx (`_sqlx_migrations`)
+        /// or refinery (`refinery_schema_history`).
+        #[arg(value_enum)]
+        tool: ForeignTool,
+        /// Also import when that history holds versions the folder does not have: those are left out.
+        #[arg(long)]
+        allow_unknown: bool,
+        /// Print what would be recorded; change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Accept on purpose that an applied revision's files changed: record their new checksums, run nothing.
     Accept {

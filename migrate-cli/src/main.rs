@@ -218,6 +218,7 @@ fn dispatch(ctx: &mut Context, command: Command) -> Result<Exit, Failure> {
         }
         Command::Resume { dry_run, in_doubt } => repair::resume(ctx, dry_run, in_doubt),
         Command::Accept { revision, dry_run } => repair::accept(ctx, &revision, dry_run),
+        Command::Import { tool, allow_unknown, dry_run } => repair::import(ctx, tool, allow_unknown, dry_run),
     }
 }
 

@@ -1,11 +1,11 @@
 //! The ways out of a state a run cannot continue from: `resolve` and `resume` for a dirty revision (a
 //! statement-by-statement revision that failed part way, as on MySQL), `accept` for a changed file.
 
-use migrate_core::{sql, Action, InDoubt, Resolution, ResumePoint};
+use migrate_core::{sql, Action, Foreign, InDoubt, Resolution, ResumePoint};
 use serde_json::json;
 
 use crate::apply::{at, revision_json};
-use crate::cli::InDoubtArg;
+use crate::cli::{ForeignTool, InDoubtArg};
 use crate::failure::{Exit, Failure};
 use crate::output::{duration, Style};
 use crate::{Context, RunFlags};
@@ -160,5 +160,58 @@ pub fn accept(ctx: &mut Context, reference: &str, dry_run: bool) -> Result<Exit,
     if dry_run && !changes.is_empty() {
         ctx.out.line("dry run: nothing was changed");
     }
+    Ok(Exit::Done)
+}
+
+/// `import <tool>`: records the versions another tool's history holds as applied here.
+///
+/// # Errors
+/// No such history, versions the folder does not have (without `--allow-unknown`), or the database fails.
+pub fn import(ctx: &mut Context, tool: ForeignTool, allow_unknown: bool, dry_run: bool) -> Result<Exit, Failure> {
+    let foreign = match tool {
+        ForeignTool::Diesel => Foreign::Diesel,
+        ForeignTool::Sqlx => Foreign::Sqlx,
+        ForeignTool::Refinery => Foreign::Refinery,
+    };
+    let folder = ctx.revisions()?;
+    let migrator = ctx.runner(&folder, RunFlags::default())?;
+    let mut conn = ctx.connect(!dry_run)?;
+    let mut driver = conn.driver();
+    let imported = if dry_run {
+        migrator.plan_import(&mut *driver, foreign, allow_unknown)?
+    } else {
+        migrator.import(&mut *driver, foreign, allow_unknown)?
+    };
+    let names = |ids: &[migrate_core::RevisionId]| ids.iter().map(|id| revision_json(Some(id))).collect::<Vec<_>>();
+    if ctx.out.is_json() {
+        ctx.out.json(&json!({
+            "command": "import", "dry_run": dry_run, "from": foreign.table(),
+            "recorded": names(&imported.recorded),
+            "already": names(&imported.already),
+            "left_out": imported.unknown,
+        }));
+        return Ok(Exit::Done);
+    }
+    let verb = if dry_run { "would record" } else { "recorded" };
+    for id in &imported.recorded {
+        ctx.out.line(&format!(
+            "{} {id} (from {})",
+            ctx.out.paint(&format!("{verb:<10}"), Style::Good),
+            foreign.table()
+        ));
+    }
+    for id in &imported.already {
+        ctx.out.line(&format!("already    {id}"));
+    }
+    for version in &imported.unknown {
+        ctx.out.line(&format!("left out   {version} (not in the folder)"));
+    }
+    let (done, tail) = if dry_run { ("would be recorded", "; nothing was changed") } else { ("recorded", "") };
+    ctx.out.line(&format!(
+        "{} revision(s) {done} as applied from {}, {} already recorded{tail}",
+        imported.recorded.len(),
+        foreign.table(),
+        imported.already.len()
+    ));
     Ok(Exit::Done)
 }

@@ -236,6 +236,14 @@ pub trait Driver {
         self.after_statements(more).map_err(StepFailure::Committed)
     }
 
+    /// Every row of another tool's history table `table` (unqualified: the connection's own schema or database),
+    /// `columns` each read as text, in no particular order; `Ok(None)` if the table does not exist. The default
+    /// says this driver cannot.
+    fn read_foreign(&mut self, table: &str, columns: &[&str]) -> Result<Option<Vec<Vec<Option<String>>>>, DbError> {
+        let _ = columns;
+        Err(DbError::new(format!("this driver cannot read another tool's history table {table}")))
+    }
+
     /// This session's identity, recorded in the rows it writes while a revision runs ([`AppliedRow::runner`]), so
     /// another runner can tell whether it is still alive; `None` where the lock alone keeps runners apart (the
     /// default).

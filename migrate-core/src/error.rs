@@ -173,6 +173,11 @@ pub enum Error {
         /// The database's error.
         source: DbError,
     },
+    /// Another tool's history cannot be imported as it is.
+    Import {
+        /// What stands in the way, and what to do.
+        message: String,
+    },
     /// The history table holds something this version cannot read.
     History {
         /// What is wrong with it.
@@ -319,6 +324,8 @@ pub enum ErrorKind {
     Database,
     /// [`Error::History`].
     History,
+    /// [`Error::Import`].
+    Import,
     /// [`Error::InvalidIdentifier`].
     InvalidIdentifier,
     /// [`Error::Resume`].
@@ -348,6 +355,7 @@ impl ErrorKind {
             ErrorKind::Migration => "migration_failed",
             ErrorKind::Database => "database",
             ErrorKind::History => "history_table",
+            ErrorKind::Import => "import",
             ErrorKind::InvalidIdentifier => "invalid_identifier",
             ErrorKind::Resume => "resume",
             ErrorKind::NotRedoable => "not_redoable",
@@ -406,6 +414,7 @@ impl Error {
             Error::Migration(_) => ErrorKind::Migration,
             Error::Database { .. } => ErrorKind::Database,
             Error::History { .. } => ErrorKind::History,
+            Error::Import { .. } => ErrorKind::Import,
             Error::InvalidIdentifier { .. } => ErrorKind::InvalidIdentifier,
             Error::Resume { .. } => ErrorKind::Resume,
             Error::NotRedoable { .. } => ErrorKind::NotRedoable,
@@ -511,6 +520,7 @@ impl fmt::Display for Error {
             Error::Migration(failure) => failure.fmt(f),
             Error::Database { context, .. } => f.write_str(context),
             Error::History { message } => write!(f, "the history table cannot be read: {message}"),
+            Error::Import { message } => f.write_str(message),
             Error::InvalidIdentifier { what, value } => write!(
                 f,
                 "invalid {what} `{value}`: use 1 to 63 ASCII letters, digits and `_`, not starting with a digit"

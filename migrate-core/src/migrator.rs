@@ -14,6 +14,7 @@ use crate::driver::Driver;
 use crate::error::{Error, RedoRefusal};
 use crate::history::AppliedRow;
 use crate::history::ChangedFile;
+use crate::import::{self, Foreign, Imported};
 use crate::offline::{self, ScriptOptions};
 use crate::plan::{self, Command, OutOfOrder, Plan, Target};
 use crate::repair::{self, Resolution, ResumePoint, Settled};
@@ -276,6 +277,33 @@ impl<'r> Migrator<'r> {
         };
         let commands = [redo_down(count), redo_up(&planned.down)];
         runner::run(self.revisions, &self.config, driver, &commands, observer, &check)
+    }
+
+    /// What [`Migrator::import`] would record, read without the lock; nothing is written.
+    ///
+    /// # Errors
+    /// As [`Migrator::import`], but for the lock.
+    pub fn plan_import(
+        &self,
+        driver: &mut dyn Driver,
+        foreign: Foreign,
+        allow_unknown: bool,
+    ) -> Result<Imported, Error> {
+        Ok(import::plan_import(self.revisions, &self.config, driver, foreign, allow_unknown)?.0)
+    }
+
+    /// Adopts a database another tool migrated: each version its history table records (diesel's
+    /// `__diesel_schema_migrations`, …) is matched to a revision of this list and recorded as applied here, with
+    /// this list's checksums and `runner` saying where it came from, in one transaction under the lock. Versions
+    /// already recorded here are left as they are, so importing twice changes nothing; the other tool's table is not
+    /// touched. An application can adopt at start-up: import when this history table does not exist yet and the other
+    /// tool's does, then upgrade.
+    ///
+    /// # Errors
+    /// [`Error::Import`] when the other tool's table is not there, or records versions this list does not have
+    /// (unless `allow_unknown`, which leaves them out); lock and database errors.
+    pub fn import(&self, driver: &mut dyn Driver, foreign: Foreign, allow_unknown: bool) -> Result<Imported, Error> {
+        import::import(self.revisions, &self.config, driver, foreign, allow_unknown)
     }
 
     /// Where [`Migrator::resume`] would continue the dirty revision, checked as resume checks it.

@@ -4,6 +4,7 @@ mod backend;
 mod common;
 mod doubt;
 mod embedded;
+mod import;
 mod locking;
 mod mysql;
 mod postgres;

@@ -271,3 +271,36 @@ fn a_broken_file_blocks_only_what_runs_it() {
         .complains(&["0002_index/down.sql"]);
     run(&["current"]).ok().says(&["0002 (index)"]);
 }
+
+/// `migrate import diesel` on a database diesel migrated: a dry run first, then the record, then `status` says up
+/// to date and `upgrade` applies nothing; diesel's table is left as it was.
+#[test]
+fn import_diesel_history() {
+    let p = Project::with_fixture("diesel");
+    let file = p.path().join("app.db");
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, \
+         run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);
+         INSERT INTO __diesel_schema_migrations (version) VALUES ('00000000000000'), ('20240313'), \
+         ('20240313170000'), ('202511190914440000'), ('20251201120000');
+         CREATE TABLE setup_marker (id INTEGER); CREATE TABLE spaced (id INTEGER); CREATE TABLE dated (id INTEGER);",
+    )
+    .unwrap();
+    let url = ["--database-url", "sqlite:app.db"];
+    let run = |args: &[&str]| p.run(None, &[&url[..], args].concat());
+    run(&["status"]).code(3);
+    run(&["import", "diesel", "--dry-run"]).ok().says(&["would record 20240313 (dated)", "nothing was changed"]);
+    run(&["import", "diesel"]).ok().says(&[
+        "recorded   00000000000000 (diesel_initial_setup) (from __diesel_schema_migrations)",
+        "5 revision(s) recorded as applied from __diesel_schema_migrations, 0 already recorded",
+    ]);
+    run(&["status"]).ok();
+    run(&["upgrade"]).ok().says(&["nothing to do"]);
+    run(&["import", "diesel"]).ok().says(&["0 revision(s) recorded", "5 already recorded"]);
+    conn.execute_batch("INSERT INTO __diesel_schema_migrations (version) VALUES ('20990101000000')").unwrap();
+    run(&["import", "diesel"]).code(1).complains(&["20990101000000", "--allow-unknown"]);
+    run(&["import", "diesel", "--allow-unknown"]).ok().says(&["left out   20990101000000 (not in the folder)"]);
+    let count: i64 = conn.query_row("SELECT count(*) FROM __diesel_schema_migrations", [], |r| r.get(0)).unwrap();
+    assert_eq!(count, 6, "diesel's table is left as it was");
+}

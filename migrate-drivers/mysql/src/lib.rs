@@ -357,6 +357,27 @@ impl Driver for Mysql<'_> {
         self.conn.query_drop(sql).map_err(db_error)
     }
 
+    fn read_foreign(&mut self, table: &str, columns: &[&str]) -> Result<Option<Vec<Vec<Option<String>>>>, DbError> {
+        let exists: Option<i64> = self
+            .conn
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+                (table,),
+            )
+            .map_err(db_error)?;
+        if exists.unwrap_or(0) == 0 {
+            return Ok(None);
+        }
+        let list: Vec<String> = columns.iter().map(|c| format!("CAST({} AS CHAR)", quote(c))).collect();
+        let sql = format!("SELECT {} FROM {}", list.join(", "), quote(table));
+        let rows: Vec<mysql::Row> = self.conn.query(sql).map_err(db_error)?;
+        Ok(Some(
+            rows.into_iter()
+                .map(|mut row| (0..columns.len()).map(|i| row.take::<Option<String>, usize>(i).flatten()).collect())
+                .collect(),
+        ))
+    }
+
     fn presence(&mut self, object: &CatalogObject) -> Result<Option<Presence>, DbError> {
         // Names compare as the server stores them; the schema is the statement's, or the session's database.
         let table = object.table.as_ref();

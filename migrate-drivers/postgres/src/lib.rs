@@ -527,6 +527,28 @@ impl Driver for Postgres<'_> {
         self.batch(&sql)
     }
 
+    fn read_foreign(&mut self, table: &str, columns: &[&str]) -> Result<Option<Vec<Vec<Option<String>>>>, DbError> {
+        let exists = self
+            .first_value(&format!("SELECT (pg_catalog.to_regclass({}) IS NOT NULL)::text", literal(&quote(table))))?;
+        if exists.as_deref() != Some("true") {
+            return Ok(None);
+        }
+        let list: Vec<String> = columns.iter().map(|c| format!("{}::text", quote(c))).collect();
+        let sql = format!("SELECT {} FROM {}", list.join(", "), quote(table));
+        let messages = self.client.simple_query(&sql).map_err(db_error)?;
+        Ok(Some(
+            messages
+                .iter()
+                .filter_map(|m| match m {
+                    SimpleQueryMessage::Row(row) => {
+                        Some((0..columns.len()).map(|i| row.get(i).map(str::to_owned)).collect())
+                    }
+                    _ => None,
+                })
+                .collect(),
+        ))
+    }
+
     /// `pg:<backend pid>:<backend start>`: a pid is reused, the pair is not.
     fn runner_id(&mut self) -> Option<String> {
         if self.runner.is_none() {

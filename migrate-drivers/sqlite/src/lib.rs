@@ -450,6 +450,23 @@ impl Driver for Sqlite<'_> {
         self.conn.execute_batch(&write.sql(Backend::Sqlite, &name)).map_err(db_error)
     }
 
+    fn read_foreign(&mut self, table: &str, columns: &[&str]) -> Result<Option<Vec<Vec<Option<String>>>>, DbError> {
+        let exists: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [table], |r| r.get(0))
+            .map_err(db_error)?;
+        if exists == 0 {
+            return Ok(None);
+        }
+        let list: Vec<String> = columns.iter().map(|c| format!("CAST({} AS TEXT)", quote(c))).collect();
+        let sql = format!("SELECT {} FROM {}", list.join(", "), quote(table));
+        let mut stmt = self.conn.prepare(&sql).map_err(db_error)?;
+        let rows = stmt
+            .query_map([], |row| (0..columns.len()).map(|i| row.get::<_, Option<String>>(i)).collect())
+            .map_err(db_error)?;
+        rows.collect::<Result<Vec<_>, _>>().map(Some).map_err(db_error)
+    }
+
     fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
         self.upgrade_table(table)?;
         let conn = self.conn;
