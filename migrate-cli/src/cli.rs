@@ -159,6 +159,13 @@ pub enum Command {
         #[arg(long)]
         allow_empty_down: bool,
     },
+    /// Wait until the database accepts a connection (a server still starting, in a container or a CI job), trying
+    /// again every quarter second; exit 1 with the last error when the wait runs out.
+    Wait {
+        /// How long to wait at most, in seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+        timeout: f64,
+    },
     /// The revision the database is at, and whether it is dirty (exit 4 if it is).
     Current,
     /// Every revision in order, with when it was applied and how long it took.

@@ -491,3 +491,40 @@ pub fn verify(ctx: &mut Context) -> Result<Exit, Failure> {
     ctx.out.line(&format!("{verdict}: {} revision(s) in {}{database}", scan.revisions.len(), dir.display()));
     Ok(exit)
 }
+
+/// `wait`: tries to connect until the database accepts, or the wait runs out.
+///
+/// # Errors
+/// A bad timeout; the last connection error when the wait runs out.
+pub fn wait(ctx: &mut Context, timeout: f64) -> Result<Exit, Failure> {
+    let limit = std::time::Duration::try_from_secs_f64(timeout)
+        .map_err(|_| Failure::usage(format!("--timeout {timeout} is not a number of seconds"), None))?;
+    let url = ctx.require_database_url()?;
+    let started = std::time::Instant::now();
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match url.connect(false).and_then(|mut conn| conn.init(&ctx.global.init_sql)) {
+            Ok(()) => {
+                let waited = started.elapsed().as_secs_f64();
+                if ctx.out.is_json() {
+                    ctx.out.json(
+                        &json!({ "command": "wait", "database": url.shown(), "waited_s": waited, "tries": tries }),
+                    );
+                } else {
+                    ctx.out.line(&format!("{} accepts connections (after {waited:.1} s, {tries} tries)", url.shown()));
+                }
+                return Ok(Exit::Done);
+            }
+            Err(failure) if started.elapsed() >= limit => {
+                return Err(Failure::new(
+                    format!("{} did not accept a connection within {timeout} s: {}", url.shown(), failure.message),
+                    Some("check that the server is starting and the URL is right, or wait longer: --timeout".into()),
+                ));
+            }
+            Err(_) => {
+                std::thread::sleep(std::time::Duration::from_millis(250).min(limit.saturating_sub(started.elapsed())))
+            }
+        }
+    }
+}

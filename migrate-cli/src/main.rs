@@ -206,6 +206,7 @@ fn dispatch(ctx: &mut Context, command: Command) -> Result<Exit, Failure> {
         }
         Command::Redo { count, dry_run, allow_empty_down } => apply::redo(ctx, &count, allow_empty_down, dry_run),
         Command::Current => inspect::current(ctx),
+        Command::Wait { timeout } => inspect::wait(ctx, timeout),
         Command::History => inspect::history(ctx),
         Command::Status => inspect::status(ctx),
         Command::Show { revision } => inspect::show(ctx, &revision),

@@ -91,3 +91,43 @@ fn history_table_in_its_own_schema() {
     db.exec(&format!("DROP SCHEMA {schema} CASCADE"));
     assert_eq!(rows, [[Some("0001".to_owned())]]);
 }
+
+/// `migrate wait` on a server that starts listening only after a while: it keeps trying, then goes on once the
+/// server accepts; on a port where nothing ever listens it gives up after its timeout, naming the last error.
+#[test]
+fn wait_for_a_server_still_starting() {
+    let Some(db) = Db::new(Kind::Postgres, "wait_starting") else { return };
+    let server = url::Url::parse(&db.url).unwrap();
+    let target = format!("{}:{}", server.host_str().unwrap(), server.port().unwrap_or(5432));
+    // A free port, given up, then listened on 1.5 s later by a proxy to the real server.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        for client in listener.incoming().flatten() {
+            let upstream = std::net::TcpStream::connect(&target).unwrap();
+            let (mut a, b) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+            std::thread::spawn(move || {
+                std::io::copy(&mut a, &mut b.try_clone().unwrap()).map(|_| b.shutdown(std::net::Shutdown::Write))
+            });
+            let (mut c, d) = (upstream, client);
+            std::thread::spawn(move || {
+                std::io::copy(&mut c, &mut d.try_clone().unwrap()).map(|_| d.shutdown(std::net::Shutdown::Write))
+            });
+        }
+    });
+    let mut late = server.clone();
+    late.set_port(Some(port)).unwrap();
+    let p = Project::new();
+    let started = std::time::Instant::now();
+    p.run(None, &["--database-url", late.as_str(), "wait", "--timeout", "20"])
+        .ok()
+        .says(&["accepts connections (after"]);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(1400), "{:?}", started.elapsed());
+    let nowhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let started = std::time::Instant::now();
+    p.run(None, &["--database-url", &format!("postgres://postgres@127.0.0.1:{nowhere}/x"), "wait", "--timeout", "1"])
+        .code(1)
+        .complains(&["did not accept a connection within 1 s", "--timeout"]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+}
