@@ -159,6 +159,15 @@ pub enum Command {
         #[arg(long)]
         allow_empty_down: bool,
     },
+    /// Print a completion script for a shell: `migrate completions bash > /etc/bash_completion.d/migrate`,
+    /// `migrate completions zsh > "${fpath[1]}/_migrate"`, `migrate completions fish > ~/.config/fish/completions/migrate.fish`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), made from the same grammar as `--help`: `migrate man > migrate.1`.
+    Man,
     /// Wait until the database accepts a connection (a server still starting, in a container or a CI job), trying
     /// again every quarter second; exit 1 with the last error when the wait runs out.
     Wait {

@@ -187,8 +187,30 @@ fn run(cli: Cli) -> Result<Exit, Failure> {
     result
 }
 
+/// Writes generated text to stdout as it is; a reader that stops early (`| head`) is not an error.
+fn print_raw(text: &[u8], what: &str) -> Result<Exit, Failure> {
+    use std::io::Write as _;
+    match std::io::stdout().write_all(text) {
+        Ok(()) => Ok(Exit::Done),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Done),
+        Err(err) => Err(Failure::new(format!("writing {what}: {err}"), None)),
+    }
+}
+
 fn dispatch(ctx: &mut Context, command: Command) -> Result<Exit, Failure> {
     match command {
+        Command::Completions { shell } => {
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "migrate", &mut text);
+            print_raw(&text, "the completion script")
+        }
+        Command::Man => {
+            let mut text = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut text)
+                .map_err(|err| Failure::new(format!("making the manual page: {err}"), None))?;
+            print_raw(&text, "the manual page")
+        }
         Command::New { name, sequential, no_transaction, dry_run } => {
             new::new(ctx, &name, sequential, no_transaction, dry_run)
         }

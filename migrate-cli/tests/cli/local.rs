@@ -304,3 +304,22 @@ fn import_diesel_history() {
     let count: i64 = conn.query_row("SELECT count(*) FROM __diesel_schema_migrations", [], |r| r.get(0)).unwrap();
     assert_eq!(count, 6, "diesel's table is left as it was");
 }
+
+/// Completion scripts and the manual page come from the same grammar as `--help`: every command is in them.
+#[test]
+fn completions_and_man_page() {
+    let p = Project::new();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let run = p.run(None, &["completions", shell]);
+        run.ok();
+        for command in ["upgrade", "downgrade", "resume", "import", "wait"] {
+            assert!(run.stdout.contains(command), "{shell} completions lack {command}");
+        }
+    }
+    let man = p.run(None, &["man"]);
+    man.ok().says(&[".TH migrate 1", "\\-\\-init\\-sql", "\\-\\-lock\\-wait"]);
+    for command in ["upgrade", "downgrade", "resume", "import", "wait", "completions"] {
+        assert!(man.stdout.contains(command), "the manual page lacks {command}");
+    }
+    p.run(None, &["completions", "tcsh"]).code(2);
+}
