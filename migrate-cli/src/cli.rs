@@ -6,7 +6,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Schema migrations from a folder of plain SQL revisions, on PostgreSQL, SQLite and MySQL/MariaDB.
 ///
-/// The database comes from --database-url, else DATABASE_URL, else a .env file (in this directory or a parent):
+/// Every option can also be set by an environment variable (MIGRATE_DIR, MIGRATE_LOCK_WAIT, …) or in migrate.toml
+/// (this directory or the nearest parent): a flag wins over the environment, which wins over the file, which wins
+/// over the default; `migrate config` shows where each value came from.
+///
+/// The database comes from --database-url, else DATABASE_URL, else a .env file (in this directory or a parent),
+/// else database_url in migrate.toml:
 /// postgres://user:password@host:port/database, mysql://user:password@host:port/database, sqlite:path/to/file.db.
 /// Passwords are never printed.
 ///
@@ -30,42 +35,46 @@ pub struct Global {
     #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
 
-    /// The revision folder.
-    #[arg(long, global = true, value_name = "DIR", default_value = "migrations")]
+    /// The revision folder (from migrate.toml: relative to that file).
+    #[arg(long, global = true, value_name = "DIR", default_value = "migrations", env = "MIGRATE_DIR")]
     pub dir: PathBuf,
 
     /// The history table's name.
-    #[arg(long, global = true, value_name = "NAME", default_value = migrate_core::history::DEFAULT_TABLE)]
+    #[arg(long, global = true, value_name = "NAME", default_value = migrate_core::history::DEFAULT_TABLE, env = "MIGRATE_HISTORY_TABLE")]
     pub history_table: String,
 
     /// The history table's schema (PostgreSQL) or database (MySQL); default: the connection's own.
-    #[arg(long, global = true, value_name = "SCHEMA")]
+    #[arg(long, global = true, value_name = "SCHEMA", env = "MIGRATE_HISTORY_SCHEMA")]
     pub history_schema: Option<String>,
 
     /// Output for people (tables, one line per revision) or for scripts (one JSON document on stdout).
-    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text, env = "MIGRATE_FORMAT")]
     pub format: Format,
 
     /// Colour: only on a terminal by default (and never with NO_COLOR set).
-    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto, env = "MIGRATE_COLOR")]
     pub color: Color,
 
     /// How long connecting may take, handshake included, in seconds.
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = crate::database::DEFAULT_CONNECT_TIMEOUT.as_secs_f64())]
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = crate::database::DEFAULT_CONNECT_TIMEOUT.as_secs_f64(), env = "MIGRATE_CONNECT_TIMEOUT")]
     pub connect_timeout: f64,
 
     /// How long to wait for the migration lock, in seconds.
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = migrate_core::DEFAULT_LOCK_WAIT.as_secs_f64())]
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = migrate_core::DEFAULT_LOCK_WAIT.as_secs_f64(), env = "MIGRATE_LOCK_WAIT")]
     pub lock_wait: f64,
 
     /// Do not take the migration lock: only when something else guarantees a single runner.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "MIGRATE_NO_LOCK")]
     pub no_lock: bool,
 
     /// A statement to run on the connection right after connecting, before anything else (repeatable, run in
     /// order): session settings the revisions need, such as `SET FOREIGN_KEY_CHECKS = 0` on MySQL.
-    #[arg(long = "init-sql", global = true, value_name = "SQL", action = clap::ArgAction::Append)]
+    #[arg(long = "init-sql", global = true, value_name = "SQL", action = clap::ArgAction::Append, env = "MIGRATE_INIT_SQL")]
     pub init_sql: Vec<String>,
+
+    /// The configuration file; default: migrate.toml in this directory or the nearest parent that has one.
+    #[arg(long, global = true, value_name = "FILE", env = "MIGRATE_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 /// `--format`.
@@ -168,6 +177,9 @@ pub enum Command {
     },
     /// Print the manual page (roff), made from the same grammar as `--help`: `migrate man > migrate.1`.
     Man,
+    /// Every global option's value and where it came from: a flag, an environment variable, migrate.toml, or the
+    /// default (passwords hidden).
+    Config,
     /// Wait until the database accepts a connection (a server still starting, in a container or a CI job), trying
     /// again every quarter second; exit 1 with the last error when the wait runs out.
     Wait {

@@ -37,14 +37,17 @@ pub enum Source {
     Environment,
     /// `DATABASE_URL` in a `.env` file.
     DotEnv,
+    /// `database_url` in `migrate.toml`.
+    File,
 }
 
 impl Source {
-    fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Source::Flag => "--database-url",
             Source::Environment => "DATABASE_URL",
             Source::DotEnv => "DATABASE_URL in .env",
+            Source::File => "database_url in migrate.toml",
         }
     }
 }
@@ -54,7 +57,7 @@ impl Source {
 ///
 /// # Errors
 /// A `.env` file that cannot be read.
-pub fn find(flag: Option<&str>) -> Result<Option<(String, Source)>, Failure> {
+pub fn find(flag: Option<&str>, file: Option<&str>) -> Result<Option<(String, Source)>, Failure> {
     if let Some(url) = flag {
         return Ok(Some((url.to_owned(), Source::Flag)));
     }
@@ -72,9 +75,10 @@ pub fn find(flag: Option<&str>) -> Result<Option<(String, Source)>, Failure> {
             Some("fix the file, or give the URL with --database-url or DATABASE_URL".to_owned()),
         )
     };
+    let from_file = file.map(|url| (url.to_owned(), Source::File));
     let entries = match dotenvy::dotenv_iter() {
         Ok(entries) => entries,
-        Err(err) if err.not_found() => return Ok(None),
+        Err(err) if err.not_found() => return Ok(from_file),
         Err(err) => return Err(unreadable(err, 0)),
     };
     for (index, entry) in entries.enumerate() {
@@ -84,7 +88,7 @@ pub fn find(flag: Option<&str>) -> Result<Option<(String, Source)>, Failure> {
             Err(err) => return Err(unreadable(err, index + 1)),
         }
     }
-    Ok(None)
+    Ok(from_file)
 }
 
 /// The URL's password in the forms it may take (as written, percent-decoded), for scrubbing output.
@@ -144,7 +148,7 @@ fn percent_decode(text: &str) -> String {
 }
 
 /// The URL with its password replaced by `***`.
-fn redacted(raw: &str) -> String {
+pub(crate) fn redacted(raw: &str) -> String {
     let mut shown = raw.to_owned();
     for secret in passwords(raw) {
         shown = shown.replace(&secret, "***");

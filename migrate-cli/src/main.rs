@@ -6,6 +6,7 @@
 
 mod apply;
 mod cli;
+mod config;
 mod database;
 mod failure;
 mod inspect;
@@ -18,7 +19,6 @@ mod repair;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
 use migrate_core::scan::Blocks;
 use migrate_core::{HistoryTable, Migrator, OutOfOrder, Revision, Scan, ScanOptions};
 
@@ -33,6 +33,8 @@ pub struct Context {
     pub out: Output,
     /// The global options.
     pub global: Global,
+    /// What migrate.toml set, and where each option came from.
+    pub settings: config::Settings,
 }
 
 /// Per-command run options that end up in the runner's configuration.
@@ -101,7 +103,8 @@ impl Context {
     /// # Errors
     /// A URL that cannot be read, or a `.env` file that cannot.
     pub fn database_url(&mut self) -> Result<Option<DatabaseUrl>, Failure> {
-        let Some((raw, source)) = database::find(self.global.database_url.as_deref())? else { return Ok(None) };
+        let file = self.settings.database_url.as_deref();
+        let Some((raw, source)) = database::find(self.global.database_url.as_deref(), file)? else { return Ok(None) };
         self.out.hide(&database::passwords(&raw));
         let url = DatabaseUrl::parse(&raw, source)?;
         self.out.hide(url.secrets());
@@ -174,12 +177,23 @@ impl Context {
     }
 }
 
-fn run(cli: Cli) -> Result<Exit, Failure> {
+fn run(mut cli: Cli, matches: &clap::ArgMatches) -> Result<Exit, Failure> {
+    let settings = config::apply(&mut cli.global, matches);
     let mut out = Output::new(cli.global.format, cli.global.color);
     // A URL given by mistake in another argument (`migrate new <URL>`, `--history-table <URL>`) may be quoted in an
     // error: its password is hidden as the database URL's is.
     hide_argument_passwords(&mut out);
-    let mut ctx = Context { out, global: cli.global };
+    let settings = match settings {
+        Ok(settings) => settings,
+        Err(failure) => {
+            out.failure(&failure);
+            return Err(failure);
+        }
+    };
+    if let Some(url) = &settings.database_url {
+        out.hide(&database::passwords(url));
+    }
+    let mut ctx = Context { out, global: cli.global, settings };
     let result = dispatch(&mut ctx, cli.command);
     if let Err(failure) = &result {
         ctx.out.failure(failure);
@@ -204,6 +218,7 @@ fn dispatch(ctx: &mut Context, command: Command) -> Result<Exit, Failure> {
             clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "migrate", &mut text);
             print_raw(&text, "the completion script")
         }
+        Command::Config => config::show(ctx),
         Command::Man => {
             let mut text = Vec::new();
             clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
@@ -253,8 +268,11 @@ fn hide_argument_passwords(out: &mut Output) {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = <Cli as clap::CommandFactory>::command()
+        .try_get_matches()
+        .and_then(|matches| <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map(|cli| (cli, matches)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(err) => {
             // Usage errors, --help and --version. The arguments may hold a URL with a password: scrub it.
             let mut printer = Output::new(cli::Format::Text, cli::Color::Never);
@@ -268,7 +286,7 @@ fn main() -> ExitCode {
             return ExitCode::from(Exit::Done as u8);
         }
     };
-    match run(cli) {
+    match run(cli, &matches) {
         Ok(exit) => ExitCode::from(exit as u8),
         Err(failure) => ExitCode::from(failure.exit as u8),
     }

@@ -323,3 +323,54 @@ fn completions_and_man_page() {
     }
     p.run(None, &["completions", "tcsh"]).code(2);
 }
+
+/// migrate.toml, found from a subdirectory, sets every option a flag or a variable does not; relative paths in it
+/// are the file's; `migrate config` says where each value came from; an unknown key is refused, naming the file.
+#[test]
+fn configuration_file_and_variables() {
+    let p = Project::new();
+    std::fs::write(
+        p.path().join("migrate.toml"),
+        "database_url = \"sqlite:state/app.db\"\ndir = \"db/revisions\"\nhistory_table = \"schema_history\"\n\
+         lock_wait = 3\ninit_sql = [\"CREATE TABLE IF NOT EXISTS from_init (id INTEGER)\"]\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(p.path().join("state")).unwrap();
+    let revision = p.path().join("db/revisions/0001_a");
+    std::fs::create_dir_all(&revision).unwrap();
+    std::fs::write(revision.join("up.sql"), "CREATE TABLE a (id INTEGER);\n").unwrap();
+    std::fs::write(revision.join("down.sql"), "DROP TABLE a;\n").unwrap();
+    let sub = p.path().join("src/deep");
+    std::fs::create_dir_all(&sub).unwrap();
+    let in_sub = |args: &[&str], vars: &[(&str, &str)]| {
+        let mut cmd = p.command(None, args);
+        cmd.current_dir(&sub);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        crate::harness::run(cmd, args)
+    };
+    in_sub(&["upgrade"], &[]).ok().says(&["applied    0001 (a)"]);
+    let conn = rusqlite::Connection::open(p.path().join("state/app.db")).unwrap();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(tables, ["a", "from_init", "schema_history"]);
+    let shown = in_sub(&["config", "--history-table", "flagged"], &[("MIGRATE_LOCK_WAIT", "7")]);
+    shown.ok().says(&[
+        "database_url in migrate.toml",
+        "history_table    flagged",
+        "lock_wait        7 s",
+        "environment (MIGRATE_LOCK_WAIT)",
+        "db/revisions",
+        "init_sql",
+    ]);
+    let json = in_sub(&["config", "--format", "json"], &[]).ok().json();
+    assert!(json["file"].as_str().unwrap().ends_with("migrate.toml"), "{json}");
+    std::fs::write(sub.join("migrate.toml"), "lock_wiat = 3\n").unwrap();
+    in_sub(&["status"], &[]).code(2).complains(&["migrate.toml: unknown key `lock_wiat`", "lock_wait"]);
+}

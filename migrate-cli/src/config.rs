@@ -1,0 +1,228 @@
+//! `migrate.toml`: every global option in a project file, found in the current directory or the nearest parent
+//! (or named by `--config` / `MIGRATE_CONFIG`). A flag wins over an environment variable, which wins over the file,
+//! which wins over the default; the sources are kept for `migrate config`.
+
+use std::path::{Path, PathBuf};
+
+use clap::parser::ValueSource;
+use clap::ArgMatches;
+
+use serde_json::json;
+
+use crate::cli::{Color, Format, Global};
+use crate::database;
+use crate::failure::{Exit, Failure};
+use crate::Context;
+
+/// The file's name.
+pub const FILE: &str = "migrate.toml";
+
+/// The keys a file may hold: each global option, as its flag is spelled with `_` for `-`, and its variable.
+pub const KEYS: [(&str, &str); 10] = [
+    ("database_url", "DATABASE_URL"),
+    ("dir", "MIGRATE_DIR"),
+    ("history_table", "MIGRATE_HISTORY_TABLE"),
+    ("history_schema", "MIGRATE_HISTORY_SCHEMA"),
+    ("format", "MIGRATE_FORMAT"),
+    ("color", "MIGRATE_COLOR"),
+    ("connect_timeout", "MIGRATE_CONNECT_TIMEOUT"),
+    ("lock_wait", "MIGRATE_LOCK_WAIT"),
+    ("no_lock", "MIGRATE_NO_LOCK"),
+    ("init_sql", "MIGRATE_INIT_SQL"),
+];
+
+/// Where an option's value came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Its flag.
+    Flag,
+    /// Its environment variable.
+    Environment(&'static str),
+    /// The file.
+    File(PathBuf),
+    /// The default.
+    Default,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Flag => f.write_str("flag"),
+            Origin::Environment(var) => write!(f, "environment ({var})"),
+            Origin::File(path) => write!(f, "file ({})", path.display()),
+            Origin::Default => f.write_str("default"),
+        }
+    }
+}
+
+/// A configuration file, read.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// The file, if one was found.
+    pub path: Option<PathBuf>,
+    /// `database_url` from the file (below DATABASE_URL and .env).
+    pub database_url: Option<String>,
+    /// Where each option's value came from, by key.
+    pub origins: Vec<(&'static str, Origin)>,
+}
+
+/// The file `--config` names, or `migrate.toml` in `start` or the nearest parent that has one.
+fn locate(explicit: Option<&Path>, start: &Path) -> Result<Option<PathBuf>, Failure> {
+    if let Some(path) = explicit {
+        if !path.is_file() {
+            return Err(Failure::usage(format!("the configuration file {} does not exist", path.display()), None));
+        }
+        return Ok(Some(path.to_owned()));
+    }
+    Ok(start.ancestors().map(|dir| dir.join(FILE)).find(|p| p.is_file()))
+}
+
+/// Reads the configuration file (if any) into the options not given by a flag or a variable, and records where
+/// each option's value came from.
+///
+/// # Errors
+/// A file that cannot be read or parsed, an unknown key, or a value of the wrong type, each named with the file.
+pub fn apply(global: &mut Global, matches: &ArgMatches) -> Result<Settings, Failure> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let path = locate(global.config.as_deref(), &cwd)?;
+    let mut table = toml::Table::new();
+    if let Some(path) = &path {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display()), None))?;
+        table = text.parse::<toml::Table>().map_err(|e| {
+            Failure::usage(format!("{} is not valid TOML: {}", path.display(), e.message()), Some(fix_hint()))
+        })?;
+    }
+    let shown = path.as_deref().unwrap_or(Path::new(FILE)).display().to_string();
+    for key in table.keys() {
+        if !KEYS.iter().any(|(k, _)| k == key) {
+            let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+            return Err(Failure::usage(
+                format!("{shown}: unknown key `{key}`; the keys are {}", known.join(", ")),
+                Some(fix_hint()),
+            ));
+        }
+    }
+    let wrong = |key: &str, what: &str| Failure::usage(format!("{shown}: `{key}` must be {what}"), Some(fix_hint()));
+    let text = |key: &str| -> Result<Option<String>, Failure> {
+        table.get(key).map(|v| v.as_str().map(str::to_owned).ok_or_else(|| wrong(key, "a string"))).transpose()
+    };
+    let seconds = |key: &str| -> Result<Option<f64>, Failure> {
+        table
+            .get(key)
+            .map(|v| {
+                v.as_float()
+                    .or_else(|| v.as_integer().map(|i| i as f64))
+                    .ok_or_else(|| wrong(key, "a number of seconds"))
+            })
+            .transpose()
+    };
+    let mut settings = Settings { path: path.clone(), ..Settings::default() };
+    let base = path.as_deref().and_then(Path::parent).map(Path::to_owned).unwrap_or_default();
+    for (key, var) in KEYS {
+        let id = key;
+        let source = matches.value_source(id);
+        let origin = match source {
+            Some(ValueSource::CommandLine) => Origin::Flag,
+            Some(ValueSource::EnvVariable) => Origin::Environment(var),
+            _ if key == "database_url" => {
+                // DATABASE_URL and .env are read later, and win over the file. A relative SQLite path is the
+                // file's, like `dir`.
+                settings.database_url = text(key)?.map(|url| match url.strip_prefix("sqlite:") {
+                    Some(rest) if !rest.starts_with('/') && !rest.starts_with(':') && !rest.starts_with("file:") => {
+                        format!("sqlite:{}", base.join(rest).display())
+                    }
+                    _ => url,
+                });
+                Origin::Default
+            }
+            _ if table.contains_key(key) => {
+                match key {
+                    "dir" => global.dir = base.join(text(key)?.unwrap_or_default()),
+                    "history_table" => global.history_table = text(key)?.unwrap_or_default(),
+                    "history_schema" => global.history_schema = text(key)?,
+                    "format" => {
+                        global.format = match text(key)?.as_deref() {
+                            Some("text") => Format::Text,
+                            Some("json") => Format::Json,
+                            _ => return Err(wrong(key, "\"text\" or \"json\"")),
+                        }
+                    }
+                    "color" => {
+                        global.color = match text(key)?.as_deref() {
+                            Some("auto") => Color::Auto,
+                            Some("always") => Color::Always,
+                            Some("never") => Color::Never,
+                            _ => return Err(wrong(key, "\"auto\", \"always\" or \"never\"")),
+                        }
+                    }
+                    "connect_timeout" => global.connect_timeout = seconds(key)?.unwrap_or_default(),
+                    "lock_wait" => global.lock_wait = seconds(key)?.unwrap_or_default(),
+                    "no_lock" => {
+                        global.no_lock = table[key].as_bool().ok_or_else(|| wrong(key, "true or false"))?;
+                    }
+                    "init_sql" => {
+                        let list = table[key].as_array().ok_or_else(|| wrong(key, "a list of statements"))?;
+                        global.init_sql = list
+                            .iter()
+                            .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| wrong(key, "a list of strings")))
+                            .collect::<Result<_, _>>()?;
+                    }
+                    _ => unreachable!("every key is handled"),
+                }
+                Origin::File(path.clone().unwrap_or_default())
+            }
+            _ => Origin::Default,
+        };
+        settings.origins.push((key, origin));
+    }
+    Ok(settings)
+}
+
+fn fix_hint() -> String {
+    format!("fix {FILE}, or name another file with --config")
+}
+
+/// `config`: every global option's value and where it came from; the URL's password hidden.
+///
+/// # Errors
+/// A `.env` file that cannot be read.
+pub fn show(ctx: &mut Context) -> Result<Exit, Failure> {
+    let g = &ctx.global;
+    let url = database::find(g.database_url.as_deref(), ctx.settings.database_url.as_deref())?;
+    let value = |key: &str| -> String {
+        match key {
+            "database_url" => url.as_ref().map_or_else(|| "(none)".to_owned(), |(raw, _)| database::redacted(raw)),
+            "dir" => g.dir.display().to_string(),
+            "history_table" => g.history_table.clone(),
+            "history_schema" => g.history_schema.clone().unwrap_or_else(|| "(the connection's own)".to_owned()),
+            "format" => format!("{:?}", g.format).to_lowercase(),
+            "color" => format!("{:?}", g.color).to_lowercase(),
+            "connect_timeout" => format!("{} s", g.connect_timeout),
+            "lock_wait" => format!("{} s", g.lock_wait),
+            "no_lock" => g.no_lock.to_string(),
+            "init_sql" => format!("{:?}", g.init_sql),
+            _ => String::new(),
+        }
+    };
+    let origin = |key: &str| -> String {
+        if key == "database_url" {
+            return url.as_ref().map_or_else(|| "none".to_owned(), |(_, source)| source.describe().to_owned());
+        }
+        ctx.settings.origins.iter().find(|(k, _)| *k == key).map_or_else(String::new, |(_, o)| o.to_string())
+    };
+    let rows: Vec<(&str, String, String)> = KEYS.iter().map(|(key, _)| (*key, value(key), origin(key))).collect();
+    let file = ctx.settings.path.as_ref().map(|p| p.display().to_string());
+    if ctx.out.is_json() {
+        let options: Vec<_> =
+            rows.iter().map(|(k, v, o)| json!({ "key": k, "value": ctx.out.scrub(v), "from": o })).collect();
+        ctx.out.json(&json!({ "file": file, "options": options }));
+        return Ok(Exit::Done);
+    }
+    ctx.out.line(&format!("file: {}", file.as_deref().unwrap_or("(no migrate.toml here or above)")));
+    for (key, value, from) in rows {
+        let value = ctx.out.scrub(&value);
+        ctx.out.line(&format!("{key:<16} {value:<40} {from}"));
+    }
+    Ok(Exit::Done)
+}
