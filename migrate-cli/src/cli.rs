@@ -72,6 +72,17 @@ pub struct Global {
     #[arg(long = "init-sql", global = true, value_name = "SQL", action = clap::ArgAction::Append, env = "MIGRATE_INIT_SQL")]
     pub init_sql: Vec<String>,
 
+    /// PostgreSQL TLS, as libpq means it: disable, prefer (the default: TLS if offered, unchecked), require (TLS,
+    /// unchecked unless --sslrootcert), verify-ca (the certificate chains to a trusted root), verify-full (and names
+    /// the host). Wins over the URL's sslmode.
+    #[arg(long, global = true, value_enum, value_name = "MODE", env = "PGSSLMODE")]
+    pub sslmode: Option<crate::tls::SslMode>,
+
+    /// PEM file of the roots a PostgreSQL server's certificate must chain to (`system` for the system's); wins over
+    /// the URL's sslrootcert.
+    #[arg(long, global = true, value_name = "FILE", env = "PGSSLROOTCERT")]
+    pub sslrootcert: Option<PathBuf>,
+
     /// The configuration file; default: migrate.toml in this directory or the nearest parent that has one.
     #[arg(long, global = true, value_name = "FILE", env = "MIGRATE_CONFIG")]
     pub config: Option<PathBuf>,

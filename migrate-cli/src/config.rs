@@ -18,7 +18,7 @@ use crate::Context;
 pub const FILE: &str = "migrate.toml";
 
 /// The keys a file may hold: each global option, as its flag is spelled with `_` for `-`, and its variable.
-pub const KEYS: [(&str, &str); 10] = [
+pub const KEYS: [(&str, &str); 12] = [
     ("database_url", "DATABASE_URL"),
     ("dir", "MIGRATE_DIR"),
     ("history_table", "MIGRATE_HISTORY_TABLE"),
@@ -29,6 +29,8 @@ pub const KEYS: [(&str, &str); 10] = [
     ("lock_wait", "MIGRATE_LOCK_WAIT"),
     ("no_lock", "MIGRATE_NO_LOCK"),
     ("init_sql", "MIGRATE_INIT_SQL"),
+    ("sslmode", "PGSSLMODE"),
+    ("sslrootcert", "PGSSLROOTCERT"),
 ];
 
 /// Where an option's value came from.
@@ -168,6 +170,17 @@ pub fn apply(global: &mut Global, matches: &ArgMatches) -> Result<Settings, Fail
                             .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| wrong(key, "a list of strings")))
                             .collect::<Result<_, _>>()?;
                     }
+                    "sslmode" => {
+                        let mode = text(key)?.unwrap_or_default();
+                        global.sslmode = Some(
+                            crate::tls::SslMode::from_libpq(&mode)
+                                .ok_or_else(|| wrong(key, "disable, prefer, require, verify-ca or verify-full"))?,
+                        );
+                    }
+                    "sslrootcert" => {
+                        let root = text(key)?.unwrap_or_default();
+                        global.sslrootcert = Some(if root == "system" { root.into() } else { base.join(root) });
+                    }
                     _ => unreachable!("every key is handled"),
                 }
                 Origin::File(path.clone().unwrap_or_default())
@@ -202,6 +215,10 @@ pub fn show(ctx: &mut Context) -> Result<Exit, Failure> {
             "lock_wait" => format!("{} s", g.lock_wait),
             "no_lock" => g.no_lock.to_string(),
             "init_sql" => format!("{:?}", g.init_sql),
+            "sslmode" => g.sslmode.map_or_else(|| "(the URL's, else prefer)".to_owned(), |m| format!("{m:?}")),
+            "sslrootcert" => {
+                g.sslrootcert.as_ref().map_or_else(|| "(the URL's)".to_owned(), |p| p.display().to_string())
+            }
             _ => String::new(),
         }
     };

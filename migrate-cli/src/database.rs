@@ -7,6 +7,7 @@ use std::time::Duration;
 use migrate_core::{Backend, Driver};
 
 use crate::failure::Failure;
+use crate::tls::{self, PgTls, SslMode};
 
 /// A parsed database URL.
 pub struct DatabaseUrl {
@@ -24,7 +25,7 @@ const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
 
 enum Target {
     Sqlite(PathBuf),
-    Postgres(Box<postgres::Config>),
+    Postgres(Box<postgres::Config>, PgTls),
     Mysql(Box<mysql::Opts>),
 }
 
@@ -191,9 +192,11 @@ impl DatabaseUrl {
                 (Backend::Sqlite, Target::Sqlite(PathBuf::from(path)))
             }
             "postgres" | "postgresql" => {
+                // The client library reads only some of libpq's sslmodes: the TLS parameters are ours.
+                let (rest, tls) = tls::split_pg_url(raw).map_err(bad)?;
                 let config: postgres::Config =
-                    raw.parse().map_err(|err: postgres::Error| bad(format!("cannot be read: {err}")))?;
-                (Backend::Postgres, Target::Postgres(Box::new(config)))
+                    rest.parse().map_err(|err: postgres::Error| bad(format!("cannot be read: {err}")))?;
+                (Backend::Postgres, Target::Postgres(Box::new(config), tls))
             }
             "mysql" | "mariadb" => {
                 let url = format!("mysql{}", &raw[scheme.len()..]);
@@ -209,6 +212,14 @@ impl DatabaseUrl {
     #[must_use]
     pub fn with_connect_timeout(mut self, timeout: Duration) -> DatabaseUrl {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// The URL with `--sslmode` and `--sslrootcert` put over its own `sslmode` and `sslrootcert` (PostgreSQL).
+    pub fn with_tls(mut self, mode: Option<SslMode>, root: Option<&Path>) -> DatabaseUrl {
+        if let Target::Postgres(_, tls) = &mut self.target {
+            *tls = std::mem::take(tls).overridden(mode, root);
+        }
         self
     }
 
@@ -256,8 +267,14 @@ impl DatabaseUrl {
                 }
                 Kind::Sqlite(rusqlite::Connection::open(path).map_err(|e| fail(e.to_string()))?)
             }
-            Target::Postgres(config) => {
+            Target::Postgres(config, tls) => {
                 let mut config = (**config).clone();
+                let connector = tls.connector()?;
+                config.ssl_mode(match tls.effective() {
+                    SslMode::Disable => postgres::config::SslMode::Disable,
+                    SslMode::Prefer => postgres::config::SslMode::Prefer,
+                    _ => postgres::config::SslMode::Require,
+                });
                 if config.get_application_name().is_none() {
                     // The lock's holder is named by application where PostgreSQL can tell.
                     config.application_name("migrate");
@@ -269,7 +286,13 @@ impl DatabaseUrl {
                     // tokio-postgres's default: two hours before a dead peer is noticed.
                     config.keepalives_idle(KEEPALIVE_IDLE);
                 }
-                let client = self.bounded(move || config.connect(postgres::NoTls).map_err(|e| pg_message(&e)));
+                let client = self.bounded(move || {
+                    match connector {
+                        Some(connector) => config.connect(connector),
+                        None => config.connect(postgres::NoTls),
+                    }
+                    .map_err(|e| pg_message(&e))
+                });
                 Kind::Postgres(Box::new(client.map_err(fail)?))
             }
             Target::Mysql(opts) => {

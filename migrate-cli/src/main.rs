@@ -15,6 +15,7 @@ mod offline;
 mod output;
 mod progress;
 mod repair;
+mod tls;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -112,7 +113,7 @@ impl Context {
         let timeout = Duration::try_from_secs_f64(seconds).ok().filter(|t| !t.is_zero()).ok_or_else(|| {
             Failure::usage(format!("--connect-timeout {seconds} is not a number of seconds above 0"), None)
         })?;
-        Ok(Some(url.with_connect_timeout(timeout)))
+        Ok(Some(url.with_connect_timeout(timeout).with_tls(self.global.sslmode, self.global.sslrootcert.as_deref())))
     }
 
     /// The database URL, which this command needs.

@@ -131,3 +131,42 @@ fn wait_for_a_server_still_starting() {
         .complains(&["did not accept a connection within 1 s", "--timeout"]);
     assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
 }
+
+/// TLS as libpq means it, against this machine's server (`ssl = on`, Debian's self-signed certificate for
+/// `CN=localhost`): `require` encrypts, `disable` does not, `verify-full` with that certificate as root succeeds on
+/// `localhost` and fails on `127.0.0.1`, `verify-ca` succeeds on both; `--sslmode` wins over the URL.
+#[test]
+fn tls_modes() {
+    let Some(db) = Db::new(Kind::Postgres, "tls_modes") else { return };
+    let root = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+    assert!(std::path::Path::new(root).exists(), "this test needs the server's certificate at {root}");
+    let p = Project::new();
+    p.write("0001_a/up.sql", "CREATE TABLE a (id INTEGER);\n").write("0001_a/down.sql", "DROP TABLE a;\n");
+    // Fails the connection unless it is encrypted.
+    let encrypted = "DO $$BEGIN IF NOT (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()) THEN \
+                     RAISE EXCEPTION 'not encrypted'; END IF; END$$";
+    let mut url = url::Url::parse(&db.url).unwrap();
+    let on = |url: &url::Url, host: &str, extra: &str| {
+        let mut url = url.clone();
+        url.set_host(Some(host)).unwrap();
+        format!("{url}{extra}")
+    };
+    let run =
+        |url: &str, args: &[&str]| p.run(None, &[&["--database-url", url, "--init-sql", encrypted][..], args].concat());
+    url.query_pairs_mut().append_pair("sslmode", "require");
+    run(&on(&url, "127.0.0.1", ""), &["upgrade"]).ok().says(&["applied    0001 (a)"]);
+    run(&on(&url, "127.0.0.1", ""), &["current", "--sslmode", "disable"]).code(2).complains(&["not encrypted"]);
+    let full = format!("&sslmode=verify-full&sslrootcert={root}");
+    run(&on(&url, "localhost", &full), &["current"]).ok();
+    run(&on(&url, "127.0.0.1", &full), &["current"])
+        .code(1)
+        .complains(&["certificate not valid for name \"127.0.0.1\""]);
+    run(&on(&url, "127.0.0.1", ""), &["current", "--sslmode", "verify-ca", "--sslrootcert", root]).ok();
+    let not_pem = p.path().join("migrations/0001_a/up.sql");
+    run(
+        &on(&url, "localhost", ""),
+        &["current", "--sslmode", "verify-full", "--sslrootcert", not_pem.to_str().unwrap()],
+    )
+    .code(2)
+    .complains(&["holds no certificate"]);
+}
