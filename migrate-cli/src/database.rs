@@ -26,7 +26,7 @@ const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
 enum Target {
     Sqlite(PathBuf),
     Postgres(Box<postgres::Config>, PgTls),
-    Mysql(Box<mysql::Opts>),
+    Mysql(Box<mysql::Opts>, PgTls),
 }
 
 /// Where the URL came from, for messages.
@@ -200,8 +200,9 @@ impl DatabaseUrl {
             }
             "mysql" | "mariadb" => {
                 let url = format!("mysql{}", &raw[scheme.len()..]);
+                let (url, tls) = tls::split_mysql_url(&url).map_err(bad)?;
                 let opts = mysql::Opts::from_url(&url).map_err(|err| bad(format!("cannot be read: {err}")))?;
-                (Backend::Mysql, Target::Mysql(Box::new(opts)))
+                (Backend::Mysql, Target::Mysql(Box::new(opts), tls))
             }
             other => return Err(bad(format!("has the scheme `{other}`, which is not a supported database"))),
         };
@@ -215,9 +216,10 @@ impl DatabaseUrl {
         self
     }
 
-    /// The URL with `--sslmode` and `--sslrootcert` put over its own `sslmode` and `sslrootcert` (PostgreSQL).
+    /// The URL with `--sslmode` and `--sslrootcert` put over its own `sslmode` and `sslrootcert` (PostgreSQL) or
+    /// `ssl-mode` and `ssl-ca` (MySQL).
     pub fn with_tls(mut self, mode: Option<SslMode>, root: Option<&Path>) -> DatabaseUrl {
-        if let Target::Postgres(_, tls) = &mut self.target {
+        if let Target::Postgres(_, tls) | Target::Mysql(_, tls) = &mut self.target {
             *tls = std::mem::take(tls).overridden(mode, root);
         }
         self
@@ -295,8 +297,16 @@ impl DatabaseUrl {
                 });
                 Kind::Postgres(Box::new(client.map_err(fail)?))
             }
-            Target::Mysql(opts) => {
+            Target::Mysql(opts, tls) => {
+                if let Some(root) = tls.root.as_ref().filter(|r| r.as_os_str() != "system" && !r.is_file()) {
+                    return Err(Failure::usage(format!("ssl-ca {}: no such file", root.display()), None));
+                }
+                let ssl = tls.mysql_options();
                 let mut builder = mysql::OptsBuilder::from_opts((**opts).clone());
+                if ssl.is_some() {
+                    // The client would move a local connection to the server's socket, where TLS is not used.
+                    builder = builder.prefer_socket(false).ssl_opts(ssl);
+                }
                 if opts.get_tcp_connect_timeout().is_none() {
                     builder = builder.tcp_connect_timeout(Some(self.connect_timeout));
                 }
@@ -304,7 +314,14 @@ impl DatabaseUrl {
                     let ms = u32::try_from(KEEPALIVE_IDLE.as_millis()).unwrap_or(u32::MAX);
                     builder = builder.tcp_keepalive_time_ms(Some(ms));
                 }
-                let conn = self.bounded(move || mysql::Conn::new(builder).map_err(|e| e.to_string()));
+                let fallback = tls.mysql_fallback();
+                let conn = self.bounded(move || match mysql::Conn::new(builder.clone()) {
+                    // `prefer`: a server without TLS is connected to in plain text, as the mysql client does.
+                    Err(mysql::Error::DriverError(mysql::DriverError::TlsNotSupported)) if fallback => {
+                        mysql::Conn::new(builder.ssl_opts(None)).map_err(|e| e.to_string())
+                    }
+                    other => other.map_err(|e| e.to_string()),
+                });
                 Kind::Mysql(Box::new(conn.map_err(fail)?))
             }
         };

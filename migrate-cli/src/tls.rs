@@ -253,6 +253,60 @@ impl ServerCertVerifier for AnyName {
     }
 }
 
+/// Takes MySQL's `ssl-mode` and `ssl-ca` out of a `mysql://` URL's query, read as the mysql client reads them
+/// (`DISABLED`, `PREFERRED`, `REQUIRED`, `VERIFY_CA`, `VERIFY_IDENTITY`), as the modes above.
+///
+/// # Errors
+/// An `ssl-mode` that is not one of the client's.
+pub fn split_mysql_url(raw: &str) -> Result<(String, PgTls), String> {
+    let Some((base, query)) = raw.split_once('?') else { return Ok((raw.to_owned(), PgTls::default())) };
+    let mut tls = PgTls::default();
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match key {
+            "ssl-mode" | "ssl_mode" => {
+                tls.mode = Some(match value.to_ascii_uppercase().as_str() {
+                    "DISABLED" => SslMode::Disable,
+                    "PREFERRED" => SslMode::Prefer,
+                    "REQUIRED" => SslMode::Require,
+                    "VERIFY_CA" => SslMode::VerifyCa,
+                    "VERIFY_IDENTITY" => SslMode::VerifyFull,
+                    _ => {
+                        return Err(format!(
+                            "ssl-mode={value} is not one of DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY"
+                        ))
+                    }
+                });
+            }
+            "ssl-ca" | "ssl_ca" => tls.root = Some(PathBuf::from(percent_decoded(value))),
+            _ => kept.push(pair),
+        }
+    }
+    let url = if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) };
+    Ok((url, tls))
+}
+
+impl PgTls {
+    /// MySQL's TLS options for these settings (`None`: a plain connection). Unset means a plain connection, as
+    /// before TLS existed here; `prefer` tries TLS and falls back (see [`PgTls::mysql_fallback`]).
+    pub fn mysql_options(&self) -> Option<mysql::SslOpts> {
+        let root = self.root.clone().filter(|r| r != Path::new("system"));
+        let opts = mysql::SslOpts::default();
+        match (self.mode, self.effective()) {
+            (None, _) | (_, SslMode::Disable) => None,
+            (_, SslMode::Prefer | SslMode::Require) => Some(opts.with_danger_accept_invalid_certs(true)),
+            (_, SslMode::VerifyCa) => Some(opts.with_root_cert_path(root).with_danger_skip_domain_validation(true)),
+            (_, SslMode::VerifyFull) => Some(opts.with_root_cert_path(root)),
+        }
+    }
+
+    /// `prefer`: a server without TLS is connected to in plain text.
+    pub fn mysql_fallback(&self) -> bool {
+        self.mode == Some(SslMode::Prefer)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,5 +322,9 @@ mod tests {
         let require_with_root = PgTls { mode: Some(SslMode::Require), root: Some("ca.pem".into()) };
         assert_eq!(require_with_root.effective(), SslMode::VerifyCa);
         assert!(split_pg_url("postgres://u@h/db?sslmode=sometimes").is_err());
+        let (url, tls) =
+            split_mysql_url("mysql://u@h/db?ssl-mode=VERIFY_IDENTITY&ssl-ca=ca.pem&prefer_socket=false").unwrap();
+        assert_eq!(url, "mysql://u@h/db?prefer_socket=false");
+        assert_eq!(tls, PgTls { mode: Some(SslMode::VerifyFull), root: Some("ca.pem".into()) });
     }
 }
