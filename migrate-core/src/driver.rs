@@ -103,6 +103,14 @@ pub trait Driver {
     /// Reads every row of the history table in one statement; `Ok(None)` if the table does not exist.
     fn read_history(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError>;
 
+    /// Reads every row in one statement, only the columns of [`history::BRIEF_COLUMNS`] (the others at their empty
+    /// values): for the start-up with nothing pending. The default reads everything.
+    ///
+    /// [`history::BRIEF_COLUMNS`]: crate::history::BRIEF_COLUMNS
+    fn read_history_brief(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
+        self.read_history(table)
+    }
+
     /// Creates the history table (and its schema) if it does not exist.
     fn create_history(&mut self, table: &HistoryTable) -> Result<(), DbError>;
 

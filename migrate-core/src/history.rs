@@ -127,6 +127,26 @@ impl AppliedRow {
         }
     }
 
+    /// A row as a driver reads it from the table: `version`, `name`, `up_checksum` and `state`, every other field
+    /// empty until the driver sets it from its column (no clock is read, nothing else is allocated).
+    pub fn read(version: String, name: String, up_checksum: Checksum, state: RowState) -> AppliedRow {
+        AppliedRow {
+            version,
+            name,
+            up_checksum,
+            down_checksum: None,
+            down_sql: None,
+            applied_at: String::new(),
+            duration_ms: 0,
+            state,
+            statements_done: 0,
+            progress_checksum: None,
+            error: None,
+            in_doubt: false,
+            runner: None,
+        }
+    }
+
     /// The row `revision` gets when it is applied on `backend` now: its checksums and down SQL, state applied,
     /// duration 0 (the runner sets the time it took).
     pub fn for_revision(revision: &Revision, backend: Backend) -> AppliedRow {
@@ -165,6 +185,12 @@ pub const RUNNER: &str = "runner";
 /// before them is read with [`ADDED_DEFAULTS`] in their place, and gets them before the first write
 /// ([`add_columns_sql`]).
 pub const ADDED_COLUMNS: &str = "in_doubt, runner";
+
+/// The columns a start-up with nothing pending reads, in the places of [`COLUMNS`] and [`ADDED_COLUMNS`]: what
+/// planning an upgrade needs (versions, names, checksums, states, progress), with the stored down SQL, times, errors
+/// and runners left out. A run that goes on reads every column under the lock.
+pub const BRIEF_COLUMNS: &str = "version, name, up_checksum, down_checksum, NULL, '', 0, state, statements_done, \
+                                 NULL, NULL, 0, NULL";
 
 /// What [`ADDED_COLUMNS`] read as in a table made before them.
 pub const ADDED_DEFAULTS: &str = "0, NULL";

@@ -20,7 +20,7 @@
 use std::time::Duration;
 
 use migrate_core::doubt::{CatalogObject, ObjectKind, Presence};
-use migrate_core::history::{self, ADDED_COLUMNS, ADDED_DEFAULTS, COLUMNS};
+use migrate_core::history::{self, ADDED_COLUMNS, ADDED_DEFAULTS, BRIEF_COLUMNS, COLUMNS};
 use migrate_core::{lock, sql};
 use migrate_core::{
     AppliedRow, Backend, Checksum, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure, RowState,
@@ -170,7 +170,7 @@ fn parse_row(mut row: mysql::Row) -> Result<AppliedRow, DbError> {
     let state: String = take(&mut row, 7)?;
     let state = RowState::parse(&state).ok_or_else(|| DbError::new(format!("unknown state `{state}`")))?;
     let (version, name, up) = (take(&mut row, 0)?, take(&mut row, 1)?, take(&mut row, 2)?);
-    let mut applied = AppliedRow::new(version, name, checksum(up)?, state);
+    let mut applied = AppliedRow::read(version, name, checksum(up)?, state);
     applied.down_checksum = take::<Option<String>>(&mut row, 3)?.map(checksum).transpose()?;
     applied.down_sql = take(&mut row, 4)?;
     applied.applied_at = take(&mut row, 5)?;
@@ -217,6 +217,15 @@ impl Driver for Mysql<'_> {
         match result {
             Ok(rows) => rows.into_iter().map(parse_row).collect::<Result<Vec<_>, _>>().map(Some),
             // ER_NO_SUCH_TABLE, ER_BAD_DB_ERROR: nothing was ever applied here.
+            Err(mysql::Error::MySqlError(e)) if e.code == 1146 || e.code == 1049 => Ok(None),
+            Err(err) => Err(db_error(err)),
+        }
+    }
+
+    fn read_history_brief(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
+        let sql = format!("SELECT {BRIEF_COLUMNS} FROM {} ORDER BY version", self.name(table));
+        match self.conn.query::<mysql::Row, _>(sql) {
+            Ok(rows) => rows.into_iter().map(parse_row).collect::<Result<Vec<_>, _>>().map(Some),
             Err(mysql::Error::MySqlError(e)) if e.code == 1146 || e.code == 1049 => Ok(None),
             Err(err) => Err(db_error(err)),
         }

@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use migrate_core::doubt::{CatalogObject, ObjectKind, Presence};
-use migrate_core::history::{self, ADDED_COLUMNS, ADDED_DEFAULTS, COLUMNS};
+use migrate_core::history::{self, ADDED_COLUMNS, ADDED_DEFAULTS, BRIEF_COLUMNS, COLUMNS};
 use migrate_core::lock;
 use migrate_core::sql::Statement;
 use migrate_core::{
@@ -251,7 +251,7 @@ fn parse_row(row: &postgres::SimpleQueryRow) -> Result<AppliedRow, DbError> {
     let state = need(7)?;
     let state = RowState::parse(&state).ok_or_else(|| DbError::new(format!("unknown state `{state}`")))?;
     let up_checksum = checksum(2)?.ok_or_else(|| DbError::new("up_checksum is NULL"))?;
-    let mut applied = AppliedRow::new(need(0)?, need(1)?, up_checksum, state);
+    let mut applied = AppliedRow::read(need(0)?, need(1)?, up_checksum, state);
     applied.down_checksum = checksum(3)?;
     applied.down_sql = text(4);
     applied.applied_at = need(5)?;
@@ -285,6 +285,22 @@ impl Driver for Postgres<'_> {
             Err(err) => return Err(err),
         };
         let mut rows = Vec::new();
+        for message in &messages {
+            if let SimpleQueryMessage::Row(row) = message {
+                rows.push(parse_row(row)?);
+            }
+        }
+        Ok(Some(rows))
+    }
+
+    fn read_history_brief(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
+        let sql = format!("SELECT {BRIEF_COLUMNS} FROM {} ORDER BY version", self.name(table));
+        let messages = match self.client.simple_query(&sql).map_err(db_error) {
+            Ok(messages) => messages,
+            Err(err) if matches!(err.code.as_deref(), Some("42P01" | "3F000")) => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        let mut rows = Vec::with_capacity(messages.len());
         for message in &messages {
             if let SimpleQueryMessage::Row(row) = message {
                 rows.push(parse_row(row)?);

@@ -22,7 +22,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read as _, Seek as _, Write as _};
 use std::time::{Duration, Instant};
 
-use migrate_core::history::{self, ADDED_COLUMNS, ADDED_DEFAULTS, COLUMNS};
+use migrate_core::history::{self, ADDED_COLUMNS, ADDED_DEFAULTS, BRIEF_COLUMNS, COLUMNS};
 use migrate_core::lock;
 use migrate_core::{
     AppliedRow, Backend, Checksum, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure, RowState,
@@ -52,6 +52,7 @@ struct Queries {
     name: String,
     select: String,
     select_legacy: String,
+    select_brief: String,
     insert: String,
     update: String,
     delete: String,
@@ -64,6 +65,7 @@ impl Queries {
             table: table.clone(),
             select: format!("SELECT {COLUMNS}, {ADDED_COLUMNS} FROM {name} ORDER BY version"),
             select_legacy: format!("SELECT {COLUMNS}, {ADDED_DEFAULTS} FROM {name} ORDER BY version"),
+            select_brief: format!("SELECT {BRIEF_COLUMNS} FROM {name} ORDER BY version"),
             insert: format!(
                 "INSERT INTO {name} ({COLUMNS}, {ADDED_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, \
                  ?12, ?13)"
@@ -272,7 +274,7 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AppliedRow> {
         rusqlite::Error::InvalidColumnType(7, format!("unknown state `{state}`"), rusqlite::types::Type::Text)
     })?;
     let up_checksum = checksum(Some(row.get(2)?), "up_checksum")?.unwrap_or(Checksum([0; 32]));
-    let mut applied = AppliedRow::new(row.get(0)?, row.get(1)?, up_checksum, state);
+    let mut applied = AppliedRow::read(row.get(0)?, row.get(1)?, up_checksum, state);
     applied.down_checksum = checksum(row.get(3)?, "down_checksum")?;
     applied.down_sql = row.get(4)?;
     applied.applied_at = row.get(5)?;
@@ -329,6 +331,19 @@ impl Driver for Sqlite<'_> {
         match result {
             Ok(rows) => Ok(Some(rows)),
             // A cached statement can outlive the table (a rolled-back first run): SQLite then fails on the step.
+            Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.starts_with("no such table") => Ok(None),
+            Err(err) => Err(db_error(err)),
+        }
+    }
+
+    fn read_history_brief(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
+        let conn = self.conn;
+        let read = conn.prepare_cached(&self.queries(table).select_brief).and_then(|mut stmt| {
+            let rows = stmt.query_map([], read_row)?;
+            rows.collect::<Result<Vec<_>, _>>()
+        });
+        match read {
+            Ok(rows) => Ok(Some(rows)),
             Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.starts_with("no such table") => Ok(None),
             Err(err) => Err(db_error(err)),
         }
