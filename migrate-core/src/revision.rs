@@ -86,15 +86,17 @@ impl Checksum {
 
     /// Lowercase hexadecimal, 64 characters: the form stored in the history table.
     pub fn to_hex(&self) -> String {
-        use fmt::Write;
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut out = String::with_capacity(64);
         for byte in self.0 {
-            let _ = write!(out, "{byte:02x}");
+            out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+            out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
         }
         out
     }
 
-    /// Parses the 64-character hexadecimal form; `None` if `hex` is not one.
+    /// Parses the 64-character hexadecimal form (either case); `None` if `hex` is not one. Every start-up parses two
+    /// per history row, so it is done a byte at a time.
     pub fn from_hex(hex: &str) -> Option<Checksum> {
         let hex = hex.trim();
         if hex.len() != 64 || !hex.is_ascii() {
@@ -340,6 +342,11 @@ mod tests {
         assert_eq!(Checksum::of("\u{feff}create table t (id int);\r\nselect 1;\r\n"), unix);
         assert_ne!(Checksum::of("create table t (id int);\nselect 2;\n"), unix);
         assert_eq!(Checksum::from_hex(&unix.to_hex()), Some(unix));
+        let upper = Checksum::of("abc").to_hex().to_uppercase();
+        assert_eq!(Checksum::from_hex(&upper), Some(Checksum::of("abc")));
+        assert_eq!(Checksum::from_hex(&"g".repeat(64)), None);
+        assert_eq!(Checksum::from_hex(&"é".repeat(32)), None);
+        assert_eq!(Checksum::from_hex("abc"), None);
         // Known vector: SHA-256 of "abc".
         assert_eq!(Checksum::of("abc").to_hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
