@@ -113,7 +113,14 @@ impl Context {
         let timeout = Duration::try_from_secs_f64(seconds).ok().filter(|t| !t.is_zero()).ok_or_else(|| {
             Failure::usage(format!("--connect-timeout {seconds} is not a number of seconds above 0"), None)
         })?;
-        Ok(Some(url.with_connect_timeout(timeout).with_tls(self.global.sslmode, self.global.sslrootcert.as_deref())))
+        // PGSSLMODE and PGSSLROOTCERT are PostgreSQL's variables: a MySQL URL takes only the flags and the file.
+        let from_pg_variable = |key: &str| {
+            self.settings.origins.iter().any(|(k, o)| *k == key && matches!(o, config::Origin::Environment(_)))
+        };
+        let mysql = url.backend() == migrate_core::Backend::Mysql;
+        let mode = self.global.sslmode.filter(|_| !(mysql && from_pg_variable("sslmode")));
+        let root = self.global.sslrootcert.as_deref().filter(|_| !(mysql && from_pg_variable("sslrootcert")));
+        Ok(Some(url.with_connect_timeout(timeout).with_tls(mode, root)))
     }
 
     /// The database URL, which this command needs.

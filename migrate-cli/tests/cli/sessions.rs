@@ -412,6 +412,10 @@ fn mysql_tls_modes() {
         .code(1)
         .complains(&["cannot connect"]);
     run(&url("127.0.0.1", "?ssl-mode=PREFERRED"), &["current"]).ok();
+    // PostgreSQL's PGSSLMODE, set for psql, does not reach a MySQL URL; the flag does.
+    let mut cmd = p.command(None, &["--database-url", &url("127.0.0.1", ""), "--init-sql", encrypted, "current"]);
+    cmd.env("PGSSLMODE", "require");
+    crate::harness::run(cmd, &["current"]).code(2).complains(&["not encrypted"]);
     // The tests' own server has TLS off: REQUIRED is refused, PREFERRED connects in plain text.
     let plain = crate::harness::Kind::Mysql.server_url().unwrap();
     let sep = if plain.contains('?') { '&' } else { '?' };
