@@ -2,7 +2,7 @@
 //! of steps to run, or the reason to run nothing. Pure: no I/O, so every rule is tested without a database.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use crate::error::Error;
@@ -198,7 +198,8 @@ pub fn plan<'r>(
     policy: &Policy,
 ) -> Result<Plan<'r>, Error> {
     let backend = policy.backend;
-    let known: BTreeMap<&str, &'r Revision> = revisions.iter().map(|r| (r.version(), r)).collect();
+    // Looked up once or twice per history row: a hash map (the start-up with nothing pending is mostly this).
+    let known: HashMap<&str, &'r Revision> = revisions.iter().map(|r| (r.version(), r)).collect();
     let mut rows: Vec<&AppliedRow> = applied.iter().collect();
     rows.sort_by(|a, b| a.version.cmp(&b.version));
     if let Some(row) = rows.iter().find(|r| r.state.is_dirty()) {
@@ -409,7 +410,7 @@ pub fn stored_script(sql: &str) -> Script {
     Script::new_owned("down.sql".to_owned(), None, sql.to_owned(), kind, transaction)
 }
 
-fn changed_files_all(rows: &[&AppliedRow], known: &BTreeMap<&str, &Revision>, backend: Backend) -> Vec<ChangedFile> {
+fn changed_files_all(rows: &[&AppliedRow], known: &HashMap<&str, &Revision>, backend: Backend) -> Vec<ChangedFile> {
     rows.iter()
         .filter_map(|row| known.get(row.version.as_str()).map(|r| changed_files(row, r, backend)))
         .flatten()
