@@ -110,21 +110,7 @@ impl AppliedRow {
     /// A row of revision `version` (`name`) in `state`, with its up checksum; no down file recorded, applied now in
     /// no time, no progress and no error. Drivers reading the table set the other fields from its columns.
     pub fn new(version: String, name: String, up_checksum: Checksum, state: RowState) -> AppliedRow {
-        AppliedRow {
-            version,
-            name,
-            up_checksum,
-            down_checksum: None,
-            down_sql: None,
-            applied_at: now_utc(),
-            duration_ms: 0,
-            state,
-            statements_done: 0,
-            progress_checksum: None,
-            error: None,
-            in_doubt: false,
-            runner: None,
-        }
+        AppliedRow { applied_at: now_utc(), ..AppliedRow::read(version, name, up_checksum, state) }
     }
 
     /// A row as a driver reads it from the table: `version`, `name`, `up_checksum` and `state`, every other field

@@ -445,9 +445,7 @@ pub(crate) fn statement_by_statement(
         next.error = None;
         let last = index + 1 == count;
         if last && step.action != Action::Revert {
-            next.state = RowState::Applied;
-            next.duration_ms = started.elapsed().as_millis().try_into().unwrap_or(i64::MAX);
-            next.applied_at = history::now_utc();
+            mark_applied(&mut next, started);
         }
         // After the last statement, one write records both its progress and the end of the revision.
         let write = match (last, step.action) {
@@ -533,15 +531,20 @@ pub(crate) fn statement_by_statement(
         match step.action {
             Action::Revert => driver.delete_row(table, &row.version).map_err(db(context("removing")))?,
             _ => {
-                row.state = RowState::Applied;
-                row.error = None;
-                row.duration_ms = started.elapsed().as_millis().try_into().unwrap_or(i64::MAX);
-                row.applied_at = history::now_utc();
+                mark_applied(&mut row, started);
                 driver.update_row(table, &row).map_err(db(context("marking as applied")))?;
             }
         }
     }
     driver.after_statements(more).map_err(db("taking the lock again after a no-transaction revision"))
+}
+
+/// `row` as it stands once its revision is applied, `started` ago: no error, the time it took, now.
+fn mark_applied(row: &mut AppliedRow, started: Instant) {
+    row.state = RowState::Applied;
+    row.error = None;
+    row.duration_ms = started.elapsed().as_millis().try_into().unwrap_or(i64::MAX);
+    row.applied_at = history::now_utc();
 }
 
 fn failure_line(statement: &Statement<'_>, error: &DbError) -> usize {

@@ -71,6 +71,18 @@ impl<'c> Mysql<'c> {
         }
     }
 
+    /// Every history row, `columns` in the places of [`COLUMNS`] and [`ADDED_COLUMNS`]; `Ok(None)` if the table (or
+    /// its database) does not exist: nothing was ever applied here.
+    fn select_history(&mut self, table: &HistoryTable, columns: &str) -> Result<Option<Vec<AppliedRow>>, DbError> {
+        let sql = format!("SELECT {columns} FROM {} ORDER BY version", self.name(table));
+        match self.conn.query::<mysql::Row, _>(sql) {
+            Ok(rows) => rows.into_iter().map(parse_row).collect::<Result<Vec<_>, _>>().map(Some),
+            // ER_NO_SUCH_TABLE, ER_BAD_DB_ERROR.
+            Err(mysql::Error::MySqlError(e)) if e.code == 1146 || e.code == 1049 => Ok(None),
+            Err(err) => Err(db_error(err)),
+        }
+    }
+
     /// Adds [`ADDED_COLUMNS`] to a history table made by an earlier version, once, before the first write.
     fn upgrade_table(&mut self, table: &HistoryTable) -> Result<(), DbError> {
         if !std::mem::take(&mut self.legacy) {
@@ -206,29 +218,18 @@ impl Driver for Mysql<'_> {
     }
 
     fn read_history(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
-        let sql = format!("SELECT {COLUMNS}, {ADDED_COLUMNS} FROM {} ORDER BY version", self.name(table));
-        let mut result = self.conn.query::<mysql::Row, _>(sql);
-        if matches!(&result, Err(mysql::Error::MySqlError(e)) if e.code == 1054) {
-            // ER_BAD_FIELD_ERROR: a table made by an earlier version, without the in-doubt column.
-            let sql = format!("SELECT {COLUMNS}, {ADDED_DEFAULTS} FROM {} ORDER BY version", self.name(table));
-            result = self.conn.query::<mysql::Row, _>(sql);
+        let result = self.select_history(table, &format!("{COLUMNS}, {ADDED_COLUMNS}"));
+        if matches!(&result, Err(err) if err.code.as_deref() == Some("1054")) {
+            // ER_BAD_FIELD_ERROR: a table made by an earlier version, without the added columns.
+            let result = self.select_history(table, &format!("{COLUMNS}, {ADDED_DEFAULTS}"));
             self.legacy = result.is_ok();
+            return result;
         }
-        match result {
-            Ok(rows) => rows.into_iter().map(parse_row).collect::<Result<Vec<_>, _>>().map(Some),
-            // ER_NO_SUCH_TABLE, ER_BAD_DB_ERROR: nothing was ever applied here.
-            Err(mysql::Error::MySqlError(e)) if e.code == 1146 || e.code == 1049 => Ok(None),
-            Err(err) => Err(db_error(err)),
-        }
+        result
     }
 
     fn read_history_brief(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
-        let sql = format!("SELECT {BRIEF_COLUMNS} FROM {} ORDER BY version", self.name(table));
-        match self.conn.query::<mysql::Row, _>(sql) {
-            Ok(rows) => rows.into_iter().map(parse_row).collect::<Result<Vec<_>, _>>().map(Some),
-            Err(mysql::Error::MySqlError(e)) if e.code == 1146 || e.code == 1049 => Ok(None),
-            Err(err) => Err(db_error(err)),
-        }
+        self.select_history(table, BRIEF_COLUMNS)
     }
 
     fn create_history(&mut self, table: &HistoryTable) -> Result<(), DbError> {

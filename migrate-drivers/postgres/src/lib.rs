@@ -169,6 +169,25 @@ impl<'c> Postgres<'c> {
         Ok(Continuity::Held)
     }
 
+    /// Every history row, `columns` in the places of [`COLUMNS`] and [`ADDED_COLUMNS`]; `Ok(None)` if the table (or
+    /// its schema) does not exist: nothing was ever applied here.
+    fn select_history(&mut self, table: &HistoryTable, columns: &str) -> Result<Option<Vec<AppliedRow>>, DbError> {
+        let sql = format!("SELECT {columns} FROM {} ORDER BY version", self.name(table));
+        let messages = match self.client.simple_query(&sql).map_err(db_error) {
+            Ok(messages) => messages,
+            // undefined_table, invalid_schema_name.
+            Err(err) if matches!(err.code.as_deref(), Some("42P01" | "3F000")) => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        let mut rows = Vec::with_capacity(messages.len());
+        for message in &messages {
+            if let SimpleQueryMessage::Row(row) = message {
+                rows.push(parse_row(row)?);
+            }
+        }
+        Ok(Some(rows))
+    }
+
     /// Adds [`ADDED_COLUMNS`] to a history table made by an earlier version, once, before the first write.
     fn upgrade_table(&mut self, table: &HistoryTable) -> Result<(), DbError> {
         if std::mem::take(&mut self.legacy) {
@@ -270,43 +289,18 @@ impl Driver for Postgres<'_> {
     }
 
     fn read_history(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
-        let sql = format!("SELECT {COLUMNS}, {ADDED_COLUMNS} FROM {} ORDER BY version", self.name(table));
-        let mut result = self.client.simple_query(&sql).map_err(db_error);
+        let result = self.select_history(table, &format!("{COLUMNS}, {ADDED_COLUMNS}"));
         if matches!(&result, Err(err) if err.code.as_deref() == Some("42703")) {
-            // undefined_column: a table made by an earlier version, without the in-doubt column.
-            let sql = format!("SELECT {COLUMNS}, {ADDED_DEFAULTS} FROM {} ORDER BY version", self.name(table));
-            result = self.client.simple_query(&sql).map_err(db_error);
+            // undefined_column: a table made by an earlier version, without the added columns.
+            let result = self.select_history(table, &format!("{COLUMNS}, {ADDED_DEFAULTS}"));
             self.legacy = result.is_ok();
+            return result;
         }
-        let messages = match result {
-            Ok(messages) => messages,
-            // undefined_table, invalid_schema_name: nothing was ever applied here.
-            Err(err) if matches!(err.code.as_deref(), Some("42P01" | "3F000")) => return Ok(None),
-            Err(err) => return Err(err),
-        };
-        let mut rows = Vec::new();
-        for message in &messages {
-            if let SimpleQueryMessage::Row(row) = message {
-                rows.push(parse_row(row)?);
-            }
-        }
-        Ok(Some(rows))
+        result
     }
 
     fn read_history_brief(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
-        let sql = format!("SELECT {BRIEF_COLUMNS} FROM {} ORDER BY version", self.name(table));
-        let messages = match self.client.simple_query(&sql).map_err(db_error) {
-            Ok(messages) => messages,
-            Err(err) if matches!(err.code.as_deref(), Some("42P01" | "3F000")) => return Ok(None),
-            Err(err) => return Err(err),
-        };
-        let mut rows = Vec::with_capacity(messages.len());
-        for message in &messages {
-            if let SimpleQueryMessage::Row(row) = message {
-                rows.push(parse_row(row)?);
-            }
-        }
-        Ok(Some(rows))
+        self.select_history(table, BRIEF_COLUMNS)
     }
 
     fn create_history(&mut self, table: &HistoryTable) -> Result<(), DbError> {

@@ -287,6 +287,20 @@ fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AppliedRow> {
     Ok(applied)
 }
 
+/// Every history row `sql` selects; `Ok(None)` if the table does not exist: nothing was ever applied here.
+fn select_history(conn: &Connection, sql: &str) -> rusqlite::Result<Option<Vec<AppliedRow>>> {
+    let read = conn.prepare_cached(sql).and_then(|mut stmt| {
+        let rows = stmt.query_map([], read_row)?;
+        rows.collect::<Result<Vec<_>, _>>()
+    });
+    match read {
+        Ok(rows) => Ok(Some(rows)),
+        // A cached statement can outlive the table (a rolled-back first run): SQLite then fails on the step.
+        Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.starts_with("no such table") => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
 /// Calls `f` with the row's columns as parameters `?1` to `?13`, in [`COLUMNS`] order and then [`ADDED_COLUMNS`].
 fn with_row_params<R>(row: &AppliedRow, f: impl FnOnce(&[&dyn rusqlite::ToSql]) -> R) -> R {
     let hex = |c: Option<Checksum>| c.map(|c| c.to_hex());
@@ -313,40 +327,22 @@ impl Driver for Sqlite<'_> {
     }
 
     fn read_history(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
-        let conn = self.conn;
-        let read = |sql: &str| {
-            conn.prepare_cached(sql).and_then(|mut stmt| {
-                let rows = stmt.query_map([], read_row)?;
-                rows.collect::<Result<Vec<_>, _>>()
-            })
-        };
         let queries = self.queries(table);
         let (select, select_legacy) = (queries.select.clone(), queries.select_legacy.clone());
-        let mut result = read(&select);
-        if matches!(&result, Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.starts_with("no such column")) {
-            // A table made by an earlier version, without the in-doubt column.
-            result = read(&select_legacy);
-            self.legacy = result.is_ok();
-        }
-        match result {
-            Ok(rows) => Ok(Some(rows)),
-            // A cached statement can outlive the table (a rolled-back first run): SQLite then fails on the step.
-            Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.starts_with("no such table") => Ok(None),
-            Err(err) => Err(db_error(err)),
+        match select_history(self.conn, &select) {
+            // A table made by an earlier version, without the added columns.
+            Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.starts_with("no such column") => {
+                let result = select_history(self.conn, &select_legacy);
+                self.legacy = result.is_ok();
+                result.map_err(db_error)
+            }
+            result => result.map_err(db_error),
         }
     }
 
     fn read_history_brief(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
-        let conn = self.conn;
-        let read = conn.prepare_cached(&self.queries(table).select_brief).and_then(|mut stmt| {
-            let rows = stmt.query_map([], read_row)?;
-            rows.collect::<Result<Vec<_>, _>>()
-        });
-        match read {
-            Ok(rows) => Ok(Some(rows)),
-            Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.starts_with("no such table") => Ok(None),
-            Err(err) => Err(db_error(err)),
-        }
+        let brief = self.queries(table).select_brief.clone();
+        select_history(self.conn, &brief).map_err(db_error)
     }
 
     fn create_history(&mut self, table: &HistoryTable) -> Result<(), DbError> {
