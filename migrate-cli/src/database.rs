@@ -7,7 +7,7 @@ use std::time::Duration;
 use migrate_core::{Backend, Driver};
 
 use crate::failure::Failure;
-use crate::tls::{self, PgTls, SslMode};
+use crate::tls::{self, SslMode, Tls};
 
 /// A parsed database URL.
 pub struct DatabaseUrl {
@@ -25,8 +25,8 @@ const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
 
 enum Target {
     Sqlite(PathBuf),
-    Postgres(Box<postgres::Config>, PgTls),
-    Mysql(Box<mysql::Opts>, PgTls),
+    Postgres(Box<postgres::Config>, Tls),
+    Mysql(Box<mysql::Opts>, Tls),
 }
 
 /// Where the URL came from, for messages.

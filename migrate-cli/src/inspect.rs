@@ -20,10 +20,7 @@ fn observe(ctx: &mut Context, required: bool) -> Result<Option<Observed>, Failur
     let url = if required { Some(ctx.require_database_url()?) } else { ctx.database_url()? };
     let Some(url) = url else { return Ok(None) };
     let migrator = ctx.migrator(&[], RunFlags::default())?;
-    ctx.check_history_schema(&url)?;
-    let mut conn = url.connect(false)?;
-    conn.init(&ctx.global.init_sql)?;
-    ctx.note_missing(&conn);
+    let mut conn = ctx.open(&url, false)?;
     let rows = migrator.history(&mut *conn.driver())?;
     Ok(Some(Observed { backend: url.backend(), shown: url.shown().to_owned(), rows }))
 }
@@ -504,8 +501,8 @@ pub fn wait(ctx: &mut Context, timeout: f64) -> Result<Exit, Failure> {
     let mut tries = 0;
     loop {
         tries += 1;
-        match url.connect(false).and_then(|mut conn| conn.init(&ctx.global.init_sql)) {
-            Ok(()) => {
+        match ctx.open(&url, false) {
+            Ok(_) => {
                 let waited = started.elapsed().as_secs_f64();
                 if ctx.out.is_json() {
                     ctx.out.json(

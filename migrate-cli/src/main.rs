@@ -147,7 +147,16 @@ impl Context {
     /// No database configured, a bad URL, or the connection fails.
     pub fn connect(&mut self, create: bool) -> Result<database::Connection, Failure> {
         let url = self.require_database_url()?;
-        self.check_history_schema(&url)?;
+        self.open(&url, create)
+    }
+
+    /// Opens `url` as every command does: the history schema checked first, `--init-sql` run, a missing SQLite file
+    /// noted.
+    ///
+    /// # Errors
+    /// A history schema SQLite cannot have, the connection, or an `--init-sql` statement fails.
+    pub fn open(&mut self, url: &DatabaseUrl, create: bool) -> Result<database::Connection, Failure> {
+        self.check_history_schema(url)?;
         let mut conn = url.connect(create)?;
         conn.init(&self.global.init_sql)?;
         self.note_missing(&conn);

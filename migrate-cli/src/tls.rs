@@ -35,6 +35,18 @@ pub enum SslMode {
 }
 
 impl SslMode {
+    /// The mode the mysql client calls `text`, in any case.
+    pub fn from_mysql(text: &str) -> Option<SslMode> {
+        Some(match text.to_ascii_uppercase().as_str() {
+            "DISABLED" => SslMode::Disable,
+            "PREFERRED" => SslMode::Prefer,
+            "REQUIRED" => SslMode::Require,
+            "VERIFY_CA" => SslMode::VerifyCa,
+            "VERIFY_IDENTITY" => SslMode::VerifyFull,
+            _ => return None,
+        })
+    }
+
     /// The mode libpq calls `text` (`allow` is read as `prefer`).
     pub fn from_libpq(text: &str) -> Option<SslMode> {
         Some(match text {
@@ -48,13 +60,56 @@ impl SslMode {
     }
 }
 
-/// The TLS settings of a PostgreSQL connection.
+/// The TLS settings of a connection: libpq's `sslmode`/`sslrootcert`, or the mysql client's `ssl-mode`/`ssl-ca`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PgTls {
+pub struct Tls {
     /// `sslmode`; `None` means the default, `prefer`.
     pub mode: Option<SslMode>,
     /// `sslrootcert`: PEM file of the roots to trust (`system` for the system's).
     pub root: Option<PathBuf>,
+}
+
+/// Where one client's URLs keep their TLS parameters, and how it names its modes.
+struct Dialect {
+    mode_keys: &'static [&'static str],
+    root_keys: &'static [&'static str],
+    parse: fn(&str) -> Option<SslMode>,
+    modes: &'static str,
+}
+
+const LIBPQ: Dialect = Dialect {
+    mode_keys: &["sslmode"],
+    root_keys: &["sslrootcert"],
+    parse: SslMode::from_libpq,
+    modes: "disable, prefer, require, verify-ca, verify-full",
+};
+
+const MYSQL: Dialect = Dialect {
+    mode_keys: &["ssl-mode", "ssl_mode"],
+    root_keys: &["ssl-ca", "ssl_ca"],
+    parse: SslMode::from_mysql,
+    modes: "DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY",
+};
+
+/// Takes the TLS parameters of `dialect` out of `raw`'s query, returning the URL without them and what they said.
+fn split_url(raw: &str, dialect: &Dialect) -> Result<(String, Tls), String> {
+    let Some((base, query)) = raw.split_once('?') else { return Ok((raw.to_owned(), Tls::default())) };
+    let mut tls = Tls::default();
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if dialect.mode_keys.contains(&key) {
+            let mode =
+                (dialect.parse)(value).ok_or_else(|| format!("{key}={value} is not one of {}", dialect.modes))?;
+            tls.mode = Some(mode);
+        } else if dialect.root_keys.contains(&key) {
+            tls.root = Some(PathBuf::from(percent_decoded(value)));
+        } else {
+            kept.push(pair);
+        }
+    }
+    let url = if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) };
+    Ok((url, tls))
 }
 
 /// Takes `sslmode` and `sslrootcert` out of a `postgres://` URL's query (the client library knows only some of the
@@ -62,33 +117,26 @@ pub struct PgTls {
 ///
 /// # Errors
 /// An `sslmode` that is not one of libpq's.
-pub fn split_pg_url(raw: &str) -> Result<(String, PgTls), String> {
-    let Some((base, query)) = raw.split_once('?') else { return Ok((raw.to_owned(), PgTls::default())) };
-    let mut tls = PgTls::default();
-    let mut kept = Vec::new();
-    for pair in query.split('&') {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        match key {
-            "sslmode" => {
-                tls.mode = Some(SslMode::from_libpq(value).ok_or_else(|| {
-                    format!("sslmode={value} is not one of disable, prefer, require, verify-ca, verify-full")
-                })?);
-            }
-            "sslrootcert" => tls.root = Some(PathBuf::from(percent_decoded(value))),
-            _ => kept.push(pair),
-        }
-    }
-    let url = if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) };
-    Ok((url, tls))
+pub fn split_pg_url(raw: &str) -> Result<(String, Tls), String> {
+    split_url(raw, &LIBPQ)
+}
+
+/// Takes MySQL's `ssl-mode` and `ssl-ca` out of a `mysql://` URL's query, read as the mysql client reads them
+/// (`DISABLED`, `PREFERRED`, `REQUIRED`, `VERIFY_CA`, `VERIFY_IDENTITY`), as the modes above.
+///
+/// # Errors
+/// An `ssl-mode` that is not one of the client's.
+pub fn split_mysql_url(raw: &str) -> Result<(String, Tls), String> {
+    split_url(raw, &MYSQL)
 }
 
 fn percent_decoded(text: &str) -> String {
     url::form_urlencoded::parse(format!("x={text}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
 }
 
-impl PgTls {
+impl Tls {
     /// The settings with the flags' values put over the URL's.
-    pub fn overridden(mut self, mode: Option<SslMode>, root: Option<&Path>) -> PgTls {
+    pub fn overridden(mut self, mode: Option<SslMode>, root: Option<&Path>) -> Tls {
         if let Some(mode) = mode {
             self.mode = Some(mode);
         }
@@ -253,43 +301,9 @@ impl ServerCertVerifier for AnyName {
     }
 }
 
-/// Takes MySQL's `ssl-mode` and `ssl-ca` out of a `mysql://` URL's query, read as the mysql client reads them
-/// (`DISABLED`, `PREFERRED`, `REQUIRED`, `VERIFY_CA`, `VERIFY_IDENTITY`), as the modes above.
-///
-/// # Errors
-/// An `ssl-mode` that is not one of the client's.
-pub fn split_mysql_url(raw: &str) -> Result<(String, PgTls), String> {
-    let Some((base, query)) = raw.split_once('?') else { return Ok((raw.to_owned(), PgTls::default())) };
-    let mut tls = PgTls::default();
-    let mut kept = Vec::new();
-    for pair in query.split('&') {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        match key {
-            "ssl-mode" | "ssl_mode" => {
-                tls.mode = Some(match value.to_ascii_uppercase().as_str() {
-                    "DISABLED" => SslMode::Disable,
-                    "PREFERRED" => SslMode::Prefer,
-                    "REQUIRED" => SslMode::Require,
-                    "VERIFY_CA" => SslMode::VerifyCa,
-                    "VERIFY_IDENTITY" => SslMode::VerifyFull,
-                    _ => {
-                        return Err(format!(
-                            "ssl-mode={value} is not one of DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY"
-                        ))
-                    }
-                });
-            }
-            "ssl-ca" | "ssl_ca" => tls.root = Some(PathBuf::from(percent_decoded(value))),
-            _ => kept.push(pair),
-        }
-    }
-    let url = if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) };
-    Ok((url, tls))
-}
-
-impl PgTls {
+impl Tls {
     /// MySQL's TLS options for these settings (`None`: a plain connection). Unset means a plain connection, as
-    /// before TLS existed here; `prefer` tries TLS and falls back (see [`PgTls::mysql_fallback`]).
+    /// before TLS existed here; `prefer` tries TLS and falls back (see [`Tls::mysql_fallback`]).
     pub fn mysql_options(&self) -> Option<mysql::SslOpts> {
         let root = self.root.clone().filter(|r| r != Path::new("system"));
         let opts = mysql::SslOpts::default();
@@ -317,14 +331,14 @@ mod tests {
             split_pg_url("postgres://u@h/db?sslmode=verify-full&application_name=x&sslrootcert=%2Fetc%2Fca.pem")
                 .unwrap();
         assert_eq!(url, "postgres://u@h/db?application_name=x");
-        assert_eq!(tls, PgTls { mode: Some(SslMode::VerifyFull), root: Some("/etc/ca.pem".into()) });
+        assert_eq!(tls, Tls { mode: Some(SslMode::VerifyFull), root: Some("/etc/ca.pem".into()) });
         assert_eq!(split_pg_url("postgres://u@h/db").unwrap().1.effective(), SslMode::Prefer);
-        let require_with_root = PgTls { mode: Some(SslMode::Require), root: Some("ca.pem".into()) };
+        let require_with_root = Tls { mode: Some(SslMode::Require), root: Some("ca.pem".into()) };
         assert_eq!(require_with_root.effective(), SslMode::VerifyCa);
         assert!(split_pg_url("postgres://u@h/db?sslmode=sometimes").is_err());
         let (url, tls) =
             split_mysql_url("mysql://u@h/db?ssl-mode=VERIFY_IDENTITY&ssl-ca=ca.pem&prefer_socket=false").unwrap();
         assert_eq!(url, "mysql://u@h/db?prefer_socket=false");
-        assert_eq!(tls, PgTls { mode: Some(SslMode::VerifyFull), root: Some("ca.pem".into()) });
+        assert_eq!(tls, Tls { mode: Some(SslMode::VerifyFull), root: Some("ca.pem".into()) });
     }
 }
