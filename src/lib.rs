@@ -28,11 +28,11 @@
 use std::time::Duration;
 
 pub use migrate_core::{
-    build, scan, sql, Action, AppliedRow, Backend, ChangedFile, Checksum, Command, Config, Continuity, DbError,
-    Direction, Driver, Error, ErrorKind, ExecFailure, FailureOutcome, Foreign, HistoryTable, Imported, InDoubt,
-    LockFailure, MigrationFailure, OutOfOrder, Problem, ProblemKind, RedoRefusal, Report, Resolution, Revision,
-    RevisionId, RowChange, RowState, RowWrite, Scan, ScanOptions, Script, ScriptFailure, ScriptKind, StepFailure,
-    StepReport, Target, DEFAULT_LOCK_WAIT,
+    build, roundtrip, scan, schema, sql, Action, AppliedRow, Backend, ChangedFile, Checksum, Command, Config,
+    Continuity, DbError, Direction, Driver, Error, ErrorKind, ExecFailure, FailureOutcome, Foreign, HistoryTable,
+    Imported, InDoubt, LockFailure, MigrationFailure, OutOfOrder, Problem, ProblemKind, RedoRefusal, Report,
+    Resolution, Revision, RevisionId, RoundTrip, RowChange, RowState, RowWrite, Scan, ScanOptions, Schema, Script,
+    ScriptFailure, ScriptKind, StepFailure, StepReport, Target, DEFAULT_LOCK_WAIT,
 };
 pub use migrate_macros::migrations;
 #[cfg(feature = "mysql")]
@@ -343,6 +343,34 @@ impl<'r> Migrator<'r> {
         allow_unknown: bool,
     ) -> Result<Imported, Error> {
         db.with_driver(|driver| self.core.import(driver, foreign, allow_unknown))
+    }
+
+    /// The database's schema, read from its catalog (the history table left out): print it for the text form,
+    /// compare two with [`schema::diff`].
+    ///
+    /// # Errors
+    /// [`Error::Database`] if the catalog cannot be read.
+    pub fn snapshot<D: Database + ?Sized>(&self, db: &mut D) -> Result<Schema, Error> {
+        db.with_driver(|driver| self.core.snapshot(driver))
+    }
+
+    /// Takes every pending revision up, down and up again, checking that each down gives back the schema from before
+    /// its up: see [`migrate_core::Migrator::round_trip`]. For a scratch database.
+    ///
+    /// ```
+    /// static MIGRATIONS: migrate::Migrations = migrate::migrations!("examples/migrations");
+    ///
+    /// let mut conn = rusqlite::Connection::open_in_memory()?;
+    /// let trip = MIGRATIONS.migrator().round_trip(&mut conn)?;
+    /// assert!(trip.is_ok(), "{trip}");
+    /// assert_eq!(trip.checked.len(), MIGRATIONS.revisions().len());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// What the runs fail with; a down that does not undo its up is not an error but the report's failure.
+    pub fn round_trip<D: Database + ?Sized>(&self, db: &mut D) -> Result<RoundTrip, Error> {
+        db.with_driver(|driver| self.core.round_trip(driver, &mut ()))
     }
 
     /// See [`migrate_core::Migrator::resume_with`].

@@ -11,6 +11,7 @@ use crate::doubt::{CatalogObject, Presence};
 use crate::error::DbError;
 use crate::history::{AppliedRow, RowWrite};
 use crate::revision::Backend;
+use crate::schema::Schema;
 use crate::sql::Statement;
 
 /// Whether the lock was held without a gap across a commit.
@@ -271,6 +272,13 @@ pub trait Driver {
     fn presence(&mut self, object: &CatalogObject) -> Result<Option<Presence>, DbError> {
         let _ = object;
         Ok(None)
+    }
+
+    /// The schema of the connection's own schema (PostgreSQL) or database (MySQL, SQLite's `main`), read from the
+    /// catalog, the history table `table` left out. The default says this driver cannot.
+    fn snapshot(&mut self, table: &HistoryTable) -> Result<Schema, DbError> {
+        let _ = table;
+        Err(DbError::new("this driver cannot read its catalog into a schema snapshot"))
     }
 
     /// Inserts a history row.

@@ -26,8 +26,10 @@ pub mod offline;
 pub mod plan;
 mod repair;
 pub mod revision;
+pub mod roundtrip;
 mod runner;
 pub mod scan;
+pub mod schema;
 pub mod sql;
 pub mod status;
 
@@ -41,8 +43,10 @@ pub use migrator::{Migrator, Offline, Redo};
 pub use plan::{Action, Command, OutOfOrder, Plan, Policy, Step, Target};
 pub use repair::{Doubtful, Resolution, ResumePoint, Settled};
 pub use revision::{Backend, Checksum, Direction, Revision, RevisionId, Script, ScriptKind};
+pub use roundtrip::RoundTrip;
 pub use runner::{Observer, Report, StepReport};
 pub use scan::{scan, Problem, ProblemKind, Scan, ScanOptions};
+pub use schema::{Difference, Schema};
 
 #[cfg(test)]
 mod tests {

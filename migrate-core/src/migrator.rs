@@ -19,7 +19,9 @@ use crate::offline::{self, ScriptOptions};
 use crate::plan::{self, Command, OutOfOrder, Plan, Target};
 use crate::repair::{self, Resolution, ResumePoint, Settled};
 use crate::revision::{Backend, Revision, RevisionId};
+use crate::roundtrip::{Failure, Outcome, Phase, RoundTrip};
 use crate::runner::{self, Observer, Report};
+use crate::schema::{self, Schema};
 use crate::status::{self, Entry};
 
 /// What a redo will do: revert the newest revisions, then apply the same ones again.
@@ -178,6 +180,74 @@ impl<'r> Migrator<'r> {
         observer: &mut dyn Observer,
     ) -> Result<Report, Error> {
         runner::run(self.revisions, &self.config, driver, std::slice::from_ref(command), observer, &|_, _| Ok(()))
+    }
+
+    /// The schema of the database `driver` is connected to, read from its catalog, the history table left out.
+    ///
+    /// # Errors
+    /// [`Error::Database`] if the catalog cannot be read (or the driver cannot read one).
+    pub fn snapshot(&self, driver: &mut dyn Driver) -> Result<Schema, Error> {
+        driver.snapshot(&self.config.table).map_err(runner::db("reading the schema from the catalog"))
+    }
+
+    /// Takes each pending revision, in order, up, down and up again, comparing [`Schema`] snapshots: after its down
+    /// the schema must be the one before its up, and after the second up the one after the first. A down the planner
+    /// would not run (irreversible, or an empty file where empty downs are not allowed) is not tested and said so; a
+    /// placeholder down it runs as a no-op is run and checked like any other, and said so. The trip stops at the
+    /// first revision that fails, leaving the database as that revision left it, and the report says what differs.
+    ///
+    /// Meant for a scratch database (see the `migrate::testing` feature): it applies every pending revision.
+    ///
+    /// # Errors
+    /// What the runs themselves refuse or fail with ([`Error::Migration`] for a failing statement), and
+    /// [`Error::Database`] if a snapshot cannot be read. A down that does not undo its up is not an error: it is the
+    /// report's [`RoundTrip::failure`].
+    pub fn round_trip(&self, driver: &mut dyn Driver, observer: &mut dyn Observer) -> Result<RoundTrip, Error> {
+        let mut trip = RoundTrip::default();
+        let next = Command::Upgrade(Target::Relative(1));
+        let back = Command::Downgrade(Target::Relative(-1));
+        loop {
+            let pending = self.plan(driver, &Command::Upgrade(Target::Head))?;
+            let Some(step) = pending.steps.first() else { return Ok(trip) };
+            let revision = step.revision.clone();
+            let again = Command::Upgrade(Target::Revision(revision.version.clone().into()));
+            let before = self.snapshot(driver)?;
+            self.run(driver, &next, observer)?;
+            let after_up = self.snapshot(driver)?;
+            let down = match self.plan(driver, &back) {
+                Ok(plan) => plan,
+                Err(Error::Irreversible { .. }) => {
+                    let reason = "its down is marked irreversible".to_owned();
+                    trip.checked.push((revision, Outcome::NotReversible(reason)));
+                    continue;
+                }
+                Err(Error::EmptyDown { file, .. }) => {
+                    let reason = format!("{file} is empty and empty downs are not allowed (allow_empty_down)");
+                    trip.checked.push((revision, Outcome::NotReversible(reason)));
+                    continue;
+                }
+                Err(err) => return Err(err),
+            };
+            let placeholder = down.steps.first().and_then(|s| match (&s.script, s.known) {
+                (None, Some(known)) => Some(known.down(driver.backend()).kind()),
+                _ => None,
+            });
+            self.run(driver, &back, observer)?;
+            let after_down = self.snapshot(driver)?;
+            let differences = schema::diff(&before, &after_down);
+            if !differences.is_empty() {
+                trip.failure = Some(Failure { revision, phase: Phase::Down, placeholder, differences });
+                return Ok(trip);
+            }
+            self.run(driver, &again, observer)?;
+            let differences = schema::diff(&after_up, &self.snapshot(driver)?);
+            if !differences.is_empty() {
+                trip.failure = Some(Failure { revision, phase: Phase::UpAgain, placeholder, differences });
+                return Ok(trip);
+            }
+            let outcome = placeholder.map_or(Outcome::Passed, Outcome::Placeholder);
+            trip.checked.push((revision, outcome));
+        }
     }
 
     /// Applies pending revisions up to `target` (`head` for all).

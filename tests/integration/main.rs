@@ -9,6 +9,7 @@ mod locking;
 mod mysql;
 mod postgres;
 mod scenarios;
+mod schema;
 mod splitting;
 mod sqlite;
 mod ui;

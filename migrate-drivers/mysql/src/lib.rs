@@ -17,6 +17,8 @@
 //! # Ok::<(), mysql::Error>(())
 //! ```
 
+mod schema;
+
 use std::time::Duration;
 
 use migrate_core::doubt::{CatalogObject, ObjectKind, Presence};
@@ -442,6 +444,10 @@ impl Driver for Mysql<'_> {
         };
         let count: Option<i64> = self.conn.exec_first(sql, params).map_err(db_error)?;
         Ok(Some(if count.unwrap_or(0) > 0 { Presence::Present } else { Presence::Absent }))
+    }
+
+    fn snapshot(&mut self, table: &HistoryTable) -> Result<migrate_core::Schema, DbError> {
+        schema::snapshot(self.conn, table).map_err(db_error)
     }
 
     fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {

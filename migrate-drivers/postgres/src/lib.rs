@@ -16,6 +16,8 @@
 //! # Ok::<(), postgres::Error>(())
 //! ```
 
+mod schema;
+
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -653,6 +655,10 @@ impl Driver for Postgres<'_> {
             Some("absent") => Some(Presence::Absent),
             _ => None,
         })
+    }
+
+    fn snapshot(&mut self, table: &HistoryTable) -> Result<migrate_core::Schema, DbError> {
+        schema::snapshot(self.client, table).map_err(db_error)
     }
 
     fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {

@@ -18,6 +18,8 @@
 //! # Ok::<(), rusqlite::Error>(())
 //! ```
 
+mod schema;
+
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read as _, Seek as _, Write as _};
 use std::time::{Duration, Instant};
@@ -476,6 +478,10 @@ impl Driver for Sqlite<'_> {
             .query_map([], |row| (0..columns.len()).map(|i| row.get::<_, Option<String>>(i)).collect())
             .map_err(db_error)?;
         rows.collect::<Result<Vec<_>, _>>().map(Some).map_err(db_error)
+    }
+
+    fn snapshot(&mut self, table: &HistoryTable) -> Result<migrate_core::Schema, DbError> {
+        schema::snapshot(self.conn, table).map_err(db_error)
     }
 
     fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
