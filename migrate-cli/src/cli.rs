@@ -232,7 +232,15 @@ pub enum Command {
     },
     /// Check the folder (everything the migrations!() macro checks) and the database against it; change nothing.
     /// Exit 4 if anything needs attention.
-    Verify,
+    Verify {
+        /// Also compare the database's schema with this snapshot (as `migrate schema` prints it): exit 4 on drift,
+        /// each difference named.
+        #[arg(long, value_name = "FILE")]
+        schema: Option<std::path::PathBuf>,
+    },
+    /// Print the database's schema as read from its catalog (tables, columns, keys, indexes, views, triggers,
+    /// routines, sequences, types; the history table left out), in a sorted text form to commit and compare.
+    Schema,
     /// Print the SQL script an upgrade or downgrade would run, history writes, transaction boundaries and the lock
     /// included, without connecting (offline mode).
     Sql {

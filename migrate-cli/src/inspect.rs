@@ -1,5 +1,6 @@
 //! The commands that only read: `current`, `history`, `status`, `show`, `verify`. None takes the lock or writes.
 
+use migrate_core::schema::{self, Schema, Sides};
 use migrate_core::status::{Entry, Standing, Summary};
 use migrate_core::{AppliedRow, Backend, Migrator, Problem, Revision, RowState, ScriptKind};
 use serde_json::{json, Value};
@@ -413,9 +414,9 @@ pub fn show(ctx: &mut Context, reference: &str) -> Result<Exit, Failure> {
 ///
 /// # Errors
 /// The history cannot be read.
-pub fn verify(ctx: &mut Context) -> Result<Exit, Failure> {
+pub fn verify(ctx: &mut Context, schema_file: Option<&std::path::Path>) -> Result<Exit, Failure> {
     let scan = ctx.scan();
-    let observed = observe(ctx, false)?;
+    let observed = observe(ctx, schema_file.is_some())?;
     let dir = ctx.global.dir.clone();
     let mut problems: Vec<String> = scan.problems.iter().map(|p| p.display_under(&dir).to_string()).collect();
     let mut warnings = Vec::new();
@@ -452,6 +453,9 @@ pub fn verify(ctx: &mut Context) -> Result<Exit, Failure> {
         }
         summary = Some(Summary::of(&entries));
     }
+    if let Some(file) = schema_file {
+        problems.extend(schema_drift(ctx, file)?);
+    }
     let exit = if problems.is_empty() { Exit::Done } else { Exit::Attention };
     if ctx.out.is_json() {
         ctx.out.json(&json!({
@@ -487,6 +491,65 @@ pub fn verify(ctx: &mut Context) -> Result<Exit, Failure> {
     };
     ctx.out.line(&format!("{verdict}: {} revision(s) in {}{database}", scan.revisions.len(), dir.display()));
     Ok(exit)
+}
+
+/// The database's schema, read from its catalog.
+fn live_schema(ctx: &mut Context) -> Result<(String, Schema), Failure> {
+    let url = ctx.require_database_url()?;
+    let migrator = ctx.migrator(&[], RunFlags::default())?;
+    let mut conn = ctx.open(&url, false)?;
+    let schema = migrator.snapshot(&mut *conn.driver())?;
+    Ok((url.shown().to_owned(), schema))
+}
+
+/// `schema`: prints the database's schema snapshot (in JSON, as the text under `schema`).
+///
+/// # Errors
+/// No database URL; the connection or the catalog read failing.
+pub fn schema(ctx: &mut Context) -> Result<Exit, Failure> {
+    let (shown, schema) = live_schema(ctx)?;
+    if ctx.out.is_json() {
+        ctx.out.json(&json!({ "database": shown, "schema": schema.to_string() }));
+    } else {
+        ctx.out.line(schema.to_string().trim_end());
+    }
+    Ok(Exit::Done)
+}
+
+/// What differs between the snapshot in `file` and the database, one sentence each.
+fn schema_drift(ctx: &mut Context, file: &std::path::Path) -> Result<Vec<String>, Failure> {
+    let text = std::fs::read_to_string(file).map_err(|err| {
+        Failure::usage(
+            format!("cannot read the schema snapshot {}: {err}", file.display()),
+            Some("write one with `migrate schema > FILE` on a database at the state to compare with".into()),
+        )
+    })?;
+    let expected = Schema::parse(&text).map_err(|(line, what)| {
+        Failure::usage(
+            format!("{}:{line}: not a schema snapshot line: {what}", file.display()),
+            Some("the file should be the output of `migrate schema`".into()),
+        )
+    })?;
+    let (_, live) = live_schema(ctx)?;
+    let mut drift = Vec::new();
+    if let (Some(theirs), Some(ours)) = (expected.backend(), live.backend()) {
+        if theirs != ours {
+            drift.push(format!("{} is a {theirs} snapshot; the database is {ours}", file.display()));
+        }
+    }
+    // Both sides through the text form, so what the file holds and what the database gives compare alike.
+    let live = Schema::parse(&live.to_string()).expect("the text form reads back");
+    let sides = Sides {
+        extra: "is in the database, not in the snapshot",
+        missing: "is in the snapshot, not in the database",
+        expected: "in the snapshot",
+        actual: "in the database",
+    };
+    let shown = file.display().to_string();
+    drift.extend(
+        schema::diff(&expected, &live).iter().map(|d| format!("schema drift from {shown}: {}", d.words(&sides))),
+    );
+    Ok(drift)
 }
 
 /// `wait`: tries to connect until the database accepts, or the wait runs out.

@@ -6,5 +6,6 @@ mod local;
 mod offline;
 mod postgres;
 mod problems;
+mod schema;
 mod secrets;
 mod sessions;
