@@ -1,7 +1,7 @@
 //! The commands that run revisions or change the record of them: `upgrade`, `downgrade`, `stamp`, `redo`.
 
 use migrate_core::plan::{self, Plan};
-use migrate_core::{Action, Command, Error, RedoRefusal, Report, RevisionId};
+use migrate_core::{Action, Command, Driver, Error, RedoRefusal, Report, RevisionId};
 use serde_json::{json, Value};
 
 use crate::failure::{Exit, Failure};
@@ -56,7 +56,25 @@ pub fn apply(ctx: &mut Context, command: Command, flags: RunFlags, dry_run: bool
     let result = migrator.run(&mut *driver, &command, &mut progress);
     drop(progress);
     print_report(ctx, name, &result?);
+    write_schema(ctx, &migrator, &mut *driver)?;
     Ok(Exit::Done)
+}
+
+/// With `--write-schema FILE`, writes the database's schema snapshot to FILE after a run that succeeded.
+fn write_schema(ctx: &Context, migrator: &migrate_core::Migrator<'_>, driver: &mut dyn Driver) -> Result<(), Failure> {
+    let Some(file) = &ctx.global.write_schema else { return Ok(()) };
+    let schema = migrator.snapshot(driver)?;
+    std::fs::write(file, schema.to_string()).map_err(|err| {
+        Failure::new(
+            format!("the run succeeded, but the schema snapshot could not be written to {}: {err}", file.display()),
+            Some(
+                "fix the path (--write-schema, MIGRATE_WRITE_SCHEMA or write_schema), then `migrate schema > FILE`"
+                    .into(),
+            ),
+        )
+    })?;
+    ctx.out.note(&format!("schema snapshot written to {}", file.display()));
+    Ok(())
 }
 
 /// `redo [-N]`: reverts the newest N revisions and applies them again, under one hold of the lock.
@@ -109,6 +127,7 @@ pub fn redo(ctx: &mut Context, count: &str, allow_empty_down: bool, dry_run: boo
         failure
     })?;
     print_report(ctx, "redo", &report);
+    write_schema(ctx, &migrator, &mut *driver)?;
     Ok(Exit::Done)
 }
 

@@ -83,6 +83,11 @@ pub struct Global {
     #[arg(long, global = true, value_name = "FILE", env = "PGSSLROOTCERT")]
     pub sslrootcert: Option<PathBuf>,
 
+    /// After every upgrade, downgrade, stamp and redo that succeeds, write the database's schema snapshot (what
+    /// `migrate schema` prints) to FILE, so schema changes show up in code review next to the revisions.
+    #[arg(long, global = true, value_name = "FILE", env = "MIGRATE_WRITE_SCHEMA")]
+    pub write_schema: Option<PathBuf>,
+
     /// The configuration file; default: migrate.toml in this directory or the nearest parent that has one.
     #[arg(long, global = true, value_name = "FILE", env = "MIGRATE_CONFIG")]
     pub config: Option<PathBuf>,

@@ -18,7 +18,7 @@ use crate::Context;
 pub const FILE: &str = "migrate.toml";
 
 /// The keys a file may hold: each global option, as its flag is spelled with `_` for `-`, and its variable.
-pub const KEYS: [(&str, &str); 12] = [
+pub const KEYS: [(&str, &str); 13] = [
     ("database_url", "DATABASE_URL"),
     ("dir", "MIGRATE_DIR"),
     ("history_table", "MIGRATE_HISTORY_TABLE"),
@@ -31,6 +31,7 @@ pub const KEYS: [(&str, &str); 12] = [
     ("init_sql", "MIGRATE_INIT_SQL"),
     ("sslmode", "PGSSLMODE"),
     ("sslrootcert", "PGSSLROOTCERT"),
+    ("write_schema", "MIGRATE_WRITE_SCHEMA"),
 ];
 
 /// Where an option's value came from.
@@ -181,6 +182,7 @@ pub fn apply(global: &mut Global, matches: &ArgMatches) -> Result<Settings, Fail
                         let root = text(key)?.unwrap_or_default();
                         global.sslrootcert = Some(if root == "system" { root.into() } else { base.join(root) });
                     }
+                    "write_schema" => global.write_schema = Some(base.join(text(key)?.unwrap_or_default())),
                     _ => unreachable!("every key is handled"),
                 }
                 Origin::File(path.clone().unwrap_or_default())
@@ -218,6 +220,9 @@ pub fn show(ctx: &mut Context) -> Result<Exit, Failure> {
             "sslmode" => g.sslmode.map_or_else(|| "(the URL's, else prefer)".to_owned(), |m| format!("{m:?}")),
             "sslrootcert" => {
                 g.sslrootcert.as_ref().map_or_else(|| "(the URL's)".to_owned(), |p| p.display().to_string())
+            }
+            "write_schema" => {
+                g.write_schema.as_ref().map_or_else(|| "(not written)".to_owned(), |p| p.display().to_string())
             }
             _ => String::new(),
         }

@@ -36,3 +36,28 @@ fn schema_and_verify_schema(kind: Kind) {
 }
 
 on_every_backend!(schema_and_verify_schema);
+
+/// `--write-schema FILE` (and `write_schema` in migrate.toml) writes the snapshot after each upgrade and downgrade.
+#[test]
+fn write_schema_after_each_run() {
+    let p = Project::new();
+    p.write("0001_a/up.sql", "CREATE TABLE a (id INTEGER);\n");
+    p.write("0001_a/down.sql", "DROP TABLE a;\n");
+    p.write("0002_b/up.sql", "CREATE TABLE b (id INTEGER);\n");
+    p.write("0002_b/down.sql", "DROP TABLE b;\n");
+    let config = "database_url = \"sqlite:app.db\"\nwrite_schema = \"schema.txt\"\n";
+    std::fs::write(p.path().join("migrate.toml"), config).unwrap();
+    let file = p.path().join("schema.txt");
+    p.run(None, &["upgrade"]).ok().complains(&["schema snapshot written to"]);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("table a\n") && text.contains("table b\n"), "{text}");
+    p.run(None, &["downgrade", "-1"]).ok();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("table a\n") && !text.contains("table b"), "{text}");
+    // The flag wins over the file; a dry run writes nothing.
+    let other = p.path().join("other.txt");
+    p.run(None, &["upgrade", "--dry-run", "--write-schema", &other.to_string_lossy()]).ok();
+    assert!(!other.exists());
+    p.run(None, &["upgrade", "--write-schema", &other.to_string_lossy()]).ok();
+    assert!(std::fs::read_to_string(&other).unwrap().contains("table b\n"));
+}
