@@ -23,7 +23,9 @@
 //! ```
 //!
 //! Features: `sqlite` (default) implements [`Database`] for `rusqlite::Connection`; `bundled-sqlite` (default)
-//! compiles SQLite from source; `postgres` for `postgres::Client`; `mysql` for `mysql::Conn` (MySQL and MariaDB).
+//! compiles SQLite from source; `postgres` for `postgres::Client`; `mysql` for `mysql::Conn` (MySQL and MariaDB);
+//! `testing` (for dev-dependencies) adds `migrate::testing`: a fresh database per test on each backend, migrated
+//! from a template, and the `#[migrate::test]` attribute that runs one test body on all three.
 
 use std::time::Duration;
 
@@ -35,12 +37,17 @@ pub use migrate_core::{
     ScriptFailure, ScriptKind, StepFailure, StepReport, Target, DEFAULT_LOCK_WAIT,
 };
 pub use migrate_macros::migrations;
+#[cfg(feature = "testing")]
+pub use migrate_macros::test;
 #[cfg(feature = "mysql")]
 pub use migrate_mysql as mysql;
 #[cfg(feature = "postgres")]
 pub use migrate_postgres as postgres;
 #[cfg(feature = "sqlite")]
 pub use migrate_sqlite as sqlite;
+
+#[cfg(feature = "testing")]
+pub mod testing;
 
 /// What generated code names. Not part of the public API.
 #[doc(hidden)]

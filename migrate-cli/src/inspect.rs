@@ -14,16 +14,24 @@ struct Observed {
     backend: Backend,
     shown: String,
     rows: Vec<AppliedRow>,
+    /// The schema snapshot, when asked for.
+    schema: Option<Schema>,
 }
 
 /// Reads the history table of the configured database; `None` without one, unless `required`.
 fn observe(ctx: &mut Context, required: bool) -> Result<Option<Observed>, Failure> {
+    observe_with(ctx, required, false)
+}
+
+/// As [`observe`], with the schema snapshot too when `snapshot`, on the same connection.
+fn observe_with(ctx: &mut Context, required: bool, snapshot: bool) -> Result<Option<Observed>, Failure> {
     let url = if required { Some(ctx.require_database_url()?) } else { ctx.database_url()? };
     let Some(url) = url else { return Ok(None) };
     let migrator = ctx.migrator(&[], RunFlags::default())?;
     let mut conn = ctx.open(&url, false)?;
     let rows = migrator.history(&mut *conn.driver())?;
-    Ok(Some(Observed { backend: url.backend(), shown: url.shown().to_owned(), rows }))
+    let schema = if snapshot { Some(migrator.snapshot(&mut *conn.driver())?) } else { None };
+    Ok(Some(Observed { backend: url.backend(), shown: url.shown().to_owned(), rows, schema }))
 }
 
 fn row_json(row: &AppliedRow) -> Value {
@@ -416,7 +424,7 @@ pub fn show(ctx: &mut Context, reference: &str) -> Result<Exit, Failure> {
 /// The history cannot be read.
 pub fn verify(ctx: &mut Context, schema_file: Option<&std::path::Path>) -> Result<Exit, Failure> {
     let scan = ctx.scan();
-    let observed = observe(ctx, schema_file.is_some())?;
+    let observed = observe_with(ctx, schema_file.is_some(), schema_file.is_some())?;
     let dir = ctx.global.dir.clone();
     let mut problems: Vec<String> = scan.problems.iter().map(|p| p.display_under(&dir).to_string()).collect();
     let mut warnings = Vec::new();
@@ -453,8 +461,8 @@ pub fn verify(ctx: &mut Context, schema_file: Option<&std::path::Path>) -> Resul
         }
         summary = Some(Summary::of(&entries));
     }
-    if let Some(file) = schema_file {
-        problems.extend(schema_drift(ctx, file)?);
+    if let (Some(file), Some(live)) = (schema_file, observed.as_ref().and_then(|o| o.schema.as_ref())) {
+        problems.extend(schema_drift(file, live)?);
     }
     let exit = if problems.is_empty() { Exit::Done } else { Exit::Attention };
     if ctx.out.is_json() {
@@ -517,7 +525,7 @@ pub fn schema(ctx: &mut Context) -> Result<Exit, Failure> {
 }
 
 /// What differs between the snapshot in `file` and the database, one sentence each.
-fn schema_drift(ctx: &mut Context, file: &std::path::Path) -> Result<Vec<String>, Failure> {
+fn schema_drift(file: &std::path::Path, live: &Schema) -> Result<Vec<String>, Failure> {
     let text = std::fs::read_to_string(file).map_err(|err| {
         Failure::usage(
             format!("cannot read the schema snapshot {}: {err}", file.display()),
@@ -530,7 +538,6 @@ fn schema_drift(ctx: &mut Context, file: &std::path::Path) -> Result<Vec<String>
             Some("the file should be the output of `migrate schema`".into()),
         )
     })?;
-    let (_, live) = live_schema(ctx)?;
     let mut drift = Vec::new();
     if let (Some(theirs), Some(ours)) = (expected.backend(), live.backend()) {
         if theirs != ours {

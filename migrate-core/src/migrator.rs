@@ -206,12 +206,17 @@ impl<'r> Migrator<'r> {
         let mut trip = RoundTrip::default();
         let next = Command::Upgrade(Target::Relative(1));
         let back = Command::Downgrade(Target::Relative(-1));
-        loop {
-            let pending = self.plan(driver, &Command::Upgrade(Target::Head))?;
-            let Some(step) = pending.steps.first() else { return Ok(trip) };
+        // One plan says which revisions are pending; each is then taken up, down and up again in its order. The
+        // snapshot after a revision's trip is the one before the next revision's up, so it is read once.
+        let pending = self.plan(driver, &Command::Upgrade(Target::Head))?;
+        let mut carried = None;
+        for step in &pending.steps {
             let revision = step.revision.clone();
             let again = Command::Upgrade(Target::Revision(revision.version.clone().into()));
-            let before = self.snapshot(driver)?;
+            let before = match carried.take() {
+                Some(schema) => schema,
+                None => self.snapshot(driver)?,
+            };
             self.run(driver, &next, observer)?;
             let after_up = self.snapshot(driver)?;
             let down = match self.plan(driver, &back) {
@@ -219,11 +224,13 @@ impl<'r> Migrator<'r> {
                 Err(Error::Irreversible { .. }) => {
                     let reason = "its down is marked irreversible".to_owned();
                     trip.checked.push((revision, Outcome::NotReversible(reason)));
+                    carried = Some(after_up);
                     continue;
                 }
                 Err(Error::EmptyDown { file, .. }) => {
                     let reason = format!("{file} is empty and empty downs are not allowed (allow_empty_down)");
                     trip.checked.push((revision, Outcome::NotReversible(reason)));
+                    carried = Some(after_up);
                     continue;
                 }
                 Err(err) => return Err(err),
@@ -240,14 +247,17 @@ impl<'r> Migrator<'r> {
                 return Ok(trip);
             }
             self.run(driver, &again, observer)?;
-            let differences = schema::diff(&after_up, &self.snapshot(driver)?);
+            let after_again = self.snapshot(driver)?;
+            let differences = schema::diff(&after_up, &after_again);
             if !differences.is_empty() {
                 trip.failure = Some(Failure { revision, phase: Phase::UpAgain, placeholder, differences });
                 return Ok(trip);
             }
             let outcome = placeholder.map_or(Outcome::Passed, Outcome::Placeholder);
             trip.checked.push((revision, outcome));
+            carried = Some(after_again);
         }
+        Ok(trip)
     }
 
     /// Applies pending revisions up to `target` (`head` for all).

@@ -9,6 +9,7 @@ use proc_macro::TokenStream;
 
 mod expand;
 mod input;
+mod test;
 
 /// Embeds the revisions of a folder, checked at compile time. See the `migrate` crate for the forms it takes.
 #[proc_macro]
@@ -17,4 +18,29 @@ pub fn migrations(tokens: TokenStream) -> TokenStream {
         Ok(input) => expand::expand(&input).into(),
         Err(err) => err.to_compile_error().into(),
     }
+}
+
+/// Runs a test function once per backend, each time on a database of its own (feature `testing` of `migrate`):
+/// `#[migrate::test]` for an empty database, `#[migrate::test(MIGRATIONS)]` for one with every revision of a
+/// `Migrations` (or a `Migrator`) applied, copied from a template migrated once. The function takes
+/// `&mut migrate::testing::TestDatabase` and returns `()` or a `Result`.
+///
+/// It becomes a module of the same name with one `#[test]` per backend (`users::sqlite`, `users::postgres`,
+/// `users::mysql`); `backends(sqlite, postgres)` chooses among them. A backend whose URL is not set is skipped with a
+/// note, or fails when `MIGRATE_TEST_REQUIRE` lists it. `#[ignore]` and `#[should_panic]` apply to each test.
+///
+/// ```ignore
+/// static MIGRATIONS: migrate::Migrations = migrate::migrations!("migrations");
+///
+/// #[migrate::test(MIGRATIONS)]
+/// fn users_have_unique_logins(db: &mut migrate::testing::TestDatabase) {
+///     db.execute("INSERT INTO users (login) VALUES ('ada')");
+///     assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+///         db.execute("INSERT INTO users (login) VALUES ('ada')")
+///     })).is_err());
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    test::expand(args.into(), item.into()).into()
 }

@@ -12,4 +12,5 @@ mod scenarios;
 mod schema;
 mod splitting;
 mod sqlite;
+mod testing;
 mod ui;

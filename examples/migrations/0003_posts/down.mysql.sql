@@ -1,3 +1,2 @@
--- MySQL names the table an index belongs to.
-DROP INDEX posts_author ON posts;
+-- On MySQL the index serves the foreign key on author, so it cannot be dropped first: it goes with its table.
 DROP TABLE posts;

@@ -1,0 +1,559 @@
+//! A fresh database per test on SQLite, PostgreSQL and MySQL, already migrated if you ask, dropped when the test
+//! ends (a panic included); and [`test`](crate::test), which runs one test body on all three. Feature `testing`
+//! (which brings `sqlite`), for dev-dependencies:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! migrate = { version = "…", features = ["testing", "postgres", "mysql"] }
+//! ```
+//!
+//! ```
+//! use migrate::testing::TestDatabase;
+//! use migrate::Backend;
+//!
+//! static MIGRATIONS: migrate::Migrations = migrate::migrations!("examples/migrations");
+//!
+//! // In a test: `#[migrate::test(MIGRATIONS)] fn users(db: &mut TestDatabase) { … }` runs the body on each backend.
+//! let mut db = TestDatabase::migrated(Backend::Sqlite, &MIGRATIONS).expect("SQLite is never skipped");
+//! db.execute("INSERT INTO users (login) VALUES ('ada')");
+//! assert_eq!(db.value("SELECT count(*) FROM users").as_deref(), Some("1"));
+//! // Each revision's down undoes its up, on a database of its own:
+//! let mut scratch = TestDatabase::empty(Backend::Sqlite).unwrap();
+//! let trip = MIGRATIONS.migrator().round_trip(&mut scratch)?;
+//! assert!(trip.is_ok(), "{trip}");
+//! # Ok::<(), migrate::Error>(())
+//! ```
+//!
+//! Where the databases come from:
+//!
+//! - **SQLite**: a file in the system's temporary folder (`migrate-testing/`), removed at the end. A migrated one is a
+//!   copy of a template file migrated once per folder.
+//! - **PostgreSQL**, at `MIGRATE_TEST_POSTGRES_URL` (a user who may create databases): a database per test. A migrated
+//!   one is `CREATE DATABASE … TEMPLATE migrate_tpl_<fingerprint>`, a template migrated once per folder (built under
+//!   another name and renamed when complete, so an interrupted build is never cloned; kept on the server for the
+//!   next run, `IS_TEMPLATE` and closed to connections).
+//! - **MySQL / MariaDB**, at `MIGRATE_TEST_MYSQL_URL`: a database per test. MySQL has no template databases, so a
+//!   migrated one is made by replaying the template database's tables (with their rows: the history, seed data),
+//!   routines, views and triggers as the server itself prints them; the first copy in each process is compared with
+//!   the template ([`Schema`](crate::Schema) snapshots and history rows), and if they differ each test migrates its
+//!   own database instead, with a note saying why.
+//!
+//! The fingerprint covers every revision's version, name and checksums on that backend, the history table and this
+//! crate's version: change a file and the next run builds a new template. A backend without its URL is skipped with
+//! a note on stderr, or fails when `MIGRATE_TEST_REQUIRE` lists it (`MIGRATE_TEST_REQUIRE=postgres,mysql` in CI);
+//! a backend whose feature (`postgres`, `mysql`) is not enabled is treated the same way. Databases are named
+//! `migrate_test_<pid>_<n>_<test>`: a test process killed outright cannot drop its own, and they can be dropped by
+//! that name. Test servers are reached without TLS.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use crate::{Backend, Checksum, Database, Driver, Migrations, Migrator, Schema};
+
+#[cfg(feature = "mysql")]
+mod mysql;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod sqlite;
+
+/// The variable listing the backends whose tests must run rather than skip (`postgres,mysql`).
+pub const REQUIRE_VAR: &str = "MIGRATE_TEST_REQUIRE";
+
+/// The variable holding `backend`'s server URL: `MIGRATE_TEST_POSTGRES_URL`, `MIGRATE_TEST_MYSQL_URL`; `None` for
+/// SQLite, which needs no server.
+pub fn url_var(backend: Backend) -> Option<&'static str> {
+    match backend {
+        Backend::Postgres => Some("MIGRATE_TEST_POSTGRES_URL"),
+        Backend::Mysql => Some("MIGRATE_TEST_MYSQL_URL"),
+        _ => None,
+    }
+}
+
+/// Whether [`REQUIRE_VAR`] lists `backend`: then its tests fail instead of skipping.
+pub fn required(backend: Backend) -> bool {
+    std::env::var(REQUIRE_VAR).is_ok_and(|list| list.split(',').any(|b| b.trim() == backend.name()))
+}
+
+/// Whether tests on `backend` run: `Some(url)` of its server (empty for SQLite), or `None` after a note on stderr
+/// (once per backend and process) saying why they are skipped.
+///
+/// # Panics
+/// When the backend cannot run (no URL, or its feature is not enabled) and [`REQUIRE_VAR`] lists it.
+pub fn server_url(backend: Backend) -> Option<String> {
+    let why = match (compiled(backend), url_var(backend)) {
+        (false, _) => format!("the `{backend}` feature of `migrate` is not enabled"),
+        (true, None) => return Some(String::new()),
+        (true, Some(var)) => match std::env::var(var) {
+            Ok(url) if !url.is_empty() => return Some(url),
+            _ => format!("{var} is not set"),
+        },
+    };
+    assert!(!required(backend), "{backend} tests must run ({REQUIRE_VAR} lists {backend}), but {why}");
+    static NOTED: Mutex<Vec<Backend>> = Mutex::new(Vec::new());
+    let mut noted = NOTED.lock().unwrap_or_else(PoisonError::into_inner);
+    if !noted.contains(&backend) {
+        noted.push(backend);
+        eprintln!("note: {backend} tests skipped: {why}");
+    }
+    None
+}
+
+fn compiled(backend: Backend) -> bool {
+    match backend {
+        Backend::Postgres => cfg!(feature = "postgres"),
+        Backend::Mysql => cfg!(feature = "mysql"),
+        other => other == Backend::Sqlite,
+    }
+}
+
+/// What a test database starts from: the revisions (and history table) of an embedded list or a [`Migrator`].
+pub trait Template {
+    /// The migrator that migrates the template.
+    fn migrator(&self) -> Migrator<'_>;
+}
+
+impl Template for Migrations {
+    fn migrator(&self) -> Migrator<'_> {
+        Migrations::migrator(self)
+    }
+}
+
+impl Template for Migrator<'_> {
+    fn migrator(&self) -> Migrator<'_> {
+        self.clone()
+    }
+}
+
+/// A connection to a test database, of whichever backend it is.
+#[non_exhaustive]
+pub enum Connection {
+    /// SQLite.
+    Sqlite(rusqlite::Connection),
+    /// PostgreSQL.
+    #[cfg(feature = "postgres")]
+    Postgres(Box<::postgres::Client>),
+    /// MySQL or MariaDB.
+    #[cfg(feature = "mysql")]
+    Mysql(Box<::mysql::Conn>),
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Connection({})", self.backend())
+    }
+}
+
+impl Connection {
+    /// Its backend.
+    pub fn backend(&self) -> Backend {
+        match *self {
+            Connection::Sqlite(_) => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
+            Connection::Postgres(_) => Backend::Postgres,
+            #[cfg(feature = "mysql")]
+            Connection::Mysql(_) => Backend::Mysql,
+        }
+    }
+
+    /// Runs `sql` (one statement or several), returning nothing.
+    ///
+    /// # Panics
+    /// If the database refuses it, with its message.
+    pub fn execute(&mut self, sql: &str) {
+        let result = match self {
+            Connection::Sqlite(c) => c.execute_batch(sql).map_err(|e| e.to_string()),
+            #[cfg(feature = "postgres")]
+            Connection::Postgres(c) => c.batch_execute(sql).map_err(|e| postgres::message(&e)),
+            #[cfg(feature = "mysql")]
+            Connection::Mysql(c) => ::mysql::prelude::Queryable::query_drop(&mut **c, sql).map_err(|e| e.to_string()),
+        };
+        if let Err(err) = result {
+            panic!("{} refused {sql:?}: {err}", self.backend());
+        }
+    }
+
+    /// The rows `sql` returns, each value as text (`None` for NULL), as the database writes it.
+    ///
+    /// # Panics
+    /// If the database refuses it, with its message.
+    pub fn rows(&mut self, sql: &str) -> Vec<Vec<Option<String>>> {
+        let result = match self {
+            Connection::Sqlite(c) => sqlite::rows(c, sql).map_err(|e| e.to_string()),
+            #[cfg(feature = "postgres")]
+            Connection::Postgres(c) => postgres::rows(c, sql),
+            #[cfg(feature = "mysql")]
+            Connection::Mysql(c) => mysql::rows(c, sql).map_err(|e| e.to_string()),
+        };
+        result.unwrap_or_else(|err| panic!("{} refused {sql:?}: {err}", self.backend()))
+    }
+
+    /// The first value of the first row `sql` returns (`None` for NULL or no row).
+    ///
+    /// # Panics
+    /// As [`Connection::rows`].
+    pub fn value(&mut self, sql: &str) -> Option<String> {
+        self.rows(sql).into_iter().next().and_then(|row| row.into_iter().next().flatten())
+    }
+}
+
+impl Database for Connection {
+    fn with_driver<R>(&mut self, f: impl FnOnce(&mut dyn Driver) -> R) -> R {
+        match self {
+            Connection::Sqlite(c) => c.with_driver(f),
+            #[cfg(feature = "postgres")]
+            Connection::Postgres(c) => (**c).with_driver(f),
+            #[cfg(feature = "mysql")]
+            Connection::Mysql(c) => (**c).with_driver(f),
+        }
+    }
+}
+
+/// Where a test database lives: enough to connect again, and to drop it.
+#[derive(Debug)]
+enum Home {
+    Sqlite(sqlite::Home),
+    #[cfg(feature = "postgres")]
+    Postgres(postgres::Home),
+    #[cfg(feature = "mysql")]
+    Mysql(mysql::Home),
+}
+
+/// A database of its own for one test, dropped (or its file removed) when this value is, a panic included.
+/// Use it wherever a [`Database`] goes (`MIGRATIONS.upgrade(&mut db)`, `migrator.round_trip(&mut db)`).
+#[derive(Debug)]
+pub struct TestDatabase {
+    // Declared before `home`, so it is closed before the database is dropped.
+    conn: Connection,
+    home: Home,
+}
+
+impl TestDatabase {
+    /// A new, empty database on `backend`, or `None` when that backend's tests are skipped (see [`server_url`]).
+    ///
+    /// # Panics
+    /// If the server cannot be reached or refuses to create the database: the test cannot run.
+    pub fn empty(backend: Backend) -> Option<TestDatabase> {
+        let server = server_url(backend)?;
+        let name = unique_name();
+        Some(match backend {
+            Backend::Sqlite => sqlite::empty(&name),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => postgres::empty(&server, &name),
+            #[cfg(feature = "mysql")]
+            Backend::Mysql => mysql::empty(&server, &name),
+            #[allow(unreachable_patterns)]
+            _ => unreachable!("server_url returns None for a backend not compiled in: {server}"),
+        })
+    }
+
+    /// A new database on `backend` with every revision of `template` applied, copied from a template database
+    /// migrated once per folder (see the module's documentation), or `None` when that backend's tests are skipped.
+    ///
+    /// # Panics
+    /// If the server cannot be reached, or a revision fails to apply to the template: the message is the migration's
+    /// error.
+    pub fn migrated(backend: Backend, template: &(impl Template + ?Sized)) -> Option<TestDatabase> {
+        let server = server_url(backend)?;
+        let migrator = template.migrator();
+        let fingerprint = fingerprint(&migrator, backend);
+        let name = unique_name();
+        Some(match backend {
+            Backend::Sqlite => sqlite::migrated(&migrator, &fingerprint, &name),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => postgres::migrated(&server, &migrator, &fingerprint, &name),
+            #[cfg(feature = "mysql")]
+            Backend::Mysql => mysql::migrated(&server, &migrator, &fingerprint, &name),
+            #[allow(unreachable_patterns)]
+            _ => unreachable!("server_url returns None for a backend not compiled in: {server}"),
+        })
+    }
+
+    /// Its backend.
+    pub fn backend(&self) -> Backend {
+        self.conn.backend()
+    }
+
+    /// The database's name (PostgreSQL, MySQL) or file path (SQLite).
+    pub fn name(&self) -> &str {
+        match &self.home {
+            Home::Sqlite(home) => home.name(),
+            #[cfg(feature = "postgres")]
+            Home::Postgres(home) => home.name(),
+            #[cfg(feature = "mysql")]
+            Home::Mysql(home) => home.name(),
+        }
+    }
+
+    /// A URL of this database, as the `migrate` command line and most clients take it: `sqlite:<path>`, or the
+    /// server's URL with this database in its path.
+    pub fn url(&self) -> String {
+        match &self.home {
+            Home::Sqlite(home) => home.url(),
+            #[cfg(feature = "postgres")]
+            Home::Postgres(home) => home.url(),
+            #[cfg(feature = "mysql")]
+            Home::Mysql(home) => home.url(),
+        }
+    }
+
+    /// The test's connection.
+    pub fn connection(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// Another connection to the same database (for a second session: locks, concurrency).
+    ///
+    /// # Panics
+    /// If the server cannot be reached.
+    pub fn connect(&self) -> Connection {
+        match &self.home {
+            Home::Sqlite(home) => home.connect(),
+            #[cfg(feature = "postgres")]
+            Home::Postgres(home) => home.connect(),
+            #[cfg(feature = "mysql")]
+            Home::Mysql(home) => home.connect(),
+        }
+    }
+
+    /// See [`Connection::execute`].
+    pub fn execute(&mut self, sql: &str) {
+        self.conn.execute(sql);
+    }
+
+    /// See [`Connection::rows`].
+    pub fn rows(&mut self, sql: &str) -> Vec<Vec<Option<String>>> {
+        self.conn.rows(sql)
+    }
+
+    /// See [`Connection::value`].
+    pub fn value(&mut self, sql: &str) -> Option<String> {
+        self.conn.value(sql)
+    }
+
+    /// The database's schema snapshot, the default history table left out (see [`Migrator::snapshot`]).
+    ///
+    /// # Panics
+    /// If the catalog cannot be read.
+    pub fn schema(&mut self) -> Schema {
+        Migrator::new(&[]).snapshot(self).unwrap_or_else(|err| panic!("reading the schema: {err}"))
+    }
+}
+
+impl Database for TestDatabase {
+    fn with_driver<R>(&mut self, f: impl FnOnce(&mut dyn Driver) -> R) -> R {
+        self.conn.with_driver(f)
+    }
+}
+
+/// What a test body returns, and what a skipped test returns instead: `()`, or `Ok(())`.
+pub trait Outcome {
+    /// The value of a test that did not run.
+    fn skipped() -> Self;
+}
+
+impl Outcome for () {
+    fn skipped() -> Self {}
+}
+
+impl<E> Outcome for Result<(), E> {
+    fn skipped() -> Self {
+        Ok(())
+    }
+}
+
+/// Runs `body` on a new database on `backend`, empty or migrated with `template`, and drops the database after, a
+/// panic included: what [`test`](crate::test) generates for each backend. A skipped backend returns
+/// [`Outcome::skipped`] without running `body`.
+pub fn run<T: Outcome>(
+    backend: Backend,
+    template: Option<&dyn Template>,
+    body: impl FnOnce(&mut TestDatabase) -> T,
+) -> T {
+    let db = match template {
+        Some(template) => TestDatabase::migrated(backend, template),
+        None => TestDatabase::empty(backend),
+    };
+    match db {
+        Some(mut db) => body(&mut db),
+        None => T::skipped(),
+    }
+}
+
+/// A value per key, built once per process: the first caller builds it while the others wait, then all share it
+/// (a failure included, so a broken folder fails each test with its error instead of being migrated again per test).
+struct PerProcess<V> {
+    built: Mutex<Option<HashMap<String, V>>>,
+}
+
+impl<V: Clone> PerProcess<V> {
+    const fn new() -> Self {
+        PerProcess { built: Mutex::new(None) }
+    }
+
+    fn get(&self, key: String, build: impl FnOnce() -> V) -> V {
+        let mut built = self.built.lock().unwrap_or_else(PoisonError::into_inner);
+        built.get_or_insert_with(HashMap::new).entry(key).or_insert_with(build).clone()
+    }
+}
+
+/// Idle connections to each server (by URL), so a test does not pay a connection to create and drop its database.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+struct Pool<C> {
+    idle: Mutex<Option<HashMap<String, Vec<C>>>>,
+}
+
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+impl<C> Pool<C> {
+    const fn new() -> Self {
+        Pool { idle: Mutex::new(None) }
+    }
+
+    /// Runs `f` on an idle connection to `server`, or a new one from `connect`; the connection goes back to the pool
+    /// unless `f` left it `broken`.
+    fn with<R, E>(
+        &self,
+        server: &str,
+        connect: impl FnOnce() -> Result<C, String>,
+        f: impl FnOnce(&mut C) -> Result<R, E>,
+        broken: impl FnOnce(&C, &Result<R, E>) -> bool,
+    ) -> Result<Result<R, E>, String> {
+        let idle =
+            self.idle.lock().unwrap_or_else(PoisonError::into_inner).as_mut().and_then(|m| m.get_mut(server)?.pop());
+        let mut conn = match idle {
+            Some(conn) => conn,
+            None => connect()?,
+        };
+        let result = f(&mut conn);
+        if !broken(&conn, &result) {
+            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+            idle.get_or_insert_with(HashMap::new).entry(server.to_owned()).or_default().push(conn);
+        }
+        Ok(result)
+    }
+}
+
+/// The name of the template database (or, on SQLite, file) that databases migrated with `template` on `backend`
+/// are copied from: `migrate_tpl_<fingerprint>`. Templates stay on the server for the next run; to drop one on
+/// PostgreSQL, `ALTER DATABASE … IS_TEMPLATE false` first.
+pub fn template_name(backend: Backend, template: &(impl Template + ?Sized)) -> String {
+    format!("migrate_tpl_{}", fingerprint(&template.migrator(), backend))
+}
+
+/// Names the revisions as they run on `backend`, with the history table and this crate's version: equal
+/// fingerprints, equal migrated databases.
+fn fingerprint(migrator: &Migrator<'_>, backend: Backend) -> String {
+    let core = migrator.core();
+    let table = core.config().table.qualified(|s| s.to_owned());
+    let mut text = format!("migrate {} {backend} {table}\n", env!("CARGO_PKG_VERSION"));
+    for r in core.revisions() {
+        let (up, down) = (r.up(backend), r.down(backend));
+        let _ = writeln!(
+            text,
+            "{} {} {} {:?} {} {:?}",
+            r.version(),
+            r.name(),
+            up.checksum(),
+            up.kind(),
+            down.checksum(),
+            down.kind()
+        );
+    }
+    Checksum::of(&text).to_hex()[..16].to_owned()
+}
+
+/// `migrate_test_<pid>_<n>_<test>`: unique in this process, telling which process and test made it, at most 63
+/// characters of `[a-z0-9_]`.
+fn unique_name() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let mut name = format!("migrate_test_{}_{n}", std::process::id());
+    let thread = std::thread::current();
+    // The test's path, `::` and other separators as one `_` each.
+    let mut test = String::new();
+    for c in thread.name().unwrap_or("").chars() {
+        if c.is_ascii_alphanumeric() {
+            test.push(c.to_ascii_lowercase());
+        } else if !test.ends_with('_') {
+            test.push('_');
+        }
+    }
+    let room = 63usize.saturating_sub(name.len() + 1);
+    let test = test.trim_matches('_');
+    if !test.is_empty() && room > 0 {
+        let tail = &test[test.len().saturating_sub(room)..];
+        name.push('_');
+        name.push_str(tail.trim_start_matches('_'));
+    }
+    name
+}
+
+/// The URL `server` with `database` as its path (a `key=value` PostgreSQL string gets `dbname=` instead); the
+/// query string is kept.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn with_database(server: &str, database: &str) -> String {
+    let Some(scheme_end) = server.find("://") else {
+        return format!("{server} dbname={database}");
+    };
+    let rest = &server[scheme_end + 3..];
+    let query = rest.find('?').map_or("", |i| &rest[i..]);
+    let authority = rest[..rest.len() - query.len()].split('/').next().unwrap_or("");
+    format!("{}{authority}/{database}{query}", &server[..scheme_end + 3])
+}
+
+/// `url` without its password, for messages.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn redact(url: &str) -> String {
+    let Some(start) = url.find("://").map(|i| i + 3) else { return url.to_owned() };
+    let authority_end = url[start..].find(['/', '?']).map_or(url.len(), |i| start + i);
+    match url[start..authority_end].rfind('@').and_then(|at| url[start..start + at].find(':').map(|c| (c, at))) {
+        Some((colon, at)) => format!("{}***{}", &url[..start + colon + 1], &url[start + at..]),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_identifiers() {
+        let name = std::thread::spawn(unique_name).join().unwrap();
+        assert!(name.starts_with(&format!("migrate_test_{}_", std::process::id())), "{name}");
+        let long = std::thread::Builder::new()
+            .name("a::very::long::module::path::of::tests::that::goes::on::and::on::postgres".into())
+            .spawn(unique_name)
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(long.len() <= 63 && long.ends_with("_on_postgres"), "{long}");
+        assert!(long.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'), "{long}");
+    }
+
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
+    #[test]
+    fn urls() {
+        assert_eq!(
+            with_database("postgres://u:p@h:5432/postgres?sslmode=disable", "x"),
+            "postgres://u:p@h:5432/x?sslmode=disable"
+        );
+        assert_eq!(with_database("mysql://root@127.0.0.1:3306", "x"), "mysql://root@127.0.0.1:3306/x");
+        assert_eq!(with_database("host=h user=u", "x"), "host=h user=u dbname=x");
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("mysql://root@h/db"), "mysql://root@h/db");
+    }
+
+    #[test]
+    fn fingerprints_follow_the_files() {
+        let scan = crate::scan(std::path::Path::new("examples/migrations"), &crate::ScanOptions::default());
+        let all = Migrator::new(&scan.revisions);
+        let one = fingerprint(&all, Backend::Sqlite);
+        assert_eq!(one, fingerprint(&all, Backend::Sqlite));
+        assert_ne!(one, fingerprint(&all, Backend::Postgres));
+        let fewer = Migrator::new(&scan.revisions[..2]);
+        assert_ne!(one, fingerprint(&fewer, Backend::Sqlite));
+        let other = all.clone().history_table(crate::HistoryTable::new("h").unwrap());
+        assert_ne!(one, fingerprint(&other, Backend::Sqlite));
+    }
+}

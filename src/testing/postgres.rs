@@ -1,0 +1,150 @@
+//! PostgreSQL test databases: `CREATE DATABASE` per test; a migrated one is cloned from a template database.
+
+use ::postgres::{Client, NoTls};
+
+use super::{redact, with_database, Connection, Home as AnyHome, PerProcess, Pool, TestDatabase};
+use crate::Migrator;
+
+/// Serialises template builds across processes (session advisory lock; "migrtest").
+const TEMPLATE_LOCK: i64 = 0x6d69_6772_7465_7374;
+
+/// A test database on a server, dropped on drop.
+#[derive(Debug)]
+pub(super) struct Home {
+    server: String,
+    name: String,
+}
+
+impl Home {
+    pub(super) fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(super) fn url(&self) -> String {
+        with_database(&self.server, &self.name)
+    }
+
+    pub(super) fn connect(&self) -> Connection {
+        let client = connect(&self.server, &self.name).unwrap_or_else(|e| panic!("{e}"));
+        Connection::Postgres(Box::new(client))
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        let _ = admin(&self.server, |c| drop_database(c, &self.name));
+    }
+}
+
+/// The database's own message (and SQLSTATE), not the client's "db error".
+pub(super) fn message(err: &::postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => err.to_string(),
+    }
+}
+
+fn connect(server: &str, database: &str) -> Result<Client, String> {
+    let mut config: ::postgres::Config =
+        server.parse().map_err(|e| format!("{} is not a PostgreSQL URL: {e}", redact(server)))?;
+    config.dbname(database);
+    config.connect(NoTls).map_err(|e| format!("cannot connect to {database} at {}: {}", redact(server), message(&e)))
+}
+
+/// Runs `f` on a connection to the server's own database, kept in a small pool so each test does not pay a connection.
+fn admin<R>(server: &str, f: impl FnOnce(&mut Client) -> Result<R, ::postgres::Error>) -> Result<R, String> {
+    static POOL: Pool<Client> = Pool::new();
+    POOL.with(server, || connect_server(server), f, |client, _| client.is_closed())?.map_err(|e| message(&e))
+}
+
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `DROP DATABASE … WITH (FORCE)` (PostgreSQL 13 and later), else without.
+fn drop_database(client: &mut Client, name: &str) -> Result<(), ::postgres::Error> {
+    let name = quote(name);
+    client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .or_else(|_| client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")))
+}
+
+fn database(server: &str, name: &str) -> TestDatabase {
+    let home = Home { server: server.to_owned(), name: name.to_owned() };
+    let conn = home.connect();
+    TestDatabase { conn, home: AnyHome::Postgres(home) }
+}
+
+pub(super) fn empty(server: &str, name: &str) -> TestDatabase {
+    admin(server, |c| c.batch_execute(&format!("CREATE DATABASE {}", quote(name))))
+        .unwrap_or_else(|e| panic!("cannot create test database {name} at {}: {e}", redact(server)));
+    database(server, name)
+}
+
+pub(super) fn migrated(server: &str, migrator: &Migrator<'_>, fingerprint: &str, name: &str) -> TestDatabase {
+    let template = template(server, migrator, fingerprint).unwrap_or_else(|e| panic!("{e}"));
+    admin(server, |c| c.batch_execute(&format!("CREATE DATABASE {} TEMPLATE {}", quote(name), quote(&template))))
+        .unwrap_or_else(|e| panic!("cannot create test database {name} from template {template}: {e}"));
+    database(server, name)
+}
+
+/// The template database for `fingerprint`, migrated once: per process (a map) and across processes (an advisory
+/// lock while it is built; built under another name and renamed, so an interrupted build is never cloned).
+fn template(server: &str, migrator: &Migrator<'_>, fingerprint: &str) -> Result<String, String> {
+    static TEMPLATES: PerProcess<Result<String, String>> = PerProcess::new();
+    TEMPLATES.get(format!("{fingerprint} {server}"), || build(server, migrator, fingerprint))
+}
+
+fn build(server: &str, migrator: &Migrator<'_>, fingerprint: &str) -> Result<String, String> {
+    let name = format!("migrate_tpl_{fingerprint}");
+    let building = format!("{name}_building");
+    // One session holds the lock from the check to the rename.
+    let mut admin = connect_server(server)?;
+    admin.batch_execute(&format!("SELECT pg_advisory_lock({TEMPLATE_LOCK})")).map_err(|e| message(&e))?;
+    let built = (|| {
+        let exists =
+            admin.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name]).map_err(|e| message(&e))?;
+        if exists.is_some() {
+            return Ok(());
+        }
+        drop_database(&mut admin, &building).map_err(|e| message(&e))?;
+        admin.batch_execute(&format!("CREATE DATABASE {}", quote(&building))).map_err(|e| message(&e))?;
+        let mut client = connect(server, &building)?;
+        let applied = migrator.upgrade(&mut client);
+        drop(client);
+        if let Err(err) = applied {
+            let _ = drop_database(&mut admin, &building);
+            return Err(format!("migrating the PostgreSQL template failed: {err}"));
+        }
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE {b} RENAME TO {n}; ALTER DATABASE {n} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false",
+                b = quote(&building),
+                n = quote(&name)
+            ))
+            .map_err(|e| message(&e))
+    })();
+    let _ = admin.batch_execute(&format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK})"));
+    built.map(|()| name)
+}
+
+fn connect_server(server: &str) -> Result<Client, String> {
+    server
+        .parse::<::postgres::Config>()
+        .map_err(|e| format!("{} is not a PostgreSQL URL: {e}", redact(server)))?
+        .connect(NoTls)
+        .map_err(|e| format!("cannot connect to {}: {}", redact(server), message(&e)))
+}
+
+pub(super) fn rows(client: &mut Client, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
+    let messages = client.simple_query(sql).map_err(|e| message(&e))?;
+    Ok(messages
+        .into_iter()
+        .filter_map(|m| match m {
+            ::postgres::SimpleQueryMessage::Row(row) => {
+                Some((0..row.len()).map(|i| row.get(i).map(str::to_owned)).collect())
+            }
+            _ => None,
+        })
+        .collect())
+}

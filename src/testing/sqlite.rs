@@ -1,0 +1,126 @@
+//! SQLite test databases: a file each in `<temp>/migrate-testing/`; a migrated one is a copy of a template file.
+
+use std::path::{Path, PathBuf};
+
+use super::{Connection, Home as AnyHome, PerProcess, TestDatabase};
+use crate::Migrator;
+
+/// A test database's file, removed (with SQLite's side files) on drop.
+#[derive(Debug)]
+pub(super) struct Home {
+    path: PathBuf,
+    name: String,
+}
+
+impl Home {
+    pub(super) fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(super) fn url(&self) -> String {
+        format!("sqlite:{}", self.path.display())
+    }
+
+    pub(super) fn connect(&self) -> Connection {
+        Connection::Sqlite(open(&self.path))
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        remove(&self.path);
+    }
+}
+
+/// The file and what SQLite (and the driver's lock) keeps beside it.
+fn remove(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    for side in ["-wal", "-shm", "-journal", "-migrate-lock"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(side);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+}
+
+fn dir() -> PathBuf {
+    let dir = std::env::temp_dir().join("migrate-testing");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    dir
+}
+
+fn open(path: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path).unwrap_or_else(|e| panic!("cannot open SQLite file {}: {e}", path.display()))
+}
+
+fn database(path: PathBuf) -> TestDatabase {
+    let conn = Connection::Sqlite(open(&path));
+    let name = path.display().to_string();
+    TestDatabase { conn, home: AnyHome::Sqlite(Home { path, name }) }
+}
+
+pub(super) fn empty(name: &str) -> TestDatabase {
+    let path = dir().join(format!("{name}.db"));
+    remove(&path);
+    database(path)
+}
+
+pub(super) fn migrated(migrator: &Migrator<'_>, fingerprint: &str, name: &str) -> TestDatabase {
+    let template = template(migrator, fingerprint).unwrap_or_else(|e| panic!("{e}"));
+    let path = dir().join(format!("{name}.db"));
+    remove(&path);
+    std::fs::copy(&template, &path)
+        .unwrap_or_else(|e| panic!("cannot copy {} to {}: {e}", template.display(), path.display()));
+    database(path)
+}
+
+/// The template file for `fingerprint`, migrated once: per process (a map) and across processes (a file lock while
+/// it is built; built under another name and renamed, so an interrupted build is never copied).
+fn template(migrator: &Migrator<'_>, fingerprint: &str) -> Result<PathBuf, String> {
+    static TEMPLATES: PerProcess<Result<PathBuf, String>> = PerProcess::new();
+    TEMPLATES.get(fingerprint.to_owned(), || build(migrator, fingerprint))
+}
+
+fn build(migrator: &Migrator<'_>, fingerprint: &str) -> Result<PathBuf, String> {
+    let dir = dir();
+    let path = dir.join(format!("migrate_tpl_{fingerprint}.db"));
+    let lock_path = dir.join(format!("migrate_tpl_{fingerprint}.lock"));
+    let lock = std::fs::File::create(&lock_path).map_err(|e| format!("cannot create {}: {e}", lock_path.display()))?;
+    lock.lock().map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+    if path.exists() {
+        return Ok(path);
+    }
+    let building = dir.join(format!("migrate_tpl_{fingerprint}.{}.building", std::process::id()));
+    remove(&building);
+    let mut conn = open(&building);
+    let applied = migrator.upgrade(&mut conn);
+    drop(conn);
+    if let Err(err) = applied {
+        remove(&building);
+        return Err(format!("migrating the SQLite template failed: {err}"));
+    }
+    std::fs::rename(&building, &path).map_err(|e| format!("cannot rename {}: {e}", building.display()))?;
+    remove(&building);
+    Ok(path)
+}
+
+pub(super) fn rows(conn: &rusqlite::Connection, sql: &str) -> Result<Vec<Vec<Option<String>>>, rusqlite::Error> {
+    use rusqlite::types::ValueRef;
+    let mut stmt = conn.prepare(sql)?;
+    let width = stmt.column_count();
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut values = Vec::with_capacity(width);
+        for i in 0..width {
+            values.push(match row.get_ref(i)? {
+                ValueRef::Null => None,
+                ValueRef::Integer(n) => Some(n.to_string()),
+                ValueRef::Real(x) => Some(x.to_string()),
+                ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(b) => Some(b.iter().map(|byte| format!("{byte:02x}")).collect()),
+            });
+        }
+        out.push(values);
+    }
+    Ok(out)
+}
