@@ -210,14 +210,48 @@ impl Database for Connection {
     }
 }
 
-/// Where a test database lives: enough to connect again, and to drop it.
+/// Where a test database lives: enough to connect again, and to drop it (on drop).
 #[derive(Debug)]
-enum Home {
-    Sqlite(sqlite::Home),
-    #[cfg(feature = "postgres")]
-    Postgres(postgres::Home),
-    #[cfg(feature = "mysql")]
-    Mysql(mysql::Home),
+struct Home {
+    backend: Backend,
+    /// The server's URL; empty for SQLite.
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
+    server: String,
+    /// The database's name; the file's path for SQLite.
+    name: String,
+}
+
+impl Home {
+    fn url(&self) -> String {
+        match self.backend {
+            #[cfg(any(feature = "postgres", feature = "mysql"))]
+            Backend::Postgres | Backend::Mysql => with_database(&self.server, &self.name),
+            _ => format!("sqlite:{}", self.name),
+        }
+    }
+
+    fn connect(&self) -> Connection {
+        let connected = match self.backend {
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => postgres::connect(&self.server, &self.name).map(|c| Connection::Postgres(Box::new(c))),
+            #[cfg(feature = "mysql")]
+            Backend::Mysql => mysql::connect(&self.server, Some(&self.name)).map(|c| Connection::Mysql(Box::new(c))),
+            _ => sqlite::open(std::path::Path::new(&self.name)).map(Connection::Sqlite),
+        };
+        connected.unwrap_or_else(|err| panic!("{err}"))
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        match self.backend {
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => postgres::drop_database(&self.server, &self.name),
+            #[cfg(feature = "mysql")]
+            Backend::Mysql => mysql::drop_database(&self.server, &self.name),
+            _ => sqlite::remove(std::path::Path::new(&self.name)),
+        }
+    }
 }
 
 /// A database of its own for one test, dropped (or its file removed) when this value is, a panic included.
@@ -277,25 +311,13 @@ impl TestDatabase {
 
     /// The database's name (PostgreSQL, MySQL) or file path (SQLite).
     pub fn name(&self) -> &str {
-        match &self.home {
-            Home::Sqlite(home) => home.name(),
-            #[cfg(feature = "postgres")]
-            Home::Postgres(home) => home.name(),
-            #[cfg(feature = "mysql")]
-            Home::Mysql(home) => home.name(),
-        }
+        &self.home.name
     }
 
     /// A URL of this database, as the `migrate` command line and most clients take it: `sqlite:<path>`, or the
     /// server's URL with this database in its path.
     pub fn url(&self) -> String {
-        match &self.home {
-            Home::Sqlite(home) => home.url(),
-            #[cfg(feature = "postgres")]
-            Home::Postgres(home) => home.url(),
-            #[cfg(feature = "mysql")]
-            Home::Mysql(home) => home.url(),
-        }
+        self.home.url()
     }
 
     /// The test's connection.
@@ -308,13 +330,7 @@ impl TestDatabase {
     /// # Panics
     /// If the server cannot be reached.
     pub fn connect(&self) -> Connection {
-        match &self.home {
-            Home::Sqlite(home) => home.connect(),
-            #[cfg(feature = "postgres")]
-            Home::Postgres(home) => home.connect(),
-            #[cfg(feature = "mysql")]
-            Home::Mysql(home) => home.connect(),
-        }
+        self.home.connect()
     }
 
     /// See [`Connection::execute`].
@@ -338,6 +354,14 @@ impl TestDatabase {
     /// If the catalog cannot be read.
     pub fn schema(&mut self) -> Schema {
         Migrator::new(&[]).snapshot(self).unwrap_or_else(|err| panic!("reading the schema: {err}"))
+    }
+}
+
+impl TestDatabase {
+    /// A test database `name` at `server` (or the file `name`), connected.
+    fn at(backend: Backend, server: &str, name: &str) -> TestDatabase {
+        let home = Home { backend, server: server.to_owned(), name: name.to_owned() };
+        TestDatabase { conn: home.connect(), home }
     }
 }
 

@@ -4,41 +4,19 @@
 use ::mysql::prelude::Queryable;
 use ::mysql::{Conn, Opts, OptsBuilder, Value};
 
-use super::{redact, with_database, Connection, Home as AnyHome, PerProcess, Pool, TestDatabase};
-use crate::{schema, Migrator};
+use super::{redact, Connection, PerProcess, Pool, TestDatabase};
+use crate::{schema, Backend, Migrator};
 
-/// A test database on a server, dropped on drop.
-#[derive(Debug)]
-pub(super) struct Home {
-    server: String,
-    name: String,
-}
-
-impl Home {
-    pub(super) fn name(&self) -> &str {
-        &self.name
-    }
-
-    pub(super) fn url(&self) -> String {
-        with_database(&self.server, &self.name)
-    }
-
-    pub(super) fn connect(&self) -> Connection {
-        Connection::Mysql(Box::new(connect(&self.server, Some(&self.name)).unwrap_or_else(|e| panic!("{e}"))))
-    }
-}
-
-impl Drop for Home {
-    fn drop(&mut self) {
-        let _ = admin(&self.server, |c| c.query_drop(format!("DROP DATABASE IF EXISTS {}", quote(&self.name))));
-    }
+/// Drops test database `name` at `server`; errors are ignored (it runs on drop).
+pub(super) fn drop_database(server: &str, name: &str) {
+    let _ = admin(server, |c| c.query_drop(format!("DROP DATABASE IF EXISTS {}", quote(name))));
 }
 
 fn quote(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
-fn connect(server: &str, database: Option<&str>) -> Result<Conn, String> {
+pub(super) fn connect(server: &str, database: Option<&str>) -> Result<Conn, String> {
     let opts = Opts::from_url(server).map_err(|e| format!("{} is not a MySQL URL: {e}", redact(server)))?;
     let opts = match database {
         Some(db) => OptsBuilder::from_opts(opts).db_name(Some(db)).into(),
@@ -61,9 +39,7 @@ fn admin<R>(server: &str, f: impl FnOnce(&mut Conn) -> Result<R, ::mysql::Error>
 fn create(server: &str, name: &str) -> TestDatabase {
     admin(server, |c| c.query_drop(format!("CREATE DATABASE {}", quote(name))))
         .unwrap_or_else(|e| panic!("cannot create test database {name} at {}: {e}", redact(server)));
-    let home = Home { server: server.to_owned(), name: name.to_owned() };
-    let conn = home.connect();
-    TestDatabase { conn, home: AnyHome::Mysql(home) }
+    TestDatabase::at(Backend::Mysql, server, name)
 }
 
 pub(super) fn empty(server: &str, name: &str) -> TestDatabase {

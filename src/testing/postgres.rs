@@ -2,39 +2,11 @@
 
 use ::postgres::{Client, NoTls};
 
-use super::{redact, with_database, Connection, Home as AnyHome, PerProcess, Pool, TestDatabase};
-use crate::Migrator;
+use super::{redact, PerProcess, Pool, TestDatabase};
+use crate::{Backend, Migrator};
 
 /// Serialises template builds across processes (session advisory lock; "migrtest").
 const TEMPLATE_LOCK: i64 = 0x6d69_6772_7465_7374;
-
-/// A test database on a server, dropped on drop.
-#[derive(Debug)]
-pub(super) struct Home {
-    server: String,
-    name: String,
-}
-
-impl Home {
-    pub(super) fn name(&self) -> &str {
-        &self.name
-    }
-
-    pub(super) fn url(&self) -> String {
-        with_database(&self.server, &self.name)
-    }
-
-    pub(super) fn connect(&self) -> Connection {
-        let client = connect(&self.server, &self.name).unwrap_or_else(|e| panic!("{e}"));
-        Connection::Postgres(Box::new(client))
-    }
-}
-
-impl Drop for Home {
-    fn drop(&mut self) {
-        let _ = admin(&self.server, |c| drop_database(c, &self.name));
-    }
-}
 
 /// The database's own message (and SQLSTATE), not the client's "db error".
 pub(super) fn message(err: &::postgres::Error) -> String {
@@ -44,7 +16,7 @@ pub(super) fn message(err: &::postgres::Error) -> String {
     }
 }
 
-fn connect(server: &str, database: &str) -> Result<Client, String> {
+pub(super) fn connect(server: &str, database: &str) -> Result<Client, String> {
     let mut config: ::postgres::Config =
         server.parse().map_err(|e| format!("{} is not a PostgreSQL URL: {e}", redact(server)))?;
     config.dbname(database);
@@ -61,8 +33,13 @@ fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// Drops test database `name` at `server`, whatever is still connected to it; errors are ignored (it runs on drop).
+pub(super) fn drop_database(server: &str, name: &str) {
+    let _ = admin(server, |c| drop_with(c, name));
+}
+
 /// `DROP DATABASE … WITH (FORCE)` (PostgreSQL 13 and later), else without.
-fn drop_database(client: &mut Client, name: &str) -> Result<(), ::postgres::Error> {
+fn drop_with(client: &mut Client, name: &str) -> Result<(), ::postgres::Error> {
     let name = quote(name);
     client
         .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -70,9 +47,7 @@ fn drop_database(client: &mut Client, name: &str) -> Result<(), ::postgres::Erro
 }
 
 fn database(server: &str, name: &str) -> TestDatabase {
-    let home = Home { server: server.to_owned(), name: name.to_owned() };
-    let conn = home.connect();
-    TestDatabase { conn, home: AnyHome::Postgres(home) }
+    TestDatabase::at(Backend::Postgres, server, name)
 }
 
 pub(super) fn empty(server: &str, name: &str) -> TestDatabase {
@@ -107,13 +82,13 @@ fn build(server: &str, migrator: &Migrator<'_>, fingerprint: &str) -> Result<Str
         if exists.is_some() {
             return Ok(());
         }
-        drop_database(&mut admin, &building).map_err(|e| message(&e))?;
+        drop_with(&mut admin, &building).map_err(|e| message(&e))?;
         admin.batch_execute(&format!("CREATE DATABASE {}", quote(&building))).map_err(|e| message(&e))?;
         let mut client = connect(server, &building)?;
         let applied = migrator.upgrade(&mut client);
         drop(client);
         if let Err(err) = applied {
-            let _ = drop_database(&mut admin, &building);
+            let _ = drop_with(&mut admin, &building);
             return Err(format!("migrating the PostgreSQL template failed: {err}"));
         }
         admin

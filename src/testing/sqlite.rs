@@ -2,38 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Connection, Home as AnyHome, PerProcess, TestDatabase};
-use crate::Migrator;
-
-/// A test database's file, removed (with SQLite's side files) on drop.
-#[derive(Debug)]
-pub(super) struct Home {
-    path: PathBuf,
-    name: String,
-}
-
-impl Home {
-    pub(super) fn name(&self) -> &str {
-        &self.name
-    }
-
-    pub(super) fn url(&self) -> String {
-        format!("sqlite:{}", self.path.display())
-    }
-
-    pub(super) fn connect(&self) -> Connection {
-        Connection::Sqlite(open(&self.path))
-    }
-}
-
-impl Drop for Home {
-    fn drop(&mut self) {
-        remove(&self.path);
-    }
-}
+use super::{PerProcess, TestDatabase};
+use crate::{Backend, Migrator};
 
 /// The file and what SQLite (and the driver's lock) keeps beside it.
-fn remove(path: &Path) {
+pub(super) fn remove(path: &Path) {
     let _ = std::fs::remove_file(path);
     for side in ["-wal", "-shm", "-journal", "-migrate-lock"] {
         let mut p = path.as_os_str().to_owned();
@@ -48,20 +21,18 @@ fn dir() -> PathBuf {
     dir
 }
 
-fn open(path: &Path) -> rusqlite::Connection {
-    rusqlite::Connection::open(path).unwrap_or_else(|e| panic!("cannot open SQLite file {}: {e}", path.display()))
+pub(super) fn open(path: &Path) -> Result<rusqlite::Connection, String> {
+    rusqlite::Connection::open(path).map_err(|e| format!("cannot open SQLite file {}: {e}", path.display()))
 }
 
-fn database(path: PathBuf) -> TestDatabase {
-    let conn = Connection::Sqlite(open(&path));
-    let name = path.display().to_string();
-    TestDatabase { conn, home: AnyHome::Sqlite(Home { path, name }) }
+fn database(path: &Path) -> TestDatabase {
+    TestDatabase::at(Backend::Sqlite, "", &path.display().to_string())
 }
 
 pub(super) fn empty(name: &str) -> TestDatabase {
     let path = dir().join(format!("{name}.db"));
     remove(&path);
-    database(path)
+    database(&path)
 }
 
 pub(super) fn migrated(migrator: &Migrator<'_>, fingerprint: &str, name: &str) -> TestDatabase {
@@ -70,7 +41,7 @@ pub(super) fn migrated(migrator: &Migrator<'_>, fingerprint: &str, name: &str) -
     remove(&path);
     std::fs::copy(&template, &path)
         .unwrap_or_else(|e| panic!("cannot copy {} to {}: {e}", template.display(), path.display()));
-    database(path)
+    database(&path)
 }
 
 /// The template file for `fingerprint`, migrated once: per process (a map) and across processes (a file lock while
@@ -91,7 +62,7 @@ fn build(migrator: &Migrator<'_>, fingerprint: &str) -> Result<PathBuf, String> 
     }
     let building = dir.join(format!("migrate_tpl_{fingerprint}.{}.building", std::process::id()));
     remove(&building);
-    let mut conn = open(&building);
+    let mut conn = open(&building)?;
     let applied = migrator.upgrade(&mut conn);
     drop(conn);
     if let Err(err) = applied {
