@@ -2,17 +2,17 @@
 //! `tests/cli`) share: which backends a run tests, read from the environment, and a scratch PostgreSQL schema or
 //! MySQL database per test, dropped when the test ends, so tests that share a server run in parallel.
 //!
-//! - `MIGRATE_TEST_POSTGRES_URL`, `MIGRATE_TEST_MYSQL_URL`: the servers. Without one, that backend's tests print a
-//!   note (once) and pass without running.
-//! - `MIGRATE_TEST_REQUIRE=postgres,mysql`: a listed backend without its URL fails its tests instead (CI sets it).
+//! Which backends run, and the notes and failures when one cannot, are `migrate::testing`'s, as for users of the
+//! `testing` feature: `MIGRATE_TEST_POSTGRES_URL`, `MIGRATE_TEST_MYSQL_URL` (without one, that backend's tests print
+//! a note once and pass without running) and `MIGRATE_TEST_REQUIRE=postgres,mysql` (a listed backend without its URL
+//! fails its tests instead; CI sets it).
 
-use std::io::Write as _;
-use std::sync::Once;
-
+use migrate::testing;
+use migrate::Backend;
 use mysql::prelude::Queryable;
 
 /// The variable that lists the backends whose tests must run.
-pub const REQUIRE_VAR: &str = "MIGRATE_TEST_REQUIRE";
+pub const REQUIRE_VAR: &str = testing::REQUIRE_VAR;
 
 /// A database family under test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,18 +40,23 @@ impl Kind {
         [Kind::Sqlite, Kind::Postgres, Kind::Mysql].into_iter().find(|k| k.name() == name)
     }
 
+    /// The backend.
+    pub fn backend(self) -> Backend {
+        match self {
+            Kind::Sqlite => Backend::Sqlite,
+            Kind::Postgres => Backend::Postgres,
+            Kind::Mysql => Backend::Mysql,
+        }
+    }
+
     /// The variable holding the server's URL (empty for SQLite, which needs none).
     pub fn url_var(self) -> &'static str {
-        match self {
-            Kind::Sqlite => "",
-            Kind::Postgres => "MIGRATE_TEST_POSTGRES_URL",
-            Kind::Mysql => "MIGRATE_TEST_MYSQL_URL",
-        }
+        testing::url_var(self.backend()).unwrap_or("")
     }
 
     /// Whether [`REQUIRE_VAR`] lists this backend.
     pub fn required(self) -> bool {
-        std::env::var(REQUIRE_VAR).is_ok_and(|list| list.split(',').any(|k| k.trim() == self.name()))
+        testing::required(self.backend())
     }
 
     /// The server's URL from the environment, or `None` after printing (once per process) that this backend's tests
@@ -60,23 +65,7 @@ impl Kind {
     /// # Panics
     /// When the URL is not set and [`REQUIRE_VAR`] lists this backend: a required backend never skips.
     pub fn server_url(self) -> Option<String> {
-        static NOTE_POSTGRES: Once = Once::new();
-        static NOTE_MYSQL: Once = Once::new();
-        if let Ok(url) = std::env::var(self.url_var()) {
-            return Some(url);
-        }
-        assert!(
-            !self.required(),
-            "{} is not set, and {REQUIRE_VAR} says the {} tests must run",
-            self.url_var(),
-            self.name()
-        );
-        let once = if self == Kind::Postgres { &NOTE_POSTGRES } else { &NOTE_MYSQL };
-        once.call_once(|| {
-            // On stderr, which the test harness does not capture.
-            let _ = writeln!(std::io::stderr(), "note: {} tests skipped: {} is not set", self.name(), self.url_var());
-        });
-        None
+        testing::server_url(self.backend())
     }
 }
 
