@@ -30,7 +30,7 @@
 use std::time::Duration;
 
 pub use migrate_core::{
-    build, roundtrip, scan, schema, sql, Action, AppliedRow, Backend, ChangedFile, Checksum, Command, Config,
+    build, roundtrip, scan, schema, sql, Action, AppliedRow, Backend, BriefRow, ChangedFile, Checksum, Command, Config,
     Continuity, DbError, Direction, Driver, Error, ErrorKind, ExecFailure, FailureOutcome, Foreign, HistoryTable,
     Imported, InDoubt, LockFailure, MigrationFailure, OutOfOrder, Problem, ProblemKind, RedoRefusal, Report,
     Resolution, Revision, RevisionId, RoundTrip, RowChange, RowState, RowWrite, Scan, ScanOptions, Schema, Script,

@@ -14,6 +14,20 @@ use crate::revision::Backend;
 use crate::schema::Schema;
 use crate::sql::Statement;
 
+/// One history row as the start-up check reads it, borrowed from the driver's buffer (see
+/// [`Driver::visit_history`]): the columns that decide whether an upgrade has anything to do.
+#[derive(Clone, Copy, Debug)]
+pub struct BriefRow<'a> {
+    /// The revision's version.
+    pub version: &'a str,
+    /// The up file's checksum, in hexadecimal.
+    pub up_checksum: &'a str,
+    /// The down file's checksum, in hexadecimal; `None` for an irreversible revision.
+    pub down_checksum: Option<&'a str>,
+    /// The state (`applied`, or a revision left part way).
+    pub state: &'a str,
+}
+
 /// Whether the lock was held without a gap across a commit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Continuity {
@@ -110,6 +124,31 @@ pub trait Driver {
     /// [`history::BRIEF_COLUMNS`]: crate::history::BRIEF_COLUMNS
     fn read_history_brief(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
         self.read_history(table)
+    }
+
+    /// Hands each row's [`BriefRow`] to `visit`, in version order, in one statement and without copying the rows,
+    /// until `visit` returns `false`: the start-up with nothing pending decides from this alone. `Ok(false)` when the
+    /// table does not exist. The default goes through [`Driver::read_history_brief`].
+    fn visit_history(
+        &mut self,
+        table: &HistoryTable,
+        visit: &mut dyn FnMut(&BriefRow<'_>) -> bool,
+    ) -> Result<bool, DbError> {
+        let Some(mut rows) = self.read_history_brief(table)? else { return Ok(false) };
+        rows.sort_by(|a, b| a.version.cmp(&b.version));
+        for row in &rows {
+            let (up, down) = (row.up_checksum.to_hex(), row.down_checksum.map(|c| c.to_hex()));
+            let brief = BriefRow {
+                version: &row.version,
+                up_checksum: &up,
+                down_checksum: down.as_deref(),
+                state: row.state.as_str(),
+            };
+            if !visit(&brief) {
+                break;
+            }
+        }
+        Ok(true)
     }
 
     /// Creates the history table (and its schema) if it does not exist.

@@ -178,6 +178,9 @@ pub const ADDED_COLUMNS: &str = "in_doubt, runner";
 pub const BRIEF_COLUMNS: &str = "version, name, up_checksum, down_checksum, NULL, '', 0, state, statements_done, \
                                  NULL, NULL, 0, NULL";
 
+/// The columns of a [`BriefRow`](crate::BriefRow), in its order: every version of the table has them.
+pub const VISIT_COLUMNS: &str = "version, up_checksum, down_checksum, state";
+
 /// What [`ADDED_COLUMNS`] read as in a table made before them.
 pub const ADDED_DEFAULTS: &str = "0, NULL";
 

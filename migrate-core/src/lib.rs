@@ -35,7 +35,7 @@ pub mod status;
 
 pub use config::{Config, HistoryTable, DEFAULT_LOCK_WAIT};
 pub use doubt::InDoubt;
-pub use driver::{Continuity, Driver, ExecFailure, LockFailure, RowChange, ScriptFailure, StepFailure};
+pub use driver::{BriefRow, Continuity, Driver, ExecFailure, LockFailure, RowChange, ScriptFailure, StepFailure};
 pub use error::{DbError, Error, ErrorKind, FailureOutcome, MigrationFailure, RedoRefusal};
 pub use history::{AppliedRow, ChangedFile, RowState, RowWrite};
 pub use import::{Foreign, Imported};

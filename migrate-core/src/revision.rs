@@ -86,11 +86,24 @@ impl Checksum {
 
     /// Lowercase hexadecimal, 64 characters: the form stored in the history table.
     pub fn to_hex(&self) -> String {
+        self.hex_digits().iter().map(|&digit| char::from(digit)).collect()
+    }
+
+    /// Whether `hex` is this checksum's hexadecimal form (either case), compared without allocating: the start-up
+    /// check compares two per history row. The digits are written to the stack and compared as bytes.
+    pub fn matches_hex(&self, hex: &str) -> bool {
+        let ours = self.hex_digits();
+        let hex = hex.as_bytes();
+        hex == ours || hex.eq_ignore_ascii_case(&ours)
+    }
+
+    /// The 64 lowercase hexadecimal digits.
+    fn hex_digits(&self) -> [u8; 64] {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut out = String::with_capacity(64);
-        for byte in self.0 {
-            out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-            out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+        let mut out = [0u8; 64];
+        for (pair, byte) in out.chunks_exact_mut(2).zip(self.0) {
+            pair[0] = DIGITS[usize::from(byte >> 4)];
+            pair[1] = DIGITS[usize::from(byte & 0x0f)];
         }
         out
     }
@@ -335,6 +348,18 @@ impl fmt::Display for RevisionId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checksums_match_their_hex_in_either_case() {
+        let c = Checksum::of("CREATE TABLE t (a INT);");
+        assert!(c.matches_hex(&c.to_hex()));
+        assert!(c.matches_hex(&c.to_hex().to_uppercase()));
+        assert!(!c.matches_hex(&Checksum::of("other").to_hex()));
+        assert!(!c.matches_hex(&c.to_hex()[..63]));
+        assert!(!c.matches_hex(&format!("{}0", c.to_hex())));
+        assert!(!c.matches_hex(&c.to_hex().replace(|ch: char| ch.is_ascii_digit(), "g")));
+        assert!(!c.matches_hex(""));
+    }
 
     #[test]
     fn checksum_ignores_bom_and_crlf() {

@@ -117,8 +117,15 @@ pub(crate) fn run(
     check: Check<'_>,
 ) -> Result<Report, Error> {
     let policy = policy(config, driver.backend());
+    let upgrade = config.lock && commands.len() == 1 && matches!(commands[0], Command::Upgrade(_));
+    // The start-up call: nothing to do is decided from one read of the history, no row copied.
+    if upgrade && matches!(commands[0], Command::Upgrade(Target::Head)) {
+        if let Some(current) = up_to_date(revisions, driver, &config.table)? {
+            return Ok(Report { before: current.clone(), after: current, steps: Vec::new() });
+        }
+    }
     // An upgrade decides from versions, checksums and states alone; the rest is read under the lock if it goes on.
-    let rows = if config.lock && commands.len() == 1 && matches!(commands[0], Command::Upgrade(_)) {
+    let rows = if upgrade {
         driver.read_history_brief(&config.table).map_err(db("reading the history table"))?.unwrap_or_default()
     } else {
         read_history(driver, &config.table)?
@@ -195,6 +202,43 @@ pub(crate) fn run(
     }
     guard.release()?;
     Ok(Report { before, after, steps: done })
+}
+
+/// Whether an upgrade to head has nothing to do: every revision recorded applied, in order, with the checksums its
+/// files have on this backend, and nothing else recorded. Decided while the driver reads the rows, without copying
+/// them or allocating per revision. `Some(current)` when so; `None` when anything else is found (something pending,
+/// a changed file, a dirty or unknown row, another order), for the full plan to say what and why.
+fn up_to_date(
+    revisions: &[Revision],
+    driver: &mut dyn Driver,
+    table: &HistoryTable,
+) -> Result<Option<Option<RevisionId>>, Error> {
+    let backend = driver.backend();
+    let mut matched = 0;
+    let mut same = true;
+    let exists = driver
+        .visit_history(table, &mut |row| {
+            let Some(r) = revisions.get(matched) else {
+                same = false;
+                return false;
+            };
+            let down = r.down(backend).recorded_checksum();
+            same = row.version == r.version()
+                && row.state == RowState::Applied.as_str()
+                && r.up(backend).checksum().matches_hex(row.up_checksum)
+                && match (down, row.down_checksum) {
+                    (Some(checksum), Some(hex)) => checksum.matches_hex(hex),
+                    (None, None) => true,
+                    _ => false,
+                };
+            matched += 1;
+            same
+        })
+        .map_err(db("reading the history table"))?;
+    if !same || matched != revisions.len() || (!exists && !revisions.is_empty()) {
+        return Ok(None);
+    }
+    Ok(Some(revisions.last().map(|r| RevisionId { version: r.version().to_owned(), name: r.name().to_owned() })))
 }
 
 /// Refuses `steps` if a problem of the folder ([`Config::folder_problems`]) stands in their way.

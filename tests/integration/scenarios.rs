@@ -212,22 +212,30 @@ fn a_rerun_applies_nothing(kind: Kind) {
     let Some(db) = Db::new(kind, "a_rerun_applies_nothing") else { return };
     let mut conn = db.connect();
     assert_eq!(counted::MIGRATIONS.upgrade(&mut conn).unwrap().steps.len(), 10);
-    // The runner asks the driver for one thing only: the history read, one statement on every backend.
+    // The runner asks the driver for one thing only: the history, visited row by row in one statement on every
+    // backend, an irreversible revision (no down checksum) included.
+    let irreversible = Folder::new();
+    irreversible
+        .write("0011_kept/up.sql", "CREATE TABLE kept (id INTEGER);")
+        .write("0011_kept/down.sql", "-- migrate:irreversible\n");
+    let mut revisions = counted::MIGRATIONS.revisions().to_vec();
+    revisions.extend(irreversible.revisions());
+    Migrator::new(&revisions).upgrade(&mut conn).unwrap();
     let mut calls = Vec::new();
     let report = conn.with_driver(|d| {
         let mut spy = Spy { inner: d, calls: &mut calls };
-        counted::MIGRATIONS.upgrade(&mut spy as &mut dyn Driver)
+        Migrator::new(&revisions).upgrade(&mut spy as &mut dyn Driver)
     });
     let report = report.unwrap();
     assert!(report.is_empty());
     assert_eq!(report.before, report.after);
-    assert_eq!(report.after.unwrap().version, "0010");
-    assert_eq!(calls, ["read_history"]);
+    assert_eq!(report.after.unwrap().version, "0011");
+    assert_eq!(calls, ["visit_history"]);
     if let Conn::Mysql(client) = &mut conn {
         // The server agrees: count the statements it received.
         let (a, b) = (questions(client), questions(client));
         let before = questions(client);
-        assert!(counted::MIGRATIONS.upgrade(&mut **client).unwrap().is_empty());
+        assert!(Migrator::new(&revisions).upgrade(&mut **client).unwrap().is_empty());
         let received = questions(client) - before - (b - a);
         assert_eq!(received, 1, "statements MySQL received for a start-up with nothing pending");
     }
@@ -332,6 +340,16 @@ impl Driver for Spy<'_> {
     fn read_history(&mut self, t: &HistoryTable) -> Result<Option<Vec<migrate::AppliedRow>>, migrate::DbError> {
         self.call("read_history").read_history(t)
     }
+    fn read_history_brief(&mut self, t: &HistoryTable) -> Result<Option<Vec<migrate::AppliedRow>>, migrate::DbError> {
+        self.call("read_history_brief").read_history_brief(t)
+    }
+    fn visit_history(
+        &mut self,
+        t: &HistoryTable,
+        visit: &mut dyn FnMut(&migrate::BriefRow<'_>) -> bool,
+    ) -> Result<bool, migrate::DbError> {
+        self.call("visit_history").visit_history(t, visit)
+    }
     fn create_history(&mut self, t: &HistoryTable) -> Result<(), migrate::DbError> {
         self.call("create_history").create_history(t)
     }
@@ -433,6 +451,11 @@ fn a_changed_file_is_refused_until_accepted(kind: Kind) {
     assert_eq!(Migrator::new(&changed).accept(&mut conn, "0001").unwrap().len(), 1);
     Migrator::new(&changed).upgrade(&mut conn).unwrap();
     assert!(Migrator::new(&changed).accept(&mut conn, "0001").unwrap().is_empty());
+    // A changed down file is refused as well: the start-up check compares both checksums.
+    folder.write("0001_a/down.sql", "DROP TABLE IF EXISTS a;");
+    let err = Migrator::new(&folder.revisions()).upgrade(&mut conn).unwrap_err();
+    let Error::ChecksumMismatch { changes } = &err else { panic!("expected a checksum error, got {err}") };
+    assert_eq!(changes[0].file, "0001_a/down.sql");
 }
 
 fn unknown_applied_revisions(kind: Kind) {

@@ -22,11 +22,11 @@ mod schema;
 use std::time::Duration;
 
 use migrate_core::doubt::{CatalogObject, ObjectKind, Presence};
-use migrate_core::history::{self, ADDED_COLUMNS, ADDED_DEFAULTS, BRIEF_COLUMNS, COLUMNS};
+use migrate_core::history::{self, ADDED_COLUMNS, ADDED_DEFAULTS, BRIEF_COLUMNS, COLUMNS, VISIT_COLUMNS};
 use migrate_core::{lock, sql};
 use migrate_core::{
-    AppliedRow, Backend, Checksum, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure, RowState,
-    RowWrite,
+    AppliedRow, Backend, BriefRow, Checksum, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure,
+    RowState, RowWrite,
 };
 use mysql::prelude::Queryable;
 use mysql::{Conn, Value};
@@ -232,6 +232,40 @@ impl Driver for Mysql<'_> {
 
     fn read_history_brief(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
         self.select_history(table, BRIEF_COLUMNS)
+    }
+
+    fn visit_history(
+        &mut self,
+        table: &HistoryTable,
+        visit: &mut dyn FnMut(&BriefRow<'_>) -> bool,
+    ) -> Result<bool, DbError> {
+        let sql = format!("SELECT {VISIT_COLUMNS} FROM {} ORDER BY version", self.name(table));
+        let mut result = match self.conn.query_iter(sql) {
+            Ok(result) => result,
+            // ER_NO_SUCH_TABLE, ER_BAD_DB_ERROR.
+            Err(mysql::Error::MySqlError(e)) if e.code == 1146 || e.code == 1049 => return Ok(false),
+            Err(err) => return Err(db_error(err)),
+        };
+        let mut going = true;
+        // Every row is read off the connection, even after `visit` has seen enough.
+        for row in result.by_ref() {
+            let row = row.map_err(db_error)?;
+            if !going {
+                continue;
+            }
+            let text = |i: usize| match row.as_ref(i) {
+                Some(mysql::Value::Bytes(bytes)) => std::str::from_utf8(bytes).ok(),
+                _ => None,
+            };
+            let brief = BriefRow {
+                version: text(0).unwrap_or(""),
+                up_checksum: text(1).unwrap_or(""),
+                down_checksum: text(2),
+                state: text(3).unwrap_or(""),
+            };
+            going = visit(&brief);
+        }
+        Ok(true)
     }
 
     fn create_history(&mut self, table: &HistoryTable) -> Result<(), DbError> {

@@ -22,12 +22,12 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use migrate_core::doubt::{CatalogObject, ObjectKind, Presence};
-use migrate_core::history::{self, ADDED_COLUMNS, ADDED_DEFAULTS, BRIEF_COLUMNS, COLUMNS};
+use migrate_core::history::{self, ADDED_COLUMNS, ADDED_DEFAULTS, BRIEF_COLUMNS, COLUMNS, VISIT_COLUMNS};
 use migrate_core::lock;
 use migrate_core::sql::Statement;
 use migrate_core::{
-    AppliedRow, Backend, Checksum, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure, RowChange,
-    RowState, RowWrite, ScriptFailure, StepFailure,
+    AppliedRow, Backend, BriefRow, Checksum, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure,
+    RowChange, RowState, RowWrite, ScriptFailure, StepFailure,
 };
 use postgres::error::ErrorPosition;
 use postgres::{Client, SimpleQueryMessage};
@@ -303,6 +303,34 @@ impl Driver for Postgres<'_> {
 
     fn read_history_brief(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
         self.select_history(table, BRIEF_COLUMNS)
+    }
+
+    fn visit_history(
+        &mut self,
+        table: &HistoryTable,
+        visit: &mut dyn FnMut(&BriefRow<'_>) -> bool,
+    ) -> Result<bool, DbError> {
+        let sql = format!("SELECT {VISIT_COLUMNS} FROM {} ORDER BY version", self.name(table));
+        let messages = match self.client.simple_query(&sql).map_err(db_error) {
+            Ok(messages) => messages,
+            // undefined_table, invalid_schema_name.
+            Err(err) if matches!(err.code.as_deref(), Some("42P01" | "3F000")) => return Ok(false),
+            Err(err) => return Err(err),
+        };
+        for message in &messages {
+            if let SimpleQueryMessage::Row(row) = message {
+                let brief = BriefRow {
+                    version: row.get(0).unwrap_or(""),
+                    up_checksum: row.get(1).unwrap_or(""),
+                    down_checksum: row.get(2),
+                    state: row.get(3).unwrap_or(""),
+                };
+                if !visit(&brief) {
+                    break;
+                }
+            }
+        }
+        Ok(true)
     }
 
     fn create_history(&mut self, table: &HistoryTable) -> Result<(), DbError> {

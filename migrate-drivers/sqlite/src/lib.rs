@@ -24,12 +24,13 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read as _, Seek as _, Write as _};
 use std::time::{Duration, Instant};
 
-use migrate_core::history::{self, ADDED_COLUMNS, ADDED_DEFAULTS, BRIEF_COLUMNS, COLUMNS};
+use migrate_core::history::{self, ADDED_COLUMNS, ADDED_DEFAULTS, BRIEF_COLUMNS, COLUMNS, VISIT_COLUMNS};
 use migrate_core::lock;
 use migrate_core::{
-    AppliedRow, Backend, Checksum, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure, RowState,
-    RowWrite,
+    AppliedRow, Backend, BriefRow, Checksum, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure,
+    RowState, RowWrite,
 };
+use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, ErrorCode};
 
 /// A [`Driver`] over a borrowed `rusqlite::Connection`.
@@ -345,6 +346,37 @@ impl Driver for Sqlite<'_> {
     fn read_history_brief(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
         let brief = self.queries(table).select_brief.clone();
         select_history(self.conn, &brief).map_err(db_error)
+    }
+
+    fn visit_history(
+        &mut self,
+        table: &HistoryTable,
+        visit: &mut dyn FnMut(&BriefRow<'_>) -> bool,
+    ) -> Result<bool, DbError> {
+        let sql = format!("SELECT {VISIT_COLUMNS} FROM {} ORDER BY version", table.qualified(quote));
+        let visited = self.conn.prepare_cached(&sql).and_then(|mut stmt| {
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let text = |i: usize| row.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
+                let down = row.get_ref(2)?;
+                let brief = BriefRow {
+                    version: text(0)?,
+                    up_checksum: text(1)?,
+                    down_checksum: if down == ValueRef::Null { None } else { Some(down.as_str()?) },
+                    state: text(3)?,
+                };
+                if !visit(&brief) {
+                    break;
+                }
+            }
+            Ok(())
+        });
+        match visited {
+            Ok(()) => Ok(true),
+            // A cached statement can outlive the table (a rolled-back first run): SQLite then fails on the step.
+            Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.starts_with("no such table") => Ok(false),
+            Err(err) => Err(db_error(err)),
+        }
     }
 
     fn create_history(&mut self, table: &HistoryTable) -> Result<(), DbError> {
