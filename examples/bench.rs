@@ -1,27 +1,31 @@
-//! Prints the performance figures the README quotes, measured side by side in one run:
+//! Prints the performance figures the README quotes, each comparison side by side in one run, rounds alternating
+//! which side goes first:
 //!
-//! 1. applying 1,000 generated revisions to an empty SQLite file, against the same SQL run directly through
-//!    rusqlite with one transaction and one history insert per revision;
-//! 2. a start-up with nothing pending: statements sent and time taken;
-//! 3. building a crate that embeds 1,000 revisions (release), and rebuilding it after editing one file;
-//! 4. with `MIGRATE_TEST_POSTGRES_URL` / `MIGRATE_TEST_MYSQL_URL` set, the first two on PostgreSQL and MySQL, each in
-//!    a scratch schema or database of its own (dropped afterwards).
+//! 1. On SQLite (a file), and on PostgreSQL and MySQL when `MIGRATE_TEST_POSTGRES_URL` / `MIGRATE_TEST_MYSQL_URL` are
+//!    set (a scratch schema or database per side, dropped afterwards), at 1,000 and 10,000 generated revisions:
+//!    applying them all, a start-up with nothing pending, and reverting them all, against a plain client that sends
+//!    one round trip per revision (the revision, its history write and the commit in one batch) and, for the
+//!    start-up, reads each version and up checksum in one query and compares them with the list.
+//! 2. Building a binary that embeds 1,000 and 10,000 revisions with `migrations!()` against the same binary
+//!    embedding the files by hand with `include_str!` (release, dependencies already built): the crate alone, the
+//!    rebuild after editing one file, and the stripped binary's size.
 //!
 //! ```text
-//! cargo run --release --example bench            # everything
-//! cargo run --release --example bench -- apply   # all but the build figures
-//! cargo run --release --example bench -- start   # only the start-up with nothing pending
+//! cargo run --release --example bench                      # everything (about 15 minutes with both servers)
+//! cargo run --release --example bench -- runs 1000         # start, apply and revert, at the sizes given
+//! cargo run --release --example bench -- start 1000 10000  # only the start-up with nothing pending
+//! cargo run --release --example bench -- build 1000        # only the build figures
 //! ```
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use migrate::{Migrator, Revision, Script, ScriptKind};
+use migrate::{Backend, Database, Driver, Migrator, Revision, Script, ScriptKind};
+use mysql::prelude::Queryable;
 
-const REVISIONS: usize = 1000;
-const ROUNDS: usize = 5;
+/// Start-ups timed per side, alternating.
+const STARTS: usize = 50;
 
 fn up_sql(i: usize) -> String {
     format!(
@@ -35,62 +39,18 @@ fn down_sql(i: usize) -> String {
     format!("DROP TABLE t{i};\n")
 }
 
-fn revisions() -> Vec<Revision> {
-    (0..REVISIONS)
+fn folder_name(i: usize) -> String {
+    format!("{i:05}_table_{i}")
+}
+
+fn revisions(n: usize) -> Vec<Revision> {
+    (0..n)
         .map(|i| {
             let up = Script::new_owned("up.sql".into(), None, up_sql(i), ScriptKind::Sql, true);
             let down = Script::new_owned("down.sql".into(), None, down_sql(i), ScriptKind::Sql, true);
-            Revision::new_owned(
-                format!("{i:05}"),
-                format!("table_{i}"),
-                format!("{i:05}_table_{i}"),
-                vec![up],
-                vec![down],
-            )
+            Revision::new_owned(format!("{i:05}"), format!("table_{i}"), folder_name(i), vec![up], vec![down])
         })
         .collect()
-}
-
-/// The baseline: what a hand-written loop over rusqlite would do.
-fn apply_raw(conn: &mut rusqlite::Connection, revisions: &[Revision]) {
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS history (version TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, \
-         up_checksum TEXT NOT NULL, down_checksum TEXT, down_sql TEXT, applied_at TEXT NOT NULL, \
-         duration_ms INTEGER NOT NULL, state TEXT NOT NULL, statements_done INTEGER NOT NULL DEFAULT 0, \
-         progress_checksum TEXT, error TEXT)",
-    )
-    .unwrap();
-    for r in revisions {
-        let started = Instant::now();
-        let tx = conn.transaction().unwrap();
-        let up = r.up(migrate::Backend::Sqlite);
-        tx.execute_batch(up.sql()).unwrap();
-        let down = r.down(migrate::Backend::Sqlite);
-        tx.prepare_cached(
-            "INSERT INTO history (version, name, up_checksum, down_checksum, down_sql, applied_at, duration_ms, state) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'applied')",
-        )
-        .unwrap()
-        .execute(rusqlite::params![
-            r.version(),
-            r.name(),
-            up.checksum().to_hex(),
-            down.checksum().to_hex(),
-            down.sql(),
-            "2024-01-01T00:00:00.000Z",
-            started.elapsed().as_millis() as i64
-        ])
-        .unwrap();
-        tx.commit().unwrap();
-    }
-}
-
-fn fresh(dir: &Path, name: &str) -> rusqlite::Connection {
-    let path = dir.join(name);
-    for suffix in ["", "-journal", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-    rusqlite::Connection::open(path).unwrap()
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -98,91 +58,326 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
-
-fn count(_: rusqlite::trace::TraceEvent<'_>) {
-    STATEMENTS.fetch_add(1, Ordering::Relaxed);
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
 }
 
-fn bench_apply(dir: &Path) {
-    let revisions = revisions();
-    let migrator = Migrator::new(&revisions);
-    let (mut ours, mut raw) = (Vec::new(), Vec::new());
-    for round in 0..ROUNDS {
-        // Alternate which goes first so drift in the machine's speed hits both alike.
-        let order: [bool; 2] = if round % 2 == 0 { [true, false] } else { [false, true] };
-        for is_ours in order {
-            let mut conn = fresh(dir, if is_ours { "ours.db" } else { "raw.db" });
-            let started = Instant::now();
-            if is_ours {
-                assert_eq!(migrator.upgrade(&mut conn).unwrap().steps.len(), REVISIONS);
-                ours.push(started.elapsed());
-            } else {
-                apply_raw(&mut conn, &revisions);
-                raw.push(started.elapsed());
+/// A connection of either side, on any backend.
+enum Conn {
+    Sqlite(rusqlite::Connection),
+    Postgres(Box<postgres::Client>),
+    Mysql(Box<mysql::Conn>),
+}
+
+impl Database for Conn {
+    fn with_driver<R>(&mut self, f: impl FnOnce(&mut dyn Driver) -> R) -> R {
+        match self {
+            Conn::Sqlite(c) => c.with_driver(f),
+            Conn::Postgres(c) => (**c).with_driver(f),
+            Conn::Mysql(c) => (**c).with_driver(f),
+        }
+    }
+}
+
+impl Conn {
+    fn backend(&self) -> Backend {
+        match self {
+            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Postgres(_) => Backend::Postgres,
+            Conn::Mysql(_) => Backend::Mysql,
+        }
+    }
+
+    /// Runs `sql`, any number of statements, in one round trip.
+    fn batch(&mut self, sql: &str) {
+        match self {
+            Conn::Sqlite(c) => c.execute_batch(sql).unwrap(),
+            Conn::Postgres(c) => c.batch_execute(sql).unwrap(),
+            Conn::Mysql(c) => c.query_drop(sql).unwrap(),
+        }
+    }
+
+    /// What a careful hand-written start-up reads: each version and up checksum, in one query.
+    fn versions_and_checksums(&mut self) -> Vec<(String, String)> {
+        let sql = "SELECT version, up_checksum FROM _migrate_history ORDER BY version";
+        match self {
+            Conn::Sqlite(c) => {
+                let mut stmt = c.prepare_cached(sql).unwrap();
+                stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?))).unwrap().map(Result::unwrap).collect()
+            }
+            Conn::Postgres(c) => c.query(sql, &[]).unwrap().iter().map(|row| (row.get(0), row.get(1))).collect(),
+            Conn::Mysql(c) => c.query(sql).unwrap(),
+        }
+    }
+}
+
+/// SQL text as a string literal (the plain client inlines its history values so each revision is one batch).
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+const HISTORY_DDL: &str = "CREATE TABLE history (version VARCHAR(64) PRIMARY KEY NOT NULL, name TEXT NOT NULL, \
+     up_checksum CHAR(64) NOT NULL, down_checksum CHAR(64), down_sql TEXT, applied_at VARCHAR(32) NOT NULL, \
+     duration_ms BIGINT NOT NULL, state VARCHAR(16) NOT NULL, statements_done BIGINT NOT NULL DEFAULT 0, \
+     progress_checksum CHAR(64), error TEXT)";
+
+/// The plain client: each revision, its history insert and the commit in one batch (one round trip).
+fn plain_apply(conn: &mut Conn, revisions: &[Revision]) {
+    let backend = conn.backend();
+    let begin = if backend == Backend::Mysql { "START TRANSACTION" } else { "BEGIN" };
+    conn.batch(HISTORY_DDL);
+    for r in revisions {
+        let (up, down) = (r.up(backend), r.down(backend));
+        conn.batch(&format!(
+            "{begin};\n{}\nINSERT INTO history (version, name, up_checksum, down_checksum, down_sql, applied_at, \
+             duration_ms, state) VALUES ({}, {}, '{}', '{}', {}, '2024-01-01T00:00:00Z', 0, 'applied');\nCOMMIT",
+            up.sql(),
+            literal(r.version()),
+            literal(r.name()),
+            up.checksum(),
+            down.checksum(),
+            literal(down.sql()),
+        ));
+    }
+}
+
+/// The plain client's revert: newest first, each down, its history delete and the commit in one batch.
+fn plain_revert(conn: &mut Conn, revisions: &[Revision]) {
+    let backend = conn.backend();
+    let begin = if backend == Backend::Mysql { "START TRANSACTION" } else { "BEGIN" };
+    for r in revisions.iter().rev() {
+        let down = r.down(backend);
+        let version = literal(r.version());
+        conn.batch(&format!("{begin};\n{}\nDELETE FROM history WHERE version = {version};\nCOMMIT", down.sql()));
+    }
+}
+
+/// Where each side of a backend's comparison gets a fresh, empty database.
+enum Place {
+    Sqlite(PathBuf),
+    Postgres(String),
+    Mysql(String),
+}
+
+impl Place {
+    fn name(&self) -> &'static str {
+        match self {
+            Place::Sqlite(_) => "SQLite",
+            Place::Postgres(_) => "PostgreSQL",
+            Place::Mysql(_) => "MySQL",
+        }
+    }
+
+    /// A fresh database called `name` (a file, a schema or a database).
+    fn fresh(&self, name: &str) -> Conn {
+        match self {
+            Place::Sqlite(dir) => {
+                let path = dir.join(format!("{name}.db"));
+                for suffix in ["", "-journal", "-wal", "-shm", "-migrate-lock"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+                Conn::Sqlite(rusqlite::Connection::open(path).unwrap())
+            }
+            Place::Postgres(url) => {
+                let mut config: postgres::Config = url.parse().unwrap();
+                config.options(&format!("-c search_path={name}"));
+                let mut client = config.connect(postgres::NoTls).unwrap();
+                client.batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}")).unwrap();
+                Conn::Postgres(Box::new(client))
+            }
+            Place::Mysql(url) => {
+                let mut admin = mysql::Conn::new(url.as_str()).unwrap();
+                admin.query_drop(format!("DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}")).unwrap();
+                let opts = mysql::OptsBuilder::from_opts(mysql::Opts::from_url(url).unwrap()).db_name(Some(name));
+                Conn::Mysql(Box::new(mysql::Conn::new(opts).unwrap()))
             }
         }
     }
-    let (ours, raw) = (median(ours), median(raw));
-    println!("apply {REVISIONS} revisions to an empty SQLite file (median of {ROUNDS}):");
-    println!("  migrate          {:>9.1} ms", ours.as_secs_f64() * 1e3);
-    println!("  plain rusqlite   {:>9.1} ms", raw.as_secs_f64() * 1e3);
-    println!("  ratio            {:>9.3}x   (goal: at most 1.05x)", ours.as_secs_f64() / raw.as_secs_f64());
 
-    let mut conn = rusqlite::Connection::open(dir.join("ours.db")).unwrap();
-    conn.trace_v2(rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT, Some(count));
-    STATEMENTS.store(0, Ordering::Relaxed);
-    assert!(migrator.upgrade(&mut conn).unwrap().is_empty());
-    conn.trace_v2(rusqlite::trace::TraceEventCodes::empty(), None);
-    println!("start-up with nothing pending sends {} statement(s)", STATEMENTS.load(Ordering::Relaxed));
-    idle_start_up("SQLite", &migrator, &mut conn, |conn| {
-        let mut stmt =
-            conn.prepare_cached("SELECT version, up_checksum FROM _migrate_history ORDER BY version").unwrap();
-        stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?))).unwrap().map(Result::unwrap).collect()
-    });
+    /// Drops what [`Place::fresh`] made (empty again by then: both sides revert everything).
+    fn drop_db(&self, conn: &mut Conn, name: &str) {
+        match (self, conn) {
+            (Place::Sqlite(dir), _) => drop(std::fs::remove_file(dir.join(format!("{name}.db")))),
+            (Place::Postgres(_), conn) => conn.batch(&format!("DROP SCHEMA {name} CASCADE")),
+            (Place::Mysql(_), conn) => conn.batch(&format!("DROP DATABASE {name}")),
+        }
+    }
 }
 
-/// The start-up with nothing pending alone, on each backend whose URL is set, against the plain client.
-fn bench_start(dir: &Path) {
-    use mysql::prelude::Queryable;
-    let revisions = revisions();
+/// Medians of one comparison: ours, the plain client's.
+struct Pair {
+    ours: Duration,
+    plain: Duration,
+}
+
+impl Pair {
+    fn of(ours: Vec<Duration>, plain: Vec<Duration>) -> Pair {
+        Pair { ours: median(ours), plain: median(plain) }
+    }
+
+    fn ratio(&self) -> f64 {
+        self.ours.as_secs_f64() / self.plain.as_secs_f64()
+    }
+}
+
+/// Start-ups with nothing pending on a migrated database, alternating with the plain client's read-and-compare.
+fn start_ups(migrator: &Migrator<'_>, conn: &mut Conn) -> Pair {
+    let backend = conn.backend();
+    let revisions = migrator.core().revisions();
+    let (mut ours, mut plain) = (Vec::new(), Vec::new());
+    for _ in 0..STARTS {
+        let started = Instant::now();
+        assert!(migrator.upgrade(conn).unwrap().is_empty());
+        ours.push(started.elapsed());
+        let started = Instant::now();
+        let rows = conn.versions_and_checksums();
+        let same = rows.len() == revisions.len()
+            && rows
+                .iter()
+                .zip(revisions)
+                .all(|((v, c), r)| *v == r.version() && *c == r.up(backend).checksum().to_hex());
+        assert!(same, "the plain client reads the same history");
+        plain.push(started.elapsed());
+    }
+    Pair::of(ours, plain)
+}
+
+/// One line of the summary.
+struct Row {
+    backend: &'static str,
+    n: usize,
+    start: Pair,
+    apply: Option<Pair>,
+    revert: Option<Pair>,
+}
+
+/// Apply, start-up and revert at `n` revisions on `place`, both sides, `rounds` rounds (start-ups in the first).
+fn runs(place: &Place, n: usize, rounds: usize, start_only: bool) -> Row {
+    let revisions = revisions(n);
     let migrator = Migrator::new(&revisions);
-    let mut conn = fresh(dir, "start.db");
-    idle_start_up("SQLite", &migrator, &mut conn, |conn| {
-        let mut stmt =
-            conn.prepare_cached("SELECT version, up_checksum FROM _migrate_history ORDER BY version").unwrap();
-        stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?))).unwrap().map(Result::unwrap).collect()
-    });
-    if let Ok(url) = std::env::var("MIGRATE_TEST_POSTGRES_URL") {
-        let mut config: postgres::Config = url.parse().unwrap();
-        config.options("-c search_path=bench_start");
-        let mut client = config.connect(postgres::NoTls).unwrap();
-        client.batch_execute("DROP SCHEMA IF EXISTS bench_start CASCADE; CREATE SCHEMA bench_start").unwrap();
-        idle_start_up("PostgreSQL", &migrator, &mut client, |client| {
-            let sql = "SELECT version, up_checksum FROM _migrate_history ORDER BY version";
-            client.query(sql, &[]).unwrap().iter().map(|row| (row.get(0), row.get(1))).collect()
-        });
-        client.batch_execute("DROP SCHEMA bench_start CASCADE").unwrap();
+    let name = place.name();
+    if start_only {
+        let mut conn = place.fresh("bench_start");
+        migrator.upgrade(&mut conn).unwrap();
+        let start = start_ups(&migrator, &mut conn);
+        migrator.downgrade_to(&mut conn, "base").unwrap();
+        place.drop_db(&mut conn, "bench_start");
+        return Row { backend: name, n, start, apply: None, revert: None };
     }
-    if let Ok(url) = std::env::var("MIGRATE_TEST_MYSQL_URL") {
-        let mut admin = mysql::Conn::new(url.as_str()).unwrap();
-        admin.query_drop("DROP DATABASE IF EXISTS bench_start").unwrap();
-        admin.query_drop("CREATE DATABASE bench_start").unwrap();
-        let opts = mysql::OptsBuilder::from_opts(mysql::Opts::from_url(&url).unwrap()).db_name(Some("bench_start"));
-        let mut conn = mysql::Conn::new(opts).unwrap();
-        idle_start_up("MySQL", &migrator, &mut conn, |conn| {
-            conn.query("SELECT version, up_checksum FROM _migrate_history ORDER BY version").unwrap()
-        });
-        admin.query_drop("DROP DATABASE bench_start").unwrap();
+    let (mut apply, mut revert) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
+    let mut start = None;
+    for round in 0..rounds {
+        let order = if round % 2 == 0 { [true, false] } else { [false, true] };
+        for ours in order {
+            let db = if ours { "bench_ours" } else { "bench_plain" };
+            let mut conn = place.fresh(db);
+            let started = Instant::now();
+            if ours {
+                assert_eq!(migrator.upgrade(&mut conn).unwrap().steps.len(), n);
+                apply.0.push(started.elapsed());
+                if start.is_none() {
+                    start = Some(start_ups(&migrator, &mut conn));
+                }
+            } else {
+                plain_apply(&mut conn, &revisions);
+                apply.1.push(started.elapsed());
+            }
+            let started = Instant::now();
+            if ours {
+                assert_eq!(migrator.downgrade_to(&mut conn, "base").unwrap().steps.len(), n);
+                revert.0.push(started.elapsed());
+            } else {
+                plain_revert(&mut conn, &revisions);
+                revert.1.push(started.elapsed());
+            }
+            place.drop_db(&mut conn, db);
+        }
+    }
+    let row = Row {
+        backend: name,
+        n,
+        start: start.expect("one round at least"),
+        apply: Some(Pair::of(apply.0, apply.1)),
+        revert: Some(Pair::of(revert.0, revert.1)),
+    };
+    print_row(&row, rounds);
+    row
+}
+
+fn print_row(row: &Row, rounds: usize) {
+    let Row { backend, n, start, apply, revert } = row;
+    println!("{backend}, {n} revisions:");
+    println!(
+        "  start-up, nothing pending  migrate {:>9.2} ms  plain {:>9.2} ms  {:.3}x  (medians of {STARTS})",
+        ms(start.ours),
+        ms(start.plain),
+        start.ratio()
+    );
+    for (what, pair) in [("apply all", apply), ("revert all", revert)] {
+        if let Some(pair) = pair {
+            println!(
+                "  {what:<26} migrate {:>9.1} ms  plain {:>9.1} ms  {:.3}x  (medians of {rounds})",
+                ms(pair.ours),
+                ms(pair.plain),
+                pair.ratio()
+            );
+        }
     }
 }
 
-fn bench_build(dir: &Path) {
-    let krate = dir.join("embed1000");
+fn places(dir: &Path) -> Vec<Place> {
+    let mut places = vec![Place::Sqlite(dir.to_owned())];
+    match std::env::var("MIGRATE_TEST_POSTGRES_URL") {
+        Ok(url) => places.push(Place::Postgres(url)),
+        Err(_) => println!("PostgreSQL: skipped, MIGRATE_TEST_POSTGRES_URL is not set"),
+    }
+    match std::env::var("MIGRATE_TEST_MYSQL_URL") {
+        Ok(url) => places.push(Place::Mysql(url)),
+        Err(_) => println!("MySQL: skipped, MIGRATE_TEST_MYSQL_URL is not set"),
+    }
+    places
+}
+
+fn bench_runs(dir: &Path, sizes: &[usize], start_only: bool) {
+    let mut rows = Vec::new();
+    for place in places(dir) {
+        for &n in sizes {
+            // Fewer rounds where one takes minutes (10,000 revisions on a server).
+            let rounds = if n >= 10_000 && !matches!(place, Place::Sqlite(_)) { 1 } else { 3 };
+            let row = runs(&place, n, rounds, start_only);
+            if start_only {
+                print_row(&row, 0);
+            }
+            rows.push(row);
+        }
+    }
+    println!("\n| backend | revisions | start-up, nothing pending | apply all | revert all |");
+    println!("|---|---|---|---|---|");
+    let cell = |pair: &Option<Pair>| {
+        pair.as_ref()
+            .map_or("".to_owned(), |p| format!("{:.0} / {:.0} ms = **{:.2}×**", ms(p.ours), ms(p.plain), p.ratio()))
+    };
+    for row in &rows {
+        println!(
+            "| {} | {} | {:.2} / {:.2} ms = **{:.2}×** | {} | {} |",
+            row.backend,
+            row.n,
+            ms(row.start.ours),
+            ms(row.start.plain),
+            row.start.ratio(),
+            cell(&row.apply),
+            cell(&row.revert)
+        );
+    }
+}
+
+/// Writes a binary crate `name` in `dir` that embeds `n` revisions, with `migrations!()` or by hand.
+fn write_crate(dir: &Path, name: &str, n: usize, by_hand: bool) -> PathBuf {
+    let krate = dir.join(name);
     let migrations = krate.join("migrations");
-    let _ = std::fs::remove_dir_all(&migrations);
-    for i in 0..REVISIONS {
-        let folder = migrations.join(format!("{i:05}_table_{i}"));
+    let _ = std::fs::remove_dir_all(&krate);
+    for i in 0..n {
+        let folder = migrations.join(folder_name(i));
         std::fs::create_dir_all(&folder).unwrap();
         std::fs::write(folder.join("up.sql"), up_sql(i)).unwrap();
         std::fs::write(folder.join("down.sql"), down_sql(i)).unwrap();
@@ -192,232 +387,116 @@ fn bench_build(dir: &Path) {
     std::fs::write(
         krate.join("Cargo.toml"),
         format!(
-            "[package]\nname = \"embed1000\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[dependencies]\n\
-             migrate = {{ path = {facade:?} }}\n\n[workspace]\n"
+            "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n[dependencies]\n\
+             migrate = {{ path = {facade:?} }}\nrusqlite = \"0.37\"\n\n[profile.release]\nstrip = true\n\n[workspace]\n"
         ),
     )
     .unwrap();
-    std::fs::write(
-        krate.join("src/lib.rs"),
-        "//! Embeds 1,000 revisions.\nmigrate::migrations!(pub mod schema = \"migrations\");\n",
-    )
-    .unwrap();
-    let target = dir.join("embed1000-target");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let build = |what: &str| {
-        let started = Instant::now();
-        let status = Command::new(&cargo)
-            .args(["build", "--release", "--quiet", "--manifest-path"])
-            .arg(krate.join("Cargo.toml"))
-            .env("CARGO_TARGET_DIR", &target)
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the 1,000-revision crate failed ({what})");
-        started.elapsed()
+    // The workspace's lock file, so both crates build against the dependencies already compiled.
+    std::fs::copy(Path::new(facade).join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
+    let main = if by_hand {
+        let mut files = String::new();
+        for i in 0..n {
+            let f = folder_name(i);
+            files.push_str(&format!(
+                "    (\"{f}\", include_str!(\"../migrations/{f}/up.sql\"), include_str!(\"../migrations/{f}/down.sql\")),\n"
+            ));
+        }
+        format!(
+            "//! Embeds the revisions by hand.\nuse migrate::{{Migrator, Revision, Script, ScriptKind}};\n\n\
+             static FILES: &[(&str, &str, &str)] = &[\n{files}];\n\n\
+             fn main() {{\n    let revisions: Vec<Revision> = FILES\n        .iter()\n        .map(|(folder, up, down)| {{\n\
+             \x20           let (version, name) = folder.split_once('_').unwrap();\n\
+             \x20           let up = Script::new_owned(\"up.sql\".into(), None, up.to_string(), ScriptKind::Sql, true);\n\
+             \x20           let down = Script::new_owned(\"down.sql\".into(), None, down.to_string(), ScriptKind::Sql, true);\n\
+             \x20           Revision::new_owned(version.into(), name.into(), folder.to_string(), vec![up], vec![down])\n\
+             \x20       }})\n        .collect();\n\
+             \x20   let mut conn = rusqlite::Connection::open_in_memory().unwrap();\n\
+             \x20   let report = Migrator::new(&revisions).upgrade(&mut conn).unwrap();\n\
+             \x20   println!(\"{{}}\", report.steps.len());\n}}\n"
+        )
+    } else {
+        "//! Embeds the revisions with migrations!().\n\
+         static MIGRATIONS: migrate::Migrations = migrate::migrations!(\"migrations\");\n\n\
+         fn main() {\n    let mut conn = rusqlite::Connection::open_in_memory().unwrap();\n\
+         \x20   let report = MIGRATIONS.upgrade(&mut conn).unwrap();\n    println!(\"{}\", report.steps.len());\n}\n"
+            .to_owned()
     };
-    build("dependencies");
-    let clean = Command::new(&cargo)
-        .args(["clean", "--release", "--quiet", "-p", "embed1000", "--manifest-path"])
+    std::fs::write(krate.join("src/main.rs"), main).unwrap();
+    krate
+}
+
+/// Builds `krate` (release) in the shared `target`, returning how long it took.
+fn cargo(krate: &Path, target: &Path, args: &[&str]) -> Duration {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let started = Instant::now();
+    let status = Command::new(cargo)
+        .args(args)
+        .args(["--release", "--quiet", "--manifest-path"])
         .arg(krate.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target)
+        .env("CARGO_TARGET_DIR", target)
         .status()
         .unwrap();
-    assert!(clean.success());
-    let full = build("the crate itself");
-    let edited = migrations.join("00500_table_500/up.sql");
-    std::fs::write(&edited, format!("{}-- edited\n", up_sql(500))).unwrap();
-    let rebuild = build("after editing one file");
-    println!("build a crate embedding {REVISIONS} revisions (release, dependencies already built):");
-    println!("  the crate itself {:>9.2} s   (goal: under 1.5 s)", full.as_secs_f64());
-    println!("  after one edit   {:>9.2} s   (goal: under 1 s)", rebuild.as_secs_f64());
+    assert!(status.success(), "cargo {args:?} on {} failed", krate.display());
+    started.elapsed()
 }
 
-/// Runs `ours` and `raw` alternately for `rounds` rounds on fresh databases from `fresh`, and prints the medians.
-fn compare<D>(
-    what: &str,
-    rounds: usize,
-    mut fresh: impl FnMut(bool) -> D,
-    mut ours: impl FnMut(&mut D),
-    mut raw: impl FnMut(&mut D),
-) {
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    for round in 0..rounds {
-        let order: [bool; 2] = if round % 2 == 0 { [true, false] } else { [false, true] };
-        for is_ours in order {
-            let mut db = fresh(is_ours);
-            let started = Instant::now();
-            if is_ours {
-                ours(&mut db);
-                a.push(started.elapsed());
-            } else {
-                raw(&mut db);
-                b.push(started.elapsed());
-            }
-        }
-    }
-    let (a, b) = (median(a), median(b));
-    println!("{what} (median of {rounds}):");
-    println!("  migrate          {:>9.1} ms", a.as_secs_f64() * 1e3);
-    println!("  plain client     {:>9.1} ms", b.as_secs_f64() * 1e3);
-    println!("  ratio            {:>9.3}x", a.as_secs_f64() / b.as_secs_f64());
+/// The crate alone (dependencies built), the rebuild after one edit, the stripped binary's size, and that it runs.
+fn build_figures(krate: &Path, target: &Path, name: &str, n: usize) -> (Duration, Duration, u64) {
+    cargo(krate, target, &["build"]);
+    cargo(krate, target, &["clean", "-p", name]);
+    let full = cargo(krate, target, &["build"]);
+    let edited = krate.join("migrations").join(folder_name(n / 2)).join("up.sql");
+    std::fs::write(&edited, format!("{}-- edited\n", up_sql(n / 2))).unwrap();
+    let rebuild = cargo(krate, target, &["build"]);
+    let binary = target.join("release").join(name);
+    let size = std::fs::metadata(&binary).unwrap().len();
+    let out = Command::new(&binary).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), n.to_string(), "{name} applies its {n} revisions");
+    (full, rebuild, size)
 }
 
-const HISTORY_DDL: &str = "CREATE TABLE history (version VARCHAR(64) PRIMARY KEY NOT NULL, name TEXT NOT NULL, \
-     up_checksum CHAR(64) NOT NULL, down_checksum CHAR(64), down_sql TEXT, applied_at VARCHAR(32) NOT NULL, \
-     duration_ms BIGINT NOT NULL, state VARCHAR(16) NOT NULL, statements_done BIGINT NOT NULL DEFAULT 0, \
-     progress_checksum CHAR(64), error TEXT)";
-
-/// Applies everything once, then times 50 start-ups that find nothing pending.
-/// A start-up with nothing pending, against a plain client that reads each version and up checksum in one query
-/// and compares them with the list (what a careful hand-written start-up does), alternating, medians of 50 each.
-fn idle_start_up<D: migrate::Database>(
-    name: &str,
-    migrator: &Migrator<'_>,
-    db: &mut D,
-    mut plain: impl FnMut(&mut D) -> Vec<(String, String)>,
-) {
-    migrator.upgrade(db).unwrap();
-    let backend = db.with_driver(|d| d.backend());
-    let (mut ours, mut raw) = (Vec::new(), Vec::new());
-    for _ in 0..50 {
-        let started = Instant::now();
-        assert!(migrator.upgrade(db).unwrap().is_empty());
-        ours.push(started.elapsed());
-        let started = Instant::now();
-        let rows = plain(db);
-        let revisions = migrator.core().revisions();
-        let same = rows.len() == revisions.len()
-            && rows
-                .iter()
-                .zip(revisions)
-                .all(|((v, c), r)| *v == r.version() && *c == r.up(backend).checksum().to_hex());
-        assert!(same, "the plain client reads the same history");
-        raw.push(started.elapsed());
-    }
-    let (ours, raw) = (median(ours), median(raw));
-    println!("{name} start-up with nothing pending ({} applied, medians of 50):", migrator.core().revisions().len());
-    println!("  migrate          {:>9.2} ms", ours.as_secs_f64() * 1e3);
-    println!("  plain client     {:>9.2} ms   (one query of versions and checksums)", raw.as_secs_f64() * 1e3);
-    println!("  ratio            {:>9.3}x   (goal: at most 1.1x)", ours.as_secs_f64() / raw.as_secs_f64());
-}
-
-fn bench_postgres(url: &str, revisions: &[Revision]) {
-    let connect = |schema: &str| {
-        let mut config: postgres::Config = url.parse().unwrap();
-        config.options(&format!("-c search_path={schema}"));
-        let mut client = config.connect(postgres::NoTls).unwrap();
-        client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")).unwrap();
-        client
-    };
-    let migrator = Migrator::new(revisions);
-    compare(
-        &format!("apply {} revisions to an empty PostgreSQL schema", revisions.len()),
-        ROUNDS,
-        |ours| connect(if ours { "bench_ours" } else { "bench_raw" }),
-        |client| assert_eq!(migrator.upgrade(client).unwrap().steps.len(), revisions.len()),
-        |client| {
-            client.batch_execute(HISTORY_DDL).unwrap();
-            let insert = client
-                .prepare(
-                    "INSERT INTO history (version, name, up_checksum, down_checksum, down_sql, applied_at, \
-                     duration_ms, state) VALUES ($1, $2, $3, $4, $5, $6, $7, 'applied')",
-                )
-                .unwrap();
-            for r in revisions {
-                let started = Instant::now();
-                let mut tx = client.transaction().unwrap();
-                let (up, down) = (r.up(migrate::Backend::Postgres), r.down(migrate::Backend::Postgres));
-                tx.batch_execute(up.sql()).unwrap();
-                let ms = started.elapsed().as_millis() as i64;
-                tx.execute(
-                    &insert,
-                    &[
-                        &r.version(),
-                        &r.name(),
-                        &up.checksum().to_hex(),
-                        &down.checksum().to_hex(),
-                        &down.sql(),
-                        &"now",
-                        &ms,
-                    ],
-                )
-                .unwrap();
-                tx.commit().unwrap();
-            }
-        },
-    );
-    let mut client = connect("bench_idle");
-    idle_start_up("PostgreSQL", &migrator, &mut client, |client| {
-        let sql = "SELECT version, up_checksum FROM _migrate_history ORDER BY version";
-        client.query(sql, &[]).unwrap().iter().map(|row| (row.get(0), row.get(1))).collect()
-    });
-    for schema in ["bench_ours", "bench_raw", "bench_idle"] {
-        // One at a time: each drops a thousand tables, and their locks must fit in the lock table.
-        client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
-    }
-}
-
-fn bench_mysql(url: &str, revisions: &[Revision]) {
-    use mysql::prelude::Queryable;
-    let connect = |db: &str| {
-        let mut admin = mysql::Conn::new(url).unwrap();
-        admin.query_drop(format!("DROP DATABASE IF EXISTS {db}")).unwrap();
-        admin.query_drop(format!("CREATE DATABASE {db}")).unwrap();
-        let opts = mysql::OptsBuilder::from_opts(mysql::Opts::from_url(url).unwrap()).db_name(Some(db));
-        mysql::Conn::new(opts).unwrap()
-    };
-    let migrator = Migrator::new(revisions);
-    compare(
-        &format!("apply {} revisions to an empty MySQL database", revisions.len()),
-        ROUNDS,
-        |ours| connect(if ours { "bench_ours" } else { "bench_raw" }),
-        |conn| assert_eq!(migrator.upgrade(conn).unwrap().steps.len(), revisions.len()),
-        |conn| {
-            conn.query_drop(HISTORY_DDL).unwrap();
-            for r in revisions {
-                let started = Instant::now();
-                let (up, down) = (r.up(migrate::Backend::Mysql), r.down(migrate::Backend::Mysql));
-                conn.query_drop("START TRANSACTION").unwrap();
-                for statement in migrate::sql::split(up.sql(), migrate::Backend::Mysql) {
-                    conn.query_drop(statement.text).unwrap();
-                }
-                let ms = started.elapsed().as_millis() as i64;
-                conn.exec_drop(
-                    "INSERT INTO history (version, name, up_checksum, down_checksum, down_sql, applied_at, \
-                     duration_ms, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'applied')",
-                    (r.version(), r.name(), up.checksum().to_hex(), down.checksum().to_hex(), down.sql(), "now", ms),
-                )
-                .unwrap();
-                conn.query_drop("COMMIT").unwrap();
-            }
-        },
-    );
-    let mut conn = connect("bench_idle");
-    idle_start_up("MySQL", &migrator, &mut conn, |conn| {
-        conn.query("SELECT version, up_checksum FROM _migrate_history ORDER BY version").unwrap()
-    });
-    for db in ["bench_ours", "bench_raw", "bench_idle"] {
-        conn.query_drop(format!("DROP DATABASE {db}")).unwrap();
+fn bench_build(dir: &Path, sizes: &[usize]) {
+    let target = dir.join("build-target");
+    println!("\n| revisions | the crate alone: macro / by hand | rebuild after one edit | stripped binary |");
+    println!("|---|---|---|---|");
+    for &n in sizes {
+        let ours = write_crate(dir, &format!("embed{n}"), n, false);
+        let hand = write_crate(dir, &format!("hand{n}"), n, true);
+        let (of, or, os) = build_figures(&ours, &target, &format!("embed{n}"), n);
+        let (hf, hr, hs) = build_figures(&hand, &target, &format!("hand{n}"), n);
+        println!(
+            "| {n} | {:.2} / {:.2} s = **{:.2}×** | {:.2} / {:.2} s = **{:.2}×** | {:.2} / {:.2} MB = **{:.2}×** |",
+            of.as_secs_f64(),
+            hf.as_secs_f64(),
+            of.as_secs_f64() / hf.as_secs_f64(),
+            or.as_secs_f64(),
+            hr.as_secs_f64(),
+            or.as_secs_f64() / hr.as_secs_f64(),
+            os as f64 / 1e6,
+            hs as f64 / 1e6,
+            os as f64 / hs as f64
+        );
     }
 }
 
 fn main() {
-    let which = std::env::args().nth(1).unwrap_or_default();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let which = args.first().map(String::as_str).unwrap_or("all");
+    let mut sizes: Vec<usize> = args.iter().skip(1).map(|s| s.parse().expect("a number of revisions")).collect();
+    if sizes.is_empty() {
+        sizes = vec![1_000, 10_000];
+    }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("bench");
     std::fs::create_dir_all(&dir).unwrap();
-    if which == "start" {
-        // Only the start-up with nothing pending, on every backend whose URL is set.
-        return bench_start(&dir);
-    }
-    bench_apply(&dir);
-    let revisions = revisions();
-    if let Ok(url) = std::env::var("MIGRATE_TEST_POSTGRES_URL") {
-        bench_postgres(&url, &revisions);
-    }
-    if let Ok(url) = std::env::var("MIGRATE_TEST_MYSQL_URL") {
-        bench_mysql(&url, &revisions);
-    }
-    if which != "apply" {
-        bench_build(&dir);
+    match which {
+        "start" => bench_runs(&dir, &sizes, true),
+        "runs" => bench_runs(&dir, &sizes, false),
+        "build" => bench_build(&dir, &sizes),
+        "all" => {
+            bench_runs(&dir, &sizes, false);
+            bench_build(&dir, &sizes);
+        }
+        other => panic!("unknown part {other:?}: start, runs, build or all"),
     }
 }

@@ -26,7 +26,8 @@
 //!
 //! Where the databases come from:
 //!
-//! - **SQLite**: a file in the system's temporary folder (`migrate-testing/`), removed at the end. A migrated one is a
+//! - **SQLite**: a file in `target/<profile>/migrate-testing/` beside the test binary (`MIGRATE_TEST_SQLITE_DIR` to
+//!   choose; the system's temporary folder when the binary is elsewhere), removed at the end. A migrated one is a
 //!   copy of a template file migrated once per folder.
 //! - **PostgreSQL**, at `MIGRATE_TEST_POSTGRES_URL` (a user who may create databases): a database per test. A migrated
 //!   one is `CREATE DATABASE … TEMPLATE migrate_tpl_<fingerprint>`, a template migrated once per folder (built under
@@ -35,15 +36,17 @@
 //! - **MySQL / MariaDB**, at `MIGRATE_TEST_MYSQL_URL`: a database per test. MySQL has no template databases, so a
 //!   migrated one is made by replaying the template database's tables (with their rows: the history, seed data),
 //!   routines, views and triggers as the server itself prints them; the first copy in each process is compared with
-//!   the template ([`Schema`](crate::Schema) snapshots and history rows), and if they differ each test migrates its
-//!   own database instead, with a note saying why.
+//!   the template ([`Schema`] snapshots, history rows, `CHECKSUM TABLE` of every table), and if they
+//!   differ each test migrates its own database instead, with a note saying why ([`TestDatabase::origin`]).
 //!
 //! The fingerprint covers every revision's version, name and checksums on that backend, the history table and this
 //! crate's version: change a file and the next run builds a new template. A backend without its URL is skipped with
 //! a note on stderr, or fails when `MIGRATE_TEST_REQUIRE` lists it (`MIGRATE_TEST_REQUIRE=postgres,mysql` in CI);
 //! a backend whose feature (`postgres`, `mysql`) is not enabled is treated the same way. Databases are named
-//! `migrate_test_<pid>_<n>_<test>`: a test process killed outright cannot drop its own, and they can be dropped by
-//! that name. Test servers are reached without TLS.
+//! `migrate_test_<pid>_<random>_<n>_<test>`: a test process killed outright cannot drop its own, and they can be
+//! dropped by that name. Test servers are reached without TLS. Template builds are serialised per server URL (a
+//! PostgreSQL advisory lock, a MySQL named lock); processes reaching one server through URLs naming different
+//! PostgreSQL databases do not exclude each other's builds.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -72,8 +75,24 @@ pub fn url_var(backend: Backend) -> Option<&'static str> {
 }
 
 /// Whether [`REQUIRE_VAR`] lists `backend`: then its tests fail instead of skipping.
+///
+/// # Panics
+/// When the list names something other than `sqlite`, `postgres` and `mysql` (`postgresql`, say): a misspelt name
+/// would let the tests it meant to require skip.
 pub fn required(backend: Backend) -> bool {
-    std::env::var(REQUIRE_VAR).is_ok_and(|list| list.split(',').any(|b| b.trim() == backend.name()))
+    let Ok(list) = std::env::var(REQUIRE_VAR) else { return false };
+    let names: Vec<&str> = list.split(',').map(str::trim).filter(|b| !b.is_empty()).collect();
+    if let Some(unknown) = names.iter().find(|b| Backend::from_name(b).is_none()) {
+        panic!("{REQUIRE_VAR}={list}: `{unknown}` is not a backend; the names are sqlite, postgres and mysql");
+    }
+    names.contains(&backend.name())
+}
+
+/// Writes a note where a test run shows it: on stderr itself, which the test harness does not capture (its
+/// capture takes `eprintln!`, and a test that passes shows none of it).
+fn note(text: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "note: {text}");
 }
 
 /// Whether tests on `backend` run: `Some(url)` of its server (empty for SQLite), or `None` after a note on stderr
@@ -95,7 +114,7 @@ pub fn server_url(backend: Backend) -> Option<String> {
     let mut noted = NOTED.lock().unwrap_or_else(PoisonError::into_inner);
     if !noted.contains(&backend) {
         noted.push(backend);
-        eprintln!("note: {backend} tests skipped: {why}");
+        note(&format!("{backend} tests skipped: {why}"));
     }
     None
 }
@@ -254,6 +273,19 @@ impl Drop for Home {
     }
 }
 
+/// How a test database got what it holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Origin {
+    /// Made empty ([`TestDatabase::empty`]).
+    Empty,
+    /// Copied from the template ([`TestDatabase::migrated`]): a file copy, `CREATE DATABASE … TEMPLATE`, or on MySQL
+    /// the template replayed.
+    Copied,
+    /// Migrated on its own, because a copy would not have been equal to the template (MySQL, with a note saying why).
+    Migrated,
+}
+
 /// A database of its own for one test, dropped (or its file removed) when this value is, a panic included.
 /// Use it wherever a [`Database`] goes (`MIGRATIONS.upgrade(&mut db)`, `migrator.round_trip(&mut db)`).
 #[derive(Debug)]
@@ -261,6 +293,7 @@ pub struct TestDatabase {
     // Declared before `home`, so it is closed before the database is dropped.
     conn: Connection,
     home: Home,
+    origin: Origin,
 }
 
 impl TestDatabase {
@@ -320,6 +353,11 @@ impl TestDatabase {
         self.home.url()
     }
 
+    /// How it got what it holds: empty, copied from the template, or migrated on its own.
+    pub fn origin(&self) -> Origin {
+        self.origin
+    }
+
     /// The test's connection.
     pub fn connection(&mut self) -> &mut Connection {
         &mut self.conn
@@ -361,7 +399,7 @@ impl TestDatabase {
     /// A test database `name` at `server` (or the file `name`), connected.
     fn at(backend: Backend, server: &str, name: &str) -> TestDatabase {
         let home = Home { backend, server: server.to_owned(), name: name.to_owned() };
-        TestDatabase { conn: home.connect(), home }
+        TestDatabase { conn: home.connect(), home, origin: Origin::Empty }
     }
 }
 
@@ -487,12 +525,13 @@ fn fingerprint(migrator: &Migrator<'_>, backend: Backend) -> String {
     Checksum::of(&text).to_hex()[..16].to_owned()
 }
 
-/// `migrate_test_<pid>_<n>_<test>`: unique in this process, telling which process and test made it, at most 63
-/// characters of `[a-z0-9_]`.
+/// `migrate_test_<pid>_<random>_<n>_<test>`: unique, telling which process and test made it, at most 63 characters
+/// of `[a-z0-9_]`.
 fn unique_name() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let mut name = format!("migrate_test_{}_{n}", std::process::id());
+    // The process id and a random tag: processes in other containers sharing the server may have the same id.
+    let mut name = format!("migrate_test_{}_{}_{n}", std::process::id(), random_tag());
     let thread = std::thread::current();
     // The test's path, `::` and other separators as one `_` each.
     let mut test = String::new();
@@ -513,6 +552,15 @@ fn unique_name() -> String {
     name
 }
 
+/// Eight random hexadecimal digits, from the standard library's randomly seeded hasher.
+fn random_tag() -> String {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher
+        .write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    format!("{:08x}", hasher.finish() as u32)
+}
+
 /// The URL `server` with `database` as its path (a `key=value` PostgreSQL string gets `dbname=` instead); the
 /// query string is kept.
 #[cfg(any(feature = "postgres", feature = "mysql"))]
@@ -529,7 +577,14 @@ fn with_database(server: &str, database: &str) -> String {
 /// `url` without its password, for messages.
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 fn redact(url: &str) -> String {
-    let Some(start) = url.find("://").map(|i| i + 3) else { return url.to_owned() };
+    let Some(start) = url.find("://").map(|i| i + 3) else {
+        // A `key=value` string: its password value.
+        return url
+            .split(' ')
+            .map(|part| if part.starts_with("password=") { "password=***" } else { part })
+            .collect::<Vec<_>>()
+            .join(" ");
+    };
     let authority_end = url[start..].find(['/', '?']).map_or(url.len(), |i| start + i);
     match url[start..authority_end].rfind('@').and_then(|at| url[start..start + at].find(':').map(|c| (c, at))) {
         Some((colon, at)) => format!("{}***{}", &url[..start + colon + 1], &url[start + at..]),
@@ -552,6 +607,8 @@ mod tests {
             .join()
             .unwrap();
         assert!(long.len() <= 63 && long.ends_with("_on_postgres"), "{long}");
+        let tag = |name: &str| name.split('_').nth(3).map(str::to_owned);
+        assert_ne!(tag(&std::thread::spawn(unique_name).join().unwrap()), tag(&name), "a random tag in each name");
         assert!(long.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'), "{long}");
     }
 
@@ -566,6 +623,7 @@ mod tests {
         assert_eq!(with_database("host=h user=u", "x"), "host=h user=u dbname=x");
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("mysql://root@h/db"), "mysql://root@h/db");
+        assert_eq!(redact("host=h password=secret user=u"), "host=h password=*** user=u");
     }
 
     #[test]

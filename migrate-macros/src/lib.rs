@@ -27,7 +27,8 @@ pub fn migrations(tokens: TokenStream) -> TokenStream {
 ///
 /// It becomes a module of the same name with one `#[test]` per backend (`users::sqlite`, `users::postgres`,
 /// `users::mysql`); `backends(sqlite, postgres)` chooses among them. A backend whose URL is not set is skipped with a
-/// note, or fails when `MIGRATE_TEST_REQUIRE` lists it. `#[ignore]` and `#[should_panic]` apply to each test.
+/// note, or fails when `MIGRATE_TEST_REQUIRE` lists it. `#[ignore]` applies to each test; `#[should_panic]` is
+/// refused, as a skipped backend would not panic: assert a panic in the body with `std::panic::catch_unwind`.
 ///
 /// ```ignore
 /// static MIGRATIONS: migrate::Migrations = migrate::migrations!("migrations");

@@ -71,8 +71,8 @@ fn parse_args(args: TokenStream) -> Result<Args, TokenStream> {
     Ok(parsed)
 }
 
-/// The function's name, and the attributes that belong on each generated test (`ignore`, `should_panic`), taken off
-/// the function; the rest of the function as written.
+/// The function's name, and the attributes that belong on each generated test (`ignore`), taken off the function;
+/// the rest of the function as written.
 fn parse_fn(item: TokenStream) -> Result<(Ident, Vec<TokenStream>, TokenStream), TokenStream> {
     let tokens: Vec<TokenTree> = item.into_iter().collect();
     let mut kept = Vec::new();
@@ -85,7 +85,12 @@ fn parse_fn(item: TokenStream) -> Result<(Ident, Vec<TokenStream>, TokenStream),
         let first = body.stream().into_iter().next();
         let attribute: TokenStream = tokens[i..i + 2].iter().cloned().collect();
         match first {
-            Some(TokenTree::Ident(word)) if word == "ignore" || word == "should_panic" => moved.push(attribute),
+            Some(TokenTree::Ident(word)) if word == "ignore" => moved.push(attribute),
+            Some(TokenTree::Ident(word)) if word == "should_panic" => return Err(error(
+                word.span(),
+                "#[should_panic] does not fit a test that may be skipped (a backend without its URL passes without \
+                     running): assert the panic in the body with std::panic::catch_unwind",
+            )),
             Some(TokenTree::Ident(word)) if word == "test" => {
                 return Err(error(word.span(), "#[migrate::test] makes the #[test] functions itself: remove #[test]"))
             }
@@ -135,7 +140,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         let test = Ident::new(test, name.span());
         let variant = Ident::new(variant, Span::call_site());
         quote! {
-            #[test]
+            // The prelude's, by its full path: a `use migrate::test` or `use migrate::*` in scope does not catch it.
+            #[::core::prelude::v1::test]
             #(#moved)*
             fn #test() -> impl ::std::process::Termination {
                 ::migrate::testing::run(::migrate::Backend::#variant, #template, super::#name)

@@ -4,12 +4,21 @@
 use ::mysql::prelude::Queryable;
 use ::mysql::{Conn, Opts, OptsBuilder, Value};
 
-use super::{redact, Connection, PerProcess, Pool, TestDatabase};
-use crate::{schema, Backend, Migrator};
+use super::{redact, Connection, Origin, PerProcess, Pool, TestDatabase};
+use crate::{schema, Backend, ErrorKind, Migrator};
 
-/// Drops test database `name` at `server`; errors are ignored (it runs on drop).
+/// Drops test database `name` at `server`, ending the sessions still using it first (a pool the test made from
+/// [`TestDatabase::url`] would hold its metadata locks, and `DROP DATABASE` would wait for them); errors are ignored
+/// (it runs on drop).
 pub(super) fn drop_database(server: &str, name: &str) {
-    let _ = admin(server, |c| c.query_drop(format!("DROP DATABASE IF EXISTS {}", quote(name))));
+    let _ = admin(server, |c| {
+        let sessions: Vec<u64> =
+            c.exec("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()", (name,))?;
+        for id in sessions {
+            let _ = c.query_drop(format!("KILL {id}"));
+        }
+        c.query_drop(format!("DROP DATABASE IF EXISTS {}", quote(name)))
+    });
 }
 
 fn quote(name: &str) -> String {
@@ -33,7 +42,13 @@ fn admin<R>(server: &str, f: impl FnOnce(&mut Conn) -> Result<R, ::mysql::Error>
     let broken = |_: &Conn, result: &Result<R, ::mysql::Error>| {
         matches!(result, Err(::mysql::Error::IoError(_) | ::mysql::Error::DriverError(_)))
     };
-    POOL.with(server, || connect(server, None), f, broken)?.map_err(|e| e.to_string())
+    // A DROP DATABASE waits for metadata locks at most this long, not the server's default of a year.
+    let connect = || {
+        let mut conn = connect(server, None)?;
+        conn.query_drop("SET SESSION lock_wait_timeout = 30").map_err(|e| e.to_string())?;
+        Ok(conn)
+    };
+    POOL.with(server, connect, f, broken)?.map_err(|e| e.to_string())
 }
 
 fn create(server: &str, name: &str) -> TestDatabase {
@@ -50,11 +65,15 @@ pub(super) fn migrated(server: &str, migrator: &Migrator<'_>, fingerprint: &str,
     let copy = template(server, migrator, fingerprint).unwrap_or_else(|e| panic!("{e}"));
     let mut db = create(server, name);
     match &copy {
-        Copy::Replay(script) => db.execute(script),
+        Copy::Replay(script) => {
+            db.execute(script);
+            db.origin = Origin::Copied;
+        }
         Copy::Migrate => {
             if let Err(err) = migrator.upgrade(&mut db) {
                 panic!("migrating test database {name} failed: {err}");
             }
+            db.origin = Origin::Migrated;
         }
     }
     db
@@ -77,7 +96,7 @@ fn template(server: &str, migrator: &Migrator<'_>, fingerprint: &str) -> Result<
     TEMPLATES.get(format!("{fingerprint} {server}"), || {
         let (copy, note) = build(server, migrator, fingerprint)?;
         if let Some(note) = note {
-            eprintln!("note: migrate::testing: each MySQL test database is migrated, not copied: {note}");
+            super::note(&format!("migrate::testing: each MySQL test database is migrated, not copied: {note}"));
         }
         Ok(copy)
     })
@@ -99,29 +118,37 @@ fn build(server: &str, migrator: &Migrator<'_>, fingerprint: &str) -> Result<(Co
     let built = (|| {
         lock.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", quote(&name))).map_err(|e| e.to_string())?;
         let mut conn = connect(server, Some(&name))?;
-        if let Err(err) = migrator.upgrade(&mut conn) {
-            // A build interrupted mid-revision: start again from nothing.
-            drop(conn);
-            lock.query_drop(format!("DROP DATABASE {n}; CREATE DATABASE {n}", n = quote(&name)))
-                .map_err(|e| e.to_string())?;
-            conn = connect(server, Some(&name))?;
-            migrator
-                .upgrade(&mut conn)
-                .map_err(|again| format!("migrating the MySQL template failed: {again} (the first attempt: {err})"))?;
+        match migrator.upgrade(&mut conn) {
+            Ok(_) => Ok(conn),
+            // A build killed mid-revision left it dirty (or half of a revision failing on the next run): start
+            // again from nothing. Any other error (a lost connection, a timeout) is not a reason to drop it.
+            Err(err) if matches!(err.kind(), ErrorKind::Dirty | ErrorKind::Migration) => {
+                drop(conn);
+                lock.query_drop(format!("DROP DATABASE {n}; CREATE DATABASE {n}", n = quote(&name)))
+                    .map_err(|e| e.to_string())?;
+                conn = connect(server, Some(&name))?;
+                migrator.upgrade(&mut conn).map_err(|again| {
+                    format!("migrating the MySQL template failed: {again} (the first attempt: {err})")
+                })?;
+                Ok(conn)
+            }
+            Err(err) => Err(format!("migrating the MySQL template failed: {err}")),
         }
-        Ok::<_, String>(conn)
     })();
     let _ = lock.query_drop(format!("DO RELEASE_LOCK('migrate_testing_{fingerprint}')"));
     let mut conn = built?;
-    let script = match script(&mut conn, &name).map_err(|e| e.to_string())? {
-        Ok(script) => script,
+    let (script, tables) = match script(&mut conn, &name).map_err(|e| e.to_string())? {
+        Ok(made) => made,
         Err(why) => return Ok((Copy::Migrate, Some(why))),
     };
-    // The check: replayed into a scratch database, the script must give the template's schema and history.
-    let expected = (migrator.snapshot(&mut conn).map_err(|e| e.to_string())?, history(&mut conn, migrator)?);
-    let check = format!("{name}_check_{}", std::process::id());
-    let _ = admin(server, |c| c.query_drop(format!("DROP DATABASE IF EXISTS {}", quote(&check))));
-    let mut copy = create(server, &check);
+    // The check: replayed into a scratch database, the script must give the template's schema, history and the
+    // content of every table.
+    let expected = (
+        migrator.snapshot(&mut conn).map_err(|e| e.to_string())?,
+        history(&mut conn, migrator)?,
+        checksums(&mut conn, &tables)?,
+    );
+    let mut copy = create(server, &super::unique_name());
     let replayed = match &mut copy.conn {
         Connection::Mysql(c) => c.query_drop(&script).map_err(|e| e.to_string()),
         #[allow(unreachable_patterns)]
@@ -130,7 +157,11 @@ fn build(server: &str, migrator: &Migrator<'_>, fingerprint: &str) -> Result<(Co
     if let Err(err) = replayed {
         return Ok((Copy::Migrate, Some(format!("replaying template {name} fails: {err}"))));
     }
-    let got = (migrator.snapshot(&mut copy).map_err(|e| e.to_string())?, history(copy.connection_mysql(), migrator)?);
+    let got = (
+        migrator.snapshot(&mut copy).map_err(|e| e.to_string())?,
+        history(copy.connection_mysql(), migrator)?,
+        checksums(copy.connection_mysql(), &tables)?,
+    );
     if got != expected {
         let sides = schema::Sides {
             extra: "is in the copy, not in the template",
@@ -141,6 +172,11 @@ fn build(server: &str, migrator: &Migrator<'_>, fingerprint: &str) -> Result<(Co
         let mut why: Vec<String> = schema::diff(&expected.0, &got.0).iter().map(|d| d.words(&sides)).collect();
         if got.1 != expected.1 {
             why.push("the history rows differ".to_owned());
+        }
+        for ((table, ours), theirs) in tables.iter().zip(&expected.2).zip(&got.2) {
+            if ours != theirs {
+                why.push(format!("the rows of {table} differ (CHECKSUM TABLE)"));
+            }
         }
         return Ok((Copy::Migrate, Some(format!("a copy of template {name} differs from it: {}", why.join("; ")))));
     }
@@ -157,6 +193,16 @@ impl TestDatabase {
     }
 }
 
+/// `CHECKSUM TABLE` of each of `tables`, in order.
+fn checksums(conn: &mut Conn, tables: &[String]) -> Result<Vec<Option<String>>, String> {
+    if tables.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = tables.iter().map(|t| quote(t)).collect::<Vec<_>>().join(", ");
+    let rows = rows(conn, &format!("CHECKSUM TABLE {list}")).map_err(|e| e.to_string())?;
+    Ok(rows.into_iter().map(|mut row| row.pop().flatten()).collect())
+}
+
 /// The history table's rows, every column, in order.
 fn history(conn: &mut Conn, migrator: &Migrator<'_>) -> Result<Vec<Vec<Option<String>>>, String> {
     let table = migrator.core().config().table.qualified(quote);
@@ -165,9 +211,13 @@ fn history(conn: &mut Conn, migrator: &Migrator<'_>) -> Result<Vec<Vec<Option<St
 
 /// The script that makes a database equal to `template` (the current database of `conn`): its tables (as `SHOW
 /// CREATE TABLE` prints them) with their rows, routines, views (each after the views it names) and triggers (after
-/// the rows, so they do not fire on them). `Ok(Err(why))` when the template has what this cannot copy.
-fn script(conn: &mut Conn, template: &str) -> Result<Result<String, String>, ::mysql::Error> {
-    let unqualify = |text: &str| strip_definer(&text.replace(&format!("{}.", quote(template)), ""));
+/// the rows, so they do not fire on them), with the base tables' names. Rows are copied with
+/// `NO_AUTO_VALUE_ON_ZERO` (an id of 0 stays 0), routines and triggers made under the `sql_mode` they were made
+/// with, and views, triggers and routines without their `DEFINER` (made as the test's user). `Ok(Err(why))` when the
+/// template has what this cannot copy.
+type Replay = (String, Vec<String>);
+fn script(conn: &mut Conn, template: &str) -> Result<Result<Replay, String>, ::mysql::Error> {
+    let unqualify = |text: &str| text.replace(&format!("{}.", quote(template)), "");
     let kinds: Vec<(String, String)> = conn.query(
         "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
     )?;
@@ -180,6 +230,7 @@ fn script(conn: &mut Conn, template: &str) -> Result<Result<String, String>, ::m
         return Ok(Err(format!("it has an event ({event})")));
     }
     let mut tables = Vec::new();
+    let mut names = Vec::new();
     let mut data = Vec::new();
     let mut views = Vec::new();
     for (name, kind) in &kinds {
@@ -189,12 +240,13 @@ fn script(conn: &mut Conn, template: &str) -> Result<Result<String, String>, ::m
             let Some(text) = row.and_then(|r| r.get_opt::<String, _>(1)).and_then(Result::ok) else {
                 return Ok(Err(format!("SHOW CREATE VIEW {q} shows nothing")));
             };
-            views.push((name.clone(), unqualify(&text)));
+            views.push((name.clone(), strip_definer(&unqualify(&text))));
             continue;
         }
         let row: Option<(String, String)> = conn.query_first(format!("SHOW CREATE TABLE {q}"))?;
         let Some((_, text)) = row else { return Ok(Err(format!("SHOW CREATE TABLE {q} shows nothing"))) };
         tables.push(unqualify(&text));
+        names.push(name.clone());
         let filled: Option<i64> = conn.query_first(format!("SELECT EXISTS (SELECT 1 FROM {q})"))?;
         if filled == Some(1) {
             let columns: Vec<String> = conn.exec(
@@ -212,10 +264,10 @@ fn script(conn: &mut Conn, template: &str) -> Result<Result<String, String>, ::m
     )?;
     for (name, kind) in found {
         let row: Option<::mysql::Row> = conn.query_first(format!("SHOW CREATE {kind} {}", quote(&name)))?;
-        let Some(text) = row.and_then(|r| r.get_opt::<Option<String>, _>(2)).and_then(Result::ok).flatten() else {
+        let Some((mode, text)) = row.as_ref().and_then(mode_and_text) else {
             return Ok(Err(format!("SHOW CREATE {kind} {name} does not show its body (a privilege is missing)")));
         };
-        routines.push(unqualify(&text));
+        routines.push(format!("SET SESSION sql_mode = {mode};\n{}", strip_definer(&unqualify(&text))));
     }
     let mut triggers = Vec::new();
     let found: Vec<String> = conn.query(
@@ -224,19 +276,32 @@ fn script(conn: &mut Conn, template: &str) -> Result<Result<String, String>, ::m
     )?;
     for name in found {
         let row: Option<::mysql::Row> = conn.query_first(format!("SHOW CREATE TRIGGER {}", quote(&name)))?;
-        let Some(text) = row.and_then(|r| r.get_opt::<Option<String>, _>(2)).and_then(Result::ok).flatten() else {
+        let Some((mode, text)) = row.as_ref().and_then(mode_and_text) else {
             return Ok(Err(format!("SHOW CREATE TRIGGER {name} shows nothing")));
         };
-        triggers.push(unqualify(&text));
+        triggers.push(format!("SET SESSION sql_mode = {mode};\n{}", strip_definer(&unqualify(&text))));
     }
-    let mut script = vec!["SET FOREIGN_KEY_CHECKS = 0".to_owned()];
+    let mut script = vec![
+        "SET @migrate_sql_mode = @@SESSION.sql_mode".to_owned(),
+        "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@migrate_sql_mode, ''), 'NO_AUTO_VALUE_ON_ZERO')".to_owned(),
+        "SET FOREIGN_KEY_CHECKS = 0".to_owned(),
+    ];
     script.extend(tables);
     script.extend(data);
     script.extend(routines);
+    script.push("SET SESSION sql_mode = @migrate_sql_mode".to_owned());
     script.extend(in_dependency_order(views));
     script.extend(triggers);
     script.push("SET FOREIGN_KEY_CHECKS = 1".to_owned());
-    Ok(Ok(script.join(";\n")))
+    script.push("SET SESSION sql_mode = @migrate_sql_mode".to_owned());
+    Ok(Ok((script.join(";\n"), names)))
+}
+
+/// The `sql_mode` (as a string literal) and the statement of a `SHOW CREATE TRIGGER/PROCEDURE/FUNCTION` row.
+fn mode_and_text(row: &::mysql::Row) -> Option<(String, String)> {
+    let mode: String = row.get_opt::<Option<String>, _>(1)?.ok()?.unwrap_or_default();
+    let text: String = row.get_opt::<Option<String>, _>(2)?.ok()??;
+    Some((format!("'{}'", mode.replace('\'', "''")), text))
 }
 
 /// Views ordered so each comes after the views its text names (by their quoted name), else by name.

@@ -2,7 +2,7 @@
 
 use ::postgres::{Client, NoTls};
 
-use super::{redact, PerProcess, Pool, TestDatabase};
+use super::{redact, Origin, PerProcess, Pool, TestDatabase};
 use crate::{Backend, Migrator};
 
 /// Serialises template builds across processes (session advisory lock; "migrtest").
@@ -60,7 +60,9 @@ pub(super) fn migrated(server: &str, migrator: &Migrator<'_>, fingerprint: &str,
     let template = template(server, migrator, fingerprint).unwrap_or_else(|e| panic!("{e}"));
     admin(server, |c| c.batch_execute(&format!("CREATE DATABASE {} TEMPLATE {}", quote(name), quote(&template))))
         .unwrap_or_else(|e| panic!("cannot create test database {name} from template {template}: {e}"));
-    database(server, name)
+    let mut db = database(server, name);
+    db.origin = Origin::Copied;
+    db
 }
 
 /// The template database for `fingerprint`, migrated once: per process (a map) and across processes (an advisory

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{PerProcess, TestDatabase};
+use super::{Origin, PerProcess, TestDatabase};
 use crate::{Backend, Migrator};
 
 /// The file and what SQLite (and the driver's lock) keeps beside it.
@@ -15,8 +15,17 @@ pub(super) fn remove(path: &Path) {
     }
 }
 
+/// Where the files go: `MIGRATE_TEST_SQLITE_DIR`; else `migrate-testing/` in the target directory the test binary
+/// runs from (`target/debug/deps/…`), the user's own and removed by `cargo clean`; else the system's temporary folder.
 fn dir() -> PathBuf {
-    let dir = std::env::temp_dir().join("migrate-testing");
+    let dir = std::env::var_os("MIGRATE_TEST_SQLITE_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        let exe = std::env::current_exe().ok();
+        let deps = exe.as_deref().and_then(Path::parent).filter(|d| d.file_name().is_some_and(|n| n == "deps"));
+        match deps.and_then(Path::parent) {
+            Some(profile) => profile.join("migrate-testing"),
+            None => std::env::temp_dir().join("migrate-testing"),
+        }
+    });
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     dir
 }
@@ -41,7 +50,9 @@ pub(super) fn migrated(migrator: &Migrator<'_>, fingerprint: &str, name: &str) -
     remove(&path);
     std::fs::copy(&template, &path)
         .unwrap_or_else(|e| panic!("cannot copy {} to {}: {e}", template.display(), path.display()));
-    database(&path)
+    let mut db = database(&path);
+    db.origin = Origin::Copied;
+    db
 }
 
 /// The template file for `fingerprint`, migrated once: per process (a map) and across processes (a file lock while
@@ -55,7 +66,12 @@ fn build(migrator: &Migrator<'_>, fingerprint: &str) -> Result<PathBuf, String> 
     let dir = dir();
     let path = dir.join(format!("migrate_tpl_{fingerprint}.db"));
     let lock_path = dir.join(format!("migrate_tpl_{fingerprint}.lock"));
-    let lock = std::fs::File::create(&lock_path).map_err(|e| format!("cannot create {}: {e}", lock_path.display()))?;
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| format!("cannot create {}: {e}", lock_path.display()))?;
     lock.lock().map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
     if path.exists() {
         return Ok(path);

@@ -69,6 +69,9 @@ fn a_copy_is_what_migrating_gives(db: &mut TestDatabase) {
     assert!(!db.schema().is_empty());
     assert_eq!(history(db), history(&mut migrated));
     assert_eq!(history(db).len(), ACCOUNTS.revisions().len());
+    // Copied, not migrated: on MySQL the replay of the template came out equal to it.
+    assert_eq!(db.origin(), testing::Origin::Copied);
+    assert_eq!(migrated.origin(), testing::Origin::Empty);
     // Seed rows the revisions wrote come along.
     for table in ["settings", "accounts"] {
         let sql = format!("SELECT count(*) FROM {table}");
@@ -133,6 +136,7 @@ fn a_half_built_template_is_built_again(db: &mut TestDatabase) {
         }
     }
     let mut copy = TestDatabase::migrated(db.backend(), &migrator).unwrap();
+    assert_eq!(copy.origin(), testing::Origin::Copied);
     assert_eq!(copy.value(&format!("SELECT a FROM {table}")).as_deref(), Some("7"));
     assert_eq!(history(&mut copy).len(), 2);
     assert!(exists(db, &template));
@@ -145,5 +149,55 @@ fn a_half_built_template_is_built_again(db: &mut TestDatabase) {
         assert_eq!(flags, [[Some("true".to_owned()), Some("false".to_owned())]]);
         db.execute(&format!("ALTER DATABASE {template} IS_TEMPLATE false"));
     }
+    db.execute(&format!("DROP DATABASE {template}"));
+}
+
+/// MySQL has no template databases, so a copy replays the template: rows (an id of 0 a seed kept with
+/// `NO_AUTO_VALUE_ON_ZERO` included, generated columns computed again), the next AUTO_INCREMENT value, views naming
+/// views, a trigger and a function all come along.
+#[migrate::test(backends(mysql))]
+fn a_mysql_copy_replays_everything(db: &mut TestDatabase) {
+    let folder = crate::common::Folder::new();
+    let tag = std::process::id();
+    folder
+        .write(
+            "0001_items/up.sql",
+            &format!(
+                "CREATE TABLE items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(20), \
+                 name_length INT GENERATED ALWAYS AS (CHAR_LENGTH(name)) STORED);\n\
+                 SET @saved_mode = @@SESSION.sql_mode;\n\
+                 SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@saved_mode, ''), 'NO_AUTO_VALUE_ON_ZERO');\n\
+                 INSERT INTO items (id, name) VALUES (0, 'zero'), (5, 'five');\n\
+                 SET SESSION sql_mode = @saved_mode;\n\
+                 CREATE TABLE item_log (msg VARCHAR(50));\n-- {tag}\n"
+            ),
+        )
+        .write("0001_items/down.sql", "DROP TABLE item_log;\nDROP TABLE items;")
+        .write(
+            "0002_views/up.sql",
+            "CREATE VIEW b_named AS SELECT id, name FROM items;\nCREATE VIEW a_ids AS SELECT id FROM b_named;",
+        )
+        .write("0002_views/down.sql", "DROP VIEW a_ids;\nDROP VIEW b_named;")
+        .write(
+            "0003_code/up.sql",
+            "CREATE TRIGGER items_logged AFTER INSERT ON items FOR EACH ROW INSERT INTO item_log VALUES (NEW.name);\n\
+             CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC RETURN x * 2;",
+        )
+        .write("0003_code/down.sql", "DROP FUNCTION twice;\nDROP TRIGGER items_logged;");
+    let revisions = folder.revisions();
+    let migrator = Migrator::new(&revisions);
+    let mut copy = TestDatabase::migrated(db.backend(), &migrator).unwrap();
+    assert_eq!(copy.origin(), testing::Origin::Copied);
+    let column = |copy: &mut TestDatabase, sql: &str| -> Vec<String> {
+        copy.rows(sql).into_iter().map(|row| row[0].clone().unwrap_or_default()).collect()
+    };
+    assert_eq!(column(&mut copy, "SELECT concat(id, ':', name_length) FROM items ORDER BY id"), ["0:4", "5:4"]);
+    assert_eq!(column(&mut copy, "SELECT id FROM a_ids ORDER BY id"), ["0", "5"]);
+    assert_eq!(copy.value("SELECT twice(21)").as_deref(), Some("42"));
+    copy.execute("INSERT INTO items (name) VALUES ('next')");
+    assert_eq!(column(&mut copy, "SELECT id FROM items WHERE name = 'next'"), ["6"]);
+    assert_eq!(column(&mut copy, "SELECT msg FROM item_log"), ["next"]);
+    let template = testing::template_name(db.backend(), &migrator);
+    drop(copy);
     db.execute(&format!("DROP DATABASE {template}"));
 }
