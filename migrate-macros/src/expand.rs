@@ -113,7 +113,9 @@ fn script(folder: &Path, s: &Script) -> TokenStream {
             quote! { ::core::option::Option::Some(::migrate::__private::Backend::#variant) }
         }
     };
-    let checksum = s.checksum().0;
+    // One byte-string token instead of 32 integer literals (64,000 fewer tokens to parse and type at 1,000
+    // revisions; 14.3 s -> 11.5 s for the crate alone at 10,000 in one run of `bench build`).
+    let checksum = proc_macro2::Literal::byte_string(&s.checksum().0);
     let kind = match s.kind() {
         ScriptKind::Sql => quote! { Sql },
         ScriptKind::Empty => quote! { Empty },
@@ -126,7 +128,7 @@ fn script(folder: &Path, s: &Script) -> TokenStream {
             #file,
             #backend,
             ::core::include_str!(#path),
-            [#(#checksum),*],
+            *#checksum,
             ::migrate::__private::ScriptKind::#kind,
             #transaction,
         )
