@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use migrate::{Backend, Database, Driver, Migrator, Revision, Script, ScriptKind};
+use migrate::testing::Connection as Conn;
+use migrate::{Backend, Migrator, Revision, Script, ScriptKind};
 use mysql::prelude::Queryable;
 
 /// Start-ups timed per side, alternating.
@@ -62,52 +63,17 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// A connection of either side, on any backend.
-enum Conn {
-    Sqlite(rusqlite::Connection),
-    Postgres(Box<postgres::Client>),
-    Mysql(Box<mysql::Conn>),
-}
-
-impl Database for Conn {
-    fn with_driver<R>(&mut self, f: impl FnOnce(&mut dyn Driver) -> R) -> R {
-        match self {
-            Conn::Sqlite(c) => c.with_driver(f),
-            Conn::Postgres(c) => (**c).with_driver(f),
-            Conn::Mysql(c) => (**c).with_driver(f),
+/// What a careful hand-written start-up reads: each version and up checksum, in one query.
+fn versions_and_checksums(conn: &mut Conn) -> Vec<(String, String)> {
+    let sql = "SELECT version, up_checksum FROM _migrate_history ORDER BY version";
+    match conn {
+        Conn::Sqlite(c) => {
+            let mut stmt = c.prepare_cached(sql).unwrap();
+            stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?))).unwrap().map(Result::unwrap).collect()
         }
-    }
-}
-
-impl Conn {
-    fn backend(&self) -> Backend {
-        match self {
-            Conn::Sqlite(_) => Backend::Sqlite,
-            Conn::Postgres(_) => Backend::Postgres,
-            Conn::Mysql(_) => Backend::Mysql,
-        }
-    }
-
-    /// Runs `sql`, any number of statements, in one round trip.
-    fn batch(&mut self, sql: &str) {
-        match self {
-            Conn::Sqlite(c) => c.execute_batch(sql).unwrap(),
-            Conn::Postgres(c) => c.batch_execute(sql).unwrap(),
-            Conn::Mysql(c) => c.query_drop(sql).unwrap(),
-        }
-    }
-
-    /// What a careful hand-written start-up reads: each version and up checksum, in one query.
-    fn versions_and_checksums(&mut self) -> Vec<(String, String)> {
-        let sql = "SELECT version, up_checksum FROM _migrate_history ORDER BY version";
-        match self {
-            Conn::Sqlite(c) => {
-                let mut stmt = c.prepare_cached(sql).unwrap();
-                stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?))).unwrap().map(Result::unwrap).collect()
-            }
-            Conn::Postgres(c) => c.query(sql, &[]).unwrap().iter().map(|row| (row.get(0), row.get(1))).collect(),
-            Conn::Mysql(c) => c.query(sql).unwrap(),
-        }
+        Conn::Postgres(c) => c.query(sql, &[]).unwrap().iter().map(|row| (row.get(0), row.get(1))).collect(),
+        Conn::Mysql(c) => c.query(sql).unwrap(),
+        _ => unreachable!("the bench connects to SQLite, PostgreSQL and MySQL only"),
     }
 }
 
@@ -125,10 +91,10 @@ const HISTORY_DDL: &str = "CREATE TABLE history (version VARCHAR(64) PRIMARY KEY
 fn plain_apply(conn: &mut Conn, revisions: &[Revision]) {
     let backend = conn.backend();
     let begin = if backend == Backend::Mysql { "START TRANSACTION" } else { "BEGIN" };
-    conn.batch(HISTORY_DDL);
+    conn.execute(HISTORY_DDL);
     for r in revisions {
         let (up, down) = (r.up(backend), r.down(backend));
-        conn.batch(&format!(
+        conn.execute(&format!(
             "{begin};\n{}\nINSERT INTO history (version, name, up_checksum, down_checksum, down_sql, applied_at, \
              duration_ms, state) VALUES ({}, {}, '{}', '{}', {}, '2024-01-01T00:00:00Z', 0, 'applied');\nCOMMIT",
             up.sql(),
@@ -148,7 +114,7 @@ fn plain_revert(conn: &mut Conn, revisions: &[Revision]) {
     for r in revisions.iter().rev() {
         let down = r.down(backend);
         let version = literal(r.version());
-        conn.batch(&format!("{begin};\n{}\nDELETE FROM history WHERE version = {version};\nCOMMIT", down.sql()));
+        conn.execute(&format!("{begin};\n{}\nDELETE FROM history WHERE version = {version};\nCOMMIT", down.sql()));
     }
 }
 
@@ -198,8 +164,8 @@ impl Place {
     fn drop_db(&self, conn: &mut Conn, name: &str) {
         match (self, conn) {
             (Place::Sqlite(dir), _) => drop(std::fs::remove_file(dir.join(format!("{name}.db")))),
-            (Place::Postgres(_), conn) => conn.batch(&format!("DROP SCHEMA {name} CASCADE")),
-            (Place::Mysql(_), conn) => conn.batch(&format!("DROP DATABASE {name}")),
+            (Place::Postgres(_), conn) => conn.execute(&format!("DROP SCHEMA {name} CASCADE")),
+            (Place::Mysql(_), conn) => conn.execute(&format!("DROP DATABASE {name}")),
         }
     }
 }
@@ -230,7 +196,7 @@ fn start_ups(migrator: &Migrator<'_>, conn: &mut Conn) -> Pair {
         assert!(migrator.upgrade(conn).unwrap().is_empty());
         ours.push(started.elapsed());
         let started = Instant::now();
-        let rows = conn.versions_and_checksums();
+        let rows = versions_and_checksums(conn);
         let same = rows.len() == revisions.len()
             && rows
                 .iter()
