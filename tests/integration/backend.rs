@@ -2,10 +2,8 @@
 //! so tests run in parallel. PostgreSQL and MySQL are reached through `MIGRATE_TEST_POSTGRES_URL` and
 //! `MIGRATE_TEST_MYSQL_URL`; without one, that backend's tests print a note and return.
 
-use migrate::{Database, Driver};
 pub use migrate_test_support::Kind;
 use migrate_test_support::Scratch;
-use mysql::prelude::Queryable;
 
 use crate::common::TempDb;
 
@@ -65,70 +63,42 @@ impl Db {
     }
 }
 
-/// A connection to one of the three.
-pub enum Conn {
-    Sqlite(rusqlite::Connection),
-    Postgres(Box<postgres::Client>),
-    Mysql(Box<mysql::Conn>),
-}
+/// A connection to one of the three: the one `migrate::testing` gives users, with the helpers below.
+pub use migrate::testing::Connection as Conn;
 
-impl Database for Conn {
-    fn with_driver<R>(&mut self, f: impl FnOnce(&mut dyn Driver) -> R) -> R {
-        match self {
-            Conn::Sqlite(c) => c.with_driver(f),
-            Conn::Postgres(c) => (**c).with_driver(f),
-            Conn::Mysql(c) => (**c).with_driver(f),
-        }
-    }
-}
-
-impl Conn {
+/// What the scenarios ask of a connection beyond [`Conn::execute`] and [`Conn::rows`].
+pub trait ConnExt {
     /// Runs SQL that returns nothing.
-    pub fn exec(&mut self, sql: &str) {
-        match self {
-            Conn::Sqlite(c) => c.execute_batch(sql).unwrap(),
-            Conn::Postgres(c) => c.batch_execute(sql).unwrap(),
-            Conn::Mysql(c) => c.query_drop(sql).unwrap(),
-        }
-    }
-
+    fn exec(&mut self, sql: &str);
     /// The first column of every row, as text (trimmed: `CAST(… AS CHAR(n))` pads on PostgreSQL).
-    pub fn strings(&mut self, sql: &str) -> Vec<String> {
-        let rows: Vec<String> = match self {
-            Conn::Sqlite(c) => {
-                let mut stmt = c.prepare(sql).unwrap();
-                stmt.query_map([], |r| r.get::<_, String>(0)).unwrap().map(Result::unwrap).collect()
-            }
-            Conn::Postgres(c) => c
-                .simple_query(sql)
-                .unwrap()
-                .into_iter()
-                .filter_map(|m| match m {
-                    postgres::SimpleQueryMessage::Row(row) => Some(row.get(0).unwrap_or("").to_owned()),
-                    _ => None,
-                })
-                .collect(),
-            Conn::Mysql(c) => c.query::<String, _>(sql).unwrap(),
-        };
-        rows.into_iter().map(|s| s.trim().to_owned()).collect()
+    fn strings(&mut self, sql: &str) -> Vec<String>;
+    /// `true` if `table` exists in the test's database or schema.
+    fn has_table(&mut self, table: &str) -> bool;
+}
+
+impl ConnExt for Conn {
+    fn exec(&mut self, sql: &str) {
+        self.execute(sql);
     }
 
-    /// `true` if `table` exists in the test's database or schema.
-    pub fn has_table(&mut self, table: &str) -> bool {
-        let sql = match self {
-            Conn::Sqlite(_) => format!("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'"),
-            Conn::Postgres(_) => format!(
-                "SELECT count(*)::text FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '{table}'"
+    fn strings(&mut self, sql: &str) -> Vec<String> {
+        let rows = self.rows(sql);
+        rows.into_iter().map(|row| row.into_iter().next().flatten().unwrap_or_default().trim().to_owned()).collect()
+    }
+
+    fn has_table(&mut self, table: &str) -> bool {
+        let sql = match self.backend() {
+            migrate::Backend::Sqlite => {
+                format!("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'")
+            }
+            migrate::Backend::Postgres => format!(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '{table}'"
             ),
-            Conn::Mysql(_) => format!(
-                "SELECT CAST(count(*) AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '{table}'"
+            _ => format!(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '{table}'"
             ),
         };
-        let count = match self {
-            Conn::Sqlite(c) => c.query_row(&sql, [], |r| r.get::<_, i64>(0)).unwrap().to_string(),
-            _ => self.strings(&sql).remove(0),
-        };
-        count == "1"
+        self.value(&sql).as_deref() == Some("1")
     }
 }
 

@@ -5,7 +5,7 @@
 use migrate::{AppliedRow, Database, Error, HistoryTable, InDoubt, Migrator, Revision, RowState};
 use migrate_core::history;
 
-use crate::backend::{on_every_backend, Conn, Db, Kind};
+use crate::backend::{on_every_backend, Conn, ConnExt, Db, Kind};
 use crate::common::{versions, Folder};
 
 on_every_backend!(a_table_made_before_the_added_columns_is_upgraded_by_the_first_write);

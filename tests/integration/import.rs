@@ -5,7 +5,7 @@ use std::path::Path;
 
 use migrate::{Error, Foreign, Migrator, ScanOptions};
 
-use crate::backend::{on_every_backend, Conn, Db, Kind};
+use crate::backend::{on_every_backend, Conn, ConnExt, Db, Kind};
 use crate::common::{scan_ok, versions, Folder, TempDb};
 
 on_every_backend!(each_tools_history_is_imported);

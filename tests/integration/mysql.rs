@@ -5,7 +5,7 @@ use std::time::Duration;
 use migrate::{Driver, Error, FailureOutcome, HistoryTable, MigrationFailure, Migrator, RowState};
 use mysql::prelude::Queryable;
 
-use crate::backend::{Conn, Db, Kind};
+use crate::backend::{Conn, ConnExt, Db, Kind};
 use crate::common::Folder;
 
 #[test]

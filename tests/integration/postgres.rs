@@ -6,7 +6,7 @@ use std::time::Duration;
 use migrate::postgres::{LockMode, Postgres};
 use migrate::{Driver, Error, HistoryTable, Migrator};
 
-use crate::backend::{Conn, Db, Kind};
+use crate::backend::{Conn, ConnExt, Db, Kind};
 use crate::common::{versions, Folder};
 
 migrate::migrations!(mod counted = "tests/fixtures/counted");

@@ -6,7 +6,7 @@ use migrate::{
     Database, Driver, Error, FailureOutcome, HistoryTable, MigrationFailure, Migrator, OutOfOrder, Resolution, RowState,
 };
 
-use crate::backend::{on_every_backend, Conn, Db, Kind};
+use crate::backend::{on_every_backend, Conn, ConnExt, Db, Kind};
 use crate::common::{versions, Folder};
 
 migrate::migrations!(mod shapes = "tests/fixtures/shapes");

@@ -5,7 +5,7 @@
 use migrate::roundtrip::Outcome;
 use migrate::{schema, Checksum, Migrator, ScanOptions};
 
-use crate::backend::{on_every_backend, Db, Kind};
+use crate::backend::{on_every_backend, ConnExt, Db, Kind};
 
 fn accounts() -> Vec<migrate::Revision> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/accounts");

@@ -49,6 +49,7 @@ fn database_count(conn: &mut Conn, script: &str) -> Result<usize, String> {
             }
             Ok(count)
         }
+        _ => unreachable!("the three backends"),
     }
 }
 
