@@ -229,11 +229,35 @@ pub trait Driver {
         self.write_row(table, write).map_err(ExecFailure::History)
     }
 
+    /// Whether the first statement of a statement-by-statement revision, when it runs alone
+    /// ([`Driver::execute_in_doubt`]), can carry the revision's first row write in its intent
+    /// ([`Driver::start_in_doubt`]), instead of a write and a commit of its own before it. True where the lock is not
+    /// a transaction the row must be written in (MySQL's `GET_LOCK`) and the statement's own implicit commit makes
+    /// the intent durable before it runs. The default is `false`.
+    fn intent_starts_row(&self) -> bool {
+        false
+    }
+
+    /// As [`Driver::execute_in_doubt`] for a revision's first statement, where `intent` is the revision's whole row,
+    /// written in place of any row of its version ([`RowWrite::Started`]): the row and the intent are one write. The
+    /// default makes the write, then calls [`Driver::execute_in_doubt`].
+    fn start_in_doubt(
+        &mut self,
+        table: &HistoryTable,
+        statement: &str,
+        intent: &AppliedRow,
+        write: &RowWrite<'_>,
+    ) -> Result<(), ExecFailure> {
+        self.write_row(table, &RowWrite::Started(intent)).map_err(ExecFailure::History)?;
+        self.execute_in_doubt(table, statement, intent, write)
+    }
+
     /// Makes `write` to the history table, in the current transaction if one is open.
     fn write_row(&mut self, table: &HistoryTable, write: &RowWrite<'_>) -> Result<(), DbError> {
         match write {
             RowWrite::Progress(row) | RowWrite::Finished(row) => self.update_row(table, row),
             RowWrite::Reverted(version) => self.delete_row(table, version),
+            RowWrite::Started(row) => self.delete_row(table, &row.version).and_then(|()| self.insert_row(table, row)),
         }
     }
 

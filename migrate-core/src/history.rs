@@ -221,6 +221,8 @@ pub enum RowWrite<'a> {
     Finished(&'a AppliedRow),
     /// The revision is reverted: the row of this version goes.
     Reverted(&'a str),
+    /// The revision starts: every column of this row is written, inserted or in place of the row of its version.
+    Started(&'a AppliedRow),
 }
 
 impl RowWrite<'_> {
@@ -239,7 +241,7 @@ impl RowWrite<'_> {
                 opt(row.error.clone()),
                 lit(&row.version)
             ),
-            RowWrite::Finished(row) => {
+            RowWrite::Finished(row) | RowWrite::Started(row) => {
                 let values = [
                     ("name", lit(&row.name)),
                     ("up_checksum", lit(&row.up_checksum.to_hex())),
@@ -254,6 +256,28 @@ impl RowWrite<'_> {
                     (IN_DOUBT, i32::from(row.in_doubt).to_string()),
                     (RUNNER, opt(row.runner.clone())),
                 ];
+                if let RowWrite::Started(_) = self {
+                    let columns: Vec<&str> = values.iter().map(|(column, _)| *column).collect();
+                    let literals: Vec<&str> = values.iter().map(|(_, value)| value.as_str()).collect();
+                    let conflict = match backend {
+                        Backend::Mysql => "ON DUPLICATE KEY UPDATE",
+                        _ => "ON CONFLICT (version) DO UPDATE SET",
+                    };
+                    let set: Vec<String> = columns
+                        .iter()
+                        .map(|c| match backend {
+                            Backend::Mysql => format!("{c} = VALUES({c})"),
+                            _ => format!("{c} = EXCLUDED.{c}"),
+                        })
+                        .collect();
+                    return format!(
+                        "INSERT INTO {name} (version, {}) VALUES ({}, {}) {conflict} {}",
+                        columns.join(", "),
+                        lit(&row.version),
+                        literals.join(", "),
+                        set.join(", ")
+                    );
+                }
                 let set: Vec<String> = values.iter().map(|(column, value)| format!("{column} = {value}")).collect();
                 format!("UPDATE {name} SET {} WHERE version = {}", set.join(", "), lit(&row.version))
             }
@@ -401,6 +425,19 @@ fn format_utc(secs: i64, millis: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_started_row_is_written_whole_in_place_of_any_other() {
+        let row = AppliedRow::new("0001".into(), "a".into(), Checksum::of("x"), RowState::Upgrading);
+        let mysql = RowWrite::Started(&row).sql(Backend::Mysql, "`h`");
+        assert!(mysql.starts_with("INSERT INTO `h` (version, name, up_checksum,"), "{mysql}");
+        assert!(
+            mysql.contains("ON DUPLICATE KEY UPDATE name = VALUES(name),")
+                && mysql.ends_with("runner = VALUES(runner)")
+        );
+        let postgres = RowWrite::Started(&row).sql(Backend::Postgres, "\"h\"");
+        assert!(postgres.contains("ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name,"), "{postgres}");
+    }
 
     #[test]
     fn literals_read_back() {

@@ -470,12 +470,19 @@ pub(crate) fn statement_by_statement(
     let statements = sql::split(script.sql(), backend);
     let context = |what: &str| format!("{what} revision {} in the history table", step.revision);
     row.in_doubt = false;
-    // The row is marked before the lock transaction (SQLite, PostgreSQL's transaction-scoped lock) ends, so the
-    // next runner to get the lock sees the revision in progress and cannot start it again.
-    if fresh && step.action == Action::Apply {
-        driver.insert_row(table, &row).map_err(db(context("marking as upgrading")))?;
-    } else {
-        driver.update_row(table, &row).map_err(db(context("marking as in progress")))?;
+    // Where the driver allows it (MySQL), a revision whose first statement runs alone gets its row in that
+    // statement's intent: one write and one commit fewer, and the row names the statement in doubt from the start.
+    let carried = start == 0
+        && driver.intent_starts_row()
+        && statements.first().is_some_and(|s| sql::recording(s.text, backend) == sql::Recording::Alone);
+    // Otherwise the row is marked before the lock transaction (SQLite, PostgreSQL's transaction-scoped lock) ends, so
+    // the next runner to get the lock sees the revision in progress and cannot start it again.
+    if !carried {
+        if fresh && step.action == Action::Apply {
+            driver.insert_row(table, &row).map_err(db(context("marking as upgrading")))?;
+        } else {
+            driver.update_row(table, &row).map_err(db(context("marking as in progress")))?;
+        }
     }
     driver.before_statements().map_err(db("leaving the lock transaction for a no-transaction revision"))?;
     // The row as it was when the script opened a transaction of its own, which a failure inside it rolls back to.
@@ -508,7 +515,11 @@ pub(crate) fn statement_by_statement(
                         statement.line,
                         statement.first_line()
                     ));
-                    driver.execute_in_doubt(table, statement.text, &intent, &write)
+                    if carried && index == 0 {
+                        driver.start_in_doubt(table, statement.text, &intent, &write)
+                    } else {
+                        driver.execute_in_doubt(table, statement.text, &intent, &write)
+                    }
                 }
                 (sql::Recording::Commits, true) => driver
                     .write_row(table, &write)

@@ -100,6 +100,33 @@ impl<'c> Mysql<'c> {
         Ok(())
     }
 
+    /// One round trip for a statement that commits by itself (DDL): the intent, the statement, the history write and
+    /// `COMMIT`. The implicit commit that opens the statement makes the intent durable before the statement runs,
+    /// and the `COMMIT` makes the write durable before anything else runs, so a crash or a cut connection leaves
+    /// either what ran or this one statement in doubt. `intent` is a progress write, or for a revision's first
+    /// statement the whole row ([`RowWrite::Started`]).
+    fn in_doubt(
+        &mut self,
+        table: &HistoryTable,
+        statement: &str,
+        intent: &RowWrite<'_>,
+        write: &RowWrite<'_>,
+    ) -> Result<(), ExecFailure> {
+        self.upgrade_table(table).map_err(ExecFailure::History)?;
+        let name = self.name(table);
+        let (intent, write) = (intent.sql(Backend::Mysql, &name), write.sql(Backend::Mysql, &name));
+        if sql::split(statement, Backend::Mysql).len() > 1 {
+            self.run_parts(&[&intent, "COMMIT"]).map_err(|(_, err)| ExecFailure::History(db_error(err)))?;
+            self.execute(statement).map_err(ExecFailure::Statement)?;
+            return self.run_parts(&[&write, "COMMIT"]).map_err(|(_, err)| ExecFailure::History(db_error(err)));
+        }
+        match self.run_parts(&[&intent, statement, &write, "COMMIT"]) {
+            Ok(()) => Ok(()),
+            Err((1, err)) => Err(ExecFailure::Statement(statement_error(statement, 0, err))),
+            Err((_, err)) => Err(ExecFailure::History(db_error(err))),
+        }
+    }
+
     /// Runs `parts` as one multi-statement query; on failure, which part failed (by index) and the error.
     fn run_parts(&mut self, parts: &[&str]) -> Result<(), (usize, mysql::Error)> {
         // A newline before each `;`: a part may end in a `--` or `#` comment.
@@ -371,10 +398,7 @@ impl Driver for Mysql<'_> {
         }
     }
 
-    /// One round trip for a statement that commits by itself (DDL): the intent, the statement, the history write and
-    /// `COMMIT`. The implicit commit that opens the statement makes the intent durable before the statement runs,
-    /// and the `COMMIT` makes the write durable before anything else runs, so a crash or a cut connection leaves
-    /// either what ran or this one statement in doubt.
+    /// One round trip: see [`Mysql::in_doubt`].
     fn execute_in_doubt(
         &mut self,
         table: &HistoryTable,
@@ -382,19 +406,23 @@ impl Driver for Mysql<'_> {
         intent: &AppliedRow,
         write: &RowWrite<'_>,
     ) -> Result<(), ExecFailure> {
-        self.upgrade_table(table).map_err(ExecFailure::History)?;
-        let name = self.name(table);
-        let (intent, write) = (RowWrite::Progress(intent).sql(Backend::Mysql, &name), write.sql(Backend::Mysql, &name));
-        if sql::split(statement, Backend::Mysql).len() > 1 {
-            self.run_parts(&[&intent, "COMMIT"]).map_err(|(_, err)| ExecFailure::History(db_error(err)))?;
-            self.execute(statement).map_err(ExecFailure::Statement)?;
-            return self.run_parts(&[&write, "COMMIT"]).map_err(|(_, err)| ExecFailure::History(db_error(err)));
-        }
-        match self.run_parts(&[&intent, statement, &write, "COMMIT"]) {
-            Ok(()) => Ok(()),
-            Err((1, err)) => Err(ExecFailure::Statement(statement_error(statement, 0, err))),
-            Err((_, err)) => Err(ExecFailure::History(db_error(err))),
-        }
+        self.in_doubt(table, statement, &RowWrite::Progress(intent), write)
+    }
+
+    /// The first statement's intent is the revision's row: one round trip, one commit (the statement's implicit
+    /// one) fewer than writing the row first.
+    fn intent_starts_row(&self) -> bool {
+        true
+    }
+
+    fn start_in_doubt(
+        &mut self,
+        table: &HistoryTable,
+        statement: &str,
+        intent: &AppliedRow,
+        write: &RowWrite<'_>,
+    ) -> Result<(), ExecFailure> {
+        self.in_doubt(table, statement, &RowWrite::Started(intent), write)
     }
 
     fn write_row(&mut self, table: &HistoryTable, write: &RowWrite<'_>) -> Result<(), DbError> {
