@@ -398,7 +398,7 @@ impl Driver for Mysql<'_> {
         }
     }
 
-    /// One round trip: see [`Mysql::in_doubt`].
+    /// One round trip: the intent, the statement, the history write and `COMMIT` (see `in_doubt` above).
     fn execute_in_doubt(
         &mut self,
         table: &HistoryTable,
