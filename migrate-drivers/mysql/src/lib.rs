@@ -79,8 +79,7 @@ impl<'c> Mysql<'c> {
         let sql = format!("SELECT {columns} FROM {} ORDER BY version", self.name(table));
         match self.conn.query::<mysql::Row, _>(sql) {
             Ok(rows) => rows.into_iter().map(parse_row).collect::<Result<Vec<_>, _>>().map(Some),
-            // ER_NO_SUCH_TABLE, ER_BAD_DB_ERROR.
-            Err(mysql::Error::MySqlError(e)) if e.code == 1146 || e.code == 1049 => Ok(None),
+            Err(err) if no_history(&err) => Ok(None),
             Err(err) => Err(db_error(err)),
         }
     }
@@ -179,6 +178,11 @@ fn quote(ident: &str) -> String {
     history::quote_identifier(Backend::Mysql, ident)
 }
 
+/// Whether `err` says the history table (or its database) does not exist: ER_NO_SUCH_TABLE, ER_BAD_DB_ERROR.
+fn no_history(err: &mysql::Error) -> bool {
+    matches!(err, mysql::Error::MySqlError(e) if e.code == 1146 || e.code == 1049)
+}
+
 fn params(row: &AppliedRow) -> Vec<Value> {
     let hex = |c: Option<Checksum>| c.map(|c| c.to_hex());
     vec![
@@ -269,8 +273,7 @@ impl Driver for Mysql<'_> {
         let sql = format!("SELECT {VISIT_COLUMNS} FROM {} ORDER BY version", self.name(table));
         let mut result = match self.conn.query_iter(sql) {
             Ok(result) => result,
-            // ER_NO_SUCH_TABLE, ER_BAD_DB_ERROR.
-            Err(mysql::Error::MySqlError(e)) if e.code == 1146 || e.code == 1049 => return Ok(false),
+            Err(err) if no_history(&err) => return Ok(false),
             Err(err) => return Err(db_error(err)),
         };
         let mut going = true;

@@ -174,13 +174,7 @@ impl<'c> Postgres<'c> {
     /// Every history row, `columns` in the places of [`COLUMNS`] and [`ADDED_COLUMNS`]; `Ok(None)` if the table (or
     /// its schema) does not exist: nothing was ever applied here.
     fn select_history(&mut self, table: &HistoryTable, columns: &str) -> Result<Option<Vec<AppliedRow>>, DbError> {
-        let sql = format!("SELECT {columns} FROM {} ORDER BY version", self.name(table));
-        let messages = match self.client.simple_query(&sql).map_err(db_error) {
-            Ok(messages) => messages,
-            // undefined_table, invalid_schema_name.
-            Err(err) if matches!(err.code.as_deref(), Some("42P01" | "3F000")) => return Ok(None),
-            Err(err) => return Err(err),
-        };
+        let Some(messages) = self.query_history(table, columns)? else { return Ok(None) };
         let mut rows = Vec::with_capacity(messages.len());
         for message in &messages {
             if let SimpleQueryMessage::Row(row) = message {
@@ -188,6 +182,22 @@ impl<'c> Postgres<'c> {
             }
         }
         Ok(Some(rows))
+    }
+
+    /// `columns` of every history row, in version order, as the server sent them; `Ok(None)` if the table (or its
+    /// schema) does not exist.
+    fn query_history(
+        &mut self,
+        table: &HistoryTable,
+        columns: &str,
+    ) -> Result<Option<Vec<SimpleQueryMessage>>, DbError> {
+        let sql = format!("SELECT {columns} FROM {} ORDER BY version", self.name(table));
+        match self.client.simple_query(&sql).map_err(db_error) {
+            Ok(messages) => Ok(Some(messages)),
+            // undefined_table, invalid_schema_name.
+            Err(err) if matches!(err.code.as_deref(), Some("42P01" | "3F000")) => Ok(None),
+            Err(err) => Err(err),
+        }
     }
 
     /// Adds [`ADDED_COLUMNS`] to a history table made by an earlier version, once, before the first write.
@@ -310,13 +320,7 @@ impl Driver for Postgres<'_> {
         table: &HistoryTable,
         visit: &mut dyn FnMut(&BriefRow<'_>) -> bool,
     ) -> Result<bool, DbError> {
-        let sql = format!("SELECT {VISIT_COLUMNS} FROM {} ORDER BY version", self.name(table));
-        let messages = match self.client.simple_query(&sql).map_err(db_error) {
-            Ok(messages) => messages,
-            // undefined_table, invalid_schema_name.
-            Err(err) if matches!(err.code.as_deref(), Some("42P01" | "3F000")) => return Ok(false),
-            Err(err) => return Err(err),
-        };
+        let Some(messages) = self.query_history(table, VISIT_COLUMNS)? else { return Ok(false) };
         for message in &messages {
             if let SimpleQueryMessage::Row(row) = message {
                 let brief = BriefRow {

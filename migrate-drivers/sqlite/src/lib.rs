@@ -298,10 +298,15 @@ fn select_history(conn: &Connection, sql: &str) -> rusqlite::Result<Option<Vec<A
     });
     match read {
         Ok(rows) => Ok(Some(rows)),
-        // A cached statement can outlive the table (a rolled-back first run): SQLite then fails on the step.
-        Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.starts_with("no such table") => Ok(None),
+        Err(err) if no_table(&err) => Ok(None),
         Err(err) => Err(err),
     }
+}
+
+/// Whether `err` says the history table does not exist. A cached statement can outlive the table (a rolled-back
+/// first run): SQLite then fails on the step, not on the prepare.
+fn no_table(err: &rusqlite::Error) -> bool {
+    matches!(err, rusqlite::Error::SqliteFailure(_, Some(msg)) if msg.starts_with("no such table"))
 }
 
 /// Calls `f` with the row's columns as parameters `?1` to `?13`, in [`COLUMNS`] order and then [`ADDED_COLUMNS`].
@@ -373,8 +378,7 @@ impl Driver for Sqlite<'_> {
         });
         match visited {
             Ok(()) => Ok(true),
-            // A cached statement can outlive the table (a rolled-back first run): SQLite then fails on the step.
-            Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.starts_with("no such table") => Ok(false),
+            Err(err) if no_table(&err) => Ok(false),
             Err(err) => Err(db_error(err)),
         }
     }
