@@ -252,7 +252,9 @@ impl Home {
     fn connect(&self) -> Connection {
         let connected = match self.backend {
             #[cfg(feature = "postgres")]
-            Backend::Postgres => postgres::connect(&self.server, &self.name).map(|c| Connection::Postgres(Box::new(c))),
+            Backend::Postgres => {
+                postgres::connect(&self.server, Some(&self.name)).map(|c| Connection::Postgres(Box::new(c)))
+            }
             #[cfg(feature = "mysql")]
             Backend::Mysql => mysql::connect(&self.server, Some(&self.name)).map(|c| Connection::Mysql(Box::new(c))),
             _ => sqlite::open(std::path::Path::new(&self.name)).map(Connection::Sqlite),

@@ -16,17 +16,20 @@ pub(super) fn message(err: &::postgres::Error) -> String {
     }
 }
 
-pub(super) fn connect(server: &str, database: &str) -> Result<Client, String> {
+pub(super) fn connect(server: &str, database: Option<&str>) -> Result<Client, String> {
     let mut config: ::postgres::Config =
         server.parse().map_err(|e| format!("{} is not a PostgreSQL URL: {e}", redact(server)))?;
-    config.dbname(database);
-    config.connect(NoTls).map_err(|e| format!("cannot connect to {database} at {}: {}", redact(server), message(&e)))
+    if let Some(database) = database {
+        config.dbname(database);
+    }
+    let what = database.unwrap_or("the server");
+    config.connect(NoTls).map_err(|e| format!("cannot connect to {what} at {}: {}", redact(server), message(&e)))
 }
 
 /// Runs `f` on a connection to the server's own database, kept in a small pool so each test does not pay a connection.
 fn admin<R>(server: &str, f: impl FnOnce(&mut Client) -> Result<R, ::postgres::Error>) -> Result<R, String> {
     static POOL: Pool<Client> = Pool::new();
-    POOL.with(server, || connect_server(server), f, |client, _| client.is_closed())?.map_err(|e| message(&e))
+    POOL.with(server, || connect(server, None), f, |client, _| client.is_closed())?.map_err(|e| message(&e))
 }
 
 fn quote(name: &str) -> String {
@@ -76,7 +79,7 @@ fn build(server: &str, migrator: &Migrator<'_>, fingerprint: &str) -> Result<Str
     let name = format!("migrate_tpl_{fingerprint}");
     let building = format!("{name}_building");
     // One session holds the lock from the check to the rename.
-    let mut admin = connect_server(server)?;
+    let mut admin = connect(server, None)?;
     admin.batch_execute(&format!("SELECT pg_advisory_lock({TEMPLATE_LOCK})")).map_err(|e| message(&e))?;
     let built = (|| {
         let exists =
@@ -86,7 +89,7 @@ fn build(server: &str, migrator: &Migrator<'_>, fingerprint: &str) -> Result<Str
         }
         drop_with(&mut admin, &building).map_err(|e| message(&e))?;
         admin.batch_execute(&format!("CREATE DATABASE {}", quote(&building))).map_err(|e| message(&e))?;
-        let mut client = connect(server, &building)?;
+        let mut client = connect(server, Some(&building))?;
         let applied = migrator.upgrade(&mut client);
         drop(client);
         if let Err(err) = applied {
@@ -103,14 +106,6 @@ fn build(server: &str, migrator: &Migrator<'_>, fingerprint: &str) -> Result<Str
     })();
     let _ = admin.batch_execute(&format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK})"));
     built.map(|()| name)
-}
-
-fn connect_server(server: &str) -> Result<Client, String> {
-    server
-        .parse::<::postgres::Config>()
-        .map_err(|e| format!("{} is not a PostgreSQL URL: {e}", redact(server)))?
-        .connect(NoTls)
-        .map_err(|e| format!("cannot connect to {}: {}", redact(server), message(&e)))
 }
 
 pub(super) fn rows(client: &mut Client, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
