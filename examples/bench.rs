@@ -8,7 +8,8 @@
 //!    start-up, reads each version and up checksum in one query and compares them with the list.
 //! 2. Building a binary that embeds 1,000 and 10,000 revisions with `migrations!()` against the same binary
 //!    embedding the files by hand with `include_str!` (release, dependencies already built): the crate alone, the
-//!    rebuild after editing one file, and the stripped binary's size.
+//!    rebuild after editing one file, and the stripped binary's size; and how long the macro's binary takes to
+//!    decode its embedded list on first use.
 //!
 //! ```text
 //! cargo run --release --example bench                      # everything (about 15 minutes with both servers)
@@ -384,7 +385,9 @@ fn write_crate(dir: &Path, name: &str, n: usize, by_hand: bool) -> PathBuf {
     } else {
         "//! Embeds the revisions with migrations!().\n\
          static MIGRATIONS: migrate::Migrations = migrate::migrations!(\"migrations\");\n\n\
-         fn main() {\n    let mut conn = rusqlite::Connection::open_in_memory().unwrap();\n\
+         fn main() {\n    let started = std::time::Instant::now();\n    let decoded = MIGRATIONS.revisions().len();\n\
+         \x20   eprintln!(\"{} {}\", decoded, started.elapsed().as_nanos());\n\
+         \x20   let mut conn = rusqlite::Connection::open_in_memory().unwrap();\n\
          \x20   let report = MIGRATIONS.upgrade(&mut conn).unwrap();\n    println!(\"{}\", report.steps.len());\n}\n"
             .to_owned()
     };
@@ -407,8 +410,9 @@ fn cargo(krate: &Path, target: &Path, args: &[&str]) -> Duration {
     started.elapsed()
 }
 
-/// The crate alone (dependencies built), the rebuild after one edit, the stripped binary's size, and that it runs.
-fn build_figures(krate: &Path, target: &Path, name: &str, n: usize) -> (Duration, Duration, u64) {
+/// The crate alone (dependencies built), the rebuild after one edit, the stripped binary's size, that it runs, and
+/// what it printed on stderr (the macro's binary: how long decoding the embedded list took, in nanoseconds).
+fn build_figures(krate: &Path, target: &Path, name: &str, n: usize) -> (Duration, Duration, u64, String) {
     cargo(krate, target, &["build"]);
     cargo(krate, target, &["clean", "-p", name]);
     let full = cargo(krate, target, &["build"]);
@@ -419,20 +423,25 @@ fn build_figures(krate: &Path, target: &Path, name: &str, n: usize) -> (Duration
     let size = std::fs::metadata(&binary).unwrap().len();
     let out = Command::new(&binary).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), n.to_string(), "{name} applies its {n} revisions");
-    (full, rebuild, size)
+    (full, rebuild, size, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 fn bench_build(dir: &Path, sizes: &[usize]) {
     let target = dir.join("build-target");
-    println!("\n| revisions | the crate alone: macro / by hand | rebuild after one edit | stripped binary |");
-    println!("|---|---|---|---|");
+    println!(
+        "\n| revisions | the crate alone: macro / by hand | rebuild after one edit | stripped binary | decoding the list |"
+    );
+    println!("|---|---|---|---|---|");
     for &n in sizes {
         let ours = write_crate(dir, &format!("embed{n}"), n, false);
         let hand = write_crate(dir, &format!("hand{n}"), n, true);
-        let (of, or, os) = build_figures(&ours, &target, &format!("embed{n}"), n);
-        let (hf, hr, hs) = build_figures(&hand, &target, &format!("hand{n}"), n);
+        let (of, or, os, decode) = build_figures(&ours, &target, &format!("embed{n}"), n);
+        let (hf, hr, hs, _) = build_figures(&hand, &target, &format!("hand{n}"), n);
+        let decode: Vec<&str> = decode.split_whitespace().collect();
+        assert_eq!(decode.first().copied(), Some(n.to_string().as_str()), "embed{n} decodes its {n} revisions");
+        let decode_ms = decode[1].parse::<f64>().expect("nanoseconds") / 1e6;
         println!(
-            "| {n} | {:.2} / {:.2} s = **{:.2}×** | {:.2} / {:.2} s = **{:.2}×** | {:.2} / {:.2} MB = **{:.2}×** |",
+            "| {n} | {:.2} / {:.2} s = **{:.2}×** | {:.2} / {:.2} s = **{:.2}×** | {:.2} / {:.2} MB = **{:.2}×** | {decode_ms:.3} ms |",
             of.as_secs_f64(),
             hf.as_secs_f64(),
             of.as_secs_f64() / hf.as_secs_f64(),

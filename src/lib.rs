@@ -29,6 +29,8 @@
 
 use std::time::Duration;
 
+use migrate_core::packed::{Embedded, Packed};
+
 pub use migrate_core::{
     build, roundtrip, scan, schema, sql, Action, AppliedRow, Backend, BriefRow, ChangedFile, Checksum, Command, Config,
     Continuity, DbError, Direction, Driver, Error, ErrorKind, ExecFailure, FailureOutcome, Foreign, HistoryTable,
@@ -52,7 +54,7 @@ pub mod testing;
 /// What generated code names. Not part of the public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use migrate_core::{Backend, Revision, Script, ScriptKind};
+    pub use migrate_core::packed::{Embedded, Packed};
 }
 
 /// A connection the revisions can be applied to: `rusqlite::Connection` (feature `sqlite`), any [`Driver`].
@@ -141,26 +143,36 @@ impl From<RevisionTarget> for Target {
 }
 
 /// The revisions `migrations!()` embedded: static data, ordered and checksummed at compile time.
+///
+/// The list is stored compactly (a few literals for all revisions, which keeps large folders cheap to compile). A
+/// start-up with nothing pending compares the history with it as it is; anything more decodes it once into
+/// [`Revision`]s that borrow the embedded text. Declare it `static`, so that happens once per process.
 #[derive(Debug)]
 pub struct Migrations {
-    revisions: &'static [Revision],
+    list: Embedded,
     allow_empty_down: bool,
 }
 
 impl Migrations {
     #[doc(hidden)]
-    pub const fn __new(revisions: &'static [Revision], allow_empty_down: bool) -> Self {
-        Migrations { revisions, allow_empty_down }
+    pub const fn __embedded(packed: Packed, allow_empty_down: bool) -> Self {
+        Migrations { list: Embedded::new(packed), allow_empty_down }
     }
 
     /// The revisions, in order.
-    pub fn revisions(&self) -> &'static [Revision] {
-        self.revisions
+    pub fn revisions(&self) -> &[Revision] {
+        self.list.revisions()
+    }
+
+    /// Whether the list has been decoded (for tests of the start-up path).
+    #[doc(hidden)]
+    pub fn __is_decoded(&self) -> bool {
+        self.list.is_decoded()
     }
 
     /// A migrator with the default configuration, to set options on.
-    pub fn migrator(&self) -> Migrator<'static> {
-        Migrator::new(self.revisions).allow_empty_down(self.allow_empty_down)
+    pub fn migrator(&self) -> Migrator<'_> {
+        Migrator { core: migrate_core::Migrator::embedded(&self.list) }.allow_empty_down(self.allow_empty_down)
     }
 
     /// Applies every pending revision, under the migration lock: the start-up call.
@@ -329,7 +341,7 @@ impl<'r> Migrator<'r> {
     /// See [`migrate_core::Migrator::import`]: adopts a database another tool (diesel, sqlx, refinery) migrated.
     ///
     /// ```no_run
-    /// # static MIGRATIONS: migrate::Migrations = migrate::Migrations::__new(&[], false);
+    /// # static MIGRATIONS: migrate::Migrations = migrate::Migrations::__embedded(migrate::__private::Packed::EMPTY, false);
     /// # let mut conn = rusqlite::Connection::open("app.db")?;
     /// use migrate::Foreign;
     /// // Once, at start-up: a database diesel migrated gets this history from diesel's, then upgrades as usual.

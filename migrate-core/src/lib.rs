@@ -23,6 +23,8 @@ pub mod import;
 pub mod lock;
 pub mod migrator;
 pub mod offline;
+#[doc(hidden)]
+pub mod packed;
 pub mod plan;
 mod repair;
 pub mod revision;

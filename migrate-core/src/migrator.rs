@@ -16,6 +16,7 @@ use crate::history::AppliedRow;
 use crate::history::ChangedFile;
 use crate::import::{self, Foreign, Imported};
 use crate::offline::{self, ScriptOptions};
+use crate::packed::{Embedded, List};
 use crate::plan::{self, Command, OutOfOrder, Plan, Target};
 use crate::repair::{self, Resolution, ResumePoint, Settled};
 use crate::revision::{Backend, Revision, RevisionId};
@@ -62,19 +63,24 @@ impl Offline<'_> {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Migrator<'r> {
-    revisions: &'r [Revision],
+    revisions: List<'r>,
     config: Config,
 }
 
 impl<'r> Migrator<'r> {
     /// A migrator over `revisions` (embedded, or scanned at run time) with the default configuration.
     pub fn new(revisions: &'r [Revision]) -> Self {
-        Migrator { revisions, config: Config::default() }
+        Migrator { revisions: List::Slice(revisions), config: Config::default() }
+    }
+
+    /// A migrator over a list `migrations!()` embedded, with the default configuration.
+    pub fn embedded(embedded: &'r Embedded) -> Self {
+        Migrator { revisions: List::Embedded(embedded), config: Config::default() }
     }
 
     /// A migrator over `revisions` with `config`.
     pub fn with_config(revisions: &'r [Revision], config: Config) -> Self {
-        Migrator { revisions, config }
+        Migrator { revisions: List::Slice(revisions), config }
     }
 
     /// Keeps the history in `table` (default `_migrate_history`, no schema).
@@ -134,7 +140,7 @@ impl<'r> Migrator<'r> {
 
     /// The revisions, in order.
     pub fn revisions(&self) -> &'r [Revision] {
-        self.revisions
+        self.revisions.revisions()
     }
 
     /// The rows of the history table, oldest first; empty if the table does not exist yet. One statement, no lock.
@@ -152,7 +158,7 @@ impl<'r> Migrator<'r> {
     /// [`Error::TargetNotFound`] when nothing matches, or several revisions do.
     pub fn find(&self, reference: &str, rows: &[AppliedRow]) -> Result<RevisionId, Error> {
         let rows: Vec<&AppliedRow> = rows.iter().collect();
-        plan::resolve(reference, self.revisions, &rows)
+        plan::resolve(reference, self.revisions(), &rows)
     }
 
     /// The steps `command` would run, without running them (one statement: the history read; no lock).
@@ -161,7 +167,7 @@ impl<'r> Migrator<'r> {
     /// What [`plan::plan`] refuses, and [`Error::Database`] if the history cannot be read.
     pub fn plan(&self, driver: &mut dyn Driver, command: &Command) -> Result<Plan<'r>, Error> {
         let rows = self.history(driver)?;
-        let plan = plan::plan(self.revisions, &rows, command, &runner::policy(&self.config, driver.backend()))?;
+        let plan = plan::plan(self.revisions(), &rows, command, &runner::policy(&self.config, driver.backend()))?;
         runner::refuse_blocked(&self.config, &plan.steps)?;
         Ok(plan)
     }
@@ -306,7 +312,7 @@ impl<'r> Migrator<'r> {
 
     fn redo_plans(&self, rows: &[AppliedRow], count: u32, backend: Backend) -> Result<Redo<'r>, Error> {
         let policy = plan::Policy { single_transaction: false, ..runner::policy(&self.config, backend) };
-        let down = plan::plan(self.revisions, rows, &redo_down(count), &policy)?;
+        let down = plan::plan(self.revisions(), rows, &redo_down(count), &policy)?;
         if let Some(step) = down.steps.iter().find(|s| s.known.is_none()) {
             return Err(Error::NotRedoable { reason: RedoRefusal::Unknown { revision: step.revision.clone() } });
         }
@@ -317,7 +323,7 @@ impl<'r> Migrator<'r> {
         }
         let reverted: Vec<&str> = down.steps.iter().map(|s| s.revision.version.as_str()).collect();
         let after: Vec<AppliedRow> = rows.iter().filter(|r| !reverted.contains(&r.version.as_str())).cloned().collect();
-        let up = plan::plan(self.revisions, &after, &redo_up(&down), &policy)?;
+        let up = plan::plan(self.revisions(), &after, &redo_up(&down), &policy)?;
         let pending: Vec<RevisionId> = up
             .steps
             .iter()
@@ -369,7 +375,7 @@ impl<'r> Migrator<'r> {
         foreign: Foreign,
         allow_unknown: bool,
     ) -> Result<Imported, Error> {
-        Ok(import::plan_import(self.revisions, &self.config, driver, foreign, allow_unknown)?.0)
+        Ok(import::plan_import(self.revisions(), &self.config, driver, foreign, allow_unknown)?.0)
     }
 
     /// Adopts a database another tool migrated: each version its history table records (diesel's
@@ -383,7 +389,7 @@ impl<'r> Migrator<'r> {
     /// [`Error::Import`] when the other tool's table is not there, or records versions this list does not have
     /// (unless `allow_unknown`, which leaves them out); lock and database errors.
     pub fn import(&self, driver: &mut dyn Driver, foreign: Foreign, allow_unknown: bool) -> Result<Imported, Error> {
-        import::import(self.revisions, &self.config, driver, foreign, allow_unknown)
+        import::import(self.revisions(), &self.config, driver, foreign, allow_unknown)
     }
 
     /// Where [`Migrator::resume`] would continue the dirty revision, checked as resume checks it.
@@ -393,7 +399,7 @@ impl<'r> Migrator<'r> {
     /// ran changed; [`Error::Irreversible`] for a revert with no down SQL.
     pub fn plan_resume(&self, driver: &mut dyn Driver) -> Result<ResumePoint<'r>, Error> {
         let rows = self.history(driver)?;
-        repair::resume_point(self.revisions, &rows, driver.backend())
+        repair::resume_point(self.revisions(), &rows, driver.backend())
     }
 
     /// Continues the dirty revision from its failed statement, after checking that the statements that already ran
@@ -403,7 +409,7 @@ impl<'r> Migrator<'r> {
     /// As [`Migrator::plan_resume`]; [`Error::Migration`] if a statement fails again (the revision stays dirty, with
     /// its progress); lock and database errors.
     pub fn resume(&self, driver: &mut dyn Driver, observer: &mut dyn Observer) -> Result<Report, Error> {
-        repair::resume(self.revisions, &self.config, driver, observer, None)
+        repair::resume(self.revisions(), &self.config, driver, observer, None)
     }
 
     /// As [`Migrator::resume`], for a revision whose next statement is in doubt and which the catalog cannot settle:
@@ -417,7 +423,7 @@ impl<'r> Migrator<'r> {
         observer: &mut dyn Observer,
         answer: InDoubt,
     ) -> Result<Report, Error> {
-        repair::resume(self.revisions, &self.config, driver, observer, Some(answer))
+        repair::resume(self.revisions(), &self.config, driver, observer, Some(answer))
     }
 
     /// How [`Migrator::resume`] would settle the statement in doubt at `point` (from the catalog, read through
@@ -444,7 +450,7 @@ impl<'r> Migrator<'r> {
     /// revision is.
     pub fn plan_resolve(&self, driver: &mut dyn Driver, reference: &str) -> Result<RevisionId, Error> {
         let rows = self.history(driver)?;
-        Ok(repair::dirty_revision(self.revisions, &rows, reference)?.0)
+        Ok(repair::dirty_revision(self.revisions(), &rows, reference)?.0)
     }
 
     /// Records how the dirty revision `reference` was settled by hand, running nothing of it.
@@ -452,7 +458,7 @@ impl<'r> Migrator<'r> {
     /// # Errors
     /// As [`Migrator::plan_resolve`]; lock and database errors.
     pub fn resolve(&self, driver: &mut dyn Driver, reference: &str, how: Resolution) -> Result<RevisionId, Error> {
-        repair::resolve(self.revisions, &self.config, driver, reference, how)
+        repair::resolve(self.revisions(), &self.config, driver, reference, how)
     }
 
     /// The changed files [`Migrator::accept`] would record for applied revision `reference`.
@@ -461,7 +467,7 @@ impl<'r> Migrator<'r> {
     /// [`Error::TargetNotFound`] if `reference` names no applied revision of this binary; database errors.
     pub fn plan_accept(&self, driver: &mut dyn Driver, reference: &str) -> Result<Vec<ChangedFile>, Error> {
         let rows = self.history(driver)?;
-        let (row, revision) = repair::accept_target(self.revisions, &rows, reference)?;
+        let (row, revision) = repair::accept_target(self.revisions(), &rows, reference)?;
         Ok(plan::changed_files(row, revision, driver.backend()))
     }
 
@@ -471,7 +477,7 @@ impl<'r> Migrator<'r> {
     /// # Errors
     /// As [`Migrator::plan_accept`]; lock and database errors.
     pub fn accept(&self, driver: &mut dyn Driver, reference: &str) -> Result<Vec<ChangedFile>, Error> {
-        repair::accept(self.revisions, &self.config, driver, reference)
+        repair::accept(self.revisions(), &self.config, driver, reference)
     }
 
     /// Where each revision stands in the database (applied, pending, dirty; changed, missing, out of order), by the
@@ -486,7 +492,7 @@ impl<'r> Migrator<'r> {
 
     /// Where each revision stands against history `rows` read from a `backend` database (pure).
     pub fn status_of(&self, rows: &[AppliedRow], backend: Backend) -> Vec<Entry<'r>> {
-        status::status(self.revisions, rows, backend)
+        status::status(self.revisions(), rows, backend)
     }
 
     /// The script that carries out `command` on a `backend` database assumed to be at `from` (`base`, `head` or a
@@ -496,7 +502,7 @@ impl<'r> Migrator<'r> {
     /// What planning refuses; [`Error::TargetNotFound`] if `from` names no revision or is relative.
     pub fn script(&self, backend: Backend, command: &Command, from: &Target) -> Result<Offline<'r>, Error> {
         let upto = |version: Option<&str>| -> Vec<AppliedRow> {
-            self.revisions
+            self.revisions()
                 .iter()
                 .filter(|r| version.is_none_or(|v| r.version() <= v))
                 .map(|r| AppliedRow::for_revision(r, backend))
@@ -513,7 +519,7 @@ impl<'r> Migrator<'r> {
                 })
             }
         };
-        let plan = plan::plan(self.revisions, &assumed, command, &runner::policy(&self.config, backend))?;
+        let plan = plan::plan(self.revisions(), &assumed, command, &runner::policy(&self.config, backend))?;
         runner::refuse_blocked(&self.config, &plan.steps)?;
         let after = plan.after(&assumed);
         let options = ScriptOptions::of(backend, &self.config);

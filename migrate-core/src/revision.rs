@@ -162,24 +162,16 @@ pub struct Script {
 }
 
 impl Script {
-    /// Builds a script from data the `migrations!()` macro checked at compile time.
-    #[doc(hidden)]
-    pub const fn __new(
+    /// Builds a script from text embedded in the binary (the list `migrations!()` embeds).
+    pub(crate) fn embedded(
         file: &'static str,
         backend: Option<Backend>,
         sql: &'static str,
-        checksum: [u8; 32],
+        checksum: Checksum,
         kind: ScriptKind,
         transaction: bool,
     ) -> Script {
-        Script {
-            file: Cow::Borrowed(file),
-            backend,
-            sql: Cow::Borrowed(sql),
-            checksum: Checksum(checksum),
-            kind,
-            transaction,
-        }
+        Script { file: Cow::Borrowed(file), backend, sql: Cow::Borrowed(sql), checksum, kind, transaction }
     }
 
     /// Builds a script from text read at run time (the scanner, or a down script kept in the history table).
@@ -214,6 +206,11 @@ impl Script {
         self.checksum
     }
 
+    /// The checksum, borrowed.
+    pub(crate) fn checksum_ref(&self) -> &Checksum {
+        &self.checksum
+    }
+
     /// The checksum a history row records for this script as a down file: `None` when it is irreversible.
     pub fn recorded_checksum(&self) -> Option<Checksum> {
         (self.kind() != ScriptKind::Irreversible).then(|| self.checksum())
@@ -236,28 +233,21 @@ pub struct Revision {
     version: Cow<'static, str>,
     name: Cow<'static, str>,
     folder: Cow<'static, str>,
-    up: Cow<'static, [Script]>,
-    down: Cow<'static, [Script]>,
+    up: Script,
+    down: Script,
+    // Backend overrides, empty (and borrowed, so free) for most revisions.
+    up_overrides: Cow<'static, [Script]>,
+    down_overrides: Cow<'static, [Script]>,
 }
 
 impl Revision {
-    /// Builds a revision from data the `migrations!()` macro checked at compile time.
-    /// `up[0]` and `down[0]` are the generic files; the rest are backend overrides.
-    #[doc(hidden)]
-    pub const fn __new(
-        version: &'static str,
-        name: &'static str,
-        folder: &'static str,
-        up: &'static [Script],
-        down: &'static [Script],
+    /// Builds a revision from its parts: `up` and `down` are the generic files, the overrides the rest.
+    pub(crate) fn from_parts(
+        (version, name, folder): (Cow<'static, str>, Cow<'static, str>, Cow<'static, str>),
+        (up, up_overrides): (Script, Cow<'static, [Script]>),
+        (down, down_overrides): (Script, Cow<'static, [Script]>),
     ) -> Revision {
-        Revision {
-            version: Cow::Borrowed(version),
-            name: Cow::Borrowed(name),
-            folder: Cow::Borrowed(folder),
-            up: Cow::Borrowed(up),
-            down: Cow::Borrowed(down),
-        }
+        Revision { version, name, folder, up, down, up_overrides, down_overrides }
     }
 
     /// Builds a revision from owned parts; `up[0]` and `down[0]` must be the generic files.
@@ -265,15 +255,16 @@ impl Revision {
     /// # Panics
     /// If `up` or `down` is empty or its first script is a backend override.
     pub fn new_owned(version: String, name: String, folder: String, up: Vec<Script>, down: Vec<Script>) -> Revision {
-        assert!(up.first().is_some_and(|s| s.backend.is_none()), "up[0] must be the generic script");
-        assert!(down.first().is_some_and(|s| s.backend.is_none()), "down[0] must be the generic script");
-        Revision {
-            version: Cow::Owned(version),
-            name: Cow::Owned(name),
-            folder: Cow::Owned(folder),
-            up: Cow::Owned(up),
-            down: Cow::Owned(down),
-        }
+        let split = |mut scripts: Vec<Script>, which: &str| {
+            assert!(scripts.first().is_some_and(|s| s.backend.is_none()), "{which}[0] must be the generic script");
+            let first = scripts.remove(0);
+            (first, if scripts.is_empty() { Cow::Borrowed(&[][..]) } else { Cow::Owned(scripts) })
+        };
+        Revision::from_parts(
+            (Cow::Owned(version), Cow::Owned(name), Cow::Owned(folder)),
+            split(up, "up"),
+            split(down, "down"),
+        )
     }
 
     /// The version: the digits of the folder name before the first `_`, dashes dropped.
@@ -293,12 +284,12 @@ impl Revision {
 
     /// The script that applies this revision on `backend`: its override if there is one, else `up.sql`.
     pub fn up(&self, backend: Backend) -> &Script {
-        pick(&self.up, backend)
+        pick(&self.up, &self.up_overrides, backend)
     }
 
     /// The script that reverts this revision on `backend`: its override if there is one, else `down.sql`.
     pub fn down(&self, backend: Backend) -> &Script {
-        pick(&self.down, backend)
+        pick(&self.down, &self.down_overrides, backend)
     }
 
     /// The script for `direction` on `backend`.
@@ -311,17 +302,12 @@ impl Revision {
 
     /// Every file of the revision: the generic up and down scripts first, then the overrides.
     pub fn scripts(&self) -> impl Iterator<Item = &Script> {
-        self.up
-            .iter()
-            .take(1)
-            .chain(self.down.iter().take(1))
-            .chain(self.up.iter().skip(1))
-            .chain(self.down.iter().skip(1))
+        [&self.up, &self.down].into_iter().chain(self.up_overrides.iter()).chain(self.down_overrides.iter())
     }
 }
 
-fn pick(scripts: &[Script], backend: Backend) -> &Script {
-    scripts.iter().skip(1).find(|s| s.backend == Some(backend)).unwrap_or(&scripts[0])
+fn pick<'a>(generic: &'a Script, overrides: &'a [Script], backend: Backend) -> &'a Script {
+    overrides.iter().find(|s| s.backend == Some(backend)).unwrap_or(generic)
 }
 
 /// Orders two versions the way revisions are ordered: as strings of digits, so that timestamps of

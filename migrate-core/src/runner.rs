@@ -16,8 +16,9 @@ use crate::driver::{Continuity, Driver, ExecFailure, RowChange, ScriptFailure, S
 use crate::error::{DbError, Error, FailureOutcome, MigrationFailure};
 use crate::history::{self, AppliedRow, RowState, RowWrite};
 use crate::lock::{LockGuard, Transaction};
+use crate::packed::{Expected, List};
 use crate::plan::{self, Action, Command, Plan, Policy, Step, Target};
-use crate::revision::{Backend, Revision, RevisionId, Script};
+use crate::revision::{Backend, Checksum, RevisionId, Script};
 use crate::sql::{self, Statement};
 
 /// One step that ran.
@@ -109,7 +110,7 @@ pub(crate) type Check<'c> = &'c dyn Fn(usize, &Plan<'_>) -> Result<(), Error>;
 /// before it, which stay completed. A later command is planned, and may be refused, only once the earlier ones have
 /// run; what `check` returns (commands before the refused one have run and stay).
 pub(crate) fn run(
-    revisions: &[Revision],
+    list: List<'_>,
     config: &Config,
     driver: &mut dyn Driver,
     commands: &[Command],
@@ -119,11 +120,18 @@ pub(crate) fn run(
     let policy = policy(config, driver.backend());
     let upgrade = config.lock && commands.len() == 1 && matches!(commands[0], Command::Upgrade(_));
     // The start-up call: nothing to do is decided from one read of the history, no row copied.
+    // An embedded list is read in its embedded form here, and decoded only if there is more to do.
     if upgrade && matches!(commands[0], Command::Upgrade(Target::Head)) {
-        if let Some(current) = up_to_date(revisions, driver, &config.table)? {
+        let backend = driver.backend();
+        let current = match list {
+            List::Slice(revisions) => up_to_date(revisions.iter().map(|r| Expected::of(r, backend)), driver, config)?,
+            List::Embedded(embedded) => up_to_date(embedded.packed().expected(backend), driver, config)?,
+        };
+        if let Some(current) = current {
             return Ok(Report { before: current.clone(), after: current, steps: Vec::new() });
         }
     }
+    let revisions = list.revisions();
     // An upgrade decides from versions, checksums and states alone; the rest is read under the lock if it goes on.
     let rows = if upgrade {
         driver.read_history_brief(&config.table).map_err(db("reading the history table"))?.unwrap_or_default()
@@ -204,41 +212,41 @@ pub(crate) fn run(
     Ok(Report { before, after, steps: done })
 }
 
-/// Whether an upgrade to head has nothing to do: every revision recorded applied, in order, with the checksums its
-/// files have on this backend, and nothing else recorded. Decided while the driver reads the rows, without copying
-/// them or allocating per revision. `Some(current)` when so; `None` when anything else is found (something pending,
-/// a changed file, a dirty or unknown row, another order), for the full plan to say what and why.
-fn up_to_date(
-    revisions: &[Revision],
+/// Whether an upgrade to head has nothing to do: every revision of `expected` recorded applied, in order, with the
+/// checksums its files have on this backend, and nothing else recorded. Decided while the driver reads the rows,
+/// without copying them or allocating per revision. `Some(current)` when so; `None` when anything else is found
+/// (something pending, a changed file, a dirty or unknown row, another order), for the full plan to say what and why.
+fn up_to_date<'e>(
+    mut expected: impl Iterator<Item = Expected<'e>>,
     driver: &mut dyn Driver,
-    table: &HistoryTable,
+    config: &Config,
 ) -> Result<Option<Option<RevisionId>>, Error> {
-    let backend = driver.backend();
-    let mut matched = 0;
+    let mut last: Option<Expected<'e>> = None;
     let mut same = true;
-    let exists = driver
-        .visit_history(table, &mut |row| {
-            let Some(r) = revisions.get(matched) else {
+    driver
+        .visit_history(&config.table, &mut |row| {
+            let Some(e) = expected.next() else {
                 same = false;
                 return false;
             };
-            let down = r.down(backend).recorded_checksum();
-            same = row.version == r.version()
+            same = row.version == e.version
                 && row.state == RowState::Applied.as_str()
-                && r.up(backend).checksum().matches_hex(row.up_checksum)
-                && match (down, row.down_checksum) {
-                    (Some(checksum), Some(hex)) => checksum.matches_hex(hex),
+                && Checksum(*e.up).matches_hex(row.up_checksum)
+                && match (e.down, row.down_checksum) {
+                    (Some(checksum), Some(hex)) => Checksum(*checksum).matches_hex(hex),
                     (None, None) => true,
                     _ => false,
                 };
-            matched += 1;
+            last = Some(e);
             same
         })
         .map_err(db("reading the history table"))?;
-    if !same || matched != revisions.len() || (!exists && !revisions.is_empty()) {
+    // Every row matched a revision, and no revision was left over (an absent table has no rows, so it matches only
+    // an empty list).
+    if !same || expected.next().is_some() {
         return Ok(None);
     }
-    Ok(Some(revisions.last().map(|r| RevisionId { version: r.version().to_owned(), name: r.name().to_owned() })))
+    Ok(Some(last.map(|e| RevisionId { version: e.version.to_owned(), name: e.name.to_owned() })))
 }
 
 /// Refuses `steps` if a problem of the folder ([`Config::folder_problems`]) stands in their way.

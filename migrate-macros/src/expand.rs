@@ -1,16 +1,16 @@
 //! From arguments to tokens: scan the folder with `migrate_core::scan`, then emit either the embedded revision list
 //! or one compile error per problem (all of them, in one build) beside a well-typed empty value.
 //!
-//! Generated code names only absolute paths (`::migrate::…`, `::core::…`) and builds values through
-//! `#[doc(hidden)] const fn` constructors. Each SQL file is embedded with `include_str!` on its absolute path, so
-//! editing a file rebuilds the crate and re-runs the checks.
+//! Generated code names only absolute paths (`::migrate::…`, `::core::…`) and builds the list through
+//! `#[doc(hidden)] const fn` constructors, in the compact form of `migrate_core::packed`. Each SQL file is embedded
+//! with `include_str!` on its absolute path, so editing a file rebuilds the crate and re-runs the checks.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use migrate_core::{scan, Backend, Revision, Scan, ScanOptions, Script, ScriptKind};
+use migrate_core::{scan, Revision, Scan, ScanOptions};
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::quote;
 
 use crate::input::Input;
 
@@ -26,7 +26,9 @@ pub fn expand(input: &Input) -> TokenStream {
     let scanned = scan(&dir, &ScanOptions::default().allow_empty_down(input.allow_empty_down));
     match errors(&scanned, &relative, span) {
         Some(err) => with_errors(input, &scanned.revisions, err.to_compile_error()),
-        None => output(input, &scanned.revisions, &revision_list(&dir, &scanned.revisions, input.allow_empty_down)),
+        None => {
+            output(input, &scanned.revisions, &revision_list(&dir, &scanned.revisions, input.allow_empty_down, span))
+        }
     }
 }
 
@@ -42,7 +44,7 @@ pub fn errors(scanned: &Scan, relative: &Path, span: Span) -> Option<syn::Error>
 
 fn with_errors(input: &Input, revisions: &[Revision], errors: TokenStream) -> TokenStream {
     // The empty list keeps the type right, so the user sees the real errors and no cascade.
-    let empty = quote! { ::migrate::Migrations::__new(&[], false) };
+    let empty = quote! { ::migrate::Migrations::__embedded(::migrate::__private::Packed::EMPTY, false) };
     match &input.module {
         None => quote! {{ #errors #empty }},
         Some(_) => {
@@ -73,66 +75,30 @@ fn output(input: &Input, revisions: &[Revision], value: &TokenStream) -> TokenSt
     }
 }
 
-fn revision_list(dir: &Path, revisions: &[Revision], allow_empty_down: bool) -> TokenStream {
-    let mut items = Vec::new();
-    let mut entries = Vec::new();
-    for (index, revision) in revisions.iter().enumerate() {
-        let folder = dir.join(revision.folder());
-        let up_name = format_ident!("__MIGRATE_UP_{index}");
-        let down_name = format_ident!("__MIGRATE_DOWN_{index}");
-        let scripts = |scripts: Vec<&Script>| scripts.into_iter().map(|s| script(&folder, s)).collect::<Vec<_>>();
-        let ups = scripts(revision.scripts().filter(|s| s.file().starts_with("up")).collect());
-        let downs = scripts(revision.scripts().filter(|s| s.file().starts_with("down")).collect());
-        items.push(quote! {
-            const #up_name: &[::migrate::__private::Script] = &[#(#ups),*];
-            const #down_name: &[::migrate::__private::Script] = &[#(#downs),*];
-        });
-        let (version, name, folder) = (revision.version(), revision.name(), revision.folder());
-        entries.push(quote! {
-            ::migrate::__private::Revision::__new(#version, #name, #folder, #up_name, #down_name)
-        });
-    }
+/// The list in its embedded form (see `migrate_core::packed`): every file's text through one `concat!` of
+/// `include_str!`s, so editing a file rebuilds the crate, and the rest in three literals, whatever the number of
+/// revisions. A constant assertion checks that the text the compiler embedded has the length the scan read.
+fn revision_list(dir: &Path, revisions: &[Revision], allow_empty_down: bool, span: Span) -> TokenStream {
+    let encoded = match migrate_core::packed::encode(revisions) {
+        Ok(encoded) => encoded,
+        Err(err) => return syn::Error::new(span, format!("cannot embed the revisions: {err}")).to_compile_error(),
+    };
+    let paths = encoded.files.iter().map(|(folder, file)| dir.join(folder).join(file).to_string_lossy().into_owned());
+    let names = &encoded.names;
+    let table = proc_macro2::Literal::byte_string(&encoded.table);
+    let sums = proc_macro2::Literal::byte_string(&encoded.sums);
+    let sql_len = encoded.sql_len;
     quote! {{
-        #(#items)*
-        const __MIGRATE_REVISIONS: &[::migrate::__private::Revision] = &[#(#entries),*];
-        ::migrate::Migrations::__new(__MIGRATE_REVISIONS, #allow_empty_down)
-    }}
-}
-
-fn script(folder: &Path, s: &Script) -> TokenStream {
-    let file = s.file();
-    let path = folder.join(file).to_string_lossy().into_owned();
-    let backend = match s.backend() {
-        None => quote! { ::core::option::Option::None },
-        Some(b) => {
-            let variant = match b {
-                Backend::Postgres => quote! { Postgres },
-                Backend::Sqlite => quote! { Sqlite },
-                _ => quote! { Mysql },
-            };
-            quote! { ::core::option::Option::Some(::migrate::__private::Backend::#variant) }
-        }
-    };
-    // One byte-string token instead of 32 integer literals (64,000 fewer tokens to parse and type at 1,000
-    // revisions; 14.3 s -> 11.5 s for the crate alone at 10,000 in one run of `bench build`).
-    let checksum = proc_macro2::Literal::byte_string(&s.checksum().0);
-    let kind = match s.kind() {
-        ScriptKind::Sql => quote! { Sql },
-        ScriptKind::Empty => quote! { Empty },
-        ScriptKind::NoOp => quote! { NoOp },
-        ScriptKind::Irreversible => quote! { Irreversible },
-    };
-    let transaction = s.transaction();
-    quote! {
-        ::migrate::__private::Script::__new(
-            #file,
-            #backend,
-            ::core::include_str!(#path),
-            *#checksum,
-            ::migrate::__private::ScriptKind::#kind,
-            #transaction,
+        const __MIGRATE_SQL: &str = ::core::concat!(#(::core::include_str!(#paths)),*);
+        const _: () = ::core::assert!(
+            __MIGRATE_SQL.len() == #sql_len,
+            "a migration file changed while this crate was being built: build it again"
+        );
+        ::migrate::Migrations::__embedded(
+            ::migrate::__private::Packed::new(__MIGRATE_SQL, #names, #table, #sums),
+            #allow_empty_down,
         )
-    }
+    }}
 }
 
 /// One constant name per revision: its name in SCREAMING_SNAKE_CASE; where two revisions would share one (or the
@@ -179,6 +145,7 @@ pub fn identifiers(revisions: &[Revision]) -> Vec<syn::Ident> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use migrate_core::{Script, ScriptKind};
 
     fn rev(version: &str, name: &str) -> Revision {
         let s = |f: &str| Script::new_owned(f.into(), None, "select 1;".into(), ScriptKind::Sql, true);

@@ -76,3 +76,24 @@ fn diesel_folder_with_every_naming_variant() {
     migrator.downgrade_to(&mut conn, "base").unwrap();
     assert!(crate::common::versions(&mut conn).is_empty());
 }
+
+// Copies of EXAMPLES that nothing else touches, so each test below sees a list not decoded yet.
+static UNTOUCHED: migrate::Migrations = migrate::migrations!("examples/migrations");
+static PENDING: migrate::Migrations = migrate::migrations!("examples/migrations");
+
+/// The start-up with nothing pending compares the history with the embedded form and decodes nothing; one with
+/// work to do decodes the list and does it.
+#[migrate::test(EXAMPLES)]
+fn a_start_with_nothing_pending_reads_the_embedded_form(db: &mut migrate::testing::TestDatabase) {
+    assert!(!UNTOUCHED.__is_decoded());
+    let report = UNTOUCHED.upgrade(db).unwrap();
+    assert!(report.steps.is_empty());
+    assert_eq!(report.after.map(|id| id.version), Some("0003".to_owned()));
+    assert!(!UNTOUCHED.__is_decoded(), "decoded although nothing was pending");
+
+    PENDING.migrator().downgrade_to(db, "0002").unwrap();
+    let report = PENDING.upgrade(db).unwrap();
+    assert_eq!(report.steps.len(), 1);
+    assert!(PENDING.__is_decoded());
+    assert_eq!(db.value("SELECT COUNT(*) FROM _migrate_history").as_deref(), Some("3"));
+}
