@@ -478,7 +478,11 @@ fn build_script(
     let irreversible = directives.contains(&Directive::Irreversible);
     let transaction = run_in_transaction && !directives.contains(&Directive::NoTransaction);
     // A file of comments says on purpose that it does nothing; whitespace or an untouched template says nothing.
-    let blank = sql::is_blank(&raw.text);
+    // Each dialect's split is made once and serves every check below (the macro runs this, unoptimised, on every
+    // file at every build). `is_blank` is PostgreSQL's split being empty.
+    let mut splits: Vec<(Backend, Vec<sql::Statement<'_>>)> =
+        vec![(Backend::Postgres, sql::split(&raw.text, Backend::Postgres))];
+    let blank = splits[0].1.is_empty();
     let no_op = blank && !is_template(&raw.text) && has_comment(&raw.text);
     let kind = match (direction, irreversible, blank) {
         (_, false, true) if no_op => ScriptKind::NoOp,
@@ -528,7 +532,13 @@ fn build_script(
             None => Backend::ALL.to_vec(),
         };
         for &backend in &backends {
-            if let Some((stmt, what)) = sql::first_non_transactional(&raw.text, backend) {
+            if !splits.iter().any(|(b, _)| *b == backend) {
+                splits.push((backend, sql::split(&raw.text, backend)));
+            }
+        }
+        let statements = |backend: Backend| &splits.iter().find(|(b, _)| *b == backend).expect("split above").1;
+        for &backend in &backends {
+            if let Some((stmt, what)) = sql::non_transactional_in(statements(backend), backend) {
                 problems.push(
                     Problem::new(
                         ProblemKind::NeedsNoTransaction,
@@ -545,7 +555,7 @@ fn build_script(
             }
         }
         for &backend in &backends {
-            if let Some((stmt, what)) = sql::first_transaction_control(&raw.text, backend) {
+            if let Some((stmt, what)) = sql::transaction_control_in(statements(backend), backend) {
                 problems.push(
                     Problem::new(
                         ProblemKind::TransactionControl,

@@ -445,7 +445,15 @@ pub fn directives(script: &str) -> (Vec<Directive>, Vec<DirectiveProblem>) {
 /// The first statement of `script` that `backend` refuses to run inside a transaction block, with the
 /// words that identify it (`CREATE INDEX CONCURRENTLY`, `VACUUM`, ...).
 pub fn first_non_transactional<'a>(script: &'a str, backend: Backend) -> Option<(Statement<'a>, &'static str)> {
-    split(script, backend).into_iter().find_map(|stmt| non_transactional(stmt.text, backend).map(|what| (stmt, what)))
+    non_transactional_in(&split(script, backend), backend)
+}
+
+/// [`first_non_transactional`] among statements already split for `backend`.
+pub fn non_transactional_in<'a>(
+    statements: &[Statement<'a>],
+    backend: Backend,
+) -> Option<(Statement<'a>, &'static str)> {
+    statements.iter().find_map(|stmt| non_transactional(stmt.text, backend).map(|what| (*stmt, what)))
 }
 
 /// The first statement of `script` that, on `backend`, begins, ends or abandons a transaction (`BEGIN`, `COMMIT`,
@@ -456,7 +464,18 @@ pub fn first_transaction_control<'a>(script: &'a str, backend: Backend) -> Optio
     if backend == Backend::Mysql {
         return None;
     }
-    split(script, backend).into_iter().find_map(|stmt| transaction_control(stmt.text).map(|what| (stmt, what)))
+    transaction_control_in(&split(script, backend), backend)
+}
+
+/// [`first_transaction_control`] among statements already split for `backend`.
+pub fn transaction_control_in<'a>(
+    statements: &[Statement<'a>],
+    backend: Backend,
+) -> Option<(Statement<'a>, &'static str)> {
+    if backend == Backend::Mysql {
+        return None;
+    }
+    statements.iter().find_map(|stmt| transaction_control(stmt.text).map(|what| (*stmt, what)))
 }
 
 fn transaction_control(statement: &str) -> Option<&'static str> {
@@ -546,9 +565,16 @@ pub fn leading_words(statement: &str, count: usize) -> Vec<String> {
 }
 
 fn non_transactional(statement: &str, backend: Backend) -> Option<&'static str> {
+    // MySQL commits DDL implicitly; every revision there already runs statement by statement.
+    if backend == Backend::Mysql {
+        return None;
+    }
     let words = leading_words(statement, 6);
     let w = |i: usize| words.get(i).map_or("", String::as_str);
-    let upper = statement.to_ascii_uppercase();
+    let detaches_concurrently = || {
+        let upper = statement.to_ascii_uppercase();
+        upper.contains("DETACH PARTITION") && upper.contains("CONCURRENTLY")
+    };
     match backend {
         Backend::Postgres => match (w(0), w(1)) {
             ("VACUUM", _) => Some("VACUUM"),
@@ -563,9 +589,7 @@ fn non_transactional(statement: &str, backend: Backend) -> Option<&'static str> 
                 Some("CREATE INDEX CONCURRENTLY")
             }
             ("DROP", "INDEX") if w(2) == "CONCURRENTLY" => Some("DROP INDEX CONCURRENTLY"),
-            ("ALTER", "TABLE") if upper.contains("DETACH PARTITION") && upper.contains("CONCURRENTLY") => {
-                Some("ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY")
-            }
+            ("ALTER", "TABLE") if detaches_concurrently() => Some("ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY"),
             _ => None,
         },
         Backend::Sqlite => match (w(0), w(1)) {
@@ -577,8 +601,7 @@ fn non_transactional(statement: &str, backend: Backend) -> Option<&'static str> 
             ("PRAGMA", _) if w(2) == "JOURNAL_MODE" => Some("PRAGMA journal_mode"),
             _ => None,
         },
-        // MySQL commits DDL implicitly; every revision there already runs statement by statement.
-        Backend::Mysql => None,
+        _ => None,
     }
 }
 
