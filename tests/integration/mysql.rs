@@ -54,6 +54,60 @@ fn a_session_without_autocommit_still_commits_every_history_write() {
     assert_eq!((rows.len(), rows[0].state), (1, RowState::Applied));
 }
 
+/// Autocommit stays off between revisions (no round trips to switch it around each one), yet every run, with the
+/// lock or without, failed or not, hands the session back with autocommit on and every history write committed: a
+/// second connection sees the record, the failure's error text included.
+#[test]
+fn every_run_leaves_autocommit_on_and_its_record_committed() {
+    use mysql::prelude::Queryable;
+    let Some(db) = Db::new(Kind::Mysql, "mysql_autocommit_between") else { return };
+    let folder = Folder::new();
+    folder
+        .write("0001_ddl/up.sql", "CREATE TABLE a (id INT);\n")
+        .write("0001_ddl/down.sql", "DROP TABLE a;\n")
+        .write("0002_dml_first/up.sql", "INSERT INTO a VALUES (1);\nCREATE TABLE b (id INT);\n")
+        .write("0002_dml_first/down.sql", "DROP TABLE b;\nDELETE FROM a;\n")
+        .write("0003_dml_last/up.sql", "CREATE TABLE c (id INT);\nINSERT INTO c VALUES (1);\n")
+        .write("0003_dml_last/down.sql", "DROP TABLE c;\n")
+        .write("0004_fails/up.sql", "CREATE TABLE d (id INT);\nINSERT INTO nowhere VALUES (1);\n")
+        .write("0004_fails/down.sql", "DROP TABLE d;\n");
+    let revisions = folder.revisions();
+    for lock in [true, false] {
+        let mut conn = db.connect();
+        let crate::backend::Conn::Mysql(client) = &mut conn else { unreachable!() };
+        let migrator = Migrator::new(&revisions).lock(lock);
+        let err = migrator.upgrade(&mut **client).unwrap_err();
+        assert!(matches!(&err, Error::Migration(f) if f.revision.version == "0004"), "{err}");
+        let autocommit: i64 = client.query_first("SELECT @@autocommit").unwrap().unwrap();
+        assert_eq!(autocommit, 1, "lock {lock}: autocommit is on after a failed run");
+        let mut other = db.connect();
+        let rows = Migrator::new(&[]).applied(&mut other).unwrap();
+        let states: Vec<(&str, RowState)> = rows.iter().map(|r| (r.version.as_str(), r.state)).collect();
+        assert_eq!(
+            states,
+            [
+                ("0001", RowState::Applied),
+                ("0002", RowState::Applied),
+                ("0003", RowState::Applied),
+                ("0004", RowState::Upgrading)
+            ],
+            "lock {lock}"
+        );
+        assert_eq!((rows[3].statements_done, rows[3].in_doubt), (1, false), "lock {lock}");
+        assert!(rows[3].error.as_deref().is_some_and(|e| e.contains("nowhere")), "lock {lock}: {:?}", rows[3].error);
+        assert_eq!(other.strings("SELECT CAST(count(*) AS CHAR) FROM c"), ["1"]);
+
+        // Put the failed revision right, then revert everything and apply it again: autocommit is on after each.
+        other.execute("DROP TABLE d");
+        Migrator::new(&revisions).resolve(&mut other, "0004", migrate::Resolution::NotApplied).unwrap();
+        migrator.downgrade_to(&mut **client, "base").unwrap();
+        let autocommit: i64 = client.query_first("SELECT @@autocommit").unwrap().unwrap();
+        assert_eq!(autocommit, 1, "lock {lock}: autocommit is on after a downgrade");
+        assert!(Migrator::new(&[]).applied(&mut other).unwrap().is_empty(), "lock {lock}");
+        assert!(!other.has_table("a") && !other.has_table("b") && !other.has_table("c"), "lock {lock}");
+    }
+}
+
 #[test]
 fn a_revision_that_changes_database_cannot_misdirect_the_history() {
     let Some(db) = Db::new(Kind::Mysql, "mysql_use_elsewhere") else { return };

@@ -33,11 +33,20 @@ use mysql::{Conn, Value};
 
 /// A [`Driver`] over a borrowed `mysql::Conn`.
 pub struct Mysql<'c> {
-    conn: &'c mut Conn,
+    // Reached through `settled` (or `run_all`), which put the session's autocommit where the work needs it.
+    raw: &'c mut Conn,
     lock_name: Option<String>,
     restore_autocommit: bool,
     database: Option<String>,
+    /// A revision's statements are running (between `before_statements` and `after_statements`): they and their
+    /// history writes run with autocommit off.
     grouping: bool,
+    /// The session's autocommit is off, as this driver last set it. Between revisions it is left off, with nothing
+    /// pending, until something other than a revision's statements is sent: switching at every revision's start and
+    /// end cost two round trips per revision.
+    autocommit_off: bool,
+    /// Writes may be pending (autocommit off and not committed since).
+    pending: bool,
     /// The history table was read without [`ADDED_COLUMNS`] (made by an earlier version): they are added before the
     /// first write.
     legacy: bool,
@@ -46,22 +55,61 @@ pub struct Mysql<'c> {
 impl<'c> Mysql<'c> {
     /// A driver over `conn`.
     pub fn new(conn: &'c mut Conn) -> Self {
-        Mysql { conn, lock_name: None, restore_autocommit: false, database: None, grouping: false, legacy: false }
+        Mysql {
+            raw: conn,
+            lock_name: None,
+            restore_autocommit: false,
+            database: None,
+            grouping: false,
+            autocommit_off: false,
+            pending: false,
+            legacy: false,
+        }
+    }
+
+    /// The connection, with autocommit as the work needs it: off inside a revision's statements, on outside them
+    /// (each history write there commits by itself). Turning it on commits anything pending.
+    fn settled(&mut self) -> Result<&mut Conn, DbError> {
+        if self.autocommit_off != self.grouping {
+            let sql = if self.grouping { "SET autocommit = 0" } else { "SET autocommit = 1" };
+            self.raw.query_drop(sql).map_err(db_error)?;
+            self.autocommit_off = self.grouping;
+        }
+        // Inside a revision anything sent may leave a write pending; outside, autocommit is on.
+        self.pending = self.grouping;
+        Ok(self.raw)
     }
 
     /// Runs `sql`, which the server may read as several statements, and reads every result, so the error of any
     /// of them is returned (dropping a result, as `query_drop` does, drops the errors after the first), with the
     /// number of statements that completed before it.
+    ///
+    /// Where autocommit must change first (see [`Mysql::settled`]), the change goes in the same round trip, ahead of
+    /// `sql`; a failure there is reported as the first statement's.
     fn run_all(&mut self, sql: &str) -> Result<usize, (usize, mysql::Error)> {
-        let mut result = self.conn.query_iter(sql).map_err(|err| (0, err))?;
-        let mut done = 0;
+        let switch = (self.autocommit_off != self.grouping).then_some(if self.grouping {
+            "SET autocommit = 0\n;\n"
+        } else {
+            "SET autocommit = 1\n;\n"
+        });
+        let skip = usize::from(switch.is_some());
+        let text = match switch {
+            Some(prefix) => format!("{prefix}{sql}"),
+            None => sql.to_owned(),
+        };
+        self.pending = self.grouping;
+        let mut result = self.raw.query_iter(text).map_err(|err| (0, err))?;
+        let mut done: usize = 0;
         while let Some(set) = result.iter() {
             for row in set {
-                row.map_err(|err| (done, err))?;
+                row.map_err(|err| (done.saturating_sub(skip), err))?;
             }
             done += 1;
+            if done == skip {
+                self.autocommit_off = self.grouping;
+            }
         }
-        Ok(done)
+        Ok(done - skip)
     }
 
     /// The history table's name, qualified with the database that was current when the lock was taken, so a
@@ -77,7 +125,7 @@ impl<'c> Mysql<'c> {
     /// its database) does not exist: nothing was ever applied here.
     fn select_history(&mut self, table: &HistoryTable, columns: &str) -> Result<Option<Vec<AppliedRow>>, DbError> {
         let sql = format!("SELECT {columns} FROM {} ORDER BY version", self.name(table));
-        match self.conn.query::<mysql::Row, _>(sql) {
+        match self.settled()?.query::<mysql::Row, _>(sql) {
             Ok(rows) => rows.into_iter().map(parse_row).collect::<Result<Vec<_>, _>>().map(Some),
             Err(err) if no_history(&err) => Ok(None),
             Err(err) => Err(db_error(err)),
@@ -90,7 +138,7 @@ impl<'c> Mysql<'c> {
             return Ok(());
         }
         for sql in history::add_columns_sql(Backend::Mysql, &self.name(table)) {
-            match self.conn.query_drop(sql) {
+            match self.settled()?.query_drop(sql) {
                 // ER_DUP_FIELDNAME: already there (another runner added it first).
                 Err(mysql::Error::MySqlError(e)) if e.code == 1060 => {}
                 other => other.map_err(db_error)?,
@@ -117,10 +165,15 @@ impl<'c> Mysql<'c> {
         if sql::split(statement, Backend::Mysql).len() > 1 {
             self.run_parts(&[&intent, "COMMIT"]).map_err(|(_, err)| ExecFailure::History(db_error(err)))?;
             self.execute(statement).map_err(ExecFailure::Statement)?;
-            return self.run_parts(&[&write, "COMMIT"]).map_err(|(_, err)| ExecFailure::History(db_error(err)));
+            self.run_parts(&[&write, "COMMIT"]).map_err(|(_, err)| ExecFailure::History(db_error(err)))?;
+            self.pending = false;
+            return Ok(());
         }
         match self.run_parts(&[&intent, statement, &write, "COMMIT"]) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.pending = false;
+                Ok(())
+            }
             Err((1, err)) => Err(ExecFailure::Statement(statement_error(statement, 0, err))),
             Err((_, err)) => Err(ExecFailure::History(db_error(err))),
         }
@@ -133,12 +186,14 @@ impl<'c> Mysql<'c> {
     }
 
     fn holder(&mut self, name: &str) -> Option<String> {
-        let id: Option<u64> = self.conn.exec_first("SELECT IS_USED_LOCK(?)", (name,)).ok().flatten().flatten();
+        let id: Option<u64> =
+            self.settled().ok()?.exec_first("SELECT IS_USED_LOCK(?)", (name,)).ok().flatten().flatten();
         let id = id?;
         /// USER, HOST, DB, TIME of a PROCESSLIST row.
         type Process = (Option<String>, Option<String>, Option<String>, Option<i64>);
         let info: Option<Process> = self
-            .conn
+            .settled()
+            .ok()?
             .exec_first("SELECT USER, HOST, DB, TIME FROM information_schema.PROCESSLIST WHERE ID = ?", (id,))
             .ok()
             .flatten();
@@ -152,6 +207,19 @@ impl<'c> Mysql<'c> {
             ),
             None => format!("connection {id}"),
         })
+    }
+}
+
+/// A driver dropped with autocommit off (a run without the lock, or one that stopped part way) turns it back on: the
+/// history writes pending say what ran and are committed, and the connection goes back to its owner as it came.
+impl Drop for Mysql<'_> {
+    fn drop(&mut self) {
+        self.grouping = false;
+        if self.autocommit_off {
+            if let Err(err) = self.settled() {
+                log::warn!("turning autocommit back on (committing the history writes pending): {err}");
+            }
+        }
     }
 }
 
@@ -271,7 +339,7 @@ impl Driver for Mysql<'_> {
         visit: &mut dyn FnMut(&BriefRow<'_>) -> bool,
     ) -> Result<bool, DbError> {
         let sql = format!("SELECT {VISIT_COLUMNS} FROM {} ORDER BY version", self.name(table));
-        let mut result = match self.conn.query_iter(sql) {
+        let mut result = match self.settled()?.query_iter(sql) {
             Ok(result) => result,
             Err(err) if no_history(&err) => return Ok(false),
             Err(err) => return Err(db_error(err)),
@@ -300,10 +368,10 @@ impl Driver for Mysql<'_> {
 
     fn create_history(&mut self, table: &HistoryTable) -> Result<(), DbError> {
         if let Some(schema) = table.schema() {
-            self.conn.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", quote(schema))).map_err(db_error)?;
+            self.settled()?.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", quote(schema))).map_err(db_error)?;
         }
         let sql = history::create_table_sql(Backend::Mysql, &self.name(table));
-        self.conn.query_drop(sql).map_err(db_error)
+        self.settled()?.query_drop(sql).map_err(db_error)
     }
 
     fn lock(&mut self, table: &HistoryTable, wait: Duration) -> Result<(), LockFailure> {
@@ -312,18 +380,19 @@ impl Driver for Mysql<'_> {
         let identity = lock::identity_sql(Backend::Mysql, table)
             .ok_or_else(|| DbError::new("Mysql has no migration lock identity"))?;
         let (database, autocommit, name): (Option<String>, i64, String) = self
-            .conn
+            .settled()?
             .query_first(format!("SELECT DATABASE(), @@autocommit, {identity}"))
             .map_err(db_error)?
             .ok_or_else(|| DbError::new("the migration lock's name did not come back"))?;
         if autocommit == 0 {
             // Each history write must commit on its own; the session's setting is restored on unlock.
-            self.conn.query_drop("SET autocommit = 1").map_err(db_error)?;
+            self.raw.query_drop("SET autocommit = 1").map_err(db_error)?;
             self.restore_autocommit = true;
         }
         self.database = database;
         let attempt = |my: &mut Self| -> Result<bool, DbError> {
-            let got: Option<i64> = my.conn.exec_first("SELECT GET_LOCK(?, 0)", (&name,)).map_err(db_error)?.flatten();
+            let got: Option<i64> =
+                my.settled()?.exec_first("SELECT GET_LOCK(?, 0)", (&name,)).map_err(db_error)?.flatten();
             Ok(got == Some(1))
         };
         lock::poll(wait, self, attempt, |my| my.holder(&name))?;
@@ -332,14 +401,16 @@ impl Driver for Mysql<'_> {
     }
 
     fn unlock(&mut self, _table: &HistoryTable) -> Result<(), DbError> {
-        // History writes still pending (a revision stopped part way) are committed first: they say what ran.
-        let mut result = self.after_statements(false).map(|_| ());
+        // History writes still pending (a revision stopped part way) are committed first, by turning autocommit
+        // back on: they say what ran.
+        self.grouping = false;
+        let mut result = self.settled().map(drop);
         result = result.and(match self.lock_name.take() {
-            Some(name) => self.conn.exec_drop("DO RELEASE_LOCK(?)", (name,)).map_err(db_error),
+            Some(name) => self.settled().and_then(|c| c.exec_drop("DO RELEASE_LOCK(?)", (name,)).map_err(db_error)),
             None => Ok(()),
         });
         if std::mem::take(&mut self.restore_autocommit) {
-            result = result.and(self.conn.query_drop("SET autocommit = 0").map_err(db_error));
+            result = result.and(self.raw.query_drop("SET autocommit = 0").map_err(db_error));
         }
         result
     }
@@ -347,31 +418,38 @@ impl Driver for Mysql<'_> {
     /// A revision runs with autocommit off: a data statement and the progress write after it commit together (with
     /// the next statement that commits), and the progress write after a statement that commits by itself (DDL) is
     /// committed in the same round trip. (Leaving that one to the implicit commit of the next DDL statement saved a
-    /// log flush, but a crash in between left a row one statement short of what had run.)
+    /// log flush, but a crash in between left a row one statement short of what had run.) Nothing is sent here: the
+    /// revision's first round trip turns autocommit off if an earlier revision has not left it so.
     fn before_statements(&mut self) -> Result<(), DbError> {
-        self.conn.query_drop("SET autocommit = 0").map_err(db_error)?;
         self.grouping = true;
         Ok(())
     }
 
-    /// Ends the revision: turning autocommit back on commits what is pending.
-    fn after_statements(&mut self, _more: bool) -> Result<Continuity, DbError> {
-        if std::mem::take(&mut self.grouping) {
-            self.conn.query_drop("SET autocommit = 1").map_err(db_error)?;
+    /// Ends the revision: what is pending is committed. Autocommit stays off while revisions follow (the next one
+    /// wants it so; anything else sent first turns it on), and is turned on after the last.
+    fn after_statements(&mut self, more: bool) -> Result<Continuity, DbError> {
+        if !std::mem::take(&mut self.grouping) {
+            return Ok(Continuity::Held);
+        }
+        if !more {
+            self.settled()?;
+        } else if self.pending {
+            self.raw.query_drop("COMMIT").map_err(db_error)?;
+            self.pending = false;
         }
         Ok(Continuity::Held)
     }
 
     fn begin(&mut self) -> Result<(), DbError> {
-        self.conn.query_drop("START TRANSACTION").map_err(db_error)
+        self.settled()?.query_drop("START TRANSACTION").map_err(db_error)
     }
 
     fn commit(&mut self) -> Result<(), DbError> {
-        self.conn.query_drop("COMMIT").map_err(db_error)
+        self.settled()?.query_drop("COMMIT").map_err(db_error)
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {
-        self.conn.query_drop("ROLLBACK").map_err(db_error)
+        self.settled()?.query_drop("ROLLBACK").map_err(db_error)
     }
 
     fn execute(&mut self, statement: &str) -> Result<(), DbError> {
@@ -392,7 +470,8 @@ impl Driver for Mysql<'_> {
         let write = write.sql(Backend::Mysql, &self.name(table));
         if sql::split(statement, Backend::Mysql).len() > 1 {
             self.execute(statement).map_err(ExecFailure::Statement)?;
-            return self.conn.query_drop(write).map_err(|err| ExecFailure::History(db_error(err)));
+            let conn = self.settled().map_err(ExecFailure::History)?;
+            return conn.query_drop(write).map_err(|err| ExecFailure::History(db_error(err)));
         }
         match self.run_parts(&[statement, &write]) {
             Ok(()) => Ok(()),
@@ -431,12 +510,12 @@ impl Driver for Mysql<'_> {
     fn write_row(&mut self, table: &HistoryTable, write: &RowWrite<'_>) -> Result<(), DbError> {
         self.upgrade_table(table)?;
         let sql = write.sql(Backend::Mysql, &self.name(table));
-        self.conn.query_drop(sql).map_err(db_error)
+        self.settled()?.query_drop(sql).map_err(db_error)
     }
 
     fn read_foreign(&mut self, table: &str, columns: &[&str]) -> Result<Option<Vec<Vec<Option<String>>>>, DbError> {
         let exists: Option<i64> = self
-            .conn
+            .settled()?
             .exec_first(
                 "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
                 (table,),
@@ -447,7 +526,7 @@ impl Driver for Mysql<'_> {
         }
         let list: Vec<String> = columns.iter().map(|c| format!("CAST({} AS CHAR)", quote(c))).collect();
         let sql = format!("SELECT {} FROM {}", list.join(", "), quote(table));
-        let rows: Vec<mysql::Row> = self.conn.query(sql).map_err(db_error)?;
+        let rows: Vec<mysql::Row> = self.settled()?.query(sql).map_err(db_error)?;
         Ok(Some(
             rows.into_iter()
                 .map(|mut row| (0..columns.len()).map(|i| row.take::<Option<String>, usize>(i).flatten()).collect())
@@ -507,12 +586,12 @@ impl Driver for Mysql<'_> {
             ),
             _ => return Ok(None),
         };
-        let count: Option<i64> = self.conn.exec_first(sql, params).map_err(db_error)?;
+        let count: Option<i64> = self.settled()?.exec_first(sql, params).map_err(db_error)?;
         Ok(Some(if count.unwrap_or(0) > 0 { Presence::Present } else { Presence::Absent }))
     }
 
     fn snapshot(&mut self, table: &HistoryTable) -> Result<migrate_core::Schema, DbError> {
-        schema::snapshot(self.conn, table).map_err(db_error)
+        schema::snapshot(self.settled()?, table).map_err(db_error)
     }
 
     fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
@@ -521,7 +600,7 @@ impl Driver for Mysql<'_> {
             "INSERT INTO {} ({COLUMNS}, {ADDED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             self.name(table)
         );
-        self.conn.exec_drop(sql, params(row)).map_err(db_error)
+        self.settled()?.exec_drop(sql, params(row)).map_err(db_error)
     }
 
     fn update_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
@@ -534,13 +613,13 @@ impl Driver for Mysql<'_> {
         );
         let mut values = params(row);
         values.push(row.version.clone().into());
-        self.conn.exec_drop(sql, values).map_err(db_error)?;
+        self.settled()?.exec_drop(sql, values).map_err(db_error)?;
         // MySQL counts rows changed, not matched: an unchanged row reports 0, so check for the row itself.
-        if self.conn.affected_rows() == 1 {
+        if self.settled()?.affected_rows() == 1 {
             return Ok(());
         }
         let sql = format!("SELECT COUNT(*) FROM {} WHERE version = ?", self.name(table));
-        match self.conn.exec_first::<i64, _, _>(sql, (&row.version,)).map_err(db_error)? {
+        match self.settled()?.exec_first::<i64, _, _>(sql, (&row.version,)).map_err(db_error)? {
             Some(1) => Ok(()),
             _ => Err(DbError::new(format!("history row {} not found to update", row.version))),
         }
@@ -548,7 +627,7 @@ impl Driver for Mysql<'_> {
 
     fn delete_row(&mut self, table: &HistoryTable, version: &str) -> Result<(), DbError> {
         let sql = format!("DELETE FROM {} WHERE version = ?", self.name(table));
-        self.conn.exec_drop(sql, (version,)).map_err(db_error)
+        self.settled()?.exec_drop(sql, (version,)).map_err(db_error)
     }
 }
 
