@@ -108,6 +108,39 @@ fn every_run_leaves_autocommit_on_and_its_record_committed() {
     }
 }
 
+/// Applying and reverting revisions of one DDL statement each switches autocommit a fixed number of times per run,
+/// not twice per revision: each revision is one round trip, as with a plain client.
+#[test]
+fn autocommit_is_not_switched_per_revision() {
+    use mysql::prelude::Queryable;
+    let Some(db) = Db::new(Kind::Mysql, "mysql_autocommit_switches") else { return };
+    let folder = Folder::new();
+    for i in 0..20 {
+        folder
+            .write(&format!("{i:04}_t{i}/up.sql"), &format!("CREATE TABLE t{i} (id INT);\n"))
+            .write(&format!("{i:04}_t{i}/down.sql"), &format!("DROP TABLE t{i};\n"));
+    }
+    let revisions = folder.revisions();
+    let mut conn = db.connect();
+    let crate::backend::Conn::Mysql(client) = &mut conn else { unreachable!() };
+    let switches = |client: &mut mysql::Conn| -> i64 {
+        let row: (String, String) = client.query_first("SHOW SESSION STATUS LIKE 'Com_set_option'").unwrap().unwrap();
+        row.1.parse().unwrap()
+    };
+    for (what, target) in [("upgrade", None), ("downgrade", Some("base"))] {
+        let before = switches(client);
+        let migrator = Migrator::new(&revisions);
+        let report = match target {
+            None => migrator.upgrade(&mut **client),
+            Some(target) => migrator.downgrade_to(&mut **client, target),
+        }
+        .unwrap();
+        assert_eq!(report.steps.len(), 20);
+        let switched = switches(client) - before;
+        assert!(switched <= 2, "{what}: autocommit switched {switched} times for 20 revisions");
+    }
+}
+
 #[test]
 fn a_revision_that_changes_database_cannot_misdirect_the_history() {
     let Some(db) = Db::new(Kind::Mysql, "mysql_use_elsewhere") else { return };
