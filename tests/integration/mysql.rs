@@ -141,6 +141,66 @@ fn autocommit_is_not_switched_per_revision() {
     }
 }
 
+/// A statement run alone leaves the write that completes it for the next round trip (its intent, committed before it
+/// ran, names it in doubt). A process that dies in between, here aborting as the next statement is about to start,
+/// leaves exactly that record (as a death while the statement ran would), and `resume` settles it from the catalog
+/// and finishes the revision, with nobody answering.
+/// The test binary runs itself as the process that dies.
+#[test]
+fn a_runner_dying_before_the_deferred_write_leaves_a_doubt_the_next_run_settles() {
+    const CHILD: &str = "MIGRATE_TEST_DEFERRED_CHILD";
+    fn revisions() -> Vec<migrate::Revision> {
+        let script = |file: &str, sql: &str| {
+            migrate::Script::new_owned(file.into(), None, sql.into(), migrate::ScriptKind::Sql, true)
+        };
+        vec![migrate::Revision::new_owned(
+            "0001".into(),
+            "two".into(),
+            "0001_two".into(),
+            vec![script("up.sql", "CREATE TABLE a (id INT);\nCREATE TABLE b (id INT);\n")],
+            vec![script("down.sql", "DROP TABLE b;\nDROP TABLE a;\n")],
+        )]
+    }
+    struct AbortAtSecond;
+    impl migrate::Observer for AbortAtSecond {
+        fn statement_started(&mut self, _: &migrate::Step<'_>, index: usize, _: usize) {
+            if index == 1 {
+                std::process::abort();
+            }
+        }
+    }
+    if let Ok(value) = std::env::var(CHILD) {
+        let db = Db::from_child_env(&value);
+        let mut conn = db.connect();
+        let revisions = revisions();
+        let migrator = Migrator::new(&revisions);
+        let result = migrate::Database::with_driver(&mut conn, |d| {
+            migrator.core().upgrade(d, migrate::Target::Head, &mut AbortAtSecond)
+        });
+        panic!("the child was to abort, and returned {result:?}");
+    }
+    let Some(db) = Db::new(Kind::Mysql, "mysql_deferred_abort") else { return };
+    let name = "mysql::a_runner_dying_before_the_deferred_write_leaves_a_doubt_the_next_run_settles";
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--test-threads=1"])
+        .env(CHILD, db.child_env())
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "the child aborts: {}", String::from_utf8_lossy(&output.stdout));
+    let mut conn = db.connect();
+    let rows = Migrator::new(&[]).applied(&mut conn).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].state, rows[0].statements_done, rows[0].in_doubt), (RowState::Upgrading, 0, true));
+    assert!(rows[0].error.as_deref().is_some_and(|e| e.contains("CREATE TABLE a")), "{:?}", rows[0].error);
+    assert!(conn.has_table("a") && !conn.has_table("b"));
+    let revisions = revisions();
+    let report = Migrator::new(&revisions).resume(&mut conn).unwrap();
+    assert_eq!(report.steps.len(), 1);
+    let rows = Migrator::new(&[]).applied(&mut conn).unwrap();
+    assert_eq!((rows[0].state, rows[0].statements_done, rows[0].in_doubt), (RowState::Applied, 2, false));
+    assert!(conn.has_table("b"));
+}
+
 #[test]
 fn a_revision_that_changes_database_cannot_misdirect_the_history() {
     let Some(db) = Db::new(Kind::Mysql, "mysql_use_elsewhere") else { return };

@@ -21,7 +21,7 @@ mod schema;
 
 use std::time::Duration;
 
-use migrate_core::doubt::{CatalogObject, ObjectKind, Presence};
+use migrate_core::doubt::{self, CatalogObject, Check, ObjectKind, Presence};
 use migrate_core::history::{self, ADDED_COLUMNS, ADDED_DEFAULTS, BRIEF_COLUMNS, COLUMNS, VISIT_COLUMNS};
 use migrate_core::{lock, sql};
 use migrate_core::{
@@ -47,6 +47,12 @@ pub struct Mysql<'c> {
     autocommit_off: bool,
     /// Writes may be pending (autocommit off and not committed since).
     pending: bool,
+    /// The history write that completes a statement run alone, not sent yet: the statement's intent, committed
+    /// before it ran, says it is in doubt, and the catalog can settle that (`doubt::check`), so the write rides in
+    /// the next round trip (committed by the next statement's implicit commit) instead of costing a commit of its
+    /// own. Everything but a revision's statements sends it first, committed; so do the last revision, unlock and
+    /// drop.
+    deferred: Option<String>,
     /// The history table was read without [`ADDED_COLUMNS`] (made by an earlier version): they are added before the
     /// first write.
     legacy: bool,
@@ -63,53 +69,75 @@ impl<'c> Mysql<'c> {
             grouping: false,
             autocommit_off: false,
             pending: false,
+            deferred: None,
             legacy: false,
         }
     }
 
-    /// The connection, with autocommit as the work needs it: off inside a revision's statements, on outside them
-    /// (each history write there commits by itself). Turning it on commits anything pending.
+    /// The connection, with autocommit as the work needs it (off inside a revision's statements, on outside them,
+    /// where each history write commits by itself) and the deferred write sent and committed.
     fn settled(&mut self) -> Result<&mut Conn, DbError> {
-        if self.autocommit_off != self.grouping {
-            let sql = if self.grouping { "SET autocommit = 0" } else { "SET autocommit = 1" };
-            self.raw.query_drop(sql).map_err(db_error)?;
-            self.autocommit_off = self.grouping;
+        if let Some((text, _, switch)) = self.preamble(true) {
+            self.send(&text, switch).map_err(|failure| db_error(failure.into_error()))?;
         }
         // Inside a revision anything sent may leave a write pending; outside, autocommit is on.
         self.pending = self.grouping;
         Ok(self.raw)
     }
 
-    /// Runs `sql`, which the server may read as several statements, and reads every result, so the error of any
-    /// of them is returned (dropping a result, as `query_drop` does, drops the errors after the first), with the
-    /// number of statements that completed before it.
-    ///
-    /// Where autocommit must change first (see [`Mysql::settled`]), the change goes in the same round trip, ahead of
-    /// `sql`; a failure there is reported as the first statement's.
-    fn run_all(&mut self, sql: &str) -> Result<usize, (usize, mysql::Error)> {
-        let switch = (self.autocommit_off != self.grouping).then_some(if self.grouping {
-            "SET autocommit = 0\n;\n"
-        } else {
-            "SET autocommit = 1\n;\n"
-        });
-        let skip = usize::from(switch.is_some());
-        let text = match switch {
-            Some(prefix) => format!("{prefix}{sql}"),
-            None => sql.to_owned(),
-        };
-        self.pending = self.grouping;
-        let mut result = self.raw.query_iter(text).map_err(|err| (0, err))?;
+    /// What must go before the next statement, as one text: the deferred write (with a `COMMIT` after it if
+    /// `commit` and autocommit stays off), then the autocommit switch the work needs (turning it on commits). With
+    /// the number of parts before the switch's end, if there is a switch.
+    fn preamble(&mut self, commit: bool) -> Option<(String, usize, Option<usize>)> {
+        let mut parts: Vec<String> = self.deferred.take().into_iter().collect();
+        let switch = self.autocommit_off != self.grouping;
+        if commit && !parts.is_empty() && !switch {
+            parts.push("COMMIT".to_owned());
+        }
+        if switch {
+            parts.push(if self.grouping { "SET autocommit = 0" } else { "SET autocommit = 1" }.to_owned());
+        }
+        let count = parts.len();
+        (count > 0).then(|| (parts.join("\n;\n"), count, switch.then_some(count)))
+    }
+
+    /// Sends `text` as one round trip and reads every result (see [`Mysql::run_all`]); once `switch` results have
+    /// come back, the autocommit switch at that place has taken effect.
+    fn send(&mut self, text: &str, switch: Option<usize>) -> Result<usize, Failed> {
+        let mut result = self.raw.query_iter(text).map_err(|err| Failed::At(0, err))?;
         let mut done: usize = 0;
         while let Some(set) = result.iter() {
             for row in set {
-                row.map_err(|err| (done.saturating_sub(skip), err))?;
+                row.map_err(|err| Failed::At(done, err))?;
             }
             done += 1;
-            if done == skip {
+            if Some(done) == switch {
                 self.autocommit_off = self.grouping;
             }
         }
-        Ok(done - skip)
+        Ok(done)
+    }
+
+    /// Runs `sql`, which the server may read as several statements, and reads every result, so the error of any
+    /// of them is returned (dropping a result, as `query_drop` does, drops the errors after the first), with the
+    /// number of statements of `sql` that completed before it.
+    ///
+    /// The preamble (the deferred write, an autocommit switch) goes in the same round trip, ahead of `sql`; a
+    /// failure there is [`Failed::Preamble`]: nothing of `sql` ran. `commit` puts a `COMMIT` after the deferred
+    /// write, for `sql` that does not begin with an implicit commit: the write is durable before `sql` runs, however
+    /// long that takes.
+    fn run_all(&mut self, sql: &str, commit: bool) -> Result<usize, Failed> {
+        let (text, skip, switch) = match self.preamble(commit) {
+            Some((preamble, skip, switch)) => (format!("{preamble}\n;\n{sql}"), skip, switch),
+            None => (sql.to_owned(), 0, None),
+        };
+        self.pending = self.grouping;
+        match self.send(&text, switch) {
+            Ok(done) => Ok(done - skip),
+            Err(Failed::At(at, err)) if at < skip => Err(Failed::Preamble(err)),
+            Err(Failed::At(at, err)) => Err(Failed::At(at - skip, err)),
+            Err(failed) => Err(failed),
+        }
     }
 
     /// The history table's name, qualified with the database that was current when the lock was taken, so a
@@ -147,11 +175,13 @@ impl<'c> Mysql<'c> {
         Ok(())
     }
 
-    /// One round trip for a statement that commits by itself (DDL): the intent, the statement, the history write and
-    /// `COMMIT`. The implicit commit that opens the statement makes the intent durable before the statement runs,
-    /// and the `COMMIT` makes the write durable before anything else runs, so a crash or a cut connection leaves
-    /// either what ran or this one statement in doubt. `intent` is a progress write, or for a revision's first
-    /// statement the whole row ([`RowWrite::Started`]).
+    /// One round trip for a statement that commits by itself (DDL): the intent, then the statement. The implicit
+    /// commit that opens the statement makes the intent durable before the statement runs, so a crash or a cut
+    /// connection leaves either what ran or this one statement in doubt. Where the catalog can settle that doubt
+    /// (`doubt::check`), the history write that completes the statement is deferred to the next round trip, whose
+    /// own implicit commit (or `COMMIT`) makes it durable: until then the row says "in doubt", which is true and
+    /// which the next run settles by itself. Otherwise the write and a `COMMIT` follow in this round trip. `intent` is
+    /// a progress write, or for a revision's first statement the whole row ([`RowWrite::Started`]).
     fn in_doubt(
         &mut self,
         table: &HistoryTable,
@@ -162,27 +192,36 @@ impl<'c> Mysql<'c> {
         self.upgrade_table(table).map_err(ExecFailure::History)?;
         let name = self.name(table);
         let (intent, write) = (intent.sql(Backend::Mysql, &name), write.sql(Backend::Mysql, &name));
+        let history = |failed: Failed| ExecFailure::History(db_error(failed.into_error()));
         if sql::split(statement, Backend::Mysql).len() > 1 {
-            self.run_parts(&[&intent, "COMMIT"]).map_err(|(_, err)| ExecFailure::History(db_error(err)))?;
+            self.run_parts(&[&intent, "COMMIT"], false).map_err(history)?;
             self.execute(statement).map_err(ExecFailure::Statement)?;
-            self.run_parts(&[&write, "COMMIT"]).map_err(|(_, err)| ExecFailure::History(db_error(err)))?;
+            self.run_parts(&[&write, "COMMIT"], false).map_err(history)?;
             self.pending = false;
             return Ok(());
         }
-        match self.run_parts(&[&intent, statement, &write, "COMMIT"]) {
+        // A statement that commits by itself and whose doubt the catalog settles leaves its write for the next
+        // round trip; any other has it committed now.
+        let implicit = sql::commits_implicitly(statement);
+        let defer = implicit && doubt::check(statement, Backend::Mysql) != Check::Unknown;
+        let parts: &[&str] = if defer { &[&intent, statement] } else { &[&intent, statement, &write, "COMMIT"] };
+        match self.run_parts(parts, !implicit) {
             Ok(()) => {
                 self.pending = false;
+                if defer {
+                    self.deferred = Some(write);
+                }
                 Ok(())
             }
-            Err((1, err)) => Err(ExecFailure::Statement(statement_error(statement, 0, err))),
-            Err((_, err)) => Err(ExecFailure::History(db_error(err))),
+            Err(Failed::At(1, err)) => Err(ExecFailure::Statement(statement_error(statement, 0, err))),
+            Err(failed) => Err(history(failed)),
         }
     }
 
     /// Runs `parts` as one multi-statement query; on failure, which part failed (by index) and the error.
-    fn run_parts(&mut self, parts: &[&str]) -> Result<(), (usize, mysql::Error)> {
+    fn run_parts(&mut self, parts: &[&str], commit: bool) -> Result<(), Failed> {
         // A newline before each `;`: a part may end in a `--` or `#` comment.
-        self.run_all(&parts.join("\n;\n")).map(drop)
+        self.run_all(&parts.join("\n;\n"), commit).map(drop)
     }
 
     fn holder(&mut self, name: &str) -> Option<String> {
@@ -210,12 +249,27 @@ impl<'c> Mysql<'c> {
     }
 }
 
+/// Where a round trip failed: in the preamble [`Mysql::run_all`] put before the statements (nothing of them ran), or
+/// at one of them (by index).
+enum Failed {
+    Preamble(mysql::Error),
+    At(usize, mysql::Error),
+}
+
+impl Failed {
+    fn into_error(self) -> mysql::Error {
+        match self {
+            Failed::Preamble(err) | Failed::At(_, err) => err,
+        }
+    }
+}
+
 /// A driver dropped with autocommit off (a run without the lock, or one that stopped part way) turns it back on: the
 /// history writes pending say what ran and are committed, and the connection goes back to its owner as it came.
 impl Drop for Mysql<'_> {
     fn drop(&mut self) {
         self.grouping = false;
-        if self.autocommit_off {
+        if self.autocommit_off || self.deferred.is_some() {
             if let Err(err) = self.settled() {
                 log::warn!("turning autocommit back on (committing the history writes pending): {err}");
             }
@@ -434,6 +488,7 @@ impl Driver for Mysql<'_> {
         if !more {
             self.settled()?;
         } else if self.pending {
+            // The deferred write, if any, stays for the next revision's first round trip.
             self.raw.query_drop("COMMIT").map_err(db_error)?;
             self.pending = false;
         }
@@ -453,7 +508,12 @@ impl Driver for Mysql<'_> {
     }
 
     fn execute(&mut self, statement: &str) -> Result<(), DbError> {
-        self.run_all(statement).map(drop).map_err(|(done, err)| statement_error(statement, done, err))
+        // The preamble goes first, on its own: a failure of it is not the statement's.
+        self.settled()?;
+        self.run_all(statement, true).map(drop).map_err(|failed| match failed {
+            Failed::At(done, err) => statement_error(statement, done, err),
+            Failed::Preamble(err) => db_error(err),
+        })
     }
 
     /// One round trip: the statement, then the history write, as a multi-statement query (the server stops at the
@@ -473,14 +533,14 @@ impl Driver for Mysql<'_> {
             let conn = self.settled().map_err(ExecFailure::History)?;
             return conn.query_drop(write).map_err(|err| ExecFailure::History(db_error(err)));
         }
-        match self.run_parts(&[statement, &write]) {
+        match self.run_parts(&[statement, &write], true) {
             Ok(()) => Ok(()),
-            Err((0, err)) => Err(ExecFailure::Statement(statement_error(statement, 0, err))),
-            Err((_, err)) => Err(ExecFailure::History(db_error(err))),
+            Err(Failed::At(0, err)) => Err(ExecFailure::Statement(statement_error(statement, 0, err))),
+            Err(failed) => Err(ExecFailure::History(db_error(failed.into_error()))),
         }
     }
 
-    /// One round trip: the intent, the statement, the history write and `COMMIT` (see `in_doubt` above).
+    /// One round trip: the intent and the statement, and the history write (see `in_doubt` above).
     fn execute_in_doubt(
         &mut self,
         table: &HistoryTable,
