@@ -26,6 +26,11 @@ use migrate::testing::Connection as Conn;
 use migrate::{Backend, Migrator, Revision, Script, ScriptKind};
 use mysql::prelude::Queryable;
 
+/// Seconds a server is left idle before each timed phase where nothing says when it is idle (see [`settle`]), and
+/// at most.
+const SETTLE_SECS: u64 = 1;
+const SETTLE_MAX_SECS: u64 = 120;
+
 /// Start-ups timed per side, alternating.
 const STARTS: usize = 50;
 
@@ -218,6 +223,33 @@ struct Row {
     revert: Option<Pair>,
 }
 
+/// Lets a server finish the background work the previous phase left before the next timed phase, so neither side
+/// pays for the other's: on MySQL/MariaDB until InnoDB has purged the old row versions (its history list is empty,
+/// which took seconds after applying 1,000 revisions, and made the revert that followed up to 1.4× slower), and a
+/// fixed pause on PostgreSQL (autovacuum).
+fn settle(place: &Place, conn: &mut Conn) {
+    let started = Instant::now();
+    match (place, conn) {
+        (Place::Sqlite(_), _) => {}
+        (Place::Mysql(_), Conn::Mysql(client)) => {
+            const PURGE: &str = "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS \
+                                 WHERE VARIABLE_NAME = 'INNODB_HISTORY_LIST_LENGTH'";
+            while started.elapsed() < Duration::from_secs(SETTLE_MAX_SECS) {
+                match client.query_first::<String, _>(PURGE) {
+                    Ok(Some(length)) if length.trim() != "0" => std::thread::sleep(Duration::from_millis(100)),
+                    // Purged, or a server without this figure (MySQL 8): a fixed pause.
+                    Ok(Some(_)) => break,
+                    _ => {
+                        std::thread::sleep(Duration::from_secs(SETTLE_SECS));
+                        break;
+                    }
+                }
+            }
+        }
+        _ => std::thread::sleep(Duration::from_secs(SETTLE_SECS)),
+    }
+}
+
 /// Apply, start-up and revert at `n` revisions on `place`, both sides, `rounds` rounds (start-ups in the first).
 fn runs(place: &Place, n: usize, rounds: usize, start_only: bool) -> Row {
     let revisions = revisions(n);
@@ -238,6 +270,7 @@ fn runs(place: &Place, n: usize, rounds: usize, start_only: bool) -> Row {
         for ours in order {
             let db = if ours { "bench_ours" } else { "bench_plain" };
             let mut conn = place.fresh(db);
+            settle(place, &mut conn);
             let started = Instant::now();
             if ours {
                 assert_eq!(migrator.upgrade(&mut conn).unwrap().steps.len(), n);
@@ -249,6 +282,7 @@ fn runs(place: &Place, n: usize, rounds: usize, start_only: bool) -> Row {
                 plain_apply(&mut conn, &revisions);
                 apply.1.push(started.elapsed());
             }
+            settle(place, &mut conn);
             let started = Instant::now();
             if ours {
                 assert_eq!(migrator.downgrade_to(&mut conn, "base").unwrap().steps.len(), n);
