@@ -201,6 +201,51 @@ fn a_runner_dying_before_the_deferred_write_leaves_a_doubt_the_next_run_settles(
     assert!(conn.has_table("b"));
 }
 
+/// A revision that sets autocommit itself does not change how the next one runs: the driver sets it again, so a data
+/// statement still commits with its history write (here the next revision records the setting it ran with).
+#[test]
+fn a_revision_setting_autocommit_does_not_change_the_next() {
+    let Some(db) = Db::new(Kind::Mysql, "mysql_script_autocommit") else { return };
+    let folder = Folder::new();
+    folder
+        .write("0001_sets/up.sql", "CREATE TABLE seen (a INT);\nSET autocommit = 1;\n")
+        .write("0001_sets/down.sql", "DROP TABLE seen;\n")
+        .write("0002_reads/up.sql", "CREATE TABLE t2 (id INT);\nINSERT INTO seen SELECT @@autocommit;\n")
+        .write("0002_reads/down.sql", "DROP TABLE t2;\n");
+    let mut conn = db.connect();
+    Migrator::new(&folder.revisions()).upgrade(&mut conn).unwrap();
+    assert_eq!(conn.strings("SELECT CAST(a AS CHAR) FROM seen"), ["0"], "the second revision ran with autocommit off");
+}
+
+/// One driver used for a run without the lock that fails part way, then for a command under the lock: the second
+/// starts clean, and the session goes back with autocommit on and every history write committed.
+#[test]
+fn a_driver_reused_after_a_failed_run_starts_clean() {
+    use mysql::prelude::Queryable;
+    let Some(db) = Db::new(Kind::Mysql, "mysql_driver_reused") else { return };
+    let folder = Folder::new();
+    folder
+        .write("0001_a/up.sql", "CREATE TABLE a (id INT);\n")
+        .write("0001_a/down.sql", "DROP TABLE a;\n")
+        .write("0002_fails/up.sql", "CREATE TABLE b (id INT);\nINSERT INTO nowhere VALUES (1);\n")
+        .write("0002_fails/down.sql", "DROP TABLE b;\n");
+    let revisions = folder.revisions();
+    let mut conn = db.connect();
+    let crate::backend::Conn::Mysql(client) = &mut conn else { unreachable!() };
+    {
+        let mut driver = migrate::mysql::Mysql::new(client);
+        Migrator::new(&revisions).lock(false).upgrade(&mut driver).unwrap_err();
+        let mut other = db.connect();
+        other.execute("DROP TABLE b");
+        Migrator::new(&revisions).resolve(&mut driver, "0002", migrate::Resolution::NotApplied).unwrap();
+    }
+    let autocommit: i64 = client.query_first("SELECT @@autocommit").unwrap().unwrap();
+    assert_eq!(autocommit, 1);
+    let mut other = db.connect();
+    let rows = Migrator::new(&[]).applied(&mut other).unwrap();
+    assert_eq!(rows.iter().map(|r| (r.version.as_str(), r.state)).collect::<Vec<_>>(), [("0001", RowState::Applied)]);
+}
+
 #[test]
 fn a_revision_that_changes_database_cannot_misdirect_the_history() {
     let Some(db) = Db::new(Kind::Mysql, "mysql_use_elsewhere") else { return };

@@ -45,6 +45,9 @@ pub struct Mysql<'c> {
     /// pending, until something other than a revision's statements is sent: switching at every revision's start and
     /// end cost two round trips per revision.
     autocommit_off: bool,
+    /// `autocommit_off` is what the session has: false once a statement of a revision may have set autocommit
+    /// itself, so the next round trip sets it again.
+    autocommit_known: bool,
     /// Writes may be pending (autocommit off and not committed since).
     pending: bool,
     /// The history write that completes a statement run alone, not sent yet: the statement's intent, committed
@@ -68,6 +71,7 @@ impl<'c> Mysql<'c> {
             database: None,
             grouping: false,
             autocommit_off: false,
+            autocommit_known: true,
             pending: false,
             deferred: None,
             legacy: false,
@@ -85,12 +89,39 @@ impl<'c> Mysql<'c> {
         Ok(self.raw)
     }
 
+    /// A run begins (it reads the history or takes the lock): a revision left part way by an earlier run through
+    /// this driver (one without the lock stops without ending it) is over, and what it left pending is committed by
+    /// the next round trip's switch.
+    fn run_starts(&mut self) {
+        self.grouping = false;
+    }
+
+    /// A history write failed with autocommit off: what is pending (statements with their writes, never one
+    /// without the other, or a script's own transaction with its progress writes) is rolled back, so that nothing
+    /// later commits a statement whose record did not follow.
+    fn abandon_pending(&mut self) {
+        if self.autocommit_off && self.pending {
+            if let Err(err) = self.raw.query_drop("ROLLBACK") {
+                log::warn!("rolling back after a failed history write: {err}");
+            }
+            self.pending = false;
+        }
+    }
+
+    /// `result` of a history write, with what is pending rolled back if it failed (see [`Mysql::abandon_pending`]).
+    fn checked<T>(&mut self, result: Result<T, DbError>) -> Result<T, DbError> {
+        if result.is_err() {
+            self.abandon_pending();
+        }
+        result
+    }
+
     /// What must go before the next statement, as one text: the deferred write (with a `COMMIT` after it if
     /// `commit` and autocommit stays off), then the autocommit switch the work needs (turning it on commits). With
     /// the number of parts before the switch's end, if there is a switch.
     fn preamble(&mut self, commit: bool) -> Option<(String, usize, Option<usize>)> {
         let mut parts: Vec<String> = self.deferred.take().into_iter().collect();
-        let switch = self.autocommit_off != self.grouping;
+        let switch = !self.autocommit_known || self.autocommit_off != self.grouping;
         if commit && !parts.is_empty() && !switch {
             parts.push("COMMIT".to_owned());
         }
@@ -113,6 +144,7 @@ impl<'c> Mysql<'c> {
             done += 1;
             if Some(done) == switch {
                 self.autocommit_off = self.grouping;
+                self.autocommit_known = true;
             }
         }
         Ok(done)
@@ -132,7 +164,20 @@ impl<'c> Mysql<'c> {
             None => (sql.to_owned(), 0, None),
         };
         self.pending = self.grouping;
-        match self.send(&text, switch) {
+        Self::relative(self.send(&text, switch), skip)
+    }
+
+    /// After a revision's `statement` was sent: if it may set autocommit itself, the session's setting is unknown
+    /// here, and the next round trip sets it again (a false alarm, the word in a string, costs one `SET`).
+    fn after_statement(&mut self, statement: &str) {
+        if statement.to_ascii_lowercase().contains("autocommit") {
+            self.autocommit_known = false;
+        }
+    }
+
+    /// A result of [`Mysql::send`] with the preamble's `skip` parts taken off the indices.
+    fn relative(result: Result<usize, Failed>, skip: usize) -> Result<usize, Failed> {
+        match result {
             Ok(done) => Ok(done - skip),
             Err(Failed::At(at, err)) if at < skip => Err(Failed::Preamble(err)),
             Err(Failed::At(at, err)) => Err(Failed::At(at - skip, err)),
@@ -152,6 +197,7 @@ impl<'c> Mysql<'c> {
     /// Every history row, `columns` in the places of [`COLUMNS`] and [`ADDED_COLUMNS`]; `Ok(None)` if the table (or
     /// its database) does not exist: nothing was ever applied here.
     fn select_history(&mut self, table: &HistoryTable, columns: &str) -> Result<Option<Vec<AppliedRow>>, DbError> {
+        self.run_starts();
         let sql = format!("SELECT {columns} FROM {} ORDER BY version", self.name(table));
         match self.settled()?.query::<mysql::Row, _>(sql) {
             Ok(rows) => rows.into_iter().map(parse_row).collect::<Result<Vec<_>, _>>().map(Some),
@@ -192,11 +238,18 @@ impl<'c> Mysql<'c> {
         self.upgrade_table(table).map_err(ExecFailure::History)?;
         let name = self.name(table);
         let (intent, write) = (intent.sql(Backend::Mysql, &name), write.sql(Backend::Mysql, &name));
-        let history = |failed: Failed| ExecFailure::History(db_error(failed.into_error()));
+        let history = |my: &mut Self, failed: Failed| {
+            my.abandon_pending();
+            ExecFailure::History(db_error(failed.into_error()))
+        };
         if sql::split(statement, Backend::Mysql).len() > 1 {
-            self.run_parts(&[&intent, "COMMIT"], false).map_err(history)?;
+            if let Err(failed) = self.run_parts(&[&intent, "COMMIT"], false) {
+                return Err(history(self, failed));
+            }
             self.execute(statement).map_err(ExecFailure::Statement)?;
-            self.run_parts(&[&write, "COMMIT"], false).map_err(history)?;
+            if let Err(failed) = self.run_parts(&[&write, "COMMIT"], false) {
+                return Err(history(self, failed));
+            }
             self.pending = false;
             return Ok(());
         }
@@ -205,7 +258,9 @@ impl<'c> Mysql<'c> {
         let implicit = sql::commits_implicitly(statement);
         let defer = implicit && doubt::check(statement, Backend::Mysql) != Check::Unknown;
         let parts: &[&str] = if defer { &[&intent, statement] } else { &[&intent, statement, &write, "COMMIT"] };
-        match self.run_parts(parts, !implicit) {
+        let result = self.run_parts(parts, !implicit);
+        self.after_statement(statement);
+        match result {
             Ok(()) => {
                 self.pending = false;
                 if defer {
@@ -214,7 +269,7 @@ impl<'c> Mysql<'c> {
                 Ok(())
             }
             Err(Failed::At(1, err)) => Err(ExecFailure::Statement(statement_error(statement, 0, err))),
-            Err(failed) => Err(history(failed)),
+            Err(failed) => Err(history(self, failed)),
         }
     }
 
@@ -392,6 +447,7 @@ impl Driver for Mysql<'_> {
         table: &HistoryTable,
         visit: &mut dyn FnMut(&BriefRow<'_>) -> bool,
     ) -> Result<bool, DbError> {
+        self.run_starts();
         let sql = format!("SELECT {VISIT_COLUMNS} FROM {} ORDER BY version", self.name(table));
         let mut result = match self.settled()?.query_iter(sql) {
             Ok(result) => result,
@@ -429,6 +485,7 @@ impl Driver for Mysql<'_> {
     }
 
     fn lock(&mut self, table: &HistoryTable, wait: Duration) -> Result<(), LockFailure> {
+        self.run_starts();
         // GET_LOCK names are server-wide and at most 64 characters: the database computes one from the database and
         // table, as offline scripts compute it.
         let identity = lock::identity_sql(Backend::Mysql, table)
@@ -510,7 +567,9 @@ impl Driver for Mysql<'_> {
     fn execute(&mut self, statement: &str) -> Result<(), DbError> {
         // The preamble goes first, on its own: a failure of it is not the statement's.
         self.settled()?;
-        self.run_all(statement, true).map(drop).map_err(|failed| match failed {
+        let result = self.run_all(statement, true);
+        self.after_statement(statement);
+        result.map(drop).map_err(|failed| match failed {
             Failed::At(done, err) => statement_error(statement, done, err),
             Failed::Preamble(err) => db_error(err),
         })
@@ -530,13 +589,19 @@ impl Driver for Mysql<'_> {
         let write = write.sql(Backend::Mysql, &self.name(table));
         if sql::split(statement, Backend::Mysql).len() > 1 {
             self.execute(statement).map_err(ExecFailure::Statement)?;
-            let conn = self.settled().map_err(ExecFailure::History)?;
-            return conn.query_drop(write).map_err(|err| ExecFailure::History(db_error(err)));
+            let result = self.settled().and_then(|conn| conn.query_drop(write).map_err(db_error));
+            return self.checked(result).map_err(ExecFailure::History);
         }
-        match self.run_parts(&[statement, &write], true) {
+        let result = self.run_parts(&[statement, &write], true);
+        self.after_statement(statement);
+        match result {
             Ok(()) => Ok(()),
             Err(Failed::At(0, err)) => Err(ExecFailure::Statement(statement_error(statement, 0, err))),
-            Err(failed) => Err(ExecFailure::History(db_error(failed.into_error()))),
+            Err(failed) => {
+                // The statement may have run and its write not: neither may commit.
+                self.abandon_pending();
+                Err(ExecFailure::History(db_error(failed.into_error())))
+            }
         }
     }
 
@@ -568,9 +633,9 @@ impl Driver for Mysql<'_> {
     }
 
     fn write_row(&mut self, table: &HistoryTable, write: &RowWrite<'_>) -> Result<(), DbError> {
-        self.upgrade_table(table)?;
         let sql = write.sql(Backend::Mysql, &self.name(table));
-        self.settled()?.query_drop(sql).map_err(db_error)
+        let result = self.upgrade_table(table).and_then(|()| self.settled()?.query_drop(sql).map_err(db_error));
+        self.checked(result)
     }
 
     fn read_foreign(&mut self, table: &str, columns: &[&str]) -> Result<Option<Vec<Vec<Option<String>>>>, DbError> {
@@ -655,15 +720,29 @@ impl Driver for Mysql<'_> {
     }
 
     fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
-        self.upgrade_table(table)?;
         let sql = format!(
             "INSERT INTO {} ({COLUMNS}, {ADDED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             self.name(table)
         );
-        self.settled()?.exec_drop(sql, params(row)).map_err(db_error)
+        let result =
+            self.upgrade_table(table).and_then(|()| self.settled()?.exec_drop(sql, params(row)).map_err(db_error));
+        self.checked(result)
     }
 
     fn update_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
+        let result = self.update_row_now(table, row);
+        self.checked(result)
+    }
+
+    fn delete_row(&mut self, table: &HistoryTable, version: &str) -> Result<(), DbError> {
+        let sql = format!("DELETE FROM {} WHERE version = ?", self.name(table));
+        let result = self.settled().and_then(|conn| conn.exec_drop(sql, (version,)).map_err(db_error));
+        self.checked(result)
+    }
+}
+
+impl Mysql<'_> {
+    fn update_row_now(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
         self.upgrade_table(table)?;
         let sql = format!(
             "UPDATE {} SET version = ?, name = ?, up_checksum = ?, down_checksum = ?, down_sql = ?, applied_at = ?, \
@@ -683,11 +762,6 @@ impl Driver for Mysql<'_> {
             Some(1) => Ok(()),
             _ => Err(DbError::new(format!("history row {} not found to update", row.version))),
         }
-    }
-
-    fn delete_row(&mut self, table: &HistoryTable, version: &str) -> Result<(), DbError> {
-        let sql = format!("DELETE FROM {} WHERE version = ?", self.name(table));
-        self.settled()?.exec_drop(sql, (version,)).map_err(db_error)
     }
 }
 
