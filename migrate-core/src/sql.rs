@@ -540,11 +540,12 @@ pub fn recording(statement: &str, backend: Backend) -> Recording {
 /// an implicit commit), so that nothing else keeps what it did from being permanent. `CREATE`/`DROP TEMPORARY TABLE`
 /// do not.
 pub fn commits_implicitly(statement: &str) -> bool {
-    let words = leading_words(statement, 2);
+    let words = leading_words(statement, 4);
     let word = |i: usize| words.get(i).map_or("", String::as_str);
     let second = word(1);
     match word(0) {
-        "CREATE" | "DROP" => second != "TEMPORARY",
+        // `CREATE TEMPORARY TABLE`, MariaDB's `CREATE OR REPLACE TEMPORARY TABLE`, `DROP TEMPORARY TABLE`.
+        "CREATE" | "DROP" => second != "TEMPORARY" && (second, word(2), word(3)) != ("OR", "REPLACE", "TEMPORARY"),
         "ALTER" | "RENAME" | "TRUNCATE" | "GRANT" | "REVOKE" | "INSTALL" | "UNINSTALL" | "FLUSH" | "RESET"
         | "ANALYZE" | "CHECK" | "OPTIMIZE" | "REPAIR" | "CACHE" | "LOCK" | "UNLOCK" => true,
         "LOAD" => second == "INDEX",
@@ -554,14 +555,36 @@ pub fn commits_implicitly(statement: &str) -> bool {
 }
 
 /// The first `count` words of `statement` (runs of ASCII letters, digits and `_`), in upper case: enough to tell
-/// what kind of statement it is.
+/// what kind of statement it is. Comments between them are skipped; the text of a MySQL executable comment
+/// (`/*!50001 DROP VIEW v */`) is read as code, as the server reads it.
 pub fn leading_words(statement: &str, count: usize) -> Vec<String> {
-    statement
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
-        .take(count)
-        .map(str::to_ascii_uppercase)
-        .collect()
+    let bytes = statement.as_bytes();
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut words = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() && words.len() < count {
+        let rest = &bytes[at..];
+        if rest.starts_with(b"/*!") || rest.starts_with(b"/*M!") {
+            // A MySQL/MariaDB executable comment: its text is code, the version after the marker is not.
+            at += if rest[2] == b'M' { 4 } else { 3 };
+            while at < bytes.len() && bytes[at].is_ascii_digit() {
+                at += 1;
+            }
+        } else if rest.starts_with(b"/*") {
+            at = statement[at + 2..].find("*/").map_or(bytes.len(), |end| at + 2 + end + 2);
+        } else if rest.starts_with(b"--") {
+            at = statement[at..].find('\n').map_or(bytes.len(), |end| at + end + 1);
+        } else if is_word(rest[0]) {
+            let start = at;
+            while at < bytes.len() && is_word(bytes[at]) {
+                at += 1;
+            }
+            words.push(statement[start..at].to_ascii_uppercase());
+        } else {
+            at += 1;
+        }
+    }
+    words
 }
 
 fn non_transactional(statement: &str, backend: Backend) -> Option<&'static str> {
@@ -610,6 +633,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn leading_words_skip_comments_and_read_executable_ones() {
+        assert_eq!(
+            leading_words("CREATE /* a comment */ TEMPORARY TABLE t (a INT)", 3),
+            ["CREATE", "TEMPORARY", "TABLE"]
+        );
+        assert_eq!(leading_words("CREATE -- why\n TABLE t", 2), ["CREATE", "TABLE"]);
+        assert_eq!(leading_words("/*!50001 DROP VIEW IF EXISTS v */", 2), ["DROP", "VIEW"]);
+        assert_eq!(leading_words("/*M!100100 CREATE SEQUENCE s */", 2), ["CREATE", "SEQUENCE"]);
+        assert_eq!(
+            leading_words("/*!50001 CREATE ALGORITHM=UNDEFINED */ /*!50013 DEFINER=x */ /*!50001 VIEW v", 2),
+            ["CREATE", "ALGORITHM"]
+        );
+        assert_eq!(leading_words("INSERT INTO café_t VALUES (1)", 3), ["INSERT", "INTO", "CAF"]);
+        assert!(leading_words("/* unterminated", 2).is_empty());
+    }
+
+    #[test]
     fn ddl_commits_implicitly_and_data_statements_do_not() {
         for ddl in [
             "CREATE TABLE t (id INT)",
@@ -620,6 +660,9 @@ mod tests {
             "GRANT SELECT ON t TO u",
             "CREATE PROCEDURE p() BEGIN SELECT 1; END",
             "LOCK TABLES t WRITE",
+            "/*!50001 DROP VIEW IF EXISTS v */",
+            "CREATE TABLE temporary (id INT)",
+            "CREATE OR REPLACE TABLE t (id INT)",
         ] {
             assert!(commits_implicitly(ddl), "{ddl}");
         }
@@ -630,6 +673,8 @@ mod tests {
             "SELECT 1",
             "CREATE TEMPORARY TABLE x (id INT)",
             "DROP TEMPORARY TABLE x",
+            "CREATE /* scratch */ TEMPORARY TABLE x (id INT)",
+            "CREATE OR REPLACE TEMPORARY TABLE x (id INT)",
             "SET @a = 1",
             "LOAD DATA INFILE 'f' INTO TABLE t",
         ] {
