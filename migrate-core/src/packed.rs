@@ -138,20 +138,19 @@ pub struct Expected<'a> {
     /// The name, for the report.
     pub name: &'a str,
     /// The up file's checksum.
-    pub up: &'a [u8; 32],
+    pub up: Checksum,
     /// The down file's checksum, unless it is irreversible.
-    pub down: Option<&'a [u8; 32]>,
+    pub down: Option<Checksum>,
 }
 
 impl<'a> Expected<'a> {
     /// What a row must say for `revision` on `backend`.
     pub fn of(revision: &'a Revision, backend: Backend) -> Expected<'a> {
-        let down = revision.down(backend);
         Expected {
             version: revision.version(),
             name: revision.name(),
-            up: &revision.up(backend).checksum_ref().0,
-            down: (down.kind() != ScriptKind::Irreversible).then(|| &down.checksum_ref().0),
+            up: revision.up(backend).checksum(),
+            down: revision.down(backend).recorded_checksum(),
         }
     }
 }
@@ -160,7 +159,7 @@ impl Packed {
     /// Each revision's [`Expected`] on `backend`, read from the table without decoding a revision or allocating.
     pub fn expected(&self, backend: Backend) -> impl Iterator<Item = Expected<'static>> + '_ {
         let mut reader = Reader { packed: self, at: 0, sql_at: 0, script: 0 };
-        let code = BACKENDS.iter().position(|b| *b == Some(backend)).expect("every backend has a code") as u8;
+        let code = BACKENDS.iter().position(|b| *b == Some(backend)).expect("every backend has a code");
         std::iter::from_fn(move || {
             if reader.at >= self.table.len() {
                 return None;
@@ -171,8 +170,9 @@ impl Packed {
             let mut picked: [Option<(&'static [u8; 32], u8)>; 2] = [None, None];
             for direction in 0..2 {
                 for i in 0..counts[direction] {
+                    // The text is not touched: the start-up reads only the table and the checksums.
                     let (_, flags, sum) = reader.record();
-                    if i == 0 || flags & 3 == code {
+                    if i == 0 || backend_code(flags) == code {
                         picked[direction] = Some((sum, flags));
                     }
                 }
@@ -180,10 +180,20 @@ impl Packed {
             let [Some((up, _)), Some((down, down_flags))] = picked else {
                 panic!("a revision without its generic files in the embedded table")
             };
-            let irreversible = usize::from((down_flags >> 2) & 3) == 3;
-            Some(Expected { version, name, up, down: (!irreversible).then_some(down) })
+            let down = (kind_of(down_flags) != ScriptKind::Irreversible).then_some(Checksum(*down));
+            Some(Expected { version, name, up: Checksum(*up), down })
         })
     }
+}
+
+/// The backend code of a script's flags (an index into [`BACKENDS`] and [`FILES`]).
+fn backend_code(flags: u8) -> usize {
+    usize::from(flags & 3)
+}
+
+/// The kind a script's flags say.
+fn kind_of(flags: u8) -> ScriptKind {
+    KINDS[usize::from((flags >> 2) & 3)]
 }
 
 struct Reader<'p> {
@@ -216,14 +226,13 @@ impl Reader<'_> {
         Cow::Borrowed(self.str())
     }
 
-    /// A script's record: its text, flags and checksum.
-    fn record(&mut self) -> (&'static str, u8, &'static [u8; 32]) {
+    /// A script's record: where its text is in the embedded text, its flags and its checksum.
+    fn record(&mut self) -> (std::ops::Range<usize>, u8, &'static [u8; 32]) {
         let len = self.u32();
         let flags = self.bytes(1)[0];
-        let sql: &'static str = self.packed.sql;
-        let text = sql.get(self.sql_at..self.sql_at + len).expect("a script outside the embedded text");
         let sums: &'static [u8] = self.packed.sums;
         let sum = sums.get(self.script * 32..self.script * 32 + 32).expect("a checksum outside the embedded ones");
+        let text = self.sql_at..self.sql_at + len;
         self.sql_at += len;
         self.script += 1;
         (text, flags, sum.try_into().expect("32 bytes"))
@@ -248,13 +257,14 @@ impl Reader<'_> {
 
     fn script(&mut self) -> Script {
         let (text, flags, sum) = self.record();
-        let backend = usize::from(flags & 3);
+        let sql: &'static str = self.packed.sql;
+        let backend = backend_code(flags);
         Script::embedded(
             FILES[usize::from(flags & DOWN != 0)][backend],
             BACKENDS[backend],
-            text,
+            sql.get(text).expect("a script outside the embedded text"),
             Checksum(*sum),
-            KINDS[usize::from((flags >> 2) & 3)],
+            kind_of(flags),
             flags & TRANSACTION != 0,
         )
     }
@@ -403,8 +413,8 @@ mod tests {
         assert_eq!(packed.expected(Backend::Postgres).nth(1).unwrap().down, None);
         assert!(packed.expected(Backend::Sqlite).nth(1).unwrap().down.is_some());
         assert_eq!(
-            *packed.expected(Backend::Postgres).nth(1).unwrap().up,
-            Checksum::of("SELECT 2;").0,
+            packed.expected(Backend::Postgres).nth(1).unwrap().up,
+            Checksum::of("SELECT 2;"),
             "the override's checksum"
         );
         assert!(Packed::EMPTY.decode().is_empty());

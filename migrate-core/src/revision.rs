@@ -206,11 +206,6 @@ impl Script {
         self.checksum
     }
 
-    /// The checksum, borrowed.
-    pub(crate) fn checksum_ref(&self) -> &Checksum {
-        &self.checksum
-    }
-
     /// The checksum a history row records for this script as a down file: `None` when it is irreversible.
     pub fn recorded_checksum(&self) -> Option<Checksum> {
         (self.kind() != ScriptKind::Irreversible).then(|| self.checksum())

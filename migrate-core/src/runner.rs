@@ -18,7 +18,7 @@ use crate::history::{self, AppliedRow, RowState, RowWrite};
 use crate::lock::{LockGuard, Transaction};
 use crate::packed::{Expected, List};
 use crate::plan::{self, Action, Command, Plan, Policy, Step, Target};
-use crate::revision::{Backend, Checksum, RevisionId, Script};
+use crate::revision::{Backend, RevisionId, Script};
 use crate::sql::{self, Statement};
 
 /// One step that ran.
@@ -231,9 +231,9 @@ fn up_to_date<'e>(
             };
             same = row.version == e.version
                 && row.state == RowState::Applied.as_str()
-                && Checksum(*e.up).matches_hex(row.up_checksum)
+                && e.up.matches_hex(row.up_checksum)
                 && match (e.down, row.down_checksum) {
-                    (Some(checksum), Some(hex)) => Checksum(*checksum).matches_hex(hex),
+                    (Some(checksum), Some(hex)) => checksum.matches_hex(hex),
                     (None, None) => true,
                     _ => false,
                 };

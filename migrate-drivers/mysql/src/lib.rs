@@ -41,13 +41,11 @@ pub struct Mysql<'c> {
     /// A revision's statements are running (between `before_statements` and `after_statements`): they and their
     /// history writes run with autocommit off.
     grouping: bool,
-    /// The session's autocommit is off, as this driver last set it. Between revisions it is left off, with nothing
+    /// Whether the session's autocommit is off, as this driver last set it; `None` once a statement of a revision
+    /// may have set it itself, so the next round trip sets it again. Between revisions it is left off, with nothing
     /// pending, until something other than a revision's statements is sent: switching at every revision's start and
     /// end cost two round trips per revision.
-    autocommit_off: bool,
-    /// `autocommit_off` is what the session has: false once a statement of a revision may have set autocommit
-    /// itself, so the next round trip sets it again.
-    autocommit_known: bool,
+    autocommit_off: Option<bool>,
     /// Writes may be pending (autocommit off and not committed since).
     pending: bool,
     /// The history write that completes a statement run alone, not sent yet: the statement's intent, committed
@@ -70,8 +68,7 @@ impl<'c> Mysql<'c> {
             restore_autocommit: false,
             database: None,
             grouping: false,
-            autocommit_off: false,
-            autocommit_known: true,
+            autocommit_off: Some(false),
             pending: false,
             deferred: None,
             legacy: false,
@@ -100,7 +97,7 @@ impl<'c> Mysql<'c> {
     /// without the other, or a script's own transaction with its progress writes) is rolled back, so that nothing
     /// later commits a statement whose record did not follow.
     fn abandon_pending(&mut self) {
-        if self.autocommit_off && self.pending {
+        if self.autocommit_off != Some(false) && self.pending {
             if let Err(err) = self.raw.query_drop("ROLLBACK") {
                 log::warn!("rolling back after a failed history write: {err}");
             }
@@ -121,7 +118,7 @@ impl<'c> Mysql<'c> {
     /// the number of parts before the switch's end, if there is a switch.
     fn preamble(&mut self, commit: bool) -> Option<(String, usize, Option<usize>)> {
         let mut parts: Vec<String> = self.deferred.take().into_iter().collect();
-        let switch = !self.autocommit_known || self.autocommit_off != self.grouping;
+        let switch = self.autocommit_off != Some(self.grouping);
         if commit && !parts.is_empty() && !switch {
             parts.push("COMMIT".to_owned());
         }
@@ -143,8 +140,7 @@ impl<'c> Mysql<'c> {
             }
             done += 1;
             if Some(done) == switch {
-                self.autocommit_off = self.grouping;
-                self.autocommit_known = true;
+                self.autocommit_off = Some(self.grouping);
             }
         }
         Ok(done)
@@ -171,7 +167,7 @@ impl<'c> Mysql<'c> {
     /// here, and the next round trip sets it again (a false alarm, the word in a string, costs one `SET`).
     fn after_statement(&mut self, statement: &str) {
         if statement.to_ascii_lowercase().contains("autocommit") {
-            self.autocommit_known = false;
+            self.autocommit_off = None;
         }
     }
 
@@ -324,7 +320,7 @@ impl Failed {
 impl Drop for Mysql<'_> {
     fn drop(&mut self) {
         self.grouping = false;
-        if self.autocommit_off || self.deferred.is_some() {
+        if self.autocommit_off != Some(false) || self.deferred.is_some() {
             if let Err(err) = self.settled() {
                 log::warn!("turning autocommit back on (committing the history writes pending): {err}");
             }
