@@ -179,10 +179,12 @@ fn print_plans(ctx: &Context, name: &str, plans: &[Plan<'_>]) {
 }
 
 fn print_report(ctx: &Context, name: &str, report: &Report) {
+    let warnings: Vec<String> = report.warnings.iter().map(|p| p.display_under(&ctx.global.dir).to_string()).collect();
     if ctx.out.is_json() {
         ctx.out.json(&json!({
             "command": name,
             "dry_run": false,
+            "warnings": warnings,
             "before": revision_json(report.before.as_ref()),
             "after": revision_json(report.after.as_ref()),
             "steps": report.steps.iter().map(|s| json!({
@@ -193,6 +195,9 @@ fn print_report(ctx: &Context, name: &str, report: &Report) {
             })).collect::<Vec<_>>(),
         }));
         return;
+    }
+    for warning in &warnings {
+        ctx.out.note(&format!("{} {warning}", ctx.out.paint_err("warning:", Style::Warn)));
     }
     if report.is_empty() {
         ctx.out.line(&format!("nothing to do: the database is at {}", at(report.after.as_ref())));

@@ -242,6 +242,12 @@ pub enum Command {
         /// each difference named.
         #[arg(long, value_name = "FILE")]
         schema: Option<std::path::PathBuf>,
+        /// Judge the folder for this backend's dialect; default: the database URL's, or every backend without one.
+        #[arg(long, value_enum)]
+        dialect: Option<Dialect>,
+        /// Accept empty (placeholder) down files, as `migrations!(…, allow_empty_down)` does.
+        #[arg(long)]
+        allow_empty_down: bool,
     },
     /// Print the database's schema as read from its catalog (tables, columns, keys, indexes, views, triggers,
     /// routines, sequences, types; the history table left out), in a sorted text form to commit and compare.

@@ -2,7 +2,9 @@
 
 use migrate_core::schema::{self, Schema, Sides};
 use migrate_core::status::{Entry, Standing, Summary};
-use migrate_core::{AppliedRow, Backend, Migrator, Problem, Revision, RowState, ScriptKind};
+use migrate_core::{
+    AppliedRow, Backend, Backends, Migrator, Problem, Revision, RowState, Scan, ScanOptions, ScriptKind, Severity,
+};
 use serde_json::{json, Value};
 
 use crate::failure::{Exit, Failure};
@@ -48,7 +50,19 @@ fn row_json(row: &AppliedRow) -> Value {
 }
 
 fn problem_json(p: &Problem, dir: &std::path::Path) -> Value {
-    json!({ "path": dir.join(&p.path), "line": p.line, "message": p.message })
+    json!({
+        "path": dir.join(&p.path),
+        "line": p.line,
+        "message": p.message,
+        "severity": p.severity.name(),
+        "backends": p.backends.iter().map(Backend::name).collect::<Vec<_>>(),
+    })
+}
+
+/// The problems of `scan` that concern `backend` (all of them when it is not known): errors, then warnings.
+fn concerning(scan: &Scan, backend: Option<Backend>) -> (Vec<&Problem>, Vec<&Problem>) {
+    let judged = backend.map_or(Backends::ALL, Backends::only);
+    scan.problems.iter().filter(|p| p.backends.intersects(judged)).partition(|p| p.severity == Severity::Error)
 }
 
 fn dirty_text(row: &AppliedRow) -> String {
@@ -129,6 +143,7 @@ pub fn history(ctx: &mut Context) -> Result<Exit, Failure> {
     let observed = observe(ctx, false)?;
     let (rows, backend) = observed.as_ref().map_or((&[][..], Backend::Sqlite), |o| (&o.rows[..], o.backend));
     let entries = Migrator::new(&scan.revisions).status_of(rows, backend);
+    let (problems, warnings) = concerning(&scan, observed.as_ref().map(|o| o.backend));
     if ctx.out.is_json() {
         ctx.out.json(&json!({
             "database": observed.as_ref().map(|o| o.shown.clone()),
@@ -140,7 +155,7 @@ pub fn history(ctx: &mut Context) -> Result<Exit, Failure> {
                 "applied_at": e.row.as_ref().map(|r| r.applied_at.clone()),
                 "duration_ms": e.row.as_ref().map(|r| r.duration_ms),
             })).collect::<Vec<_>>(),
-            "problems": scan.problems.iter().map(|p| problem_json(p, &ctx.global.dir)).collect::<Vec<_>>(),
+            "problems": problems.iter().chain(&warnings).map(|p| problem_json(p, &ctx.global.dir)).collect::<Vec<_>>(),
         }));
         return Ok(Exit::Done);
     }
@@ -162,8 +177,11 @@ pub fn history(ctx: &mut Context) -> Result<Exit, Failure> {
     if observed.is_none() {
         ctx.out.note("note: no database configured: the folder alone (set DATABASE_URL to see what is applied)");
     }
-    for p in &scan.problems {
+    for p in &problems {
         ctx.out.note(&format!("problem: {}", p.display_under(&ctx.global.dir)));
+    }
+    for p in &warnings {
+        ctx.out.note(&format!("warning: {}", p.display_under(&ctx.global.dir)));
     }
     Ok(Exit::Done)
 }
@@ -268,7 +286,8 @@ pub fn status(ctx: &mut Context) -> Result<Exit, Failure> {
     let scan = ctx.scan();
     let entries = Migrator::new(&scan.revisions).status_of(&observed.rows, observed.backend);
     let summary = Summary::of(&entries);
-    let exit = if summary.needs_attention() || !scan.problems.is_empty() {
+    let (problems, warnings) = concerning(&scan, Some(observed.backend));
+    let exit = if summary.needs_attention() || !problems.is_empty() {
         Exit::Attention
     } else if summary.pending > 0 {
         Exit::Pending
@@ -282,7 +301,7 @@ pub fn status(ctx: &mut Context) -> Result<Exit, Failure> {
             "summary": summary_json(&summary),
             "needs_attention": exit == Exit::Attention,
             "revisions": entries.iter().map(entry_json).collect::<Vec<_>>(),
-            "problems": scan.problems.iter().map(|p| problem_json(p, &ctx.global.dir)).collect::<Vec<_>>(),
+            "problems": problems.iter().chain(&warnings).map(|p| problem_json(p, &ctx.global.dir)).collect::<Vec<_>>(),
             "exit_code": exit as i32,
         }));
         return Ok(exit);
@@ -299,8 +318,11 @@ pub fn status(ctx: &mut Context) -> Result<Exit, Failure> {
         }
     }
     ctx.out.table(&["STATUS", "REVISION", "NOTE"], &table);
-    for p in &scan.problems {
+    for p in &problems {
         ctx.out.line(&format!("{} {}", ctx.out.paint("problem:", Style::Bad), p.display_under(&ctx.global.dir)));
+    }
+    for p in &warnings {
+        ctx.out.line(&format!("{} {}", ctx.out.paint("warning:", Style::Warn), p.display_under(&ctx.global.dir)));
     }
     let verdict = match exit {
         Exit::Attention => ctx.out.paint("needs attention", Style::Bad),
@@ -309,6 +331,16 @@ pub fn status(ctx: &mut Context) -> Result<Exit, Failure> {
     };
     ctx.out.line(&format!("{} on {}: {verdict}", summary_text(&summary), observed.shown));
     Ok(exit)
+}
+
+/// How `script` runs on `backend` (on each backend, when that is not known), in words.
+fn runs(script: &migrate_core::Script, backend: Option<Backend>) -> &'static str {
+    match (backend, script.transaction()) {
+        (Some(Backend::Mysql), _) => "statement by statement (MySQL commits DDL implicitly)",
+        (_, false) => "statement by statement (no-transaction)",
+        (Some(_), true) => "in a transaction",
+        (None, true) => "in a transaction (statement by statement on mysql)",
+    }
 }
 
 /// `show <rev>`: one revision's files, checksums, directives and SQL, and its state in the database if one is
@@ -335,7 +367,7 @@ pub fn show(ctx: &mut Context, reference: &str) -> Result<Exit, Failure> {
                     let dialect = s.backend().or(backend).unwrap_or(Backend::Postgres);
                     json!({
                         "file": s.file(),
-                        "path": ctx.global.dir.join(r.folder()).join(s.file()),
+                        "path": ctx.global.dir.join(r.path_of(s)),
                         "backend": s.backend().map(Backend::name),
                         "used_here": backend.map(|b| {
                             let up = r.up(b).file() == s.file();
@@ -344,7 +376,8 @@ pub fn show(ctx: &mut Context, reference: &str) -> Result<Exit, Failure> {
                         }),
                         "checksum": s.checksum().to_hex(),
                         "kind": match s.kind() { ScriptKind::Sql => "sql", ScriptKind::Empty => "empty", ScriptKind::NoOp => "no-op", ScriptKind::Irreversible => "irreversible" },
-                        "transaction": s.transaction(),
+                        "transaction": s.transaction() && dialect != Backend::Mysql,
+                        "runs": runs(s, backend),
                         "statements": migrate_core::sql::split(s.sql(), dialect).len(),
                         "sql": s.sql(),
                     })
@@ -401,7 +434,7 @@ pub fn show(ctx: &mut Context, reference: &str) -> Result<Exit, Failure> {
                     f["checksum"].as_str().unwrap_or(""),
                     f["statements"],
                     f["kind"].as_str().unwrap_or(""),
-                    if f["transaction"].as_bool() == Some(true) { "in a transaction" } else { "no-transaction" }
+                    f["runs"].as_str().unwrap_or("")
                 ),
                 Style::Dim
             )
@@ -422,27 +455,44 @@ pub fn show(ctx: &mut Context, reference: &str) -> Result<Exit, Failure> {
 ///
 /// # Errors
 /// The history cannot be read.
-pub fn verify(ctx: &mut Context, schema_file: Option<&std::path::Path>) -> Result<Exit, Failure> {
-    let scan = ctx.scan();
+pub fn verify(
+    ctx: &mut Context,
+    schema_file: Option<&std::path::Path>,
+    dialect: Option<Backend>,
+    allow_empty_down: bool,
+) -> Result<Exit, Failure> {
+    // The macro's scan, with its options: what this passes compiles, and the other way round.
+    let scan = migrate_core::scan(&ctx.global.dir, &ScanOptions::default().allow_empty_down(allow_empty_down));
     let observed = observe_with(ctx, schema_file.is_some(), schema_file.is_some())?;
     let dir = ctx.global.dir.clone();
-    let mut problems: Vec<String> = scan.problems.iter().map(|p| p.display_under(&dir).to_string()).collect();
-    let mut warnings = Vec::new();
+    let judged = dialect.or(observed.as_ref().map(|o| o.backend)).map_or(Backends::ALL, Backends::only);
+    let mut problems: Vec<String> = scan
+        .problems
+        .iter()
+        .filter(|p| p.refuses_build_for(judged))
+        .map(|p| p.display_under(&dir).to_string())
+        .collect();
+    let mut warnings: Vec<String> = scan
+        .problems
+        .iter()
+        .filter(|p| p.severity == Severity::Warning && p.backends.intersects(judged))
+        .map(|p| p.display_under(&dir).to_string())
+        .collect();
     let mut notes: Vec<String> = Vec::new();
     for r in &scan.revisions {
-        for backend in Backend::ALL {
+        for backend in judged.iter() {
             let down = r.down(backend);
             if down.kind() == ScriptKind::Empty {
                 warnings.push(format!(
                     "{}: a placeholder (no statement): a downgrade past {} is refused unless --allow-empty-down",
-                    dir.join(r.folder()).join(down.file()).display(),
+                    dir.join(r.path_of(down)).display(),
                     r.version()
                 ));
             }
             for script in [r.up(backend), down] {
                 let note = format!(
                     "{}: a deliberate no-op (comments only): it runs nothing and is recorded",
-                    dir.join(r.folder()).join(script.file()).display()
+                    dir.join(r.path_of(script)).display()
                 );
                 if script.kind() == ScriptKind::NoOp && !notes.contains(&note) {
                     notes.push(note);
@@ -468,6 +518,7 @@ pub fn verify(ctx: &mut Context, schema_file: Option<&std::path::Path>) -> Resul
     if ctx.out.is_json() {
         ctx.out.json(&json!({
             "folder": dir,
+            "backends": judged.iter().map(Backend::name).collect::<Vec<_>>(),
             "revisions": scan.revisions.len(),
             "database": observed.as_ref().map(|o| o.shown.clone()),
             "summary": summary.as_ref().map(summary_json),
@@ -490,7 +541,7 @@ pub fn verify(ctx: &mut Context, schema_file: Option<&std::path::Path>) -> Resul
     }
     let database = match (&observed, &summary) {
         (Some(o), Some(s)) => format!("; database {}: {}", o.shown, summary_text(s)),
-        _ => "; no database configured, so only the folder was checked".to_owned(),
+        _ => format!("; no database configured, so only the folder was checked, as {judged} read it"),
     };
     let verdict = if problems.is_empty() {
         ctx.out.paint("verified", Style::Good)

@@ -264,7 +264,9 @@ fn dispatch(ctx: &mut Context, command: Command) -> Result<Exit, Failure> {
         Command::History => inspect::history(ctx),
         Command::Status => inspect::status(ctx),
         Command::Show { revision } => inspect::show(ctx, &revision),
-        Command::Verify { schema } => inspect::verify(ctx, schema.as_deref()),
+        Command::Verify { schema, dialect, allow_empty_down } => {
+            inspect::verify(ctx, schema.as_deref(), dialect.map(migrate_core::Backend::from), allow_empty_down)
+        }
         Command::Schema => inspect::schema(ctx),
         Command::Sql { direction, target, dialect, from, allow_empty_down } => {
             offline::sql(ctx, direction, target.as_deref(), dialect, from.as_deref(), allow_empty_down)

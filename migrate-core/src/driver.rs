@@ -258,7 +258,16 @@ pub trait Driver {
             RowWrite::Progress(row) | RowWrite::Finished(row) => self.update_row(table, row),
             RowWrite::Reverted(version) => self.delete_row(table, version),
             RowWrite::Started(row) => self.delete_row(table, &row.version).and_then(|()| self.insert_row(table, row)),
+            // A driver that writes rows by parts of its own keeps the duration its Finished write gave.
+            RowWrite::Timed { .. } => Ok(()),
         }
+    }
+
+    /// Records how long a statement-by-statement revision took ([`RowWrite::Timed`]), once its last statement has
+    /// run: the write that ended it was made before that statement ran. The default writes it now; a driver may send
+    /// it with its next round trip (MySQL), as long as it is written before the session is handed back.
+    fn record_timing(&mut self, table: &HistoryTable, write: &RowWrite<'_>) -> Result<(), DbError> {
+        self.write_row(table, write)
     }
 
     /// Runs the statements of a script, in order, inside the current transaction. The default runs them one by

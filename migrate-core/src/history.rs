@@ -223,6 +223,16 @@ pub enum RowWrite<'a> {
     Reverted(&'a str),
     /// The revision starts: every column of this row is written, inserted or in place of the row of its version.
     Started(&'a AppliedRow),
+    /// The revision is applied and took this long in all, which is known only once its last statement has run
+    /// (after [`RowWrite::Finished`] was made): its row's `duration_ms` and `applied_at` are written.
+    Timed {
+        /// The revision's version.
+        version: &'a str,
+        /// The time its statements took, in all.
+        duration_ms: i64,
+        /// When it was applied (as `history::now_utc` gives it).
+        applied_at: &'a str,
+    },
 }
 
 impl RowWrite<'_> {
@@ -282,6 +292,11 @@ impl RowWrite<'_> {
                 format!("UPDATE {name} SET {} WHERE version = {}", set.join(", "), lit(&row.version))
             }
             RowWrite::Reverted(version) => format!("DELETE FROM {name} WHERE version = {}", lit(version)),
+            RowWrite::Timed { version, duration_ms, applied_at } => format!(
+                "UPDATE {name} SET duration_ms = {duration_ms}, applied_at = {} WHERE version = {}",
+                lit(applied_at),
+                lit(version)
+            ),
         }
     }
 }

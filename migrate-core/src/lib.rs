@@ -44,10 +44,10 @@ pub use import::{Foreign, Imported};
 pub use migrator::{Migrator, Offline, Redo};
 pub use plan::{Action, Command, OutOfOrder, Plan, Policy, Step, Target};
 pub use repair::{Doubtful, Resolution, ResumePoint, Settled};
-pub use revision::{Backend, Checksum, Direction, Revision, RevisionId, Script, ScriptKind};
+pub use revision::{Backend, Backends, Checksum, Direction, Revision, RevisionId, Script, ScriptKind};
 pub use roundtrip::RoundTrip;
 pub use runner::{Observer, Report, StepReport};
-pub use scan::{scan, Problem, ProblemKind, Scan, ScanOptions};
+pub use scan::{scan, Problem, ProblemKind, Scan, ScanOptions, Severity};
 pub use schema::{Difference, Schema};
 
 #[cfg(test)]

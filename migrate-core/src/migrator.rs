@@ -168,7 +168,7 @@ impl<'r> Migrator<'r> {
     pub fn plan(&self, driver: &mut dyn Driver, command: &Command) -> Result<Plan<'r>, Error> {
         let rows = self.history(driver)?;
         let plan = plan::plan(self.revisions(), &rows, command, &runner::policy(&self.config, driver.backend()))?;
-        runner::refuse_blocked(&self.config, &plan.steps)?;
+        runner::refuse_blocked(&self.config, &plan.steps, driver.backend())?;
         Ok(plan)
     }
 
@@ -520,7 +520,7 @@ impl<'r> Migrator<'r> {
             }
         };
         let plan = plan::plan(self.revisions(), &assumed, command, &runner::policy(&self.config, backend))?;
-        runner::refuse_blocked(&self.config, &plan.steps)?;
+        runner::refuse_blocked(&self.config, &plan.steps, backend)?;
         let after = plan.after(&assumed);
         let options = ScriptOptions::of(backend, &self.config);
         Ok(Offline { plan, after, options })

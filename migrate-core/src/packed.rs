@@ -12,13 +12,16 @@
 //! names (six `u32`s), then the number of up and of down scripts (one byte each), then per script (up ones first,
 //! the generic file first in each direction) its text's length in bytes (`u32`) and one byte of flags: bits 0-1 the
 //! backend (none, PostgreSQL, SQLite, MySQL), bits 2-3 the kind (SQL, empty, no-op, irreversible), bit 4 whether it
-//! runs in a transaction, bit 5 whether it is a down script. The file name follows from the direction and backend.
+//! runs in a transaction, bit 5 whether it is a down script, bit 6 whether its file name follows (as a `u32` offset
+//! and length pair into the names; a revision of a flat layout, sqlx's or refinery's, names its files, and an empty
+//! name is the down script such a layout implies without a file). Otherwise the file name follows from the direction
+//! and backend.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::OnceLock;
 
-use crate::revision::{Backend, Checksum, Revision, Script, ScriptKind};
+use crate::revision::{Backend, Checksum, Direction, Revision, Script, ScriptKind};
 
 /// A revision list as the `migrations!()` macro embeds it. Build one with [`encode`]; read it with
 /// [`Packed::decode`].
@@ -49,6 +52,7 @@ const BACKENDS: [Option<Backend>; 4] = [None, Some(Backend::Postgres), Some(Back
 const KINDS: [ScriptKind; 4] = [ScriptKind::Sql, ScriptKind::Empty, ScriptKind::NoOp, ScriptKind::Irreversible];
 const TRANSACTION: u8 = 1 << 4;
 const DOWN: u8 = 1 << 5;
+const NAMED: u8 = 1 << 6;
 /// Bytes of a revision's record before its scripts', and of a script's.
 const REVISION_RECORD: usize = 6 * 4 + 2;
 const SCRIPT_RECORD: usize = 4 + 1;
@@ -171,7 +175,7 @@ impl Packed {
             for direction in 0..2 {
                 for i in 0..counts[direction] {
                     // The text is not touched: the start-up reads only the table and the checksums.
-                    let (_, flags, sum) = reader.record();
+                    let (_, flags, sum, _) = reader.record();
                     if i == 0 || backend_code(flags) == code {
                         picked[direction] = Some((sum, flags));
                     }
@@ -226,16 +230,18 @@ impl Reader<'_> {
         Cow::Borrowed(self.str())
     }
 
-    /// A script's record: where its text is in the embedded text, its flags and its checksum.
-    fn record(&mut self) -> (std::ops::Range<usize>, u8, &'static [u8; 32]) {
+    /// A script's record: where its text is in the embedded text, its flags and its checksum, and its file name
+    /// where the record holds one.
+    fn record(&mut self) -> (std::ops::Range<usize>, u8, &'static [u8; 32], Option<&'static str>) {
         let len = self.u32();
         let flags = self.bytes(1)[0];
+        let file = (flags & NAMED != 0).then(|| self.str());
         let sums: &'static [u8] = self.packed.sums;
         let sum = sums.get(self.script * 32..self.script * 32 + 32).expect("a checksum outside the embedded ones");
         let text = self.sql_at..self.sql_at + len;
         self.sql_at += len;
         self.script += 1;
-        (text, flags, sum.try_into().expect("32 bytes"))
+        (text, flags, sum.try_into().expect("32 bytes"), file)
     }
 
     fn revision(&mut self) -> Revision {
@@ -256,11 +262,11 @@ impl Reader<'_> {
     }
 
     fn script(&mut self) -> Script {
-        let (text, flags, sum) = self.record();
+        let (text, flags, sum, file) = self.record();
         let sql: &'static str = self.packed.sql;
         let backend = backend_code(flags);
         Script::embedded(
-            FILES[usize::from(flags & DOWN != 0)][backend],
+            file.unwrap_or(FILES[usize::from(flags & DOWN != 0)][backend]),
             BACKENDS[backend],
             sql.get(text).expect("a script outside the embedded text"),
             Checksum(*sum),
@@ -289,8 +295,7 @@ pub struct Encoded {
 /// Encodes `revisions` for embedding.
 ///
 /// # Errors
-/// A script whose file name is not the one its direction and backend give (`up.sql`, `down.postgres.sql`, ...),
-/// or a list too large for the table's 32-bit offsets.
+/// A list too large for the table's 32-bit offsets, or with more than 255 scripts in one direction of a revision.
 pub fn encode(revisions: &[Revision]) -> Result<Encoded, String> {
     let mut out = Encoded::default();
     let u32_of = |n: usize| u32::try_from(n).map_err(|_| format!("{n} bytes is too large to embed"));
@@ -315,23 +320,12 @@ pub fn encode(revisions: &[Revision]) -> Result<Encoded, String> {
         for n in folder.into_iter().chain(version).chain(name) {
             out.table.extend_from_slice(&n.to_le_bytes());
         }
-        let scripts: Vec<&Script> = revision.scripts().collect();
-        let is_down = |s: &&Script| s.file().starts_with("down");
-        // `scripts()` lists both generic files first; the table wants each direction's files together.
-        let ups: Vec<&Script> = scripts.iter().copied().filter(|s| !is_down(s)).collect();
-        let downs: Vec<&Script> = scripts.iter().copied().filter(is_down).collect();
+        let ups: Vec<&Script> = revision.scripts_of(Direction::Up).collect();
+        let downs: Vec<&Script> = revision.scripts_of(Direction::Down).collect();
         let count = |n: usize| u8::try_from(n).map_err(|_| format!("{n} scripts in one direction"));
         out.table.extend_from_slice(&[count(ups.len())?, count(downs.len())?]);
         for (script, down) in ups.into_iter().map(|s| (s, false)).chain(downs.into_iter().map(|s| (s, true))) {
             let backend = BACKENDS.iter().position(|b| *b == script.backend()).expect("every backend has a code");
-            let expected = FILES[usize::from(down)][backend];
-            if script.file() != expected {
-                return Err(format!(
-                    "{}/{}: the embedded list names this file {expected}",
-                    revision.folder(),
-                    script.file()
-                ));
-            }
             let kind = KINDS.iter().position(|k| *k == script.kind()).expect("every kind has a code");
             let mut flags = backend as u8 | (kind as u8) << 2;
             if script.transaction() {
@@ -340,11 +334,24 @@ pub fn encode(revisions: &[Revision]) -> Result<Encoded, String> {
             if down {
                 flags |= DOWN;
             }
+            let named = script.file() != FILES[usize::from(down)][backend];
+            if named {
+                flags |= NAMED;
+            }
             out.table.extend_from_slice(&u32_of(script.sql().len())?.to_le_bytes());
             out.table.push(flags);
+            if named {
+                let at = out.names.len();
+                out.names.push_str(script.file());
+                out.table.extend_from_slice(&u32_of(at)?.to_le_bytes());
+                out.table.extend_from_slice(&u32_of(script.file().len())?.to_le_bytes());
+            }
             out.sums.extend_from_slice(&script.checksum().0);
             out.sql_len += script.sql().len();
-            out.files.push((revision.folder().to_owned(), script.file().to_owned()));
+            // A down script a flat layout implies has no file (and no text) to embed.
+            if !script.file().is_empty() {
+                out.files.push((revision.folder().to_owned(), script.file().to_owned()));
+            }
         }
     }
     u32_of(out.sql_len)?;
@@ -420,15 +427,46 @@ mod tests {
         assert!(Packed::EMPTY.decode().is_empty());
     }
 
+    /// Revisions of a flat layout (sqlx's, refinery's) name their files, and the down script such a layout implies
+    /// has no file: both come back as they went in, and only files with text are embedded.
     #[test]
-    fn a_file_name_the_table_cannot_say_is_refused() {
-        let odd = Revision::new_owned(
-            "1".into(),
-            "a".into(),
-            "1_a".into(),
-            vec![script("up.sql", None, "SELECT 1;", ScriptKind::Sql, true)],
-            vec![script("down.pg.sql", None, "SELECT 1;", ScriptKind::Sql, true)],
+    fn flat_layouts_keep_their_file_names() {
+        let revisions = vec![
+            Revision::new_owned(
+                "20250102160800".into(),
+                "create_accounts".into(),
+                "20250102160800_create_accounts".into(),
+                vec![script(
+                    "20250102160800_create_accounts.up.sql",
+                    None,
+                    "CREATE TABLE a (id INT);",
+                    ScriptKind::Sql,
+                    true,
+                )],
+                vec![script("20250102160800_create_accounts.down.sql", None, "DROP TABLE a;", ScriptKind::Sql, true)],
+            ),
+            Revision::new_owned(
+                "00000001".into(),
+                "initial".into(),
+                "V1__initial".into(),
+                vec![script("V1__initial.sql", None, "CREATE TABLE b (id INT);", ScriptKind::Sql, false)],
+                vec![script("", None, "", ScriptKind::Irreversible, false)],
+            ),
+        ];
+        let encoded = encode(&revisions).unwrap();
+        assert_eq!(
+            encoded.files.iter().map(|(_, file)| file.as_str()).collect::<Vec<_>>(),
+            ["20250102160800_create_accounts.up.sql", "20250102160800_create_accounts.down.sql", "V1__initial.sql"]
         );
-        assert_eq!(encode(&[odd]).unwrap_err(), "1_a/down.pg.sql: the embedded list names this file down.sql");
+        let sql: String = revisions.iter().flat_map(Revision::scripts).map(Script::sql).collect();
+        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        let packed = Packed::new(
+            leak(sql),
+            leak(encoded.names),
+            Box::leak(encoded.table.into_boxed_slice()),
+            Box::leak(encoded.sums.into_boxed_slice()),
+        );
+        assert_eq!(packed.decode(), revisions);
+        assert_eq!(packed.expected(Backend::Mysql).nth(1).unwrap().down, None);
     }
 }

@@ -260,7 +260,7 @@ pub fn plan<'r>(
                     action: Action::Apply,
                     revision: rev_name(r),
                     known: Some(r),
-                    file: format!("{}/{}", r.folder(), script.file()),
+                    file: r.path_of(script).display().to_string(),
                     script: Some(Cow::Borrowed(script)),
                 });
             }
@@ -352,7 +352,7 @@ fn revert_step<'r>(row: &AppliedRow, known: Option<&'r Revision>, policy: &Polic
     let (script, file) = match known {
         Some(r) => {
             let script = r.down(policy.backend);
-            (Cow::Borrowed(script), format!("{}/{}", r.folder(), script.file()))
+            (Cow::Borrowed(script), r.path_of(script).display().to_string())
         }
         None => {
             let file = format!("{} down SQL kept in the history table", row.version);
@@ -374,13 +374,21 @@ fn revert_step<'r>(row: &AppliedRow, known: Option<&'r Revision>, policy: &Polic
     Ok(Step { action: Action::Revert, revision, known, script, file })
 }
 
-/// The problems of `problems` that stand in the way of `steps`: those of the whole folder, and those in a file a
-/// step would run or rely on (an up file for applying or stamping as applied, a down file for reverting or stamping
-/// as not applied).
-pub fn blocked_by(steps: &[Step<'_>], problems: &[Problem]) -> Vec<Problem> {
+/// The problems of `problems` that stand in the way of `steps` on `backend`: among the errors that concern
+/// `backend`, those of the whole folder, and those in a file a step would run or rely on (an up file for applying or
+/// stamping as applied, a down file for reverting or stamping as not applied).
+pub fn blocked_by(steps: &[Step<'_>], problems: &[Problem], backend: Backend) -> Vec<Problem> {
+    concerning(steps, problems, backend).into_iter().filter(|problem| problem.refuses_on(backend)).collect()
+}
+
+/// The problems of `problems`, errors and warnings, that concern `backend` and are about the whole folder or a
+/// file one of `steps` runs or relies on.
+pub fn concerning(steps: &[Step<'_>], problems: &[Problem], backend: Backend) -> Vec<Problem> {
     problems
         .iter()
-        .filter(|problem| match problem.blocks() {
+        .filter(|problem| problem.backends.contains(backend))
+        .filter(|problem| match problem.about() {
+            Blocks::Nothing => false,
             Blocks::Everything => true,
             Blocks::Revision(folder) => steps.iter().any(|s| s.known.is_some_and(|r| r.folder() == folder)),
             Blocks::Apply(folder) => steps.iter().any(|s| {
@@ -424,7 +432,7 @@ pub fn changed_files(row: &AppliedRow, r: &Revision, backend: Backend) -> Vec<Ch
     if up.checksum() != row.up_checksum {
         changes.push(ChangedFile {
             revision: rev_name(r),
-            file: format!("{}/{}", r.folder(), up.file()),
+            file: r.path_of(up).display().to_string(),
             recorded: Some(row.up_checksum),
             current: Some(up.checksum()),
         });
@@ -434,7 +442,7 @@ pub fn changed_files(row: &AppliedRow, r: &Revision, backend: Backend) -> Vec<Ch
     if current != row.down_checksum {
         changes.push(ChangedFile {
             revision: rev_name(r),
-            file: format!("{}/{}", r.folder(), down.file()),
+            file: r.path_of(down).display().to_string(),
             recorded: row.down_checksum,
             current,
         });

@@ -174,7 +174,7 @@ pub(crate) fn resume_point<'r>(
     let (script, file) = match (known, direction) {
         (Some(revision), _) => {
             let script = revision.script(direction, backend).clone();
-            let file = format!("{}/{}", revision.folder(), script.file());
+            let file = revision.path_of(&script).display().to_string();
             (script, file)
         }
         (None, Direction::Down) => match &row.down_sql {
@@ -340,7 +340,7 @@ pub(crate) fn resume(
         row.record_files(revision, backend);
     }
     let step = Step { action, revision: name.clone(), known, script: None, file };
-    refuse_blocked(config, std::slice::from_ref(&step))?;
+    refuse_blocked(config, std::slice::from_ref(&step), backend)?;
     let started = Instant::now();
     statement_by_statement(driver, config, &step, &script, row, false, done, false, &[], observer)?;
     let after = newest(&read_history(driver, &config.table)?);
@@ -349,6 +349,7 @@ pub(crate) fn resume(
         before: Some(name.clone()),
         after,
         steps: vec![StepReport { action, revision: name, duration: started.elapsed() }],
+        warnings: Vec::new(),
     })
 }
 

@@ -45,6 +45,80 @@ impl fmt::Display for Backend {
     }
 }
 
+/// A set of backends: the ones a crate targets, or the ones a folder problem concerns.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Backends(u8);
+
+impl Backends {
+    /// No backend.
+    pub const NONE: Backends = Backends(0);
+    /// Every backend.
+    pub const ALL: Backends = Backends(0b111);
+
+    const fn bit(backend: Backend) -> u8 {
+        match backend {
+            Backend::Postgres => 1,
+            Backend::Sqlite => 2,
+            Backend::Mysql => 4,
+        }
+    }
+
+    /// The set of `backend` alone.
+    pub const fn only(backend: Backend) -> Backends {
+        Backends(Backends::bit(backend))
+    }
+
+    /// This set with `backend` added.
+    #[must_use]
+    pub const fn with(self, backend: Backend) -> Backends {
+        Backends(self.0 | Backends::bit(backend))
+    }
+
+    /// Whether `backend` is in the set.
+    pub const fn contains(self, backend: Backend) -> bool {
+        self.0 & Backends::bit(backend) != 0
+    }
+
+    /// Whether the two sets share a backend.
+    pub const fn intersects(self, other: Backends) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// Whether the set is empty.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The backends of the set, in [`Backend::ALL`]'s order.
+    pub fn iter(self) -> impl Iterator<Item = Backend> {
+        Backend::ALL.into_iter().filter(move |b| self.contains(*b))
+    }
+}
+
+impl FromIterator<Backend> for Backends {
+    fn from_iter<I: IntoIterator<Item = Backend>>(iter: I) -> Backends {
+        iter.into_iter().fold(Backends::NONE, Backends::with)
+    }
+}
+
+impl fmt::Debug for Backends {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+/// `postgres`, `postgres and sqlite`, `postgres, sqlite and mysql`.
+impl fmt::Display for Backends {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.iter().map(Backend::name).collect();
+        match names.split_last() {
+            None => f.write_str("no backend"),
+            Some((last, [])) => f.write_str(last),
+            Some((last, rest)) => write!(f, "{} and {last}", rest.join(", ")),
+        }
+    }
+}
+
 /// Which way a revision is run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Direction {
@@ -299,6 +373,30 @@ impl Revision {
     pub fn scripts(&self) -> impl Iterator<Item = &Script> {
         [&self.up, &self.down].into_iter().chain(self.up_overrides.iter()).chain(self.down_overrides.iter())
     }
+
+    /// The files of one direction: the generic one first, then its overrides.
+    pub fn scripts_of(&self, direction: Direction) -> impl Iterator<Item = &Script> {
+        let (generic, overrides) = match direction {
+            Direction::Up => (&self.up, &self.up_overrides),
+            Direction::Down => (&self.down, &self.down_overrides),
+        };
+        std::iter::once(generic).chain(overrides.iter())
+    }
+
+    /// Where `script`'s file is, relative to the revision folder's parent: `<folder>/<file>` for a revision that is
+    /// a directory, the file itself in a flat layout (sqlx's `<version>_<name>.up.sql`, refinery's
+    /// `V<n>__<name>.sql`, whose file names begin with the revision's name and a dot).
+    pub fn path_of(&self, script: &Script) -> std::path::PathBuf {
+        relative_path(&self.folder, script.file())
+    }
+}
+
+/// [`Revision::path_of`] from the revision's folder (or flat name) and a file name.
+pub fn relative_path(folder: &str, file: &str) -> std::path::PathBuf {
+    match file.strip_prefix(folder) {
+        Some(rest) if rest.starts_with('.') => std::path::PathBuf::from(file),
+        _ => std::path::Path::new(folder).join(file),
+    }
 }
 
 fn pick<'a>(generic: &'a Script, overrides: &'a [Script], backend: Backend) -> &'a Script {
@@ -373,5 +471,16 @@ mod tests {
         assert_eq!(rev.up(Backend::Sqlite).file(), "up.sql");
         assert_eq!(rev.down(Backend::Postgres).file(), "down.sql");
         assert_eq!(rev.scripts().map(Script::file).collect::<Vec<_>>(), ["up.sql", "down.sql", "up.postgres.sql"]);
+    }
+
+    #[test]
+    fn backend_sets() {
+        let two: Backends = [Backend::Postgres, Backend::Mysql].into_iter().collect();
+        assert!(two.contains(Backend::Mysql) && !two.contains(Backend::Sqlite));
+        assert_eq!(two.to_string(), "postgres and mysql");
+        assert_eq!(Backends::ALL.to_string(), "postgres, sqlite and mysql");
+        assert_eq!(Backends::only(Backend::Sqlite).to_string(), "sqlite");
+        assert!(two.intersects(Backends::only(Backend::Postgres)) && !two.intersects(Backends::only(Backend::Sqlite)));
+        assert_eq!(Backends::ALL.iter().collect::<Vec<_>>(), Backend::ALL);
     }
 }

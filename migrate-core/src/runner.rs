@@ -19,6 +19,7 @@ use crate::lock::{LockGuard, Transaction};
 use crate::packed::{Expected, List};
 use crate::plan::{self, Action, Command, Plan, Policy, Step, Target};
 use crate::revision::{Backend, RevisionId, Script};
+use crate::scan::Severity;
 use crate::sql::{self, Statement};
 
 /// One step that ran.
@@ -43,6 +44,9 @@ pub struct Report {
     pub after: Option<RevisionId>,
     /// The steps that ran, in order; empty when there was nothing to do.
     pub steps: Vec<StepReport>,
+    /// The folder's warnings ([`crate::Severity::Warning`]) about files those steps ran, on this backend (from
+    /// [`Config::folder_problems`]: a folder scanned at run time), each once.
+    pub warnings: Vec<crate::scan::Problem>,
 }
 
 impl Report {
@@ -128,7 +132,7 @@ pub(crate) fn run(
             List::Embedded(embedded) => up_to_date(embedded.packed().expected(backend), driver, config)?,
         };
         if let Some(current) = current {
-            return Ok(Report { before: current.clone(), after: current, steps: Vec::new() });
+            return Ok(Report { before: current.clone(), after: current, steps: Vec::new(), warnings: Vec::new() });
         }
     }
     let revisions = list.revisions();
@@ -139,11 +143,16 @@ pub(crate) fn run(
         read_history(driver, &config.table)?
     };
     let Some(first_command) = commands.first() else {
-        return Ok(Report { before: newest(&rows), after: newest(&rows), steps: Vec::new() });
+        return Ok(Report { before: newest(&rows), after: newest(&rows), steps: Vec::new(), warnings: Vec::new() });
     };
     let before = match plan::plan(revisions, &rows, first_command, &policy) {
         Ok(first) if first.is_empty() && commands.len() == 1 => {
-            return Ok(Report { after: first.current.clone(), before: first.current, steps: Vec::new() });
+            return Ok(Report {
+                after: first.current.clone(),
+                before: first.current,
+                steps: Vec::new(),
+                warnings: Vec::new(),
+            });
         }
         Ok(first) => first.current,
         // Seen without the lock, a dirty row may be a revision another runner is applying right now (on MySQL every
@@ -164,6 +173,7 @@ pub(crate) fn run(
     let mut guard = lock(driver, config)?;
     guard.driver().create_history(&config.table).map_err(db("creating the history table"))?;
     let mut done = Vec::new();
+    let mut warnings = Vec::new();
     let mut after = before.clone();
     // Since when this runner has been waiting for another that applies a revision without the lock.
     let mut waiting: Option<Instant> = None;
@@ -187,7 +197,15 @@ pub(crate) fn run(
             }
             waiting = None;
             let plan = plan::plan(revisions, &rows, &command, &policy)?;
-            refuse_blocked(config, &plan.steps)?;
+            let backend = guard.driver().backend();
+            refuse_blocked(config, &plan.steps, backend)?;
+            if let Some((_, problems)) = &config.folder_problems {
+                for warning in plan::concerning(&plan.steps, problems, backend) {
+                    if warning.severity == Severity::Warning && !warnings.contains(&warning) {
+                        warnings.push(warning);
+                    }
+                }
+            }
             if !pinned {
                 check(index, &plan)?;
             }
@@ -209,7 +227,7 @@ pub(crate) fn run(
         }
     }
     guard.release()?;
-    Ok(Report { before, after, steps: done })
+    Ok(Report { before, after, steps: done, warnings })
 }
 
 /// Whether an upgrade to head has nothing to do: every revision of `expected` recorded applied, in order, with the
@@ -249,10 +267,10 @@ fn up_to_date<'e>(
     Ok(Some(last.map(|e| RevisionId { version: e.version.to_owned(), name: e.name.to_owned() })))
 }
 
-/// Refuses `steps` if a problem of the folder ([`Config::folder_problems`]) stands in their way.
-pub(crate) fn refuse_blocked(config: &Config, steps: &[Step<'_>]) -> Result<(), Error> {
+/// Refuses `steps` on `backend` if a problem of the folder ([`Config::folder_problems`]) stands in their way.
+pub(crate) fn refuse_blocked(config: &Config, steps: &[Step<'_>], backend: Backend) -> Result<(), Error> {
     let Some((folder, problems)) = &config.folder_problems else { return Ok(()) };
-    let blocking = plan::blocked_by(steps, problems);
+    let blocking = plan::blocked_by(steps, problems, backend);
     if blocking.is_empty() {
         return Ok(());
     }
@@ -598,6 +616,12 @@ pub(crate) fn statement_by_statement(
                 driver.update_row(table, &row).map_err(db(context("marking as applied")))?;
             }
         }
+    } else if step.action != Action::Revert {
+        // The write that ended the revision was made before its last statement ran: the real time goes after it.
+        mark_applied(&mut row, started);
+        let timed =
+            RowWrite::Timed { version: &row.version, duration_ms: row.duration_ms, applied_at: &row.applied_at };
+        driver.record_timing(table, &timed).map_err(db(context("recording the time taken by")))?;
     }
     driver.after_statements(more).map_err(db("taking the lock again after a no-transaction revision"))
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::revision::{Backend, Direction, Revision, Script, ScriptKind};
+use crate::revision::{relative_path, Backend, Backends, Direction, Revision, Script, ScriptKind};
 use crate::sql::{self, Directive};
 
 /// How strict the scan is.
@@ -67,6 +67,35 @@ pub enum ProblemKind {
     TransactionControl,
     /// A file that exists but cannot be read.
     Unreadable,
+    /// A quote, comment or dollar-quoted body that opens and never closes, where the backend's server refuses that.
+    Unclosed,
+    /// A folder that mixes layouts (revision directories beside sqlx or refinery files, or sqlx's files beside
+    /// refinery's): which files are revisions, and in what order, is not known.
+    MixedLayout,
+    /// A statement the backend accepts inside a transaction and then ignores (SQLite's `PRAGMA foreign_keys`), in a
+    /// file that runs in one: a warning, since the database is in the state the file left.
+    IgnoredInTransaction,
+}
+
+/// How much a [`Problem`] stands in the way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Severity {
+    /// The file does nothing, or may not do what it says, and the database is in the state it left: reported by
+    /// `verify`, `status` and `upgrade`, and at compile time as a warning; it never blocks.
+    Warning,
+    /// The file would fail, or would break the record: the macro refuses the build, and the command line refuses a
+    /// step that would run or rely on the file, on the backends the problem concerns.
+    Error,
+}
+
+impl Severity {
+    /// `"error"` or `"warning"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
 }
 
 /// One mistake in a revision folder: where it is and what to do about it.
@@ -81,11 +110,24 @@ pub struct Problem {
     pub line: Option<usize>,
     /// What is wrong and what to do next; lowercase, no trailing period.
     pub message: String,
+    /// The backends whose run of the file it concerns: all of them for most problems; the one an override file is
+    /// for; the ones whose dialect reads the file that way, for a check that depends on the dialect (a generic file
+    /// runs on every backend, each reading it in its own dialect).
+    pub backends: Backends,
+    /// Whether it blocks ([`Severity::Error`]) or is only said ([`Severity::Warning`]).
+    pub severity: Severity,
 }
 
 impl Problem {
     fn new(kind: ProblemKind, path: impl Into<PathBuf>, message: impl Into<String>) -> Problem {
-        Problem { kind, path: path.into(), line: None, message: message.into() }
+        Problem {
+            kind,
+            path: path.into(),
+            line: None,
+            message: message.into(),
+            backends: Backends::ALL,
+            severity: Severity::Error,
+        }
     }
 
     fn at_line(mut self, line: usize) -> Problem {
@@ -93,21 +135,58 @@ impl Problem {
         self
     }
 
-    /// What the problem stands in the way of: every operation (the folder's order is not known), or the steps of one
-    /// revision that would run or rely on the file it names.
+    fn on(mut self, backends: Backends) -> Problem {
+        self.backends = backends;
+        self
+    }
+
+    fn warning(mut self) -> Problem {
+        self.severity = Severity::Warning;
+        self
+    }
+
+    /// Whether the problem refuses what it stands in the way of on `backend`: an error that concerns `backend`.
+    pub fn refuses_on(&self, backend: Backend) -> bool {
+        self.severity == Severity::Error && self.backends.contains(backend)
+    }
+
+    /// Whether the problem refuses a build of a crate that runs the revisions on `targets` (the macro's verdict).
+    pub fn refuses_build_for(&self, targets: Backends) -> bool {
+        self.severity == Severity::Error && self.backends.intersects(targets)
+    }
+
+    /// What the problem stands in the way of, on the backends it concerns ([`Problem::refuses_on`]): nothing (a
+    /// warning), every operation (the folder's order is not known), or the steps of one revision that would run or
+    /// rely on the file it names.
     pub fn blocks(&self) -> Blocks<'_> {
+        match self.severity {
+            Severity::Warning => Blocks::Nothing,
+            Severity::Error => self.about(),
+        }
+    }
+
+    /// What the problem is about, whatever its severity: the whole folder, or the steps of one revision that run or
+    /// rely on the file it names (so a warning can be said when such a step runs).
+    pub fn about(&self) -> Blocks<'_> {
         let mut parts = self.path.iter();
-        let (Some(folder), file) = (parts.next().and_then(|f| f.to_str()), parts.next().and_then(|f| f.to_str()))
+        let (Some(first), second) = (parts.next().and_then(|f| f.to_str()), parts.next().and_then(|f| f.to_str()))
         else {
             return Blocks::Everything;
         };
-        match (self.kind, file) {
-            (ProblemKind::MissingFolder | ProblemKind::UnparsableName, _)
+        // A file of a flat layout names its revision itself; any other loose file stands for the whole folder.
+        let (folder, direction) = match (second, flat_file(first)) {
+            (Some(file), _) => (first, file_role(file).and_then(|role| role.direction())),
+            (None, Some(flat)) => (flat.key, Some(flat.direction())),
+            (None, None) if self.kind == ProblemKind::UnknownFile => return Blocks::Everything,
+            (None, None) => (first, None),
+        };
+        match (self.kind, direction) {
+            (ProblemKind::MissingFolder | ProblemKind::UnparsableName | ProblemKind::MixedLayout, _)
             | (ProblemKind::DuplicateVersion | ProblemKind::AmbiguousOrder, _) => Blocks::Everything,
             (ProblemKind::OverrideWithoutCounterpart, _) => Blocks::Revision(folder),
-            (_, Some(file)) if file.starts_with("up") && file.ends_with(".sql") => Blocks::Apply(folder),
-            (_, Some(file)) if file.starts_with("down") && file.ends_with(".sql") => Blocks::Revert(folder),
-            _ => Blocks::Revision(folder),
+            (_, Some(Direction::Up)) => Blocks::Apply(folder),
+            (_, Some(Direction::Down)) => Blocks::Revert(folder),
+            (_, None) => Blocks::Revision(folder),
         }
     }
 
@@ -124,6 +203,9 @@ impl Problem {
                 if let Some(line) = self.0.line {
                     write!(f, ":{line}")?;
                 }
+                if self.0.backends != Backends::ALL {
+                    write!(f, ": on {}", self.0.backends)?;
+                }
                 write!(f, ": {}", self.0.message)
             }
         }
@@ -137,9 +219,11 @@ impl fmt::Display for Problem {
     }
 }
 
-/// What a [`Problem`] stands in the way of ([`Problem::blocks`]).
+/// What a [`Problem`] stands in the way of ([`Problem::blocks`]), or is about ([`Problem::about`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Blocks<'a> {
+    /// Nothing: a warning.
+    Nothing,
     /// Every operation: the revisions or their order are not known.
     Everything,
     /// Applying and reverting the revision in this folder.
@@ -224,6 +308,7 @@ pub fn scan(dir: &Path, options: &ScanOptions) -> Scan {
         return scan;
     }
     let mut folders: BTreeMap<String, Vec<(String, PathBuf)>> = BTreeMap::new();
+    let mut flat_files: BTreeMap<String, Vec<(String, PathBuf)>> = BTreeMap::new();
     let walker = walkdir::WalkDir::new(dir)
         .min_depth(1)
         .max_depth(2)
@@ -258,10 +343,24 @@ pub fn scan(dir: &Path, options: &ScanOptions) -> Scan {
         let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path()).to_path_buf();
         let file_name = entry.file_name().to_string_lossy().into_owned();
         match entry.depth() {
-            // Loose files beside the revision folders (README.md, .keep, ...) are not ours.
             1 if entry.file_type().is_dir() => {
                 folders.entry(file_name).or_default();
             }
+            // Loose files: a flat layout's revisions, or documentation beside the revision folders (README.md,
+            // diesel's .keep), which is not ours; a SQL file no layout explains is a problem.
+            1 if file_name.ends_with(".sql") => match flat_file(&file_name) {
+                Some(flat) => flat_files
+                    .entry(flat.key.to_owned())
+                    .or_default()
+                    .push((file_name.clone(), entry.path().to_path_buf())),
+                None => scan.problems.push(Problem::new(
+                    ProblemKind::UnknownFile,
+                    rel,
+                    "a SQL file no layout explains: revisions are folders `<version>_<name>/` with up.sql and \
+                     down.sql (diesel's layout), files `<version>_<name>.up.sql` and `.down.sql` (sqlx's), or files \
+                     `V<n>__<name>.sql` (refinery's); rename it to one of these, or move it out of the folder",
+                )),
+            },
             2 => {
                 let folder = rel.iter().next().unwrap_or_default().to_string_lossy().into_owned();
                 if entry.file_type().is_dir() {
@@ -278,14 +377,140 @@ pub fn scan(dir: &Path, options: &ScanOptions) -> Scan {
             _ => {}
         }
     }
+    check_layouts(&folders, &flat_files, &mut scan.problems);
     for (folder, files) in folders {
         if let Some(revision) = read_revision(&folder, files, options, &mut scan.problems) {
+            scan.revisions.push(revision);
+        }
+    }
+    for (key, files) in flat_files {
+        if let Some(revision) = read_revision(&key, files, options, &mut scan.problems) {
             scan.revisions.push(revision);
         }
     }
     scan.revisions.sort_by(|a, b| a.version().cmp(b.version()));
     check_versions(&scan.revisions, &mut scan.problems);
     scan
+}
+
+/// How a folder lays out its revisions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Layout {
+    /// A directory per revision, `<version>_<name>/` with `up.sql` and `down.sql` (diesel's, and ours).
+    Folders,
+    /// sqlx's: `<version>_<description>.up.sql` and `.down.sql`, or `<version>_<description>.sql` alone for a
+    /// revision without a down file.
+    Sqlx,
+    /// refinery's: `V<n>__<name>.sql` (or `U<n>__<name>.sql`), without down files.
+    Refinery,
+}
+
+impl Layout {
+    /// Whose layout it is, for messages.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Layout::Folders => "diesel's (a folder per revision)",
+            Layout::Sqlx => "sqlx's",
+            Layout::Refinery => "refinery's",
+        }
+    }
+}
+
+/// What a file of a flat layout is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FlatRole {
+    /// `….up.sql`.
+    Up,
+    /// `….down.sql`.
+    Down,
+    /// `….sql` alone (sqlx's simple revision, every refinery revision): it applies, and nothing reverts it.
+    Alone,
+}
+
+/// A file of a flat layout, read from its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FlatFile<'a> {
+    layout: Layout,
+    /// The name without what says its role: `<version>_<description>` or `V<n>__<name>`; the revision's key.
+    key: &'a str,
+    role: FlatRole,
+    /// The digits of the version, as written.
+    digits: &'a str,
+    name: &'a str,
+}
+
+impl FlatFile<'_> {
+    fn direction(&self) -> Direction {
+        if self.role == FlatRole::Down {
+            Direction::Down
+        } else {
+            Direction::Up
+        }
+    }
+}
+
+/// Reads `file` as a file of sqlx's or refinery's layout; `None` if it is neither.
+fn flat_file(file: &str) -> Option<FlatFile<'_>> {
+    let (key, role) = if let Some(key) = file.strip_suffix(".up.sql") {
+        (key, FlatRole::Up)
+    } else if let Some(key) = file.strip_suffix(".down.sql") {
+        (key, FlatRole::Down)
+    } else {
+        (file.strip_suffix(".sql")?, FlatRole::Alone)
+    };
+    let digits_of = |text: &str| text.bytes().take_while(u8::is_ascii_digit).count();
+    if let Some(rest) = key.strip_prefix(['V', 'U']).filter(|_| role == FlatRole::Alone) {
+        let n = digits_of(rest);
+        let name = rest[n..].strip_prefix("__")?;
+        return (n > 0 && !name.trim().is_empty()).then_some(FlatFile {
+            layout: Layout::Refinery,
+            key,
+            role,
+            digits: &rest[..n],
+            name,
+        });
+    }
+    let n = digits_of(key);
+    let name = key[n..].strip_prefix('_')?;
+    (n > 0 && !name.trim().is_empty()).then_some(FlatFile { layout: Layout::Sqlx, key, role, digits: &key[..n], name })
+}
+
+/// A flat layout's version: its digits, zero-padded to [`SEQUENCE_DIGITS`], since sqlx and refinery order versions
+/// as numbers (`V2` before `V10`) and revisions here are ordered as text; longer versions (timestamps) are kept.
+/// Their own history tables record the number, which `migrate import` matches as a number.
+fn flat_version(digits: &str) -> String {
+    format!("{digits:0>SEQUENCE_DIGITS$}")
+}
+
+/// One layout per folder: directories and flat files side by side, or two flat layouts, are refused.
+fn check_layouts(
+    folders: &BTreeMap<String, Vec<(String, PathBuf)>>,
+    flat: &BTreeMap<String, Vec<(String, PathBuf)>>,
+    problems: &mut Vec<Problem>,
+) {
+    let mut seen: Vec<(Layout, &str)> = Vec::new();
+    if let Some(folder) = folders.keys().next() {
+        seen.push((Layout::Folders, folder));
+    }
+    for (file, _) in flat.values().flatten() {
+        let layout = flat_file(file).map_or(Layout::Sqlx, |f| f.layout);
+        if !seen.iter().any(|(l, _)| *l == layout) {
+            seen.push((layout, file));
+        }
+    }
+    if let [(first, a), (second, b), ..] = seen[..] {
+        problems.push(Problem::new(
+            ProblemKind::MixedLayout,
+            "",
+            format!(
+                "mixes layouts: `{a}` is laid out as {} and `{b}` as {}; a folder holds one layout, so move one \
+                 kind into a folder of its own",
+                first.name(),
+                second.name()
+            ),
+        ));
+    }
 }
 
 /// Splits a folder name into (version, name): the version is the text before the first `_` with dashes
@@ -316,6 +541,15 @@ enum FileRole {
     Metadata,
 }
 
+impl FileRole {
+    fn direction(&self) -> Option<Direction> {
+        match self {
+            FileRole::Script(direction, _) => Some(*direction),
+            FileRole::Metadata => None,
+        }
+    }
+}
+
 fn file_role(file: &str) -> Option<FileRole> {
     if file == "metadata.toml" {
         return Some(FileRole::Metadata);
@@ -338,6 +572,8 @@ struct RawScript {
     text: String,
 }
 
+/// Reads one revision: a folder of [`Layout::Folders`], or the files of a flat layout that share `folder` as their
+/// key (`<version>_<description>` for sqlx's, `V<n>__<name>` for refinery's).
 fn read_revision(
     folder: &str,
     files: Vec<(String, PathBuf)>,
@@ -345,19 +581,46 @@ fn read_revision(
     problems: &mut Vec<Problem>,
 ) -> Option<Revision> {
     let start = problems.len();
-    let (version, name) = match parse_folder_name(folder) {
-        Ok(parts) => parts,
-        Err(message) => {
-            problems.push(Problem::new(ProblemKind::UnparsableName, folder, message));
-            return None;
+    let flat: Vec<FlatFile<'_>> = files.iter().filter_map(|(file, _)| flat_file(file)).collect();
+    let (version, name) = match flat.first() {
+        Some(first) => (flat_version(first.digits), first.name.to_owned()),
+        None => match parse_folder_name(folder) {
+            Ok(parts) => parts,
+            Err(message) => {
+                problems.push(Problem::new(ProblemKind::UnparsableName, folder, message));
+                return None;
+            }
+        },
+    };
+    let rel = |file: &str| relative_path(folder, file);
+    // The names a missing file would have, and whether the layout has no down file for this revision.
+    let (up_file, down_file, implied_down) = match flat.first().map(|f| f.layout) {
+        None => ("up.sql".to_owned(), "down.sql".to_owned(), false),
+        Some(layout) => {
+            let alone = flat.iter().any(|f| f.role == FlatRole::Alone);
+            let suffix = if layout == Layout::Refinery || alone { ".sql" } else { ".up.sql" };
+            (format!("{folder}{suffix}"), format!("{folder}.down.sql"), alone)
         }
     };
-    let rel = |file: &str| Path::new(folder).join(file);
+    if flat.iter().filter(|f| f.direction() == Direction::Up).count() > 1 {
+        let names: Vec<&str> = flat.iter().filter(|f| f.direction() == Direction::Up).map(|f| f.key).collect();
+        problems.push(Problem::new(
+            ProblemKind::DuplicateVersion,
+            folder,
+            format!("{} files apply the revision `{}`; keep one", names.len(), names[0]),
+        ));
+    }
     let mut up: Vec<RawScript> = Vec::new();
     let mut down: Vec<RawScript> = Vec::new();
     let mut run_in_transaction = true;
-    for (file, path) in files {
-        let Some(role) = file_role(&file) else {
+    for (file, path) in &files {
+        let file = file.clone();
+        let role = if flat.is_empty() {
+            file_role(&file)
+        } else {
+            flat_file(&file).map(|f| FileRole::Script(f.direction(), None))
+        };
+        let Some(role) = role else {
             problems.push(Problem::new(
                 ProblemKind::UnknownFile,
                 rel(&file),
@@ -366,7 +629,7 @@ fn read_revision(
             ));
             continue;
         };
-        let text = match std::fs::read(&path) {
+        let text = match std::fs::read(path) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => text,
                 Err(err) => {
@@ -406,19 +669,21 @@ fn read_revision(
     down.sort_by_key(|s| s.backend);
     let generic_up = up.first().filter(|s| s.backend.is_none()).is_some();
     let generic_down = down.first().filter(|s| s.backend.is_none()).is_some();
-    if !generic_up && !problems[start..].iter().any(|p| p.path == rel("up.sql")) {
+    if !generic_up && !problems[start..].iter().any(|p| p.path == rel(&up_file)) {
         problems.push(Problem::new(
             ProblemKind::MissingUp,
-            rel("up.sql"),
-            "missing up.sql; every revision needs the SQL that applies it",
+            rel(&up_file),
+            format!("missing {up_file}; every revision needs the SQL that applies it"),
         ));
     }
-    if !generic_down && !problems[start..].iter().any(|p| p.path == rel("down.sql")) {
+    if !generic_down && !implied_down && !problems[start..].iter().any(|p| p.path == rel(&down_file)) {
         problems.push(Problem::new(
             ProblemKind::MissingDown,
-            rel("down.sql"),
-            "missing down.sql; write the SQL that reverts up.sql, or mark the revision irreversible with a \
-             down.sql whose first line is `-- migrate:irreversible`",
+            rel(&down_file),
+            format!(
+                "missing {down_file}; write the SQL that reverts {up_file}, or mark the revision irreversible \
+                 with a {down_file} whose first line is `-- migrate:irreversible`"
+            ),
         ));
     }
     let up: Vec<Script> = up
@@ -434,18 +699,24 @@ fn read_revision(
         let has_up = up.iter().any(|s| s.backend() == Some(backend));
         let has_down = down.iter().any(|s| s.backend() == Some(backend));
         if has_up && !has_down && !irreversible {
-            problems.push(Problem::new(
-                ProblemKind::OverrideWithoutCounterpart,
-                rel(&format!("up.{backend}.sql")),
-                format!("up.{backend}.sql has no down.{backend}.sql; add it so {backend} reverts what it applied"),
-            ));
+            problems.push(
+                Problem::new(
+                    ProblemKind::OverrideWithoutCounterpart,
+                    rel(&format!("up.{backend}.sql")),
+                    format!("up.{backend}.sql has no down.{backend}.sql; add it so {backend} reverts what it applied"),
+                )
+                .on(Backends::only(backend)),
+            );
         }
         if has_down && !has_up {
-            problems.push(Problem::new(
-                ProblemKind::OverrideWithoutCounterpart,
-                rel(&format!("down.{backend}.sql")),
-                format!("down.{backend}.sql has no up.{backend}.sql; add it, or remove the override"),
-            ));
+            problems.push(
+                Problem::new(
+                    ProblemKind::OverrideWithoutCounterpart,
+                    rel(&format!("down.{backend}.sql")),
+                    format!("down.{backend}.sql has no up.{backend}.sql; add it, or remove the override"),
+                )
+                .on(Backends::only(backend)),
+            );
         }
     }
     // A revision with a broken or missing file is still listed (its problems say which file), so an operation that
@@ -454,10 +725,19 @@ fn read_revision(
     let mut down = down;
     let placeholder = |file: &str| Script::new_owned(file.to_owned(), None, String::new(), ScriptKind::Empty, true);
     if up.first().is_none_or(|s| s.backend().is_some()) {
-        up.insert(0, placeholder("up.sql"));
+        up.insert(0, placeholder(&up_file));
     }
     if down.first().is_none_or(|s| s.backend().is_some()) {
-        down.insert(0, placeholder("down.sql"));
+        // sqlx's `<version>_<description>.sql` and refinery's files apply a revision that nothing reverts: the
+        // revision is irreversible, with no file (an empty name) for its down script.
+        down.insert(
+            0,
+            if implied_down {
+                Script::new_owned(String::new(), None, String::new(), ScriptKind::Irreversible, run_in_transaction)
+            } else {
+                placeholder(&down_file)
+            },
+        );
     }
     Some(Revision::new_owned(version, name, folder.to_owned(), up, down))
 }
@@ -470,19 +750,24 @@ fn build_script(
     options: &ScanOptions,
     problems: &mut Vec<Problem>,
 ) -> Script {
-    let path = Path::new(folder).join(&raw.file);
+    let path = relative_path(folder, &raw.file);
+    let first_problem = problems.len();
     let (directives, directive_problems) = sql::directives(&raw.text);
     for p in directive_problems {
         problems.push(Problem::new(ProblemKind::Directive, &path, p.message).at_line(p.line));
     }
     let irreversible = directives.contains(&Directive::Irreversible);
     let transaction = run_in_transaction && !directives.contains(&Directive::NoTransaction);
-    // A file of comments says on purpose that it does nothing; whitespace or an untouched template says nothing.
-    // Each dialect's split is made once and serves every check below (the macro runs this, unoptimised, on every
-    // file at every build). `is_blank` is PostgreSQL's split being empty.
-    let mut splits: Vec<(Backend, Vec<sql::Statement<'_>>)> =
-        vec![(Backend::Postgres, sql::split(&raw.text, Backend::Postgres))];
-    let blank = splits[0].1.is_empty();
+    // The backends that run this file: the one an override is for, or every backend for a generic file. Each reads
+    // it in its own dialect, once; the readings serve every check below (the macro runs this, unoptimised, on every
+    // file at every build). A file is blank when PostgreSQL's reading (the strictest about comments) has no
+    // statement.
+    let scope = raw.backend.map_or(Backends::ALL, Backends::only);
+    let readings: Vec<(Backend, sql::Reading<'_>)> = scope.iter().map(|b| (b, sql::read(&raw.text, b))).collect();
+    let blank = match readings.first() {
+        Some((Backend::Postgres, reading)) => reading.statements.is_empty(),
+        _ => sql::is_blank(&raw.text),
+    };
     let no_op = blank && !is_template(&raw.text) && has_comment(&raw.text);
     let kind = match (direction, irreversible, blank) {
         (_, false, true) if no_op => ScriptKind::NoOp,
@@ -526,53 +811,78 @@ fn build_script(
         }
         (_, false, false) => ScriptKind::Sql,
     };
-    if transaction && kind == ScriptKind::Sql {
-        let backends: Vec<Backend> = match raw.backend {
-            Some(b) => vec![b],
-            None => Backend::ALL.to_vec(),
+    // Checks that depend on the dialect: each backend judges the file as it reads it, and a problem concerns the
+    // backends whose reading finds it (one problem for several, where they find the same).
+    let mut found: Vec<Problem> = Vec::new();
+    for (backend, reading) in &readings {
+        let mut add = |problem: Problem| match found.iter_mut().find(|p| {
+            (p.kind, p.line, p.severity, &p.message) == (problem.kind, problem.line, problem.severity, &problem.message)
+        }) {
+            Some(same) => same.backends = same.backends.with(*backend),
+            None => found.push(problem.on(Backends::only(*backend))),
         };
-        for &backend in &backends {
-            if !splits.iter().any(|(b, _)| *b == backend) {
-                splits.push((backend, sql::split(&raw.text, backend)));
-            }
+        if let Some(open) = reading.unclosed.filter(|u| u.refused) {
+            add(Problem::new(
+                ProblemKind::Unclosed,
+                &path,
+                format!(
+                    "a {} opens here and is never closed, so the server refuses the file (and nothing after it \
+                     would run as written); close it",
+                    open.what
+                ),
+            )
+            .at_line(open.line));
         }
-        let statements = |backend: Backend| &splits.iter().find(|(b, _)| *b == backend).expect("split above").1;
-        for &backend in &backends {
-            if let Some((stmt, what)) = sql::non_transactional_in(statements(backend), backend) {
-                problems.push(
-                    Problem::new(
-                        ProblemKind::NeedsNoTransaction,
-                        &path,
-                        format!(
-                            "`{what}` cannot run inside a transaction on {backend}, and this file runs in one; add \
-                             `-- migrate:no-transaction` as the first line of {}",
-                            raw.file
-                        ),
-                    )
-                    .at_line(stmt.line),
-                );
-                break;
-            }
+        if !transaction || kind != ScriptKind::Sql {
+            continue;
         }
-        for &backend in &backends {
-            if let Some((stmt, what)) = sql::transaction_control_in(statements(backend), backend) {
-                problems.push(
-                    Problem::new(
-                        ProblemKind::TransactionControl,
-                        &path,
-                        format!(
-                            "`{what}` ends or opens a transaction, and this file already runs in one, which it and \
-                             its history record commit together; remove it, or run the file statement by statement \
-                             with `-- migrate:no-transaction` as the first line of {}",
-                            raw.file
-                        ),
-                    )
-                    .at_line(stmt.line),
-                );
-                break;
-            }
+        let statements = &reading.statements;
+        if let Some((stmt, what)) = sql::non_transactional_in(statements, *backend) {
+            add(Problem::new(
+                ProblemKind::NeedsNoTransaction,
+                &path,
+                format!(
+                    "`{what}` cannot run inside a transaction, and this file runs in one; add \
+                     `-- migrate:no-transaction` as the first line of {}",
+                    raw.file
+                ),
+            )
+            .at_line(stmt.line));
+        }
+        if let Some((stmt, what)) = sql::transaction_control_in(statements, *backend) {
+            add(Problem::new(
+                ProblemKind::TransactionControl,
+                &path,
+                format!(
+                    "`{what}` ends or opens a transaction, and this file already runs in one, which it and its \
+                     history record commit together; remove it, or run the file statement by statement with \
+                     `-- migrate:no-transaction` as the first line of {}",
+                    raw.file
+                ),
+            )
+            .at_line(stmt.line));
+        }
+        if let Some((stmt, what)) = sql::ignored_in_transaction_in(statements, *backend) {
+            add(Problem::new(
+                ProblemKind::IgnoredInTransaction,
+                &path,
+                format!(
+                    "`{what}` does nothing inside a transaction, and this file runs in one, so it has no effect \
+                     here; to make it take effect, run the file statement by statement with \
+                     `-- migrate:no-transaction` as the first line of {} (for a revision already applied, leave \
+                     the file as it is: the database is in the state it left)",
+                    raw.file
+                ),
+            )
+            .at_line(stmt.line)
+            .warning());
         }
     }
+    // Every other problem of an override concerns only its backend.
+    for problem in &mut problems[first_problem..] {
+        problem.backends = scope;
+    }
+    problems.extend(found);
     // Kept even with problems: they name this file, and a step that would run it is refused because of them.
     Script::new_owned(raw.file, raw.backend, raw.text, kind, transaction)
 }
@@ -712,6 +1022,161 @@ mod tests {
             })
             .collect();
         assert_eq!(refused, expected);
+    }
+
+    /// A generic file is judged in the dialect of each backend that runs it, and a problem concerns (and blocks)
+    /// only the backends whose reading finds it.
+    #[test]
+    fn dialect_checks_concern_the_backends_that_find_them() {
+        let dir = std::env::temp_dir().join(format!("migrate-scan-dialects-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let write = |folder: &str, up: &str| {
+            std::fs::create_dir_all(dir.join(folder)).unwrap();
+            std::fs::write(dir.join(folder).join("up.sql"), up).unwrap();
+            std::fs::write(dir.join(folder).join("down.sql"), "SELECT 1;\n").unwrap();
+        };
+        write(
+            "0001_plpgsql",
+            "CREATE FUNCTION f() RETURNS int AS $$\nDECLARE x int;\nBEGIN\n  RETURN 1;\nEND\n$$ LANGUAGE plpgsql;\n",
+        );
+        write("0002_commit", "CREATE TABLE t (a int);\nCOMMIT;\n");
+        write("0003_pragma", "PRAGMA foreign_keys = ON;\nCREATE TABLE p (a int);\n");
+        write("0004_unclosed", "CREATE TABLE a (x int);\n/* never closed\nCREATE TABLE b (x int);\n");
+        write("0005_routine", "DELIMITER //\nCREATE PROCEDURE p() BEGIN SELECT 1; END //\nDELIMITER ;\n");
+        write("0006_quote", "CREATE TABLE q (x int);\nINSERT INTO q VALUES ('open);\n");
+        let found = scan(&dir, &ScanOptions::default());
+        std::fs::remove_dir_all(&dir).unwrap();
+        let of = |folder: &str| -> Vec<(ProblemKind, Option<usize>, String, Severity)> {
+            found
+                .problems
+                .iter()
+                .filter(|p| p.path.starts_with(folder))
+                .map(|p| (p.kind, p.line, p.backends.to_string(), p.severity))
+                .collect()
+        };
+        use ProblemKind::*;
+        use Severity::*;
+        assert_eq!(of("0001_plpgsql"), [(TransactionControl, Some(3), "sqlite".into(), Error)]);
+        assert_eq!(of("0002_commit"), [(TransactionControl, Some(2), "postgres and sqlite".into(), Error)]);
+        assert_eq!(of("0003_pragma"), [(IgnoredInTransaction, Some(1), "sqlite".into(), Warning)]);
+        assert_eq!(of("0004_unclosed"), [(Unclosed, Some(2), "postgres".into(), Error)]);
+        assert!(of("0005_routine").iter().all(|p| !p.2.contains("mysql")), "{:?}", of("0005_routine"));
+        assert_eq!(of("0006_quote"), [(Unclosed, Some(2), "postgres, sqlite and mysql".into(), Error)]);
+        let problem = found.problems.iter().find(|p| p.path.starts_with("0001_plpgsql")).unwrap();
+        assert!(problem.refuses_on(Backend::Sqlite) && !problem.refuses_on(Backend::Postgres));
+        assert!(!problem.refuses_build_for(Backends::only(Backend::Postgres)));
+        assert!(
+            problem.to_string().starts_with("0001_plpgsql/up.sql:3: on sqlite: `BEGIN` ends or opens"),
+            "{problem}"
+        );
+        let warning = found.problems.iter().find(|p| p.kind == IgnoredInTransaction).unwrap();
+        assert_eq!(warning.blocks(), Blocks::Nothing);
+        assert!(!warning.refuses_build_for(Backends::ALL));
+    }
+
+    fn folder_of(name: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("migrate-scan-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for (file, text) in files {
+            let path = dir.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    /// sqlx's flat layout, as sqlx projects keep it: reversible pairs, a simple file (no down: irreversible), the
+    /// `-- no-transaction` first line, and documentation beside them.
+    #[test]
+    fn sqlx_layout() {
+        let dir = folder_of(
+            "sqlx",
+            &[
+                ("20250102160800_create_accounts.up.sql", "CREATE TABLE accounts (id INT);\n"),
+                ("20250102160800_create_accounts.down.sql", "DROP TABLE accounts;\n"),
+                ("20250104154109_index.sql", "-- no-transaction\nCREATE INDEX CONCURRENTLY i ON accounts (id);\n"),
+                ("3_small.up.sql", "SELECT 1;\n"),
+                ("3_small.down.sql", "SELECT 2;\n"),
+                ("README.md", "how to add a revision\n"),
+            ],
+        );
+        let found = scan(&dir, &ScanOptions::default());
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(found.problems.is_empty(), "{:#?}", found.problems);
+        let ids: Vec<(&str, &str, &str)> =
+            found.revisions.iter().map(|r| (r.version(), r.name(), r.folder())).collect();
+        assert_eq!(
+            ids,
+            [
+                ("00000003", "small", "3_small"),
+                ("20250102160800", "create_accounts", "20250102160800_create_accounts"),
+                ("20250104154109", "index", "20250104154109_index"),
+            ]
+        );
+        let accounts = &found.revisions[1];
+        assert_eq!(accounts.up(Backend::Postgres).file(), "20250102160800_create_accounts.up.sql");
+        assert_eq!(
+            accounts.path_of(accounts.down(Backend::Sqlite)),
+            Path::new("20250102160800_create_accounts.down.sql")
+        );
+        let index = &found.revisions[2];
+        assert!(!index.up(Backend::Postgres).transaction());
+        assert_eq!(index.down(Backend::Postgres).kind(), ScriptKind::Irreversible);
+        assert_eq!(index.down(Backend::Postgres).file(), "");
+    }
+
+    /// refinery's layout: `V<n>__<name>.sql` (and `U<n>__`), ordered by number, without down files.
+    #[test]
+    fn refinery_layout() {
+        let dir = folder_of(
+            "refinery",
+            &[
+                ("V1__initial.sql", "CREATE TABLE a (id INT);\n"),
+                ("V2__add_b.sql", "CREATE TABLE b (id INT);\n"),
+                ("V10__add_c.sql", "CREATE TABLE c (id INT);\n"),
+                ("U11__unversioned.sql", "SELECT 1;\n"),
+            ],
+        );
+        let found = scan(&dir, &ScanOptions::default());
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(found.problems.is_empty(), "{:#?}", found.problems);
+        let ids: Vec<(&str, &str)> = found.revisions.iter().map(|r| (r.version(), r.name())).collect();
+        assert_eq!(
+            ids,
+            [("00000001", "initial"), ("00000002", "add_b"), ("00000010", "add_c"), ("00000011", "unversioned")]
+        );
+        assert!(found.revisions.iter().all(|r| r.down(Backend::Mysql).kind() == ScriptKind::Irreversible));
+    }
+
+    /// What no layout explains is a problem, never silence: a stray SQL file, two layouts in one folder, a sqlx
+    /// revision without its down file.
+    #[test]
+    fn flat_files_no_layout_explains() {
+        let dir = folder_of(
+            "flat-problems",
+            &[
+                ("0001_a/up.sql", "SELECT 1;\n"),
+                ("0001_a/down.sql", "SELECT 1;\n"),
+                ("V2__b.sql", "SELECT 1;\n"),
+                ("notes.sql", "SELECT 1;\n"),
+                ("3_c.up.sql", "SELECT 1;\n"),
+            ],
+        );
+        let found = scan(&dir, &ScanOptions::default());
+        std::fs::remove_dir_all(&dir).unwrap();
+        let problems: Vec<(ProblemKind, String, Blocks<'_>)> =
+            found.problems.iter().map(|p| (p.kind, p.path.display().to_string(), p.blocks())).collect();
+        assert!(
+            problems.contains(&(ProblemKind::UnknownFile, "notes.sql".into(), Blocks::Everything)),
+            "{problems:#?}"
+        );
+        assert!(problems.iter().any(|p| p.0 == ProblemKind::MixedLayout && p.2 == Blocks::Everything), "{problems:#?}");
+        assert!(
+            problems.contains(&(ProblemKind::MissingDown, "3_c.down.sql".into(), Blocks::Revert("3_c"))),
+            "{problems:#?}"
+        );
+        let mixed = found.problems.iter().find(|p| p.kind == ProblemKind::MixedLayout).unwrap();
+        assert!(mixed.message.contains("`0001_a` is laid out as diesel's"), "{}", mixed.message);
     }
 
     #[test]

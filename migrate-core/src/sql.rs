@@ -36,7 +36,37 @@ pub fn line_of(text: &str, offset: usize) -> usize {
 /// Splits `script` into statements as `dialect` reads it. Empty statements and comments between statements are
 /// dropped, so a file with nothing but comments yields no statement.
 pub fn split(script: &str, dialect: Backend) -> Vec<Statement<'_>> {
-    Splitter::new(script, dialect).run()
+    read(script, dialect).statements
+}
+
+/// A script as one dialect reads it: its statements, and the quote or comment left open at its end, if any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Reading<'a> {
+    /// The statements, as [`split`] gives them.
+    pub statements: Vec<Statement<'a>>,
+    /// A quote, comment or dollar-quoted body that the script opens and never closes.
+    pub unclosed: Option<Unclosed>,
+}
+
+/// A quote, comment or dollar-quoted body still open at the end of a script.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Unclosed {
+    /// The line (1-based) where it opens.
+    pub line: usize,
+    /// What is open: `` `/*` comment ``, `string`, `quoted identifier`, `dollar-quoted body`.
+    pub what: &'static str,
+    /// Whether the dialect's server refuses the script for it. SQLite and MySQL read a `/*` comment left open as
+    /// running to the end of the input; PostgreSQL refuses it, and every dialect refuses an unclosed quote.
+    pub refused: bool,
+}
+
+/// Reads `script` as `dialect` does: [`split`]'s statements, and what it leaves open.
+pub fn read(script: &str, dialect: Backend) -> Reading<'_> {
+    let mut splitter = Splitter::new(script, dialect);
+    let statements = splitter.run();
+    Reading { statements, unclosed: splitter.unclosed }
 }
 
 /// `true` if `script` holds no statement: only whitespace and comments.
@@ -53,6 +83,7 @@ struct Splitter<'a> {
     line: usize,
     delimiter: String,
     out: Vec<Statement<'a>>,
+    unclosed: Option<Unclosed>,
 }
 
 /// What the splitter knows about the statement it is inside.
@@ -87,7 +118,16 @@ impl<'a> Splitter<'a> {
     fn new(src: &'a str, dialect: Backend) -> Self {
         // A leading byte-order mark is not part of the first statement.
         let pos = if src.starts_with('\u{feff}') { 3 } else { 0 };
-        Splitter { src, bytes: src.as_bytes(), dialect, pos, line: 1, delimiter: ";".to_owned(), out: Vec::new() }
+        Splitter {
+            src,
+            bytes: src.as_bytes(),
+            dialect,
+            pos,
+            line: 1,
+            delimiter: ";".to_owned(),
+            out: Vec::new(),
+            unclosed: None,
+        }
     }
 
     fn peek(&self, ahead: usize) -> u8 {
@@ -101,7 +141,7 @@ impl<'a> Splitter<'a> {
         self.pos += 1;
     }
 
-    fn run(mut self) -> Vec<Statement<'a>> {
+    fn run(&mut self) -> Vec<Statement<'a>> {
         let mut cur = Current::default();
         while self.pos < self.bytes.len() {
             let before = self.pos;
@@ -115,7 +155,13 @@ impl<'a> Splitter<'a> {
         }
         let end = self.bytes.len();
         self.finish(&mut cur, end);
-        self.out
+        std::mem::take(&mut self.out)
+    }
+
+    /// Notes that what opened on `line` runs to the end of the script.
+    fn left_open(&mut self, line: usize, what: &'static str) {
+        let refused = !(what == "`/*` comment" && self.dialect != Backend::Postgres);
+        self.unclosed = Some(Unclosed { line, what, refused });
     }
 
     /// Reads one token (or a run of whitespace, a comment, a delimiter) of the script.
@@ -266,6 +312,7 @@ impl<'a> Splitter<'a> {
     }
 
     fn skip_quoted(&mut self, quote: u8, backslash: bool) {
+        let line = self.line;
         self.bump();
         while self.pos < self.bytes.len() {
             let c = self.peek(0);
@@ -285,9 +332,13 @@ impl<'a> Splitter<'a> {
                 return;
             }
         }
+        // MySQL reads `"…"` as a string (without ANSI_QUOTES), the others as an identifier.
+        let string = quote == b'\'' || quote == b'"' && self.dialect == Backend::Mysql;
+        self.left_open(line, if string { "string" } else { "quoted identifier" });
     }
 
     fn skip_until(&mut self, close: u8) {
+        let line = self.line;
         while self.pos < self.bytes.len() {
             let c = self.peek(0);
             self.bump();
@@ -295,6 +346,7 @@ impl<'a> Splitter<'a> {
                 return;
             }
         }
+        self.left_open(line, "quoted identifier");
     }
 
     fn skip_line_comment(&mut self) {
@@ -304,6 +356,7 @@ impl<'a> Splitter<'a> {
     }
 
     fn skip_block_comment(&mut self) {
+        let line = self.line;
         let nests = self.dialect == Backend::Postgres;
         let mut depth = 0usize;
         while self.pos < self.bytes.len() {
@@ -325,6 +378,7 @@ impl<'a> Splitter<'a> {
                 self.bump();
             }
         }
+        self.left_open(line, "`/*` comment");
     }
 
     /// At a `$tag$` opener: skips to the matching closer and returns `true`; otherwise returns `false`.
@@ -338,6 +392,7 @@ impl<'a> Splitter<'a> {
             return false;
         }
         let tag = &self.src[self.pos..self.pos + tag_len + 2];
+        let line = self.line;
         for _ in 0..tag.len() {
             self.bump();
         }
@@ -350,6 +405,7 @@ impl<'a> Splitter<'a> {
             }
             self.bump();
         }
+        self.left_open(line, "dollar-quoted body");
         true
     }
 
@@ -416,6 +472,11 @@ pub fn directives(script: &str) -> (Vec<Directive>, Vec<DirectiveProblem>) {
         if leading && !trimmed.is_empty() && comment.is_none() {
             leading = false;
         }
+        if leading && comment == Some("no-transaction") {
+            // sqlx's directive, which its folders carry as their first line.
+            found.push(Directive::NoTransaction);
+            continue;
+        }
         let Some(word) = comment.and_then(|c| c.strip_prefix("migrate:")) else { continue };
         let word = word.trim();
         let line = index + 1;
@@ -453,7 +514,25 @@ pub fn non_transactional_in<'a>(
     statements: &[Statement<'a>],
     backend: Backend,
 ) -> Option<(Statement<'a>, &'static str)> {
-    statements.iter().find_map(|stmt| non_transactional(stmt.text, backend).map(|what| (*stmt, what)))
+    statements.iter().find_map(|stmt| {
+        non_transactional(stmt.text, backend).filter(|&what| what != IGNORED).map(|what| (*stmt, what))
+    })
+}
+
+/// SQLite accepts `PRAGMA foreign_keys` inside a transaction and does nothing ("this pragma is a no-op within a
+/// transaction"): run statement by statement it runs alone, so it takes effect; in a transaction it is no error.
+const IGNORED: &str = "PRAGMA foreign_keys";
+
+/// The first statement among `statements` that `backend` accepts inside a transaction block and then ignores
+/// (SQLite's `PRAGMA foreign_keys`), with the words that identify it: a file that runs in a transaction does not do
+/// what it says there, which is worth a warning and no refusal (the database is in the state the file left).
+pub fn ignored_in_transaction_in<'a>(
+    statements: &[Statement<'a>],
+    backend: Backend,
+) -> Option<(Statement<'a>, &'static str)> {
+    statements.iter().find_map(|stmt| {
+        non_transactional(stmt.text, backend).filter(|&what| what == IGNORED).map(|what| (*stmt, what))
+    })
 }
 
 /// The first statement of `script` that, on `backend`, begins, ends or abandons a transaction (`BEGIN`, `COMMIT`,
@@ -620,7 +699,7 @@ fn non_transactional(statement: &str, backend: Backend) -> Option<&'static str> 
             ("ATTACH", _) => Some("ATTACH"),
             ("DETACH", _) => Some("DETACH"),
             ("PRAGMA", "JOURNAL_MODE") => Some("PRAGMA journal_mode"),
-            ("PRAGMA", "FOREIGN_KEYS") => Some("PRAGMA foreign_keys"),
+            ("PRAGMA", "FOREIGN_KEYS") => Some(IGNORED),
             ("PRAGMA", _) if w(2) == "JOURNAL_MODE" => Some("PRAGMA journal_mode"),
             _ => None,
         },
@@ -890,6 +969,37 @@ mod tests {
     }
 
     #[test]
+    fn what_a_script_leaves_open_is_found_with_its_line() {
+        let open = |sql: &str, dialect: Backend| read(sql, dialect).unclosed.map(|u| (u.line, u.what, u.refused));
+        let comment = "CREATE TABLE a (x int);\n/* never closed\nCREATE TABLE b (x int);\n";
+        assert_eq!(open(comment, Backend::Postgres), Some((2, "`/*` comment", true)));
+        // SQLite and MariaDB read the comment as running to the end, and run the file.
+        assert_eq!(open(comment, Backend::Sqlite), Some((2, "`/*` comment", false)));
+        assert_eq!(open(comment, Backend::Mysql), Some((2, "`/*` comment", false)));
+        assert_eq!(open("SELECT 1;\nSELECT 'a;\n", Backend::Sqlite), Some((2, "string", true)));
+        assert_eq!(open("SELECT \"a;", Backend::Mysql), Some((1, "string", true)));
+        assert_eq!(open("SELECT \"a;", Backend::Postgres), Some((1, "quoted identifier", true)));
+        assert_eq!(open("\nSELECT $x$ body;", Backend::Postgres), Some((2, "dollar-quoted body", true)));
+        assert_eq!(open("SELECT [a;", Backend::Sqlite), Some((1, "quoted identifier", true)));
+        for closed in ["SELECT 'a' /* b */;", "SELECT $$ x $$;", "/* a /* b */ c */ SELECT 1;"] {
+            assert_eq!(open(closed, Backend::Postgres), None, "{closed}");
+        }
+    }
+
+    #[test]
+    fn pragma_foreign_keys_is_ignored_in_a_transaction_not_refused() {
+        let sql = "PRAGMA foreign_keys = ON;\nCREATE TABLE t (a int);";
+        let statements = split(sql, Backend::Sqlite);
+        assert!(non_transactional_in(&statements, Backend::Sqlite).is_none());
+        assert_eq!(
+            ignored_in_transaction_in(&statements, Backend::Sqlite).map(|(s, w)| (s.line, w)),
+            Some((1, IGNORED))
+        );
+        // Run statement by statement it still runs alone, outside the progress write's transaction, so it works.
+        assert_eq!(recording("PRAGMA foreign_keys = ON", Backend::Sqlite), Recording::Alone);
+    }
+
+    #[test]
     fn blank_means_only_comments() {
         assert!(is_blank(""));
         assert!(is_blank("  -- This file should undo anything in `up.sql`\n/* nothing */\n"));
@@ -910,6 +1020,14 @@ mod tests {
         assert!(problems[0].message.contains("unknown directive"));
         assert_eq!(problems[1].line, 3);
         assert!(problems[1].message.contains("after the first statement"));
+    }
+
+    #[test]
+    fn sqlx_no_transaction_directive() {
+        let (found, problems) = directives("-- no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);\n");
+        assert_eq!(found, [Directive::NoTransaction]);
+        assert!(problems.is_empty());
+        assert!(directives("SELECT 1;\n-- no-transaction\n").0.is_empty());
     }
 
     #[test]

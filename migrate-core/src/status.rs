@@ -140,7 +140,7 @@ pub fn status<'r>(revisions: &'r [Revision], rows: &[AppliedRow], backend: Backe
                 empty_down: down
                     .filter(|d| d.kind() == ScriptKind::Empty)
                     .zip(revision)
-                    .map(|(d, r)| format!("{}/{}", r.folder(), d.file())),
+                    .map(|(d, r)| r.path_of(d).display().to_string()),
                 irreversible: down.is_some_and(|d| d.kind() == ScriptKind::Irreversible),
             }
         })

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use migrate_core::{scan, Revision, Scan, ScanOptions};
+use migrate_core::{scan, Backend, Backends, ProblemKind, Revision, Scan, ScanOptions, Severity};
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
@@ -24,22 +24,69 @@ pub fn expand(input: &Input) -> TokenStream {
     };
     let dir = Path::new(&manifest_dir).join(&relative);
     let scanned = scan(&dir, &ScanOptions::default().allow_empty_down(input.allow_empty_down));
-    match errors(&scanned, &relative, span) {
+    let targets = input.targets();
+    match errors(&scanned, targets, input.backends.is_some(), &relative, span) {
         Some(err) => with_errors(input, &scanned.revisions, err.to_compile_error()),
         None => {
-            output(input, &scanned.revisions, &revision_list(&dir, &scanned.revisions, input.allow_empty_down, span))
+            let list = revision_list(&dir, &scanned.revisions, input.allow_empty_down, span);
+            let warnings = warnings(&scanned, targets, &relative, span);
+            output(input, &scanned.revisions, &quote! {{ #warnings #list }})
         }
     }
 }
 
-/// Every problem of the scan as one combined error spanned on the path literal; `None` if there is none.
-pub fn errors(scanned: &Scan, relative: &Path, span: Span) -> Option<syn::Error> {
-    scanned.problems.iter().map(|p| syn::Error::new(span, p.display_under(relative).to_string())).reduce(
-        |mut all, next| {
+/// Every problem of the scan that refuses a build for `targets` ([`Problem::refuses_build_for`]) as one combined
+/// error spanned on the path literal; `None` if there is none. A problem that only some backends' dialects find
+/// says which, and how to name the backends the crate really runs the revisions on.
+pub fn errors(scanned: &Scan, targets: Backends, named: bool, relative: &Path, span: Span) -> Option<syn::Error> {
+    scanned
+        .problems
+        .iter()
+        .filter(|p| p.refuses_build_for(targets))
+        .map(|p| {
+            let mut message = p.display_under(relative).to_string();
+            // A dialect check (not a problem of an override file, which is for its backend alone).
+            let dialect = matches!(
+                p.kind,
+                ProblemKind::NeedsNoTransaction | ProblemKind::TransactionControl | ProblemKind::Unclosed
+            );
+            if dialect && p.backends != Backends::ALL {
+                let others: Vec<&str> =
+                    Backend::ALL.into_iter().filter(|b| !p.backends.contains(*b)).map(Backend::name).collect();
+                message.push_str(&format!(
+                    " (this crate targets {targets}, {}; if it never runs these revisions on {}, name the backends \
+                     it does: `migrations!(\"{}\", backends({}))`)",
+                    if named { "as `backends(...)` says" } else { "from the driver features of `migrate`" },
+                    p.backends,
+                    relative.display(),
+                    others.join(", ")
+                ));
+            }
+            syn::Error::new(span, message)
+        })
+        .reduce(|mut all, next| {
             all.combine(next);
             all
-        },
-    )
+        })
+}
+
+/// Each warning of the scan that concerns `targets`, as a warning of the build: stable proc macros cannot emit one,
+/// so each is the use of a deprecated constant whose note is the warning (shown by cargo as ``use of deprecated
+/// constant `…`: <warning>``, silenced like any lint with `#[allow(deprecated)]` on the item).
+fn warnings(scanned: &Scan, targets: Backends, relative: &Path, span: Span) -> TokenStream {
+    let items = scanned.problems.iter().filter(|p| p.severity == Severity::Warning && p.backends.intersects(targets));
+    let items = items.map(|p| {
+        let note = format!("migrations: {}", p.display_under(relative));
+        quote::quote_spanned! {span=>
+            const _: () = {
+                #[deprecated(note = #note)]
+                #[allow(non_upper_case_globals)]
+                const migration_folder_warning: () = ();
+                migration_folder_warning
+            };
+        }
+    });
+    quote! { #(#items)* }
 }
 
 fn with_errors(input: &Input, revisions: &[Revision], errors: TokenStream) -> TokenStream {
@@ -83,7 +130,9 @@ fn revision_list(dir: &Path, revisions: &[Revision], allow_empty_down: bool, spa
         Ok(encoded) => encoded,
         Err(err) => return syn::Error::new(span, format!("cannot embed the revisions: {err}")).to_compile_error(),
     };
-    let paths = encoded.files.iter().map(|(folder, file)| dir.join(folder).join(file).to_string_lossy().into_owned());
+    let paths = encoded.files.iter().map(|(folder, file)| {
+        dir.join(migrate_core::revision::relative_path(folder, file)).to_string_lossy().into_owned()
+    });
     let names = &encoded.names;
     let table = proc_macro2::Literal::byte_string(&encoded.table);
     let sums = proc_macro2::Literal::byte_string(&encoded.sums);
@@ -175,7 +224,7 @@ mod tests {
     #[test]
     fn problems_become_one_error_each() {
         let scanned = scan(Path::new("/nonexistent/folder"), &ScanOptions::default());
-        let err = errors(&scanned, Path::new("migrations"), Span::call_site()).unwrap();
+        let err = errors(&scanned, Backends::ALL, false, Path::new("migrations"), Span::call_site()).unwrap();
         assert_eq!(err.into_iter().count(), 1);
     }
 }

@@ -2,8 +2,11 @@
 //!
 //! - `migrations!("migrations")`: an expression of type `migrate::Migrations`;
 //! - `migrations!(pub mod schema = "migrations")`: a module holding `MIGRATIONS` and one constant per revision;
-//! - either followed by `, allow_empty_down` to accept empty `down.sql` files as no-op downgrades.
+//! - either followed by `, allow_empty_down` to accept empty `down.sql` files as no-op downgrades, and by
+//!   `, backends(postgres, sqlite, mysql)` to name the backends the crate runs the revisions on (by default those
+//!   whose driver feature of `migrate` is on, or all three when none is).
 
+use migrate_core::{Backend, Backends};
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, LitStr, Token, Visibility};
 
@@ -15,6 +18,53 @@ pub struct Input {
     pub path: LitStr,
     /// Accept empty `down.sql` files as no-op downgrades.
     pub allow_empty_down: bool,
+    /// The backends named with `backends(...)`, if they were.
+    pub backends: Option<Backends>,
+}
+
+impl Input {
+    /// The backends the crate runs its revisions on: those named, or those whose driver feature is on, or all.
+    pub fn targets(&self) -> Backends {
+        self.backends.unwrap_or_else(|| {
+            let enabled: Backends = [
+                (cfg!(feature = "postgres"), Backend::Postgres),
+                (cfg!(feature = "sqlite"), Backend::Sqlite),
+                (cfg!(feature = "mysql"), Backend::Mysql),
+            ]
+            .into_iter()
+            .filter_map(|(on, backend)| on.then_some(backend))
+            .collect();
+            if enabled.is_empty() {
+                Backends::ALL
+            } else {
+                enabled
+            }
+        })
+    }
+}
+
+/// `backends(postgres, sqlite)`: at least one backend, each once.
+fn parse_backends(input: ParseStream<'_>) -> syn::Result<Backends> {
+    let content;
+    let parens = syn::parenthesized!(content in input);
+    let mut backends = Backends::NONE;
+    let names = content.parse_terminated(Ident::parse, Token![,])?;
+    for name in &names {
+        let Some(backend) = Backend::from_name(&name.to_string()) else {
+            return Err(syn::Error::new(
+                name.span(),
+                format!("unknown backend `{name}`; the backends are `postgres`, `sqlite` and `mysql`"),
+            ));
+        };
+        if backends.contains(backend) {
+            return Err(syn::Error::new(name.span(), format!("`{name}` is named twice")));
+        }
+        backends = backends.with(backend);
+    }
+    if backends.is_empty() {
+        return Err(syn::Error::new(parens.span.join(), "name at least one backend: `backends(postgres)`"));
+    }
+    Ok(backends)
 }
 
 impl Parse for Input {
@@ -32,6 +82,7 @@ impl Parse for Input {
         };
         let path: LitStr = input.parse()?;
         let mut allow_empty_down = false;
+        let mut backends = None;
         while !input.is_empty() {
             input.parse::<Token![,]>()?;
             if input.is_empty() {
@@ -40,15 +91,17 @@ impl Parse for Input {
             let option: Ident = input.parse()?;
             match option.to_string().as_str() {
                 "allow_empty_down" => allow_empty_down = true,
+                "backends" if backends.is_none() => backends = Some(parse_backends(input)?),
+                "backends" => return Err(syn::Error::new(option.span(), "`backends(...)` is given twice")),
                 other => {
                     return Err(syn::Error::new(
                         option.span(),
-                        format!("unknown option `{other}`; the only option is `allow_empty_down`"),
+                        format!("unknown option `{other}`; the options are `allow_empty_down` and `backends(...)`"),
                     ))
                 }
             }
         }
-        Ok(Input { module, path, allow_empty_down })
+        Ok(Input { module, path, allow_empty_down, backends })
     }
 }
 
@@ -66,5 +119,11 @@ mod tests {
         assert!(item.allow_empty_down);
         assert!(syn::parse_str::<Input>(r#""db", allow_everything"#).is_err());
         assert!(syn::parse_str::<Input>("schema").is_err());
+        let targeted: Input = syn::parse_str(r#""db", backends(postgres, mysql), allow_empty_down"#).unwrap();
+        assert_eq!(targeted.targets().to_string(), "postgres and mysql");
+        assert!(targeted.allow_empty_down);
+        for wrong in [r#""db", backends()"#, r#""db", backends(oracle)"#, r#""db", backends(sqlite, sqlite)"#] {
+            assert!(syn::parse_str::<Input>(wrong).is_err(), "{wrong}");
+        }
     }
 }

@@ -69,15 +69,29 @@ impl PendingCount for Migrator<'_> {
     }
 }
 
-/// Each tool's table as that tool makes it, holding two of the folder's three versions: imported, matched by
-/// number where the tool keeps integers; a version the folder lacks is refused unless allowed.
+/// Each tool's table as that tool makes it, holding two of the folder's three versions, beside the folder in that
+/// tool's own layout, no file renamed (diesel's folders, sqlx's `<n>_<name>.up.sql`/`.down.sql` with unpadded
+/// versions, refinery's `V<n>__<name>.sql`): imported, matched by number where the tool keeps integers; a version
+/// the folder lacks is refused unless allowed.
 fn each_tools_history_is_imported(kind: Kind) {
     for foreign in [Foreign::Diesel, Foreign::Sqlx, Foreign::Refinery] {
         let Some(db) = Db::new(kind, &format!("import_{}", foreign.name())) else { return };
         let folder = Folder::new();
         for n in 1..=3 {
-            folder.write(&format!("{n:04}_t{n}/up.sql"), &format!("CREATE TABLE t{n} (id INTEGER);"));
-            folder.write(&format!("{n:04}_t{n}/down.sql"), &format!("DROP TABLE t{n};"));
+            let (up, down) = (format!("CREATE TABLE t{n} (id INTEGER);"), format!("DROP TABLE t{n};"));
+            match foreign {
+                Foreign::Diesel => {
+                    folder.write(&format!("{n:04}_t{n}/up.sql"), &up);
+                    folder.write(&format!("{n:04}_t{n}/down.sql"), &down);
+                }
+                Foreign::Sqlx => {
+                    folder.write(&format!("{n}_t{n}.up.sql"), &up);
+                    folder.write(&format!("{n}_t{n}.down.sql"), &down);
+                }
+                _ => {
+                    folder.write(&format!("V{n}__t{n}.sql"), &up);
+                }
+            }
         }
         let revisions = folder.revisions();
         let migrator = Migrator::new(&revisions);
@@ -111,7 +125,8 @@ fn each_tools_history_is_imported(kind: Kind) {
         conn.exec("CREATE TABLE t2 (id INTEGER)");
         let imported = migrator.import(&mut conn, foreign, false).unwrap();
         let recorded: Vec<&str> = imported.recorded.iter().map(|r| r.version.as_str()).collect();
-        assert_eq!(recorded, ["0001", "0002"], "{}", foreign.name());
+        let expected = if foreign == Foreign::Diesel { ["0001", "0002"] } else { ["00000001", "00000002"] };
+        assert_eq!(recorded, expected, "{}", foreign.name());
         assert_eq!(migrator.upgrade(&mut conn).unwrap().steps.len(), 1, "only 0003 is left");
         insert_unknown(&mut conn, foreign);
         let err = migrator.import(&mut conn, foreign, false).unwrap_err();

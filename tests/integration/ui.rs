@@ -20,6 +20,7 @@ fn ui() {
     copy_folders(&fixtures, &copy);
     let cases = trybuild::TestCases::new();
     cases.compile_fail("tests/ui/*.rs");
+    cases.pass("tests/ui/pass/*.rs");
 }
 
 /// Copies the fixture folders below `from` (not the cases and snapshots beside them) to `to`.

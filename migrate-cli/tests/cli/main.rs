@@ -1,7 +1,10 @@
 //! The `migrate` command line driven as a real process: one test binary, so it links once.
 
 mod chaos;
+mod dialects;
+mod durations;
 mod harness;
+mod layouts;
 mod local;
 mod offline;
 mod postgres;

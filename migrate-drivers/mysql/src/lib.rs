@@ -628,6 +628,17 @@ impl Driver for Mysql<'_> {
         self.in_doubt(table, statement, &RowWrite::Started(intent), write)
     }
 
+    /// Rides in the next round trip with the deferred write, if any (committed as it is): no round trip of its own.
+    fn record_timing(&mut self, table: &HistoryTable, write: &RowWrite<'_>) -> Result<(), DbError> {
+        self.upgrade_table(table)?;
+        let sql = write.sql(Backend::Mysql, &self.name(table));
+        self.deferred = Some(match self.deferred.take() {
+            Some(before) => format!("{before}\n;\n{sql}"),
+            None => sql,
+        });
+        Ok(())
+    }
+
     fn write_row(&mut self, table: &HistoryTable, write: &RowWrite<'_>) -> Result<(), DbError> {
         let sql = write.sql(Backend::Mysql, &self.name(table));
         let result = self.upgrade_table(table).and_then(|()| self.settled()?.query_drop(sql).map_err(db_error));

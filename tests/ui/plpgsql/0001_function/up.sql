@@ -1,0 +1,6 @@
+CREATE FUNCTION f() RETURNS int AS $$
+DECLARE x int;
+BEGIN
+  RETURN 1;
+END
+$$ LANGUAGE plpgsql;

@@ -1,0 +1,2 @@
+PRAGMA foreign_keys = ON;
+CREATE TABLE t (a INTEGER);
