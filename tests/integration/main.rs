@@ -2,6 +2,7 @@
 
 mod backend;
 mod common;
+mod corpus;
 mod doubt;
 mod embedded;
 mod import;

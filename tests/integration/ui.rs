@@ -21,6 +21,26 @@ fn ui() {
     let cases = trybuild::TestCases::new();
     cases.compile_fail("tests/ui/*.rs");
     cases.pass("tests/ui/pass/*.rs");
+    // Each real project's folder compiles in a crate that targets its backend, and embeds what the scan reads.
+    if let Some(corpus) = crate::corpus::corpus() {
+        let generated = target.join("tests/corpus-cases");
+        let _ = std::fs::remove_dir_all(&generated);
+        std::fs::create_dir_all(&generated).expect("create the corpus cases");
+        for (name, dir, kind) in crate::corpus::folders(&corpus) {
+            let case = name.replace('/', "_");
+            copy_tree(&dir, &copy.join("corpus").join(&case));
+            let count = migrate::scan(&dir, &migrate::ScanOptions::default()).revisions.len();
+            let source = format!(
+                "static MIGRATIONS: migrate::Migrations =\n    \
+                 migrate::migrations!(\"tests/ui/corpus/{case}\", backends({}));\n\n\
+                 fn main() {{\n    assert_eq!(MIGRATIONS.revisions().len(), {count});\n}}\n",
+                kind.name()
+            );
+            let file = generated.join(format!("{case}.rs"));
+            std::fs::write(&file, source).expect("write a corpus case");
+            cases.pass(file);
+        }
+    }
 }
 
 /// Copies the fixture folders below `from` (not the cases and snapshots beside them) to `to`.

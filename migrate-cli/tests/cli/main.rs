@@ -12,3 +12,4 @@ mod problems;
 mod schema;
 mod secrets;
 mod sessions;
+mod verdict;

@@ -1,0 +1,155 @@
+//! Real projects' revision folders, the judge of every folder rule: `../shared/corpus/<project>/migrations/<backend>`
+//! beside the repository (or the folder `MIGRATE_CORPUS` names). A user's clone has none: the test then prints a
+//! note and passes. Each folder is scanned as the macro and the command line scan it and judged in its backend's
+//! dialect (no error may refuse it), applied on its own backend, reverted to base, applied again, and
+//! round-tripped with the schema comparison. Where a project's own down file does not undo its up, that is the
+//! project's finding, not ours: `tests/corpus/findings.txt` records each, and any change to them fails the test
+//! (`MIGRATE_CORPUS_BLESS=1` writes the file anew, for a reviewed change).
+
+use std::path::{Path, PathBuf};
+
+use migrate::{scan, Backends, Migrator, ScanOptions, Target};
+
+use crate::backend::{Db, Kind};
+
+/// The corpus, if there is one here.
+pub fn corpus() -> Option<PathBuf> {
+    let dir = std::env::var_os("MIGRATE_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    eprintln!("note: corpus tests skipped: no real projects' folders at {} (set MIGRATE_CORPUS)", dir.display());
+    None
+}
+
+/// Each folder of the corpus with the backend it is for: `(project/backend, path, kind)`, in name order.
+pub fn folders(corpus: &Path) -> Vec<(String, PathBuf, Kind)> {
+    let mut found = Vec::new();
+    for project in std::fs::read_dir(corpus).expect("read the corpus") {
+        let project = project.expect("read the corpus").path();
+        let Ok(backends) = std::fs::read_dir(project.join("migrations")) else { continue };
+        for folder in backends {
+            let folder = folder.expect("read the corpus").path();
+            let name = folder.file_name().unwrap().to_string_lossy().into_owned();
+            let kind = match name.as_str() {
+                "sqlite" => Kind::Sqlite,
+                "postgres" | "postgresql" | "pg" => Kind::Postgres,
+                "mysql" | "mariadb" => Kind::Mysql,
+                _ => continue,
+            };
+            let project = project.file_name().unwrap().to_string_lossy().into_owned();
+            found.push((format!("{project}/{name}"), folder, kind));
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found
+}
+
+/// What a folder's trips found, one line each, prefixed with the folder's name.
+fn findings(name: &str, dir: &Path, kind: Kind) -> Option<Vec<String>> {
+    let scanned = scan(dir, &ScanOptions::default().allow_empty_down(true));
+    let backend = match kind {
+        Kind::Sqlite => migrate::Backend::Sqlite,
+        Kind::Postgres => migrate::Backend::Postgres,
+        Kind::Mysql => migrate::Backend::Mysql,
+    };
+    let refused: Vec<String> = scanned
+        .problems
+        .iter()
+        .filter(|p| p.refuses_build_for(Backends::only(backend)))
+        .map(ToString::to_string)
+        .collect();
+    assert!(refused.is_empty(), "{name}: a real project's folder is refused on its own backend: {refused:#?}");
+    assert!(!scanned.revisions.is_empty(), "{name}: read as an empty folder");
+    let revisions = scanned.revisions;
+    let migrator = Migrator::new(&revisions).allow_empty_down(true);
+    let mut found = Vec::new();
+
+    // Applied, reverted to base, applied again.
+    let db = Db::new(kind, &format!("corpus_{}", name.replace('/', "_")))?;
+    let mut conn = db.connect();
+    let applied = migrator.upgrade(&mut conn).unwrap_or_else(|err| panic!("{name}: upgrade: {err}"));
+    assert_eq!(applied.steps.len(), revisions.len(), "{name}");
+    match migrator.downgrade_to(&mut conn, Target::Base) {
+        Ok(reverted) => assert_eq!(reverted.steps.len(), revisions.len(), "{name}"),
+        Err(err) => {
+            let first = err.to_string().lines().take(2).collect::<Vec<_>>().join(": ");
+            found.push(format!("{name}: downgrade to base: {first}"));
+        }
+    }
+    migrator.upgrade(&mut conn).unwrap_or_else(|err| panic!("{name}: upgrade again: {err}"));
+    drop(conn);
+    drop(db);
+
+    // The round trip, revision by revision; after a revision whose down does not undo its up, the trip goes on
+    // from a database brought to that revision afresh.
+    let mut from: Option<String> = None;
+    loop {
+        let db = Db::new(kind, &format!("corpus_trip_{}", name.replace('/', "_")))?;
+        let mut conn = db.connect();
+        if let Some(version) = &from {
+            migrator
+                .upgrade_to(&mut conn, version.as_str())
+                .unwrap_or_else(|err| panic!("{name}: to {version}: {err}"));
+        }
+        let trip = match migrator.round_trip(&mut conn) {
+            Ok(trip) => trip,
+            // A project's own file that fails on its own backend (a down file with a typo, say) is its finding.
+            Err(migrate::Error::Migration(failure)) => {
+                let first = failure.to_string().lines().take(2).collect::<Vec<_>>().join(": ");
+                found.push(format!("{name}: {first}"));
+                from = Some(failure.revision.version.clone());
+                continue;
+            }
+            Err(err) => panic!("{name}: round trip: {err}"),
+        };
+        for (revision, outcome) in &trip.checked {
+            if let migrate::roundtrip::Outcome::NotReversible(reason) = outcome {
+                found.push(format!("{name}: {revision} not reversible: {reason}"));
+            }
+        }
+        let Some(failure) = trip.failure else { break };
+        found.extend(failure.sentences().into_iter().map(|s| format!("{name}: {s}")));
+        from = Some(failure.revision.version.clone());
+    }
+    Some(found)
+}
+
+#[test]
+fn real_projects_folders_apply_revert_and_round_trip() {
+    let Some(corpus) = corpus() else { return };
+    let mut all = Vec::new();
+    let mut skipped = false;
+    for (name, dir, kind) in folders(&corpus) {
+        match findings(&name, &dir, kind) {
+            Some(found) => all.extend(found),
+            None => skipped = true,
+        }
+    }
+    let expected_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/findings.txt");
+    let text = all.iter().map(|line| format!("{line}\n")).collect::<String>();
+    if std::env::var_os("MIGRATE_CORPUS_BLESS").is_some() {
+        assert!(!skipped, "every backend must run to write the findings");
+        std::fs::write(&expected_file, &text).expect("write the findings");
+        return;
+    }
+    let expected = std::fs::read_to_string(&expected_file).unwrap_or_default();
+    let expected: Vec<&str> = expected.lines().collect();
+    let kept: Vec<&str> = if skipped {
+        // A backend without a URL ran nothing: compare only the folders that ran.
+        expected
+            .iter()
+            .copied()
+            .filter(|line| all.iter().any(|a| a.split(':').next() == line.split(':').next()))
+            .collect()
+    } else {
+        expected
+    };
+    assert_eq!(
+        all.iter().map(String::as_str).collect::<Vec<_>>(),
+        kept,
+        "the corpus's findings changed; if the change is right, run with MIGRATE_CORPUS_BLESS=1 and review the diff"
+    );
+}
