@@ -333,6 +333,12 @@ pub fn status(ctx: &mut Context) -> Result<Exit, Failure> {
     Ok(exit)
 }
 
+/// The folder that holds `revision`'s files: its own, or (a flat layout's revision) the revision folder itself.
+fn folder_of(dir: &std::path::Path, revision: &Revision) -> std::path::PathBuf {
+    let up = revision.path_of(revision.up(Backend::Postgres));
+    dir.join(up.parent().unwrap_or(std::path::Path::new("")))
+}
+
 /// How `script` runs on `backend` (on each backend, when that is not known), in words.
 fn runs(script: &migrate_core::Script, backend: Option<Backend>) -> &'static str {
     match (backend, script.transaction()) {
@@ -390,7 +396,7 @@ pub fn show(ctx: &mut Context, reference: &str) -> Result<Exit, Failure> {
         ctx.out.sql_json(&json!({
             "version": name.version,
             "name": name.name,
-            "folder": revision.map(|r| ctx.global.dir.join(r.folder())),
+            "folder": revision.map(|r| folder_of(&ctx.global.dir, r)),
             "in_folder": revision.is_some(),
             "database": observed.as_ref().map(|o| o.shown.clone()),
             "state": entry.as_ref().map(entry_json),
@@ -402,7 +408,7 @@ pub fn show(ctx: &mut Context, reference: &str) -> Result<Exit, Failure> {
     let out = &ctx.out;
     out.line(&format!("{} {}", out.paint("revision", Style::Bold), name));
     match revision {
-        Some(r) => out.line(&format!("folder    {}", ctx.global.dir.join(r.folder()).display())),
+        Some(r) => out.line(&format!("folder    {}", folder_of(&ctx.global.dir, r).display())),
         None => out.line("folder    (not in the folder; known from the database's history table)"),
     }
     match (&observed, &entry) {

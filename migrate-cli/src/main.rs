@@ -85,8 +85,9 @@ impl Context {
     /// not known).
     pub fn revisions(&self) -> Result<Scan, Failure> {
         let scan = self.scan();
-        if scan.problems.iter().any(|p| p.blocks() == Blocks::Everything) {
-            return Err(migrate_core::Error::Scan { folder: self.global.dir.clone(), problems: scan.problems }.into());
+        let everything: Vec<_> = scan.problems.iter().filter(|p| p.blocks() == Blocks::Everything).cloned().collect();
+        if !everything.is_empty() {
+            return Err(migrate_core::Error::Scan { folder: self.global.dir.clone(), problems: everything }.into());
         }
         Ok(scan)
     }

@@ -6,6 +6,7 @@
 //!
 //! [`Driver::presence`]: crate::Driver::presence
 
+use crate::lex;
 use crate::revision::Backend;
 use crate::sql;
 
@@ -124,55 +125,23 @@ enum Token {
     Punct(char),
 }
 
+/// The first `limit` tokens of `statement` that are code, read by the one lexer ([`lex`]): words, quoted names
+/// unquoted, and anything else as one character (a string or a dollar-quoted body by its opening one).
 fn tokens(statement: &str, backend: Backend, limit: usize) -> Vec<Token> {
-    let chars: Vec<char> = statement.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() && out.len() < limit {
-        let c = chars[i];
-        if c.is_whitespace() {
-            i += 1;
-        } else if c == '-' && chars.get(i + 1) == Some(&'-') || c == '#' && backend == Backend::Mysql {
-            while i < chars.len() && chars[i] != '\n' {
-                i += 1;
+    lex::code(statement, backend)
+        .into_iter()
+        .take(limit)
+        .map(|t| match t.kind {
+            lex::Kind::Word => Token::Word(t.text.to_uppercase(), t.text.to_owned()),
+            lex::Kind::Quoted => {
+                let close = if t.text.starts_with('[') { "]" } else { &t.text[..1] };
+                let inner = &t.text[1..t.text.len() - usize::from(t.closed && t.text.len() > 1)];
+                let doubled = format!("{close}{close}");
+                Token::Quoted(if close == "]" { inner.to_owned() } else { inner.replace(&doubled, close) })
             }
-        } else if c == '/' && chars.get(i + 1) == Some(&'*') {
-            i += 2;
-            while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
-                i += 1;
-            }
-            i += 2;
-        } else if c == '"' || c == '`' || c == '[' && backend == Backend::Sqlite {
-            let close = if c == '[' { ']' } else { c };
-            let mut text = String::new();
-            i += 1;
-            while i < chars.len() {
-                if chars[i] == close {
-                    if chars.get(i + 1) == Some(&close) && close != ']' {
-                        text.push(close);
-                        i += 2;
-                        continue;
-                    }
-                    break;
-                }
-                text.push(chars[i]);
-                i += 1;
-            }
-            i += 1;
-            out.push(Token::Quoted(text));
-        } else if c.is_alphanumeric() || c == '_' || c == '$' {
-            let start = i;
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$') {
-                i += 1;
-            }
-            let text: String = chars[start..i].iter().collect();
-            out.push(Token::Word(text.to_uppercase(), text));
-        } else {
-            out.push(Token::Punct(c));
-            i += 1;
-        }
-    }
-    out
+            _ => Token::Punct(t.text.chars().next().unwrap_or(' ')),
+        })
+        .collect()
 }
 
 struct Reader<'t> {
@@ -260,7 +229,7 @@ pub fn check(statement: &str, backend: Backend) -> Check {
         "RENAME" => rename(&mut r),
         "TRUNCATE" | "VACUUM" | "ANALYZE" | "OPTIMIZE" | "REPAIR" | "CHECK" | "PRAGMA" | "ATTACH" | "DETACH"
         | "FLUSH" | "LOCK" | "UNLOCK" | "GRANT" | "CACHE" | "LOAD" | "SET" | "CLUSTER" | "REFRESH" => Check::Rerun,
-        "REINDEX" if !sql::leading_words(statement, 4).iter().any(|w| w == "CONCURRENTLY") => Check::Rerun,
+        "REINDEX" if !sql::leading_words(statement, backend, 4).iter().any(|w| w == "CONCURRENTLY") => Check::Rerun,
         _ => Check::Unknown,
     }
 }

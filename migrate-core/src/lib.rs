@@ -20,6 +20,7 @@ pub mod driver;
 pub mod error;
 pub mod history;
 pub mod import;
+pub mod lex;
 pub mod lock;
 pub mod migrator;
 pub mod offline;

@@ -309,6 +309,7 @@ pub fn scan(dir: &Path, options: &ScanOptions) -> Scan {
     }
     let mut folders: BTreeMap<String, Vec<(String, PathBuf)>> = BTreeMap::new();
     let mut flat_files: BTreeMap<String, Vec<(String, PathBuf)>> = BTreeMap::new();
+    let mut stray: Vec<PathBuf> = Vec::new();
     let walker = walkdir::WalkDir::new(dir)
         .min_depth(1)
         .max_depth(2)
@@ -353,13 +354,7 @@ pub fn scan(dir: &Path, options: &ScanOptions) -> Scan {
                     .entry(flat.key.to_owned())
                     .or_default()
                     .push((file_name.clone(), entry.path().to_path_buf())),
-                None => scan.problems.push(Problem::new(
-                    ProblemKind::UnknownFile,
-                    rel,
-                    "a SQL file no layout explains: revisions are folders `<version>_<name>/` with up.sql and \
-                     down.sql (diesel's layout), files `<version>_<name>.up.sql` and `.down.sql` (sqlx's), or files \
-                     `V<n>__<name>.sql` (refinery's); rename it to one of these, or move it out of the folder",
-                )),
+                None => stray.push(rel),
             },
             2 => {
                 let folder = rel.iter().next().unwrap_or_default().to_string_lossy().into_owned();
@@ -376,6 +371,27 @@ pub fn scan(dir: &Path, options: &ScanOptions) -> Scan {
             }
             _ => {}
         }
+    }
+    for file in stray {
+        scan.problems.push(if !folders.is_empty() && flat_files.is_empty() {
+            // Beside revision folders (crates.io keeps a data script there), it is not a revision, and diesel never
+            // ran it either: said, and ignored.
+            Problem::new(
+                ProblemKind::UnknownFile,
+                file,
+                "not a revision: in a folder of revision folders a loose SQL file is ignored (as diesel ignores \
+                 it); make it a revision folder `<version>_<name>/up.sql` if it is meant to run, or move it out",
+            )
+            .warning()
+        } else {
+            Problem::new(
+                ProblemKind::UnknownFile,
+                file,
+                "a SQL file no layout explains: revisions are folders `<version>_<name>/` with up.sql and \
+                 down.sql (diesel's layout), files `<version>_<name>.up.sql` and `.down.sql` (sqlx's), or files \
+                 `V<n>__<name>.sql` (refinery's); rename it to one of these, or move it out of the folder",
+            )
+        });
     }
     check_layouts(&folders, &flat_files, &mut scan.problems);
     for (folder, files) in folders {
@@ -1175,6 +1191,16 @@ mod tests {
             problems.contains(&(ProblemKind::MissingDown, "3_c.down.sql".into(), Blocks::Revert("3_c"))),
             "{problems:#?}"
         );
+        // Beside revision folders alone, a loose SQL file is said and ignored, as diesel ignores it.
+        let dir = folder_of(
+            "diesel-stray",
+            &[("0001_a/up.sql", "SELECT 1;\n"), ("0001_a/down.sql", "SELECT 1;\n"), ("data.sql", "SELECT 1;\n")],
+        );
+        let diesel = scan(&dir, &ScanOptions::default());
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(diesel.revisions.len(), 1);
+        let kinds: Vec<(ProblemKind, Severity)> = diesel.problems.iter().map(|p| (p.kind, p.severity)).collect();
+        assert_eq!(kinds, [(ProblemKind::UnknownFile, Severity::Warning)]);
         let mixed = found.problems.iter().find(|p| p.kind == ProblemKind::MixedLayout).unwrap();
         assert!(mixed.message.contains("`0001_a` is laid out as diesel's"), "{}", mixed.message);
     }

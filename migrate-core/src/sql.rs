@@ -6,6 +6,7 @@
 //! `--`, `#` and (nested) `/* */` comments, PostgreSQL dollar quoting (`$$`, `$tag$`) and `E''` strings, MySQL
 //! backslash escapes and `DELIMITER` lines, and `BEGIN … END` bodies of triggers and routines.
 
+use crate::lex::{self, Lexer, Token};
 use crate::revision::Backend;
 
 /// One statement of a script.
@@ -77,10 +78,8 @@ pub fn is_blank(script: &str) -> bool {
 
 struct Splitter<'a> {
     src: &'a str,
-    bytes: &'a [u8],
+    lexer: Lexer<'a>,
     dialect: Backend,
-    pos: usize,
-    line: usize,
     delimiter: String,
     out: Vec<Statement<'a>>,
     unclosed: Option<Unclosed>,
@@ -116,123 +115,85 @@ const CREATE_MODIFIERS: &[&str] =
 
 impl<'a> Splitter<'a> {
     fn new(src: &'a str, dialect: Backend) -> Self {
-        // A leading byte-order mark is not part of the first statement.
-        let pos = if src.starts_with('\u{feff}') { 3 } else { 0 };
         Splitter {
             src,
-            bytes: src.as_bytes(),
+            lexer: Lexer::new(src, dialect),
             dialect,
-            pos,
-            line: 1,
             delimiter: ";".to_owned(),
             out: Vec::new(),
             unclosed: None,
         }
     }
 
-    fn peek(&self, ahead: usize) -> u8 {
-        self.bytes.get(self.pos + ahead).copied().unwrap_or(0)
-    }
-
-    fn bump(&mut self) {
-        if self.bytes[self.pos] == b'\n' {
-            self.line += 1;
-        }
-        self.pos += 1;
-    }
-
     fn run(&mut self) -> Vec<Statement<'a>> {
         let mut cur = Current::default();
-        while self.pos < self.bytes.len() {
-            let before = self.pos;
-            self.step(&mut cur);
-            if self.pos == before {
-                // Every step consumes input, so the splitter always ends; a step that did not is a bug, caught by
-                // the tests and made harmless here.
-                debug_assert!(false, "the splitter made no progress at byte {before}");
-                self.bump();
+        loop {
+            let before = self.lexer.offset();
+            // A `DELIMITER` line of the mysql client, between statements: it is no statement, and changes what ends
+            // the next ones.
+            if self.dialect == Backend::Mysql && cur.start.is_none() && self.at_delimiter_command() {
+                self.read_delimiter_command();
+                continue;
             }
+            let delimiter = (self.delimiter != ";").then_some(self.delimiter.as_str());
+            let Some(token) = self.lexer.next_token(delimiter) else { break };
+            // Every token holds a byte, so the splitter always ends (a debug assertion and the tests hold it).
+            debug_assert!(self.lexer.offset() > before, "the splitter made no progress at byte {before}");
+            self.step(&mut cur, token);
         }
-        let end = self.bytes.len();
+        let end = self.src.len();
         self.finish(&mut cur, end);
         std::mem::take(&mut self.out)
     }
 
-    /// Notes that what opened on `line` runs to the end of the script.
-    fn left_open(&mut self, line: usize, what: &'static str) {
-        let refused = !(what == "`/*` comment" && self.dialect != Backend::Postgres);
-        self.unclosed = Some(Unclosed { line, what, refused });
-    }
-
-    /// Reads one token (or a run of whitespace, a comment, a delimiter) of the script.
-    fn step(&mut self, cur: &mut Current) {
-        let at_line_start = self.pos == 0 || self.bytes[self.pos - 1] == b'\n';
-        if self.dialect == Backend::Mysql && cur.start.is_none() && self.at_delimiter_command(at_line_start) {
-            self.delimiter = self.read_delimiter_command();
-            return;
+    /// Takes one token of the script.
+    fn step(&mut self, cur: &mut Current, token: Token<'a>) {
+        if !token.closed {
+            let what = match token.kind {
+                lex::Kind::String => "string",
+                lex::Kind::Quoted => "quoted identifier",
+                lex::Kind::Dollar => "dollar-quoted body",
+                _ => "`/*` comment",
+            };
+            // SQLite and MySQL read a `/*` left open as running to the end; PostgreSQL refuses it.
+            let refused = !(what == "`/*` comment" && self.dialect != Backend::Postgres);
+            self.unclosed = Some(Unclosed { line: token.line, what, refused });
         }
-        let c = self.peek(0);
-        if c.is_ascii_whitespace() {
-            self.bump();
-            return;
-        }
-        if self.at_line_comment() {
-            self.skip_line_comment();
-            return;
-        }
-        if c == b'/' && self.peek(1) == b'*' {
-            // MySQL runs `/*!… */` (mysqldump's executable comments): they are statement text.
-            if self.dialect == Backend::Mysql && self.peek(2) == b'!' && cur.start.is_none() {
-                cur.start = Some((self.pos, self.line));
-            }
-            self.skip_block_comment();
-            return;
-        }
-        if self.bytes[self.pos..].starts_with(self.delimiter.as_bytes()) && (self.delimiter != ";" || cur.closed()) {
-            // A delimiter set with DELIMITER ends the statement wherever it appears, as in the mysql client; `;`
-            // only outside a routine body and (on PostgreSQL) outside parentheses.
-            self.finish(cur, self.pos);
-            for _ in 0..self.delimiter.len() {
-                self.bump();
-            }
-            return;
-        }
-        if cur.start.is_none() {
-            cur.start = Some((self.pos, self.line));
-        }
-        match c {
-            b'\'' => {
-                let backslash = self.dialect == Backend::Mysql || self.is_escape_string_prefix();
-                self.skip_quoted(b'\'', backslash);
-            }
-            b'"' => self.skip_quoted(b'"', self.dialect == Backend::Mysql),
-            b'`' if self.dialect != Backend::Postgres => self.skip_quoted(b'`', false),
-            b'[' if self.dialect == Backend::Sqlite => self.skip_until(b']'),
-            b'$' if self.dialect == Backend::Postgres && self.try_skip_dollar_quote() => {}
-            c if c.is_ascii_alphabetic() || c == b'_' => self.word(cur),
-            _ => {
-                // Only a word right after `END` can be `END IF` and the like.
-                cur.after_end = false;
-                if self.dialect == Backend::Postgres {
-                    // psql does not end a statement at a `;` inside parentheses (`CREATE RULE … DO (…; …)`).
-                    match c {
-                        b'(' => cur.parens += 1,
-                        b')' => cur.parens = cur.parens.saturating_sub(1),
-                        _ => {}
-                    }
+        match token.kind {
+            lex::Kind::Space | lex::Kind::LineComment | lex::Kind::BlockComment => {}
+            // MySQL runs `/*! … */` (mysqldump's executable comments): they are statement text.
+            lex::Kind::Executable => {
+                if cur.start.is_none() {
+                    cur.start = Some((token.offset, token.line));
                 }
-                self.bump();
             }
-        }
-    }
-
-    /// At a `--` comment: on MySQL only when a space, a control character or the end follows (`5--2` is five minus
-    /// minus two there).
-    fn at_line_comment(&self) -> bool {
-        let c = self.peek(0);
-        match self.dialect {
-            Backend::Mysql => c == b'#' || c == b'-' && self.peek(1) == b'-' && self.peek(2) <= b' ',
-            _ => c == b'-' && self.peek(1) == b'-',
+            // A delimiter set with DELIMITER ends the statement wherever it appears, as in the mysql client.
+            lex::Kind::Delimiter => self.finish(cur, token.offset),
+            // `;` ends a statement outside a routine body and (on PostgreSQL) outside parentheses.
+            lex::Kind::Punct if token.text == ";" && self.delimiter == ";" && cur.closed() => {
+                self.finish(cur, token.offset)
+            }
+            kind => {
+                if cur.start.is_none() {
+                    cur.start = Some((token.offset, token.line));
+                }
+                match kind {
+                    lex::Kind::Word => self.word(cur, token),
+                    lex::Kind::Punct => {
+                        // Only a word right after `END` can be `END IF` and the like.
+                        cur.after_end = false;
+                        if self.dialect == Backend::Postgres {
+                            // psql does not end a statement at a `;` inside parentheses (`CREATE RULE … DO (…; …)`).
+                            match token.text {
+                                "(" => cur.parens += 1,
+                                ")" => cur.parens = cur.parens.saturating_sub(1),
+                                _ => {}
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
         }
     }
 
@@ -246,16 +207,9 @@ impl<'a> Splitter<'a> {
         *cur = Current::default();
     }
 
-    fn word(&mut self, cur: &mut Current) {
-        let start = self.pos;
-        while self.pos < self.bytes.len()
-            && (self.peek(0).is_ascii_alphanumeric() || matches!(self.peek(0), b'_' | b'$'))
-            && !(self.delimiter != ";" && self.bytes[self.pos..].starts_with(self.delimiter.as_bytes()))
-        {
-            self.bump();
-        }
-        let word = &self.src[start..self.pos];
-        if start > 0 && self.bytes[start - 1] == b'.' {
+    fn word(&mut self, cur: &mut Current, token: Token<'a>) {
+        let word = token.text;
+        if token.offset > 0 && self.src.as_bytes()[token.offset - 1] == b'.' {
             // A qualified name (`NEW.end`, `t.begin`) is not a keyword.
             cur.after_end = false;
             cur.words += 1;
@@ -303,140 +257,24 @@ impl<'a> Splitter<'a> {
         }
     }
 
-    fn is_escape_string_prefix(&self) -> bool {
-        // PostgreSQL `E'…'`: the E must stand alone, not end an identifier.
-        self.dialect == Backend::Postgres
-            && self.pos >= 1
-            && matches!(self.bytes[self.pos - 1], b'e' | b'E')
-            && (self.pos < 2 || !is_ident_byte(self.bytes[self.pos - 2]))
-    }
-
-    fn skip_quoted(&mut self, quote: u8, backslash: bool) {
-        let line = self.line;
-        self.bump();
-        while self.pos < self.bytes.len() {
-            let c = self.peek(0);
-            if backslash && c == b'\\' {
-                self.bump();
-                if self.pos < self.bytes.len() {
-                    self.bump();
-                }
-                continue;
-            }
-            self.bump();
-            if c == quote {
-                if self.peek(0) == quote {
-                    self.bump();
-                    continue;
-                }
-                return;
-            }
-        }
-        // MySQL reads `"…"` as a string (without ANSI_QUOTES), the others as an identifier.
-        let string = quote == b'\'' || quote == b'"' && self.dialect == Backend::Mysql;
-        self.left_open(line, if string { "string" } else { "quoted identifier" });
-    }
-
-    fn skip_until(&mut self, close: u8) {
-        let line = self.line;
-        while self.pos < self.bytes.len() {
-            let c = self.peek(0);
-            self.bump();
-            if c == close {
-                return;
-            }
-        }
-        self.left_open(line, "quoted identifier");
-    }
-
-    fn skip_line_comment(&mut self) {
-        while self.pos < self.bytes.len() && self.peek(0) != b'\n' {
-            self.bump();
-        }
-    }
-
-    fn skip_block_comment(&mut self) {
-        let line = self.line;
-        let nests = self.dialect == Backend::Postgres;
-        let mut depth = 0usize;
-        while self.pos < self.bytes.len() {
-            if self.peek(0) == b'/' && self.peek(1) == b'*' {
-                depth += 1;
-                self.bump();
-                self.bump();
-                if !nests {
-                    depth = 1;
-                }
-            } else if self.peek(0) == b'*' && self.peek(1) == b'/' {
-                self.bump();
-                self.bump();
-                depth -= 1;
-                if depth == 0 {
-                    return;
-                }
-            } else {
-                self.bump();
-            }
-        }
-        self.left_open(line, "`/*` comment");
-    }
-
-    /// At a `$tag$` opener: skips to the matching closer and returns `true`; otherwise returns `false`.
-    fn try_skip_dollar_quote(&mut self) -> bool {
-        if self.pos > 0 && is_ident_byte(self.bytes[self.pos - 1]) {
+    /// At a `DELIMITER` line: only whitespace before it on its line, and whitespace after the word.
+    fn at_delimiter_command(&self) -> bool {
+        let pos = self.lexer.offset();
+        let line_start = self.src[..pos].rfind('\n').map_or(0, |i| i + 1);
+        if !self.src[line_start..pos].trim().is_empty() {
             return false;
         }
-        let rest = &self.bytes[self.pos + 1..];
-        let tag_len = rest.iter().take_while(|&&b| is_ident_byte(b) && b != b'$').count();
-        if rest.get(tag_len) != Some(&b'$') || rest.first().is_some_and(u8::is_ascii_digit) {
-            return false;
-        }
-        let tag = &self.src[self.pos..self.pos + tag_len + 2];
-        let line = self.line;
-        for _ in 0..tag.len() {
-            self.bump();
-        }
-        while self.pos < self.bytes.len() {
-            if self.bytes[self.pos..].starts_with(tag.as_bytes()) {
-                for _ in 0..tag.len() {
-                    self.bump();
-                }
-                return true;
-            }
-            self.bump();
-        }
-        self.left_open(line, "dollar-quoted body");
-        true
-    }
-
-    fn at_delimiter_command(&self, at_line_start: bool) -> bool {
-        if !at_line_start {
-            // Allow indentation before DELIMITER.
-            let line_start = self.src[..self.pos].rfind('\n').map_or(0, |i| i + 1);
-            if !self.src[line_start..self.pos].trim().is_empty() {
-                return false;
-            }
-        }
-        let rest = &self.bytes[self.pos..];
+        let rest = self.lexer.rest().as_bytes();
         rest.len() > 10 && rest[..9].eq_ignore_ascii_case(b"delimiter") && rest[9].is_ascii_whitespace()
     }
 
-    fn read_delimiter_command(&mut self) -> String {
-        let line_end = self.src[self.pos..].find('\n').map_or(self.src.len(), |i| self.pos + i);
-        let delimiter = self.src[self.pos + 9..line_end].trim().to_owned();
-        while self.pos < line_end {
-            self.bump();
-        }
-        if delimiter.is_empty() {
-            ";".to_owned()
-        } else {
-            delimiter
-        }
+    fn read_delimiter_command(&mut self) {
+        let pos = self.lexer.offset();
+        let line_end = self.src[pos..].find('\n').map_or(self.src.len(), |i| pos + i);
+        let delimiter = self.src[pos + 9..line_end].trim();
+        self.delimiter = if delimiter.is_empty() { ";".to_owned() } else { delimiter.to_owned() };
+        self.lexer.skip_to(line_end);
     }
-}
-
-fn is_ident_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
 }
 
 /// A directive found in a script's leading comment, such as `-- migrate:no-transaction`.
@@ -554,11 +392,11 @@ pub fn transaction_control_in<'a>(
     if backend == Backend::Mysql {
         return None;
     }
-    statements.iter().find_map(|stmt| transaction_control(stmt.text).map(|what| (*stmt, what)))
+    statements.iter().find_map(|stmt| transaction_control(stmt.text, backend).map(|what| (*stmt, what)))
 }
 
-fn transaction_control(statement: &str) -> Option<&'static str> {
-    let words = leading_words(statement, 3);
+fn transaction_control(statement: &str, backend: Backend) -> Option<&'static str> {
+    let words = leading_words(statement, backend, 3);
     let word = |i: usize| words.get(i).map_or("", String::as_str);
     match (word(0), word(1)) {
         // `BEGIN ATOMIC` opens a SQL-standard function body only inside CREATE FUNCTION, never as a statement.
@@ -598,7 +436,7 @@ pub fn recording(statement: &str, backend: Backend) -> Recording {
     if non_transactional(statement, backend).is_some() || backend == Backend::Mysql && commits_implicitly(statement) {
         return Recording::Alone;
     }
-    let words = leading_words(statement, 2);
+    let words = leading_words(statement, backend, 2);
     // MariaDB's `BEGIN NOT ATOMIC … END` is a compound statement, not a transaction.
     if backend == Backend::Mysql
         && words.first().is_some_and(|w| w == "BEGIN")
@@ -606,7 +444,7 @@ pub fn recording(statement: &str, backend: Backend) -> Recording {
     {
         return Recording::WithProgress;
     }
-    match transaction_control(statement) {
+    match transaction_control(statement, backend) {
         Some("BEGIN" | "START TRANSACTION") => Recording::Opens,
         Some("COMMIT" | "END") => Recording::Commits,
         Some("ROLLBACK" | "ABORT") => Recording::RollsBack,
@@ -619,7 +457,7 @@ pub fn recording(statement: &str, backend: Backend) -> Recording {
 /// an implicit commit), so that nothing else keeps what it did from being permanent. `CREATE`/`DROP TEMPORARY TABLE`
 /// do not.
 pub fn commits_implicitly(statement: &str) -> bool {
-    let words = leading_words(statement, 4);
+    let words = leading_words(statement, Backend::Mysql, 4);
     let word = |i: usize| words.get(i).map_or("", String::as_str);
     let second = word(1);
     match word(0) {
@@ -633,36 +471,23 @@ pub fn commits_implicitly(statement: &str) -> bool {
     }
 }
 
-/// The first `count` words of `statement` (runs of ASCII letters, digits and `_`), in upper case: enough to tell
-/// what kind of statement it is. Comments between them are skipped; the text of a MySQL executable comment
-/// (`/*!50001 DROP VIEW v */`) is read as code, as the server reads it.
-pub fn leading_words(statement: &str, count: usize) -> Vec<String> {
-    let bytes = statement.as_bytes();
-    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let mut words = Vec::new();
-    let mut at = 0;
-    while at < bytes.len() && words.len() < count {
-        let rest = &bytes[at..];
-        if rest.starts_with(b"/*!") || rest.starts_with(b"/*M!") {
-            // A MySQL/MariaDB executable comment: its text is code, the version after the marker is not.
-            at += if rest[2] == b'M' { 4 } else { 3 };
-            while at < bytes.len() && bytes[at].is_ascii_digit() {
-                at += 1;
+/// The first `count` words of `statement` as `dialect` reads it, in upper case: enough to tell what kind of
+/// statement it is. Comments, strings and quoted names between them are skipped ([`lex`] reads them); the text of a
+/// MySQL executable comment (`/*!50001 DROP VIEW v */`) is read as code, as the server reads it.
+pub fn leading_words(statement: &str, dialect: Backend, count: usize) -> Vec<String> {
+    fn collect(src: &str, dialect: Backend, count: usize, words: &mut Vec<String>) {
+        let mut lexer = Lexer::new(src, dialect);
+        while words.len() < count {
+            let Some(token) = lexer.next_token(None) else { return };
+            match token.kind {
+                lex::Kind::Word => words.push(token.text.to_ascii_uppercase()),
+                lex::Kind::Executable => collect(lex::executable_code(token.text), dialect, count, words),
+                _ => {}
             }
-        } else if rest.starts_with(b"/*") {
-            at = statement[at + 2..].find("*/").map_or(bytes.len(), |end| at + 2 + end + 2);
-        } else if rest.starts_with(b"--") {
-            at = statement[at..].find('\n').map_or(bytes.len(), |end| at + end + 1);
-        } else if is_word(rest[0]) {
-            let start = at;
-            while at < bytes.len() && is_word(bytes[at]) {
-                at += 1;
-            }
-            words.push(statement[start..at].to_ascii_uppercase());
-        } else {
-            at += 1;
         }
     }
+    let mut words = Vec::with_capacity(count);
+    collect(statement, dialect, count, &mut words);
     words
 }
 
@@ -671,7 +496,7 @@ fn non_transactional(statement: &str, backend: Backend) -> Option<&'static str> 
     if backend == Backend::Mysql {
         return None;
     }
-    let words = leading_words(statement, 6);
+    let words = leading_words(statement, backend, 6);
     let w = |i: usize| words.get(i).map_or("", String::as_str);
     let detaches_concurrently = || {
         let upper = statement.to_ascii_uppercase();
@@ -714,18 +539,26 @@ mod tests {
     #[test]
     fn leading_words_skip_comments_and_read_executable_ones() {
         assert_eq!(
-            leading_words("CREATE /* a comment */ TEMPORARY TABLE t (a INT)", 3),
+            leading_words("CREATE /* a comment */ TEMPORARY TABLE t (a INT)", Backend::Mysql, 3),
             ["CREATE", "TEMPORARY", "TABLE"]
         );
-        assert_eq!(leading_words("CREATE -- why\n TABLE t", 2), ["CREATE", "TABLE"]);
-        assert_eq!(leading_words("/*!50001 DROP VIEW IF EXISTS v */", 2), ["DROP", "VIEW"]);
-        assert_eq!(leading_words("/*M!100100 CREATE SEQUENCE s */", 2), ["CREATE", "SEQUENCE"]);
+        assert_eq!(leading_words("CREATE -- why\n TABLE t", Backend::Mysql, 2), ["CREATE", "TABLE"]);
+        assert_eq!(leading_words("/*!50001 DROP VIEW IF EXISTS v */", Backend::Mysql, 2), ["DROP", "VIEW"]);
+        assert_eq!(leading_words("/*M!100100 CREATE SEQUENCE s */", Backend::Mysql, 2), ["CREATE", "SEQUENCE"]);
         assert_eq!(
-            leading_words("/*!50001 CREATE ALGORITHM=UNDEFINED */ /*!50013 DEFINER=x */ /*!50001 VIEW v", 2),
+            leading_words(
+                "/*!50001 CREATE ALGORITHM=UNDEFINED */ /*!50013 DEFINER=x */ /*!50001 VIEW v",
+                Backend::Mysql,
+                2
+            ),
             ["CREATE", "ALGORITHM"]
         );
-        assert_eq!(leading_words("INSERT INTO café_t VALUES (1)", 3), ["INSERT", "INTO", "CAF"]);
-        assert!(leading_words("/* unterminated", 2).is_empty());
+        assert_eq!(leading_words("INSERT INTO café_t VALUES (1)", Backend::Sqlite, 3), ["INSERT", "INTO", "CAFé_T"]);
+        assert!(leading_words("/* unterminated", Backend::Postgres, 2).is_empty());
+        // Each dialect's comments and strings: `#` is a comment on MySQL only; a string holds no word.
+        assert_eq!(leading_words("# note\nCOMMIT", Backend::Mysql, 1), ["COMMIT"]);
+        assert_eq!(leading_words("SELECT 'BEGIN' FROM t", Backend::Postgres, 2), ["SELECT", "FROM"]);
+        assert_eq!(leading_words("/* a /* b */ c */ END", Backend::Postgres, 1), ["END"]);
     }
 
     #[test]

@@ -8,9 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
+use migrate::testing::TestDatabase;
 use migrate::{scan, Backends, Migrator, ScanOptions, Target};
 
-use crate::backend::{Db, Kind};
+use crate::backend::Kind;
 
 /// The corpus, if there is one here.
 pub fn corpus() -> Option<PathBuf> {
@@ -55,46 +56,48 @@ fn findings(name: &str, dir: &Path, kind: Kind) -> Option<Vec<String>> {
         Kind::Postgres => migrate::Backend::Postgres,
         Kind::Mysql => migrate::Backend::Mysql,
     };
-    let refused: Vec<String> = scanned
+    // An error for its own backend is a finding: the findings file shows it for review, since a check that refuses
+    // what a real project's database ran is a regression, and one that finds a file the server would refuse (a
+    // down file that cannot run, say) is the project's.
+    let mut found: Vec<String> = scanned
         .problems
         .iter()
         .filter(|p| p.refuses_build_for(Backends::only(backend)))
-        .map(ToString::to_string)
+        .map(|p| format!("{name}: refused: {p}"))
         .collect();
-    assert!(refused.is_empty(), "{name}: a real project's folder is refused on its own backend: {refused:#?}");
     assert!(!scanned.revisions.is_empty(), "{name}: read as an empty folder");
     let revisions = scanned.revisions;
     let migrator = Migrator::new(&revisions).allow_empty_down(true);
-    let mut found = Vec::new();
 
-    // Applied, reverted to base, applied again.
-    let db = Db::new(kind, &format!("corpus_{}", name.replace('/', "_")))?;
-    let mut conn = db.connect();
-    let applied = migrator.upgrade(&mut conn).unwrap_or_else(|err| panic!("{name}: upgrade: {err}"));
+    // Applied, reverted to base, applied again, on a database of its own (a project may create extensions).
+    let mut db = TestDatabase::empty(backend)?;
+    let conn = db.connection();
+    let applied = migrator.upgrade(conn).unwrap_or_else(|err| panic!("{name}: upgrade: {err}"));
     assert_eq!(applied.steps.len(), revisions.len(), "{name}");
-    match migrator.downgrade_to(&mut conn, Target::Base) {
-        Ok(reverted) => assert_eq!(reverted.steps.len(), revisions.len(), "{name}"),
+    // A down that fails part way may leave its revision dirty: the finding says so, and the round trip below,
+    // on fresh databases, goes on past it.
+    match migrator.downgrade_to(conn, Target::Base) {
+        Ok(reverted) => {
+            assert_eq!(reverted.steps.len(), revisions.len(), "{name}");
+            migrator.upgrade(conn).unwrap_or_else(|err| panic!("{name}: upgrade again: {err}"));
+        }
         Err(err) => {
             let first = err.to_string().lines().take(2).collect::<Vec<_>>().join(": ");
             found.push(format!("{name}: downgrade to base: {first}"));
         }
     }
-    migrator.upgrade(&mut conn).unwrap_or_else(|err| panic!("{name}: upgrade again: {err}"));
-    drop(conn);
     drop(db);
 
     // The round trip, revision by revision; after a revision whose down does not undo its up, the trip goes on
     // from a database brought to that revision afresh.
     let mut from: Option<String> = None;
     loop {
-        let db = Db::new(kind, &format!("corpus_trip_{}", name.replace('/', "_")))?;
-        let mut conn = db.connect();
+        let mut db = TestDatabase::empty(backend)?;
+        let conn = db.connection();
         if let Some(version) = &from {
-            migrator
-                .upgrade_to(&mut conn, version.as_str())
-                .unwrap_or_else(|err| panic!("{name}: to {version}: {err}"));
+            migrator.upgrade_to(conn, version.as_str()).unwrap_or_else(|err| panic!("{name}: to {version}: {err}"));
         }
-        let trip = match migrator.round_trip(&mut conn) {
+        let trip = match migrator.round_trip(conn) {
             Ok(trip) => trip,
             // A project's own file that fails on its own backend (a down file with a typo, say) is its finding.
             Err(migrate::Error::Migration(failure)) => {

@@ -210,3 +210,96 @@ fn the_databases_count_the_statements_the_splitter_finds(kind: Kind) {
         agree(&mut conn, backend, &script, &format!("generated script {n}:\n{script}"));
     }
 }
+
+/// Whether a transaction block is open on `conn` now.
+fn in_transaction(conn: &mut Conn) -> bool {
+    match conn {
+        Conn::Sqlite(c) => !c.is_autocommit(),
+        // SAVEPOINT is refused outside a transaction block.
+        Conn::Postgres(c) => {
+            let open = c.simple_query("SAVEPOINT migrate_probe").is_ok();
+            if open {
+                c.simple_query("RELEASE SAVEPOINT migrate_probe").unwrap();
+            }
+            open
+        }
+        _ => unreachable!("SQLite and PostgreSQL"),
+    }
+}
+
+/// The classification of transaction control against each database's own reading: a statement read as opening a
+/// transaction leaves one open when run outside one; one read as ending it leaves none open when run inside one;
+/// any other statement (savepoints, a trigger's or a routine's `BEGIN … END`, the words in strings and comments)
+/// does neither. MySQL runs every revision statement by statement, so nothing is classified there.
+fn transaction_control_is_what_the_database_does(kind: Kind) {
+    let Some(db) = Db::new(kind, "classify_transaction_control") else { return };
+    let backend = backend(kind);
+    let mut conn = db.connect();
+    conn.execute("CREATE TABLE t (a INT)");
+    let (opens, ends, neither): (&[&str], &[&str], Vec<&str>) = match kind {
+        Kind::Sqlite => (
+            &["BEGIN", "begin deferred transaction", "BEGIN /* c */ IMMEDIATE"],
+            &["COMMIT", "END", "ROLLBACK", "commit transaction", "END TRANSACTION"],
+            vec![
+                "CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET a = 1 WHERE 0; END",
+                "SELECT 'commit'",
+                "-- commit\nSELECT 1",
+                "/* BEGIN */ SELECT 1",
+                "SELECT [begin] FROM (SELECT 1 AS [begin])",
+                "DROP TRIGGER tr",
+            ],
+        ),
+        _ => (
+            &["BEGIN", "begin work", "START TRANSACTION", "BEGIN /* c */ ISOLATION LEVEL SERIALIZABLE"],
+            &["COMMIT", "END", "ROLLBACK", "ABORT", "commit work", "END TRANSACTION"],
+            vec![
+                "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END",
+                "CREATE FUNCTION g() RETURNS int AS $$\nDECLARE x int;\nBEGIN\n  RETURN 1;\nEND\n$$ LANGUAGE plpgsql",
+                "DO $$ BEGIN PERFORM 1; END $$",
+                "SELECT 'commit'",
+                "-- commit\nSELECT 1",
+                "/* BEGIN /* nested */ */ SELECT 1",
+                "SELECT $q$ rollback $q$",
+                "DROP FUNCTION f(); DROP FUNCTION g()",
+            ],
+        ),
+    };
+    let classify = |statement: &str| {
+        let expected = if statement.starts_with("DROP FUNCTION") { 2 } else { 1 };
+        assert_eq!(sql::split(statement, backend).len(), expected, "{statement}: one statement per entry");
+        sql::first_transaction_control(statement, backend).map(|(_, what)| what)
+    };
+    for statement in opens {
+        assert!(classify(statement).is_some(), "{statement}: not read as transaction control");
+        assert!(!in_transaction(&mut conn));
+        conn.execute(statement);
+        assert!(in_transaction(&mut conn), "{statement}: read as opening a transaction, but none is open");
+        conn.execute("ROLLBACK");
+    }
+    for statement in ends {
+        assert!(classify(statement).is_some(), "{statement}: not read as transaction control");
+        conn.execute("BEGIN");
+        conn.execute(statement);
+        assert!(!in_transaction(&mut conn), "{statement}: read as ending the transaction, but it is still open");
+    }
+    for statement in neither {
+        assert_eq!(classify(statement), None, "{statement}: read as transaction control");
+        conn.execute("BEGIN");
+        conn.execute(statement);
+        assert!(in_transaction(&mut conn), "{statement}: ended the transaction, and was not read as doing so");
+        conn.execute("COMMIT");
+        assert!(!in_transaction(&mut conn));
+    }
+}
+
+mod classification {
+    #[test]
+    fn sqlite() {
+        super::transaction_control_is_what_the_database_does(super::Kind::Sqlite);
+    }
+
+    #[test]
+    fn postgres() {
+        super::transaction_control_is_what_the_database_does(super::Kind::Postgres);
+    }
+}
