@@ -545,6 +545,13 @@ pub fn verify(
     for n in &notes {
         ctx.out.line(&format!("note: {n}"));
     }
+    let scoped = scan.problems.iter().any(|p| p.refuses_build_for(judged) && p.backends != Backends::ALL);
+    if scoped && judged == Backends::ALL {
+        ctx.out.line(
+            "note: a problem found by some backends' dialects only matters on those backends: judge the folder for \
+             the one it runs on with --dialect, or with its database URL",
+        );
+    }
     let database = match (&observed, &summary) {
         (Some(o), Some(s)) => format!("; database {}: {}", o.shown, summary_text(s)),
         _ => format!("; no database configured, so only the folder was checked, as {judged} read it"),

@@ -404,13 +404,7 @@ mod tests {
         assert_eq!(sql.len(), encoded.sql_len);
         assert_eq!(encoded.files.len(), 7);
         assert_eq!(encoded.files[3], ("2024-01-14-171611_ünïcode".to_owned(), "up.postgres.sql".to_owned()));
-        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
-        let packed = Packed::new(
-            leak(sql),
-            leak(encoded.names),
-            Box::leak(encoded.table.into_boxed_slice()),
-            Box::leak(encoded.sums.into_boxed_slice()),
-        );
+        let packed = leaked(encoded, sql);
         assert_eq!(packed.decode(), revisions);
         for backend in Backend::ALL {
             let expected: Vec<Expected<'_>> = revisions.iter().map(|r| Expected::of(r, backend)).collect();
@@ -459,14 +453,19 @@ mod tests {
             ["20250102160800_create_accounts.up.sql", "20250102160800_create_accounts.down.sql", "V1__initial.sql"]
         );
         let sql: String = revisions.iter().flat_map(Revision::scripts).map(Script::sql).collect();
+        let packed = leaked(encoded, sql);
+        assert_eq!(packed.decode(), revisions);
+        assert_eq!(packed.expected(Backend::Mysql).nth(1).unwrap().down, None);
+    }
+
+    /// The `Packed` the macro would write for `encoded` and the concatenated `sql`, its parts leaked to `'static`.
+    fn leaked(encoded: Encoded, sql: String) -> Packed {
         let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
-        let packed = Packed::new(
+        Packed::new(
             leak(sql),
             leak(encoded.names),
             Box::leak(encoded.table.into_boxed_slice()),
             Box::leak(encoded.sums.into_boxed_slice()),
-        );
-        assert_eq!(packed.decode(), revisions);
-        assert_eq!(packed.expected(Backend::Mysql).nth(1).unwrap().down, None);
+        )
     }
 }
