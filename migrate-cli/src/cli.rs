@@ -248,6 +248,9 @@ pub enum Command {
         /// Accept empty (placeholder) down files, as `migrations!(…, allow_empty_down)` does.
         #[arg(long)]
         allow_empty_down: bool,
+        /// Count the folder's warnings as problems (exit 4), as `#![deny(deprecated)]` does for the macro's.
+        #[arg(long)]
+        deny_warnings: bool,
     },
     /// Print the database's schema as read from its catalog (tables, columns, keys, indexes, views, triggers,
     /// routines, sequences, types; the history table left out), in a sorted text form to commit and compare.

@@ -456,17 +456,25 @@ pub fn show(ctx: &mut Context, reference: &str) -> Result<Exit, Failure> {
     Ok(Exit::Done)
 }
 
-/// `verify`: checks the folder as the macro does and, with a database configured, the database against it. Changes
-/// nothing. Exits 4 if anything needs attention; placeholder down files are warnings, deliberate no-ops notes.
+/// How `verify` judges the folder: the macro's options, and whether warnings fail it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Judge {
+    /// The backend whose dialect judges the folder; default: the database's, or every backend without one.
+    pub dialect: Option<Backend>,
+    /// The macro's `allow_empty_down`.
+    pub allow_empty_down: bool,
+    /// Warnings count as problems.
+    pub deny_warnings: bool,
+}
+
+/// `verify`: checks the folder as the macro does (for `judge`'s backend and options) and, with a database configured,
+/// the database against it. Changes nothing. Exits 4 if anything needs attention (warnings too, with
+/// `deny_warnings`); warnings and deliberate no-ops are listed.
 ///
 /// # Errors
 /// The history cannot be read.
-pub fn verify(
-    ctx: &mut Context,
-    schema_file: Option<&std::path::Path>,
-    dialect: Option<Backend>,
-    allow_empty_down: bool,
-) -> Result<Exit, Failure> {
+pub fn verify(ctx: &mut Context, schema_file: Option<&std::path::Path>, judge: Judge) -> Result<Exit, Failure> {
+    let Judge { dialect, allow_empty_down, deny_warnings } = judge;
     // The macro's scan, with its options: what this passes compiles, and the other way round.
     let scan = migrate_core::scan(&ctx.global.dir, &ScanOptions::default().allow_empty_down(allow_empty_down));
     let observed = observe_with(ctx, schema_file.is_some(), schema_file.is_some())?;
@@ -520,7 +528,8 @@ pub fn verify(
     if let (Some(file), Some(live)) = (schema_file, observed.as_ref().and_then(|o| o.schema.as_ref())) {
         problems.extend(schema_drift(file, live)?);
     }
-    let exit = if problems.is_empty() { Exit::Done } else { Exit::Attention };
+    let denied = deny_warnings && !warnings.is_empty();
+    let exit = if problems.is_empty() && !denied { Exit::Done } else { Exit::Attention };
     if ctx.out.is_json() {
         ctx.out.json(&json!({
             "folder": dir,
@@ -528,7 +537,7 @@ pub fn verify(
             "revisions": scan.revisions.len(),
             "database": observed.as_ref().map(|o| o.shown.clone()),
             "summary": summary.as_ref().map(summary_json),
-            "ok": problems.is_empty(),
+            "ok": exit == Exit::Done,
             "problems": problems,
             "warnings": warnings,
             "notes": notes,
@@ -556,7 +565,9 @@ pub fn verify(
         (Some(o), Some(s)) => format!("; database {}: {}", o.shown, summary_text(s)),
         _ => format!("; no database configured, so only the folder was checked, as {judged} read it"),
     };
-    let verdict = if problems.is_empty() {
+    let verdict = if denied && problems.is_empty() {
+        ctx.out.paint(&format!("{} warning(s), denied by --deny-warnings", warnings.len()), Style::Bad)
+    } else if problems.is_empty() {
         ctx.out.paint("verified", Style::Good)
     } else {
         ctx.out.paint(&format!("{} problem(s)", problems.len()), Style::Bad)

@@ -265,8 +265,10 @@ fn dispatch(ctx: &mut Context, command: Command) -> Result<Exit, Failure> {
         Command::History => inspect::history(ctx),
         Command::Status => inspect::status(ctx),
         Command::Show { revision } => inspect::show(ctx, &revision),
-        Command::Verify { schema, dialect, allow_empty_down } => {
-            inspect::verify(ctx, schema.as_deref(), dialect.map(migrate_core::Backend::from), allow_empty_down)
+        Command::Verify { schema, dialect, allow_empty_down, deny_warnings } => {
+            let judge =
+                inspect::Judge { dialect: dialect.map(migrate_core::Backend::from), allow_empty_down, deny_warnings };
+            inspect::verify(ctx, schema.as_deref(), judge)
         }
         Command::Schema => inspect::schema(ctx),
         Command::Sql { direction, target, dialect, from, allow_empty_down } => {

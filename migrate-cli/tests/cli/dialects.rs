@@ -79,6 +79,7 @@ fn a_pragma_that_does_nothing_applies_with_a_warning() {
     p.write("0001_a/up.sql", "PRAGMA foreign_keys = ON;\nCREATE TABLE a (x INTEGER);\n")
         .write("0001_a/down.sql", "DROP TABLE a;\n");
     p.run(Some(&db), &["verify"]).ok().says(&["warning: migrations/0001_a/up.sql:1: on sqlite: `PRAGMA foreign_keys`"]);
+    p.run(Some(&db), &["verify", "--deny-warnings"]).code(4).says(&["1 warning(s), denied by --deny-warnings"]);
     p.run(Some(&db), &["upgrade"]).ok().complains(&["warning: migrations/0001_a/up.sql:1"]);
     let json = p.run(Some(&db), &["upgrade", "--format", "json"]).ok().json();
     assert_eq!(json["warnings"].as_array().unwrap().len(), 0, "nothing ran, so nothing to warn about: {json}");
