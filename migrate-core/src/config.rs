@@ -32,7 +32,7 @@ pub struct Config {
     /// none, the macro refused them).
     ///
     /// [`Error::Scan`]: crate::Error::Scan
-    pub folder_problems: Option<(std::path::PathBuf, Vec<crate::scan::Problem>)>,
+    pub folder_problems: Option<(std::path::PathBuf, Vec<crate::folder::scan::Problem>)>,
 }
 
 impl Default for Config {

@@ -6,10 +6,10 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::folder::scan::Problem;
 use crate::history::ChangedFile;
 use crate::history::RowState;
 use crate::revision::{Direction, RevisionId};
-use crate::scan::Problem;
 
 /// An error reported by a database, as its driver saw it.
 #[derive(Debug)]

@@ -9,21 +9,21 @@
 use std::time::Duration;
 
 use crate::config::{Config, HistoryTable};
-use crate::doubt::InDoubt;
-use crate::driver::Driver;
 use crate::error::{Error, RedoRefusal};
+use crate::folder::packed::{Embedded, List};
 use crate::history::AppliedRow;
 use crate::history::ChangedFile;
-use crate::import::{self, Foreign, Imported};
-use crate::offline::{self, ScriptOptions};
-use crate::packed::{Embedded, List};
+use crate::plan::status::{self, Entry};
 use crate::plan::{self, Command, OutOfOrder, Plan, Target};
+use crate::repair::import::{self, Foreign, Imported};
 use crate::repair::{self, Resolution, ResumePoint, Settled};
 use crate::revision::{Backend, Revision, RevisionId};
-use crate::roundtrip::{Failure, Outcome, Phase, RoundTrip};
-use crate::runner::{self, Observer, Report};
+use crate::run::driver::Driver;
+use crate::run::offline::{self, ScriptOptions};
+use crate::run::runner::{self, Observer, Report};
+use crate::schema::roundtrip::{Failure, Outcome, Phase, RoundTrip};
 use crate::schema::{self, Schema};
-use crate::status::{self, Entry};
+use crate::sql::doubt::InDoubt;
 
 /// What a redo will do: revert the newest revisions, then apply the same ones again.
 #[derive(Clone, Debug)]
@@ -121,7 +121,7 @@ impl<'r> Migrator<'r> {
     /// The problems of the folder `revisions` were scanned from (at run time; the embedded list has none): a step that
     /// would run or rely on a file one names is refused with [`Error::Scan`], and the rest of the folder still runs.
     #[must_use]
-    pub fn folder_problems(mut self, folder: std::path::PathBuf, problems: Vec<crate::scan::Problem>) -> Self {
+    pub fn folder_problems(mut self, folder: std::path::PathBuf, problems: Vec<crate::folder::scan::Problem>) -> Self {
         self.config.folder_problems = (!problems.is_empty()).then_some((folder, problems));
         self
     }

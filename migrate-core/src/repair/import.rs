@@ -4,12 +4,12 @@
 //! and `runner` saying where it came from. The other tool's table is left as it is.
 
 use crate::config::Config;
-use crate::driver::Driver;
 use crate::error::Error;
 use crate::history::AppliedRow;
-use crate::lock::Transaction;
 use crate::revision::{Revision, RevisionId};
-use crate::runner::{db, lock, read_history};
+use crate::run::driver::Driver;
+use crate::run::lock::Transaction;
+use crate::run::runner::{db, lock, read_history};
 
 /// A history table another tool keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

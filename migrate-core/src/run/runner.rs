@@ -12,14 +12,14 @@
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, HistoryTable};
-use crate::driver::{Continuity, Driver, ExecFailure, RowChange, ScriptFailure, StepFailure};
 use crate::error::{DbError, Error, FailureOutcome, MigrationFailure};
+use crate::folder::packed::{Expected, List};
+use crate::folder::scan::Severity;
 use crate::history::{self, AppliedRow, RowState, RowWrite};
-use crate::lock::{LockGuard, Transaction};
-use crate::packed::{Expected, List};
 use crate::plan::{self, Action, Command, Plan, Policy, Step, Target};
 use crate::revision::{Backend, RevisionId, Script};
-use crate::scan::Severity;
+use crate::run::driver::{Continuity, Driver, ExecFailure, RowChange, ScriptFailure, StepFailure};
+use crate::run::lock::{LockGuard, Transaction};
 use crate::sql::{self, Statement};
 
 /// One step that ran.
@@ -46,7 +46,7 @@ pub struct Report {
     pub steps: Vec<StepReport>,
     /// The folder's warnings ([`crate::Severity::Warning`]) about files those steps ran, on this backend (from
     /// [`Config::folder_problems`]: a folder scanned at run time), each once.
-    pub warnings: Vec<crate::scan::Problem>,
+    pub warnings: Vec<crate::folder::scan::Problem>,
 }
 
 impl Report {

@@ -7,11 +7,11 @@
 use std::time::Duration;
 
 use crate::config::HistoryTable;
-use crate::doubt::{CatalogObject, Presence};
 use crate::error::DbError;
 use crate::history::{AppliedRow, RowWrite};
 use crate::revision::Backend;
 use crate::schema::Schema;
+use crate::sql::doubt::{CatalogObject, Presence};
 use crate::sql::Statement;
 
 /// One history row as the start-up check reads it, borrowed from the driver's buffer (see

@@ -1,14 +1,16 @@
 //! The planner: from the revisions a binary contains, the rows of a history table and a command, the exact list
 //! of steps to run, or the reason to run nothing. Pure: no I/O, so every rule is tested without a database.
 
+pub mod status;
+
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use crate::error::Error;
+use crate::folder::scan::{Blocks, Problem};
 use crate::history::{AppliedRow, ChangedFile};
 use crate::revision::{Backend, Direction, Revision, RevisionId, Script, ScriptKind};
-use crate::scan::{Blocks, Problem};
 use crate::sql::{self, Directive};
 
 /// Where a command goes.

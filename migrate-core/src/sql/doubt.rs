@@ -6,9 +6,9 @@
 //!
 //! [`Driver::presence`]: crate::Driver::presence
 
-use crate::lex;
 use crate::revision::Backend;
 use crate::sql;
+use crate::sql::lex;
 
 /// What the operator says about a statement in doubt, when the catalog cannot tell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

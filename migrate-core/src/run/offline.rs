@@ -110,7 +110,7 @@ fn quote(options: &ScriptOptions) -> impl Fn(&str) -> String + '_ {
 /// The statements that take and release the lock a live run takes, on the identity it takes it by.
 fn lock_statements(options: &ScriptOptions) -> Option<(String, String)> {
     let secs = options.lock_wait.as_secs().max(1);
-    let id = crate::lock::identity_sql(options.backend, &options.table)?;
+    let id = crate::run::lock::identity_sql(options.backend, &options.table)?;
     match options.backend {
         Backend::Postgres => Some((
             format!(

@@ -2,20 +2,22 @@
 //! statement-by-statement revision that stopped part way), `accept` for files changed on purpose. Each has a pure
 //! check (`resume_point`, `dirty_revision`, `accept_target`) that the dry runs share with the real thing.
 
+pub mod import;
+
 use std::time::Instant;
 
 use crate::config::Config;
-use crate::doubt::{self, Check, InDoubt, Presence};
-use crate::driver::Driver;
 use crate::error::Error;
 use crate::history::{self, AppliedRow, ChangedFile, RowState};
-use crate::lock::Transaction;
 use crate::plan::{self, Action, Step};
 use crate::revision::{Backend, Direction, Revision, RevisionId, Script};
-use crate::runner::{
+use crate::run::driver::Driver;
+use crate::run::lock::Transaction;
+use crate::run::runner::{
     db, live_runner, lock, newest, read_history, refuse_blocked, statement_by_statement, Observer, Report, StepReport,
 };
 use crate::sql;
+use crate::sql::doubt::{self, Check, InDoubt, Presence};
 
 /// How an operator settled a dirty revision by hand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,10 +5,10 @@
 use std::time::{Duration, Instant};
 
 use crate::config::HistoryTable;
-use crate::driver::{Driver, LockFailure};
 use crate::error::{DbError, Error};
 use crate::history;
 use crate::revision::Backend;
+use crate::run::driver::{Driver, LockFailure};
 
 /// The identity of the migration lock of `table` on `backend`, as an SQL expression the database evaluates:
 /// PostgreSQL's advisory-lock key (a `bigint`: the first 8 bytes of SHA-256 of `migrate lock <schema>.<table>`) and

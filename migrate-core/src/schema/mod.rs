@@ -25,6 +25,8 @@
 //!
 //! [`Driver::snapshot`]: crate::Driver::snapshot
 
+pub mod roundtrip;
+
 use std::collections::BTreeMap;
 use std::fmt;
 

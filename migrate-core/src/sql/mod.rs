@@ -5,9 +5,16 @@
 //! The splitter understands what decides where a statement ends in each dialect: quoted strings and identifiers,
 //! `--`, `#` and (nested) `/* */` comments, PostgreSQL dollar quoting (`$$`, `$tag$`) and `E''` strings, MySQL
 //! backslash escapes and `DELIMITER` lines, and `BEGIN … END` bodies of triggers and routines.
+//!
+//! This folder owns SQL text: [`lex`] reads comments and quotes (the one reader), this module splits and classifies
+//! statements and reads directives, [`doubt`] tells from a DDL statement what in the catalog says whether it ran.
+//! It imports only the revision model.
 
-use crate::lex::{self, Lexer, Token};
+pub mod doubt;
+pub mod lex;
+
 use crate::revision::Backend;
+use lex::{Lexer, Token};
 
 /// One statement of a script.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
