@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::config::{Config, HistoryTable};
 use crate::error::{DbError, Error, FailureOutcome, MigrationFailure};
 use crate::folder::packed::{Expected, List};
-use crate::folder::scan::Severity;
+use crate::folder::scan::{Blocks, Severity};
 use crate::history::{self, AppliedRow, RowState, RowWrite};
 use crate::plan::{self, Action, Command, Plan, Policy, Step, Target};
 use crate::revision::{Backend, RevisionId, Script};
@@ -200,8 +200,10 @@ pub(crate) fn run(
             let backend = guard.driver().backend();
             refuse_blocked(config, &plan.steps, backend)?;
             if let Some((_, problems)) = &config.folder_problems {
+                // Those about the files the steps run; a folder-wide one (a loose file) is for `verify` to say.
                 for warning in plan::concerning(&plan.steps, problems, backend) {
-                    if warning.severity == Severity::Warning && !warnings.contains(&warning) {
+                    let about_a_file = !matches!(warning.about(), Blocks::Everything);
+                    if warning.severity == Severity::Warning && about_a_file && !warnings.contains(&warning) {
                         warnings.push(warning);
                     }
                 }
