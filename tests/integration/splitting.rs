@@ -303,3 +303,93 @@ mod classification {
         super::transaction_control_is_what_the_database_does(super::Kind::Postgres);
     }
 }
+
+/// The error a statement gets inside a transaction block, if any.
+fn refused_in_transaction(conn: &mut Conn, statement: &str) -> Option<String> {
+    let result = match conn {
+        Conn::Sqlite(c) => c.execute_batch(&format!("BEGIN; {statement};")).map_err(|e| e.to_string()),
+        Conn::Postgres(c) => c.batch_execute(&format!("BEGIN; {statement};")).map_err(|e| e.to_string()),
+        _ => unreachable!("SQLite and PostgreSQL"),
+    };
+    // Whatever happened, the transaction goes.
+    let _ = match conn {
+        Conn::Sqlite(c) => c.execute_batch("ROLLBACK").map_err(|e| e.to_string()),
+        Conn::Postgres(c) => c.batch_execute("ROLLBACK").map_err(|e| e.to_string()),
+        _ => unreachable!("SQLite and PostgreSQL"),
+    };
+    result.err()
+}
+
+/// The classification of statements a transaction block refuses, against each database: what is read as refused
+/// is refused inside `BEGIN`, what is not runs there; SQLite's `PRAGMA foreign_keys` runs and does nothing (read as
+/// ignored, a warning).
+fn refused_in_a_transaction_is_what_the_database_refuses(kind: Kind) {
+    let Some(db) = Db::new(kind, "classify_non_transactional") else { return };
+    let backend = backend(kind);
+    let mut conn = db.connect();
+    conn.execute("CREATE TABLE t (a INT)");
+    let (refused, accepted): (&[&str], &[&str]) = match kind {
+        Kind::Sqlite => (
+            &["VACUUM", "PRAGMA journal_mode = WAL"],
+            // SQLite has long run ATTACH and DETACH inside a transaction; this reading once refused them.
+            &[
+                "CREATE TABLE vacuum_t (a INT)",
+                "SELECT 'VACUUM'",
+                "-- VACUUM\nSELECT 1",
+                "PRAGMA foreign_keys = ON",
+                "ATTACH ':memory:' AS other; DETACH other",
+            ],
+        ),
+        _ => (
+            &[
+                "CREATE INDEX CONCURRENTLY ci ON t (a)",
+                "CREATE UNIQUE INDEX /* c */ CONCURRENTLY cu ON t (a)",
+                "DROP INDEX CONCURRENTLY IF EXISTS ci",
+                "VACUUM t",
+                "REINDEX TABLE CONCURRENTLY t",
+                "ALTER SYSTEM SET work_mem = '4MB'",
+            ],
+            &[
+                "CREATE INDEX i ON t (a)",
+                "CREATE TABLE concurrently_t (a INT)",
+                "SELECT 'VACUUM'",
+                "/* CREATE INDEX CONCURRENTLY x ON t (a) */ SELECT 1",
+                "SELECT $$ VACUUM $$",
+            ],
+        ),
+    };
+    for statement in refused {
+        let statements = sql::split(statement, backend);
+        assert!(sql::non_transactional_in(&statements, backend).is_some(), "{statement}: not read as refused");
+        assert!(
+            refused_in_transaction(&mut conn, statement).is_some(),
+            "{statement}: the database ran it in a transaction"
+        );
+    }
+    for statement in accepted {
+        let statements = sql::split(statement, backend);
+        assert!(sql::non_transactional_in(&statements, backend).is_none(), "{statement}: read as refused");
+        let err = refused_in_transaction(&mut conn, statement);
+        assert!(err.is_none(), "{statement}: refused in a transaction ({err:?}), and not read as refused");
+    }
+    if kind == Kind::Sqlite {
+        // Run in a transaction, the pragma did nothing: the warning's claim, checked.
+        let statements = sql::split("PRAGMA foreign_keys = ON", backend);
+        assert!(sql::ignored_in_transaction_in(&statements, backend).is_some());
+        conn.execute("PRAGMA foreign_keys = OFF");
+        conn.execute("BEGIN; PRAGMA foreign_keys = ON; COMMIT;");
+        assert_eq!(conn.value("PRAGMA foreign_keys").as_deref(), Some("0"));
+    }
+}
+
+mod refused_in_a_transaction {
+    #[test]
+    fn sqlite() {
+        super::refused_in_a_transaction_is_what_the_database_refuses(super::Kind::Sqlite);
+    }
+
+    #[test]
+    fn postgres() {
+        super::refused_in_a_transaction_is_what_the_database_refuses(super::Kind::Postgres);
+    }
+}

@@ -528,8 +528,6 @@ fn non_transactional(statement: &str, backend: Backend) -> Option<&'static str> 
         },
         Backend::Sqlite => match (w(0), w(1)) {
             ("VACUUM", _) => Some("VACUUM"),
-            ("ATTACH", _) => Some("ATTACH"),
-            ("DETACH", _) => Some("DETACH"),
             ("PRAGMA", "JOURNAL_MODE") => Some("PRAGMA journal_mode"),
             ("PRAGMA", "FOREIGN_KEYS") => Some(IGNORED),
             ("PRAGMA", _) if w(2) == "JOURNAL_MODE" => Some("PRAGMA journal_mode"),
