@@ -4,7 +4,22 @@
 //! statement by statement: its history row is written as dirty (`upgrading` / `downgrading`) before the first
 //! statement, its progress (statements done and a checksum of them) after each one, and on failure the row keeps the
 //! failing statement, its line and the server's error. The next run refuses until the revision is resumed or
-//! resolved (see `migrate_core::run::resume` and `resolve`).
+//! resolved (`Migrator::resume`, `Migrator::resolve` in `migrate_core`).
+//!
+//! # The session's protocol
+//!
+//! Every byte to the server goes through `Mysql::settled` or `Mysql::run_all`, which put the session's autocommit
+//! where the work needs it (off inside a revision's statements, on outside them) and send the deferred write first.
+//! Autocommit is left off between revisions with nothing pending, and turned on by anything else, the last
+//! revision, unlock and `Drop`, so the session goes back to its owner as it came with every history write
+//! committed. The write completing a DDL statement whose doubt the catalog settles (`doubt::check`) rides in the
+//! next round trip (before a statement without an implicit commit, committed first): until then the committed
+//! intent names that statement in doubt, which is true, and `resume` settles it; the write recording a revision's
+//! real time (`RowWrite::Timed`) rides with it. A failure in what goes ahead of a statement is a history failure,
+//! never the statement's. A history write that fails with autocommit off rolls back what is pending (statements with
+//! their writes, never one without the other), so nothing commits a statement whose record did not follow. A
+//! revision's statement that may set autocommit itself makes the driver set it again on the next round trip; a run
+//! starts (history read, lock) with no revision in progress.
 //!
 //! The lock is `GET_LOCK` on a name derived from the history table, polled until the configured wait runs out;
 //! while waiting, the connection that holds it is logged and named in the timeout error.
