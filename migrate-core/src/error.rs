@@ -132,8 +132,8 @@ pub enum Error {
     },
     /// A target lies the wrong way for the command (upgrade to an older revision, downgrade to a newer one).
     WrongDirection {
-        /// The command: `upgrade` or `downgrade`.
-        command: &'static str,
+        /// The command: an upgrade (`Direction::Up`) or a downgrade (`Direction::Down`).
+        command: Direction,
         /// The target.
         target: RevisionId,
         /// The revision the database is at.
@@ -141,8 +141,8 @@ pub enum Error {
     },
     /// `+N` / `-N` asked for more revisions than there are.
     NotEnough {
-        /// The command: `upgrade` or `downgrade`.
-        command: &'static str,
+        /// The command: an upgrade (`Direction::Up`) or a downgrade (`Direction::Down`).
+        command: Direction,
         /// N.
         requested: u64,
         /// How many there are.
@@ -498,13 +498,14 @@ impl fmt::Display for Error {
             Error::TargetNotFound { target, detail } => write!(f, "target `{target}` {detail}"),
             Error::WrongDirection { command, target, current } => {
                 let current = current.as_ref().map_or("base (nothing applied)".to_owned(), ToString::to_string);
-                let other = if *command == "upgrade" { "downgrade" } else { "upgrade" };
-                write!(f, "cannot {command} to {target}: the database is at {current}; use {other}")
+                let other = command.opposite().command();
+                write!(f, "cannot {} to {target}: the database is at {current}; use {other}", command.command())
             }
             Error::NotEnough { command, requested, available } => write!(
                 f,
-                "cannot {command} by {requested}: only {available} revision(s) can be {}",
-                if *command == "upgrade" { "applied" } else { "reverted" }
+                "cannot {} by {requested}: only {available} revision(s) can be {}",
+                command.command(),
+                if *command == Direction::Up { "applied" } else { "reverted" }
             ),
             Error::NotTransactional { revision, file, reason } => {
                 write!(f, "revision {revision} cannot run in the single transaction of this run ({file}): {reason}")

@@ -136,6 +136,23 @@ impl Direction {
             Direction::Down => "down",
         }
     }
+
+    /// The command that goes this way: `"upgrade"` or `"downgrade"`.
+    pub const fn command(self) -> &'static str {
+        match self {
+            Direction::Up => "upgrade",
+            Direction::Down => "downgrade",
+        }
+    }
+
+    /// The other way.
+    #[must_use]
+    pub const fn opposite(self) -> Direction {
+        match self {
+            Direction::Up => Direction::Down,
+            Direction::Down => Direction::Up,
+        }
+    }
 }
 
 /// SHA-256 of a script's text after removing a leading byte-order mark and folding CRLF to LF,

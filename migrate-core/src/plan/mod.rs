@@ -237,14 +237,18 @@ pub fn plan<'r>(
                 Target::Relative(n) => {
                     let n = n.unsigned_abs();
                     if (pending.len() as u64) < n {
-                        return Err(Error::NotEnough { command: "upgrade", requested: n, available: pending.len() });
+                        return Err(Error::NotEnough {
+                            command: Direction::Up,
+                            requested: n,
+                            available: pending.len(),
+                        });
                     }
                     pending.into_iter().take(n as usize).collect()
                 }
                 Target::Revision(reference) => {
                     let target = resolve(reference, revisions, &rows)?;
                     if is_applied(&target.version) && current.as_ref().is_some_and(|c| c.version > target.version) {
-                        return Err(Error::WrongDirection { command: "upgrade", target, current });
+                        return Err(Error::WrongDirection { command: Direction::Up, target, current });
                     }
                     pending.into_iter().filter(|r| r.version() <= target.version.as_str()).collect()
                 }
@@ -277,7 +281,7 @@ pub fn plan<'r>(
                 Target::Relative(n) => {
                     let n = n.unsigned_abs();
                     if (rows.len() as u64) < n {
-                        return Err(Error::NotEnough { command: "downgrade", requested: n, available: rows.len() });
+                        return Err(Error::NotEnough { command: Direction::Down, requested: n, available: rows.len() });
                     }
                     rows.iter().rev().take(n as usize).copied().collect()
                 }
@@ -285,7 +289,7 @@ pub fn plan<'r>(
                     let target = resolve(reference, revisions, &rows)?;
                     if !is_applied(&target.version) {
                         if current.as_ref().is_none_or(|c| c.version < target.version) {
-                            return Err(Error::WrongDirection { command: "downgrade", target, current });
+                            return Err(Error::WrongDirection { command: Direction::Down, target, current });
                         }
                         return Err(Error::TargetNotFound {
                             target: target.to_string(),
