@@ -14,6 +14,7 @@
 //! ```
 
 pub mod config;
+pub mod db;
 pub mod error;
 pub mod folder;
 pub mod history;
@@ -35,9 +36,9 @@ pub use sql::{doubt, lex};
 
 pub use config::{Config, HistoryTable, DEFAULT_LOCK_WAIT};
 pub use doubt::InDoubt;
-pub use driver::{BriefRow, Continuity, Driver, ExecFailure, LockFailure, RowChange, ScriptFailure, StepFailure};
+pub use driver::{Continuity, Driver, ExecFailure, LockFailure, RowChange, ScriptFailure, StepFailure};
 pub use error::{DbError, Error, ErrorKind, FailureOutcome, MigrationFailure, RedoRefusal};
-pub use history::{AppliedRow, ChangedFile, RowState, RowWrite};
+pub use history::{AppliedRow, BriefRow, Cells, ChangedFile, Reader, RowState, RowWrite};
 pub use import::{Foreign, Imported};
 pub use migrator::{Migrator, Offline, Redo};
 pub use plan::{Action, Command, OutOfOrder, Plan, Policy, Step, Target};
@@ -53,8 +54,9 @@ mod tests {
     use std::path::Path;
 
     /// The stages of the crate, lowest first: a top-level file or a folder each.
-    const LAYERS: &[&str] =
-        &["revision", "sql", "folder", "history", "schema", "error", "plan", "config", "run", "repair", "migrator"];
+    const LAYERS: &[&str] = &[
+        "revision", "sql", "folder", "db", "history", "schema", "error", "plan", "config", "run", "repair", "migrator",
+    ];
 
     /// Architecture Invariant: the crate is layered by stage. A file imports only its own folder and the stages
     /// below it ([`LAYERS`]), so each can be read, and tested, from the ones below it, and no import cycle exists.

@@ -375,7 +375,8 @@ impl<'r> Migrator<'r> {
         foreign: Foreign,
         allow_unknown: bool,
     ) -> Result<Imported, Error> {
-        Ok(import::plan_import(self.revisions(), &self.config, driver, foreign, allow_unknown)?.0)
+        let ours = runner::read_history(driver, &self.config.table)?;
+        Ok(import::plan_import(self.revisions(), driver, foreign, allow_unknown, &ours)?.0)
     }
 
     /// Adopts a database another tool migrated: each version its history table records (diesel's

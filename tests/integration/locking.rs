@@ -10,8 +10,8 @@ use std::time::Duration;
 use migrate::postgres::{LockMode, Postgres};
 use migrate::sqlite::Sqlite;
 use migrate::{
-    AppliedRow, Backend, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure, Migrator, RowChange,
-    RowWrite, ScriptFailure, StepFailure,
+    AppliedRow, Backend, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure, Migrator, Reader,
+    RowChange, RowWrite, ScriptFailure, StepFailure,
 };
 
 use mysql::prelude::Queryable;
@@ -36,12 +36,15 @@ impl Driver for Watched<'_> {
     fn transactional_ddl(&self) -> bool {
         self.inner.transactional_ddl()
     }
-    fn read_history(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
+    fn history_name(&self, table: &HistoryTable) -> String {
+        self.inner.history_name(table)
+    }
+    fn select(&mut self, sql: &str, reader: &mut dyn Reader) -> Result<bool, DbError> {
         if self.locked {
             let held = (self.held)();
             self.reads.push(held);
         }
-        self.inner.read_history(table)
+        self.inner.select(sql, reader)
     }
     fn create_history(&mut self, table: &HistoryTable) -> Result<(), DbError> {
         self.inner.create_history(table)

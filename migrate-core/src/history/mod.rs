@@ -3,10 +3,15 @@
 //! One row per applied revision: version, name, the checksums of the up and down files that were current when it
 //! was applied, the down SQL itself (so an older binary can revert a revision it does not know), when it was applied
 //! and how long it took, its state, the progress of a statement-by-statement run and the last error.
-//! Drivers create and write the table; its shape and meaning are defined here, once.
+//! Its shape, its meaning and how it is read ([`read`]) are defined here, once; drivers run the statements.
+
+pub mod read;
+
+pub use read::{BriefRow, Cells, History, Reader, Selection, ADDED};
 
 use std::fmt;
 
+use crate::db::DbError;
 use crate::revision::{Backend, Checksum, Revision, RevisionId, ScriptKind};
 
 /// The default table name.
@@ -156,8 +161,8 @@ impl AppliedRow {
     }
 }
 
-/// The columns every version of the history table has, in the order drivers read and write them (offline scripts
-/// write these; [`IN_DOUBT`] keeps its default there).
+/// The columns every version of the history table has, in the order writes name them (offline scripts write
+/// these; [`IN_DOUBT`] keeps its default there).
 pub const COLUMNS: &str = "version, name, up_checksum, down_checksum, down_sql, applied_at, duration_ms, state, \
                            statements_done, progress_checksum, error";
 
@@ -167,32 +172,35 @@ pub const IN_DOUBT: &str = "in_doubt";
 /// A column added after the first version of the table ([`AppliedRow::runner`]).
 pub const RUNNER: &str = "runner";
 
-/// The columns added after the first version of the table, as drivers read them after [`COLUMNS`]; a table made
-/// before them is read with [`ADDED_DEFAULTS`] in their place, and gets them before the first write
-/// ([`add_columns_sql`]).
+/// The columns added after the first version of the table ([`ADDED`]), as writes name them after [`COLUMNS`].
 pub const ADDED_COLUMNS: &str = "in_doubt, runner";
 
-/// The columns a start-up with nothing pending reads, in the places of [`COLUMNS`] and [`ADDED_COLUMNS`]: what
-/// planning an upgrade needs (versions, names, checksums, states, progress), with the stored down SQL, times, errors
-/// and runners left out. A run that goes on reads every column under the lock.
-pub const BRIEF_COLUMNS: &str = "version, name, up_checksum, down_checksum, NULL, '', 0, state, statements_done, \
-                                 NULL, NULL, 0, NULL";
-
-/// The columns of a [`BriefRow`](crate::BriefRow), in its order: every version of the table has them.
-pub const VISIT_COLUMNS: &str = "version, up_checksum, down_checksum, state";
-
-/// What [`ADDED_COLUMNS`] read as in a table made before them.
-pub const ADDED_DEFAULTS: &str = "0, NULL";
-
-/// One `ALTER TABLE` per column of [`ADDED_COLUMNS`], adding it to the history table `name` (qualified and quoted)
-/// made by an earlier version; on SQLite and MySQL each fails if its column is there already (PostgreSQL says `IF
-/// NOT EXISTS`), which the driver takes as done.
-pub fn add_columns_sql(backend: Backend, name: &str) -> Vec<String> {
+/// `ALTER TABLE` statements adding `missing` (columns of [`ADDED`], as a read found them missing) to the history
+/// table `name` (qualified and quoted) made by an earlier version. PostgreSQL says `IF NOT EXISTS`; on SQLite and
+/// MySQL one fails if its column is there already ([`is_duplicate_column`]), which its caller takes as done.
+pub fn add_columns_sql(backend: Backend, name: &str, missing: &[&str]) -> Vec<String> {
     let guard = if backend == Backend::Postgres { "IF NOT EXISTS " } else { "" };
-    vec![
-        format!("ALTER TABLE {name} ADD COLUMN {guard}{IN_DOUBT} {} NOT NULL DEFAULT 0", in_doubt_type(backend)),
-        format!("ALTER TABLE {name} ADD COLUMN {guard}{RUNNER} {} NULL", runner_type(backend)),
-    ]
+    missing
+        .iter()
+        .filter_map(|column| match *column {
+            IN_DOUBT => Some(format!("{IN_DOUBT} {} NOT NULL DEFAULT 0", in_doubt_type(backend))),
+            RUNNER => Some(format!("{RUNNER} {} NULL", runner_type(backend))),
+            _ => None,
+        })
+        .map(|definition| format!("ALTER TABLE {name} ADD COLUMN {guard}{definition}"))
+        .collect()
+}
+
+/// Whether `err`, from a statement of [`add_columns_sql`] on `backend`, says the column is there already (another
+/// runner added it first).
+pub fn is_duplicate_column(backend: Backend, err: &DbError) -> bool {
+    match backend {
+        // ER_DUP_FIELDNAME.
+        Backend::Mysql => err.code.as_deref() == Some("1060"),
+        Backend::Sqlite => err.message.starts_with("duplicate column name"),
+        // duplicate_column (IF NOT EXISTS makes it a notice).
+        Backend::Postgres => err.code.as_deref() == Some("42701"),
+    }
 }
 
 fn runner_type(backend: Backend) -> &'static str {

@@ -9,7 +9,7 @@ use crate::history::AppliedRow;
 use crate::revision::{Revision, RevisionId};
 use crate::run::driver::Driver;
 use crate::run::lock::Transaction;
-use crate::run::runner::{db, lock, read_history};
+use crate::run::runner::{db, lock, read_for_writing};
 
 /// A history table another tool keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,17 +94,18 @@ fn applied_at(text: &str) -> Option<String> {
     valid_date.then(|| format!("{date}T{clock}.{fraction}Z"))
 }
 
-/// What an import of `foreign` would record, read through `driver` without the lock (nothing is written).
+/// What an import of `foreign` would record, read through `driver` without the lock (nothing is written), where
+/// our own history table holds `ours`.
 ///
 /// # Errors
 /// [`Error::Import`] when the other tool's table is not there, or records versions the folder does not have and
 /// `allow_unknown` is off; database errors.
 pub(crate) fn plan_import(
     revisions: &[Revision],
-    config: &Config,
     driver: &mut dyn Driver,
     foreign: Foreign,
     allow_unknown: bool,
+    ours: &[AppliedRow],
 ) -> Result<(Imported, Vec<AppliedRow>), Error> {
     let backend = driver.backend();
     let theirs = driver
@@ -117,7 +118,6 @@ pub(crate) fn plan_import(
                 foreign.name()
             ),
         })?;
-    let ours = read_history(driver, &config.table)?;
     let mut imported = Imported::default();
     let mut rows = Vec::new();
     for row in theirs {
@@ -172,7 +172,8 @@ pub(crate) fn import(
     let mut guard = lock(driver, config)?;
     let driver = guard.driver();
     driver.create_history(&config.table).map_err(db("creating the history table"))?;
-    let (imported, rows) = plan_import(revisions, config, driver, foreign, allow_unknown)?;
+    let ours = read_for_writing(driver, &config.table)?;
+    let (imported, rows) = plan_import(revisions, driver, foreign, allow_unknown, &ours)?;
     if !rows.is_empty() {
         let mut tx = Transaction::begin(driver).map_err(db("opening a transaction"))?;
         for row in &rows {

@@ -14,7 +14,8 @@ use crate::revision::{Backend, Direction, Revision, RevisionId, Script};
 use crate::run::driver::Driver;
 use crate::run::lock::Transaction;
 use crate::run::runner::{
-    db, live_runner, lock, newest, read_history, refuse_blocked, statement_by_statement, Observer, Report, StepReport,
+    db, live_runner, lock, newest, read_for_writing, read_history, refuse_blocked, statement_by_statement, Observer,
+    Report, StepReport,
 };
 use crate::sql;
 use crate::sql::doubt::{self, Check, InDoubt, Presence};
@@ -78,7 +79,7 @@ pub(crate) fn resolve(
 ) -> Result<RevisionId, Error> {
     let mut guard = lock(driver, config)?;
     let driver = guard.driver();
-    let rows = read_history(driver, &config.table)?;
+    let rows = read_for_writing(driver, &config.table)?;
     refuse_live_runner(driver, &rows)?;
     let (name, dirty) = dirty_revision(revisions, &rows, reference)?;
     let mut tx = Transaction::begin(driver).map_err(db("opening a transaction"))?;
@@ -311,7 +312,7 @@ pub(crate) fn resume(
     let mut guard = lock(driver, config)?;
     let driver = guard.driver();
     let backend = driver.backend();
-    let rows = read_history(driver, &config.table)?;
+    let rows = read_for_writing(driver, &config.table)?;
     refuse_live_runner(driver, &rows)?;
     let point = resume_point(revisions, &rows, backend)?;
     let mut start = point.done;
@@ -389,7 +390,7 @@ pub(crate) fn accept(
     let mut guard = lock(driver, config)?;
     let driver = guard.driver();
     let backend = driver.backend();
-    let rows = read_history(driver, &config.table)?;
+    let rows = read_for_writing(driver, &config.table)?;
     let (row, revision) = accept_target(revisions, &rows, reference)?;
     let name = RevisionId { version: revision.version().to_owned(), name: revision.name().to_owned() };
     let changes = plan::changed_files(row, revision, backend);

@@ -8,25 +8,11 @@ use std::time::Duration;
 
 use crate::config::HistoryTable;
 use crate::error::DbError;
-use crate::history::{AppliedRow, RowWrite};
+use crate::history::{self, AppliedRow, Reader, RowWrite};
 use crate::revision::Backend;
 use crate::schema::Schema;
 use crate::sql::doubt::{CatalogObject, Presence};
 use crate::sql::Statement;
-
-/// One history row as the start-up check reads it, borrowed from the driver's buffer (see
-/// [`Driver::visit_history`]): the columns that decide whether an upgrade has anything to do.
-#[derive(Clone, Copy, Debug)]
-pub struct BriefRow<'a> {
-    /// The revision's version.
-    pub version: &'a str,
-    /// The up file's checksum, in hexadecimal.
-    pub up_checksum: &'a str,
-    /// The down file's checksum, in hexadecimal; `None` for an irreversible revision.
-    pub down_checksum: Option<&'a str>,
-    /// The state (`applied`, or a revision left part way).
-    pub state: &'a str,
-}
 
 /// Whether the lock was held without a gap across a commit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,41 +101,18 @@ pub trait Driver {
         true
     }
 
-    /// Reads every row of the history table in one statement; `Ok(None)` if the table does not exist.
-    fn read_history(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError>;
-
-    /// Reads every row in one statement, only the columns of [`history::BRIEF_COLUMNS`] (the others at their empty
-    /// values): for the start-up with nothing pending. The default reads everything.
-    ///
-    /// [`history::BRIEF_COLUMNS`]: crate::history::BRIEF_COLUMNS
-    fn read_history_brief(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
-        self.read_history(table)
+    /// The history table's name as this driver's statements name it, qualified and quoted. The default quotes
+    /// `table` in the backend's dialect; a driver whose session's default schema (or database) a revision could
+    /// change qualifies it with the one it resolved when the lock was taken.
+    fn history_name(&self, table: &HistoryTable) -> String {
+        let backend = self.backend();
+        table.qualified(|ident| history::quote_identifier(backend, ident))
     }
 
-    /// Hands each row's [`BriefRow`] to `visit`, in version order, in one statement and without copying the rows,
-    /// until `visit` returns `false`: the start-up with nothing pending decides from this alone. `Ok(false)` when the
-    /// table does not exist. The default goes through [`Driver::read_history_brief`].
-    fn visit_history(
-        &mut self,
-        table: &HistoryTable,
-        visit: &mut dyn FnMut(&BriefRow<'_>) -> bool,
-    ) -> Result<bool, DbError> {
-        let Some(mut rows) = self.read_history_brief(table)? else { return Ok(false) };
-        rows.sort_by(|a, b| a.version.cmp(&b.version));
-        for row in &rows {
-            let (up, down) = (row.up_checksum.to_hex(), row.down_checksum.map(|c| c.to_hex()));
-            let brief = BriefRow {
-                version: &row.version,
-                up_checksum: &up,
-                down_checksum: down.as_deref(),
-                state: row.state.as_str(),
-            };
-            if !visit(&brief) {
-                break;
-            }
-        }
-        Ok(true)
-    }
+    /// Runs `sql`, one query, and hands `reader` the names of its columns, then each row, in one round trip, until
+    /// the reader has seen enough. `Ok(false)` if the query failed because a table (or a schema) it reads does not
+    /// exist. The runner reads the history table through this ([`history::read`]), so drivers decode no rows.
+    fn select(&mut self, sql: &str, reader: &mut dyn Reader) -> Result<bool, DbError>;
 
     /// Creates the history table (and its schema) if it does not exist.
     fn create_history(&mut self, table: &HistoryTable) -> Result<(), DbError>;

@@ -15,7 +15,8 @@ use crate::config::{Config, HistoryTable};
 use crate::error::{DbError, Error, FailureOutcome, MigrationFailure};
 use crate::folder::packed::{Expected, List};
 use crate::folder::scan::{Blocks, Severity};
-use crate::history::{self, AppliedRow, RowState, RowWrite};
+use crate::history::read::{Rows, Visit};
+use crate::history::{self, AppliedRow, History, RowState, RowWrite, Selection};
 use crate::plan::{self, Action, Command, Plan, Policy, Step, Target};
 use crate::revision::{Backend, RevisionId, Script};
 use crate::run::driver::{Continuity, Driver, ExecFailure, RowChange, ScriptFailure, StepFailure};
@@ -61,12 +62,42 @@ pub(crate) fn db(context: impl Into<String>) -> impl FnOnce(DbError) -> Error {
     move |source| Error::Database { context, source }
 }
 
-/// The rows of the history table, oldest first; none if the table does not exist yet. One statement, no lock.
+/// What `selection` reads of the history table: no rows if the table does not exist yet. One statement.
+fn select(driver: &mut dyn Driver, table: &HistoryTable, selection: Selection) -> Result<History, Error> {
+    let sql = selection.sql(&driver.history_name(table));
+    let mut rows = Rows::new(selection);
+    driver.select(&sql, &mut rows).map_err(db("reading the history table"))?;
+    Ok(rows.into_history())
+}
+
+/// The rows of the history table, oldest first; none if the table does not exist yet. One statement, and nothing
+/// written: a table made by an earlier version is read as it is.
 ///
 /// # Errors
 /// [`Error::Database`] if the table cannot be read.
 pub(crate) fn read_history(driver: &mut dyn Driver, table: &HistoryTable) -> Result<Vec<AppliedRow>, Error> {
-    Ok(driver.read_history(table).map_err(db("reading the history table"))?.unwrap_or_default())
+    Ok(select(driver, table, Selection::Full)?.rows)
+}
+
+/// The rows of the history table, as [`read_history`], read under the lock by a command that goes on to write: a
+/// table made by an earlier version gets the columns added since ([`history::ADDED`]) before it is written.
+///
+/// # Errors
+/// [`Error::Database`] if the table cannot be read or a column cannot be added.
+pub(crate) fn read_for_writing(driver: &mut dyn Driver, table: &HistoryTable) -> Result<Vec<AppliedRow>, Error> {
+    let read = select(driver, table, Selection::Full)?;
+    if !read.missing.is_empty() {
+        let backend = driver.backend();
+        for sql in history::add_columns_sql(backend, &driver.history_name(table), &read.missing) {
+            match driver.execute(&sql) {
+                Err(err) if !history::is_duplicate_column(backend, &err) => {
+                    return Err(db("adding the columns of this version to the history table")(err));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(read.rows)
 }
 
 /// The planner's rules for a run of `config` on `backend`.
@@ -138,7 +169,7 @@ pub(crate) fn run(
     let revisions = list.revisions();
     // An upgrade decides from versions, checksums and states alone; the rest is read under the lock if it goes on.
     let rows = if upgrade {
-        driver.read_history_brief(&config.table).map_err(db("reading the history table"))?.unwrap_or_default()
+        select(driver, &config.table, Selection::Brief)?.rows
     } else {
         read_history(driver, &config.table)?
     };
@@ -183,7 +214,7 @@ pub(crate) fn run(
         let mut command = command.clone();
         let mut pinned = false;
         loop {
-            let rows = read_history(guard.driver(), &config.table)?;
+            let rows = read_for_writing(guard.driver(), &config.table)?;
             // Where the lock is not held while a revision runs statement by statement (PostgreSQL's
             // transaction-scoped mode), another runner may be applying one right now: wait for it, the lock let go,
             // within the lock wait.
@@ -243,23 +274,27 @@ fn up_to_date<'e>(
 ) -> Result<Option<Option<RevisionId>>, Error> {
     let mut last: Option<Expected<'e>> = None;
     let mut same = true;
+    let sql = Selection::Visit.sql(&driver.history_name(&config.table));
     driver
-        .visit_history(&config.table, &mut |row| {
-            let Some(e) = expected.next() else {
-                same = false;
-                return false;
-            };
-            same = row.version == e.version
-                && row.state == RowState::Applied.as_str()
-                && e.up.matches_hex(row.up_checksum)
-                && match (e.down, row.down_checksum) {
-                    (Some(checksum), Some(hex)) => checksum.matches_hex(hex),
-                    (None, None) => true,
-                    _ => false,
+        .select(
+            &sql,
+            &mut Visit::new(&mut |row| {
+                let Some(e) = expected.next() else {
+                    same = false;
+                    return false;
                 };
-            last = Some(e);
-            same
-        })
+                same = row.version == e.version
+                    && row.state == RowState::Applied.as_str()
+                    && e.up.matches_hex(row.up_checksum)
+                    && match (e.down, row.down_checksum) {
+                        (Some(checksum), Some(hex)) => checksum.matches_hex(hex),
+                        (None, None) => true,
+                        _ => false,
+                    };
+                last = Some(e);
+                same
+            }),
+        )
         .map_err(db("reading the history table"))?;
     // Every row matched a revision, and no revision was left over (an absent table has no rows, so it matches only
     // an empty list).

@@ -37,11 +37,10 @@ mod schema;
 use std::time::Duration;
 
 use migrate_core::doubt::{self, CatalogObject, Check, ObjectKind, Presence};
-use migrate_core::history::{self, ADDED_COLUMNS, ADDED_DEFAULTS, BRIEF_COLUMNS, COLUMNS, VISIT_COLUMNS};
+use migrate_core::history::{self, Cells, Reader, ADDED_COLUMNS, COLUMNS};
 use migrate_core::{lock, sql};
 use migrate_core::{
-    AppliedRow, Backend, BriefRow, Checksum, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure,
-    RowState, RowWrite,
+    AppliedRow, Backend, Checksum, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure, RowWrite,
 };
 use mysql::prelude::Queryable;
 use mysql::{Conn, Value};
@@ -69,9 +68,6 @@ pub struct Mysql<'c> {
     /// own. Everything but a revision's statements sends it first, committed; so do the last revision, unlock and
     /// drop.
     deferred: Option<String>,
-    /// The history table was read without [`ADDED_COLUMNS`] (made by an earlier version): they are added before the
-    /// first write.
-    legacy: bool,
 }
 
 impl<'c> Mysql<'c> {
@@ -86,7 +82,6 @@ impl<'c> Mysql<'c> {
             autocommit_off: Some(false),
             pending: false,
             deferred: None,
-            legacy: false,
         }
     }
 
@@ -205,33 +200,6 @@ impl<'c> Mysql<'c> {
         }
     }
 
-    /// Every history row, `columns` in the places of [`COLUMNS`] and [`ADDED_COLUMNS`]; `Ok(None)` if the table (or
-    /// its database) does not exist: nothing was ever applied here.
-    fn select_history(&mut self, table: &HistoryTable, columns: &str) -> Result<Option<Vec<AppliedRow>>, DbError> {
-        self.run_starts();
-        let sql = format!("SELECT {columns} FROM {} ORDER BY version", self.name(table));
-        match self.settled()?.query::<mysql::Row, _>(sql) {
-            Ok(rows) => rows.into_iter().map(parse_row).collect::<Result<Vec<_>, _>>().map(Some),
-            Err(err) if no_history(&err) => Ok(None),
-            Err(err) => Err(db_error(err)),
-        }
-    }
-
-    /// Adds [`ADDED_COLUMNS`] to a history table made by an earlier version, once, before the first write.
-    fn upgrade_table(&mut self, table: &HistoryTable) -> Result<(), DbError> {
-        if !std::mem::take(&mut self.legacy) {
-            return Ok(());
-        }
-        for sql in history::add_columns_sql(Backend::Mysql, &self.name(table)) {
-            match self.settled()?.query_drop(sql) {
-                // ER_DUP_FIELDNAME: already there (another runner added it first).
-                Err(mysql::Error::MySqlError(e)) if e.code == 1060 => {}
-                other => other.map_err(db_error)?,
-            }
-        }
-        Ok(())
-    }
-
     /// One round trip for a statement that commits by itself (DDL): the intent, then the statement. The implicit
     /// commit that opens the statement makes the intent durable before the statement runs, so a crash or a cut
     /// connection leaves either what ran or this one statement in doubt. Where the catalog can settle that doubt
@@ -246,7 +214,6 @@ impl<'c> Mysql<'c> {
         intent: &RowWrite<'_>,
         write: &RowWrite<'_>,
     ) -> Result<(), ExecFailure> {
-        self.upgrade_table(table).map_err(ExecFailure::History)?;
         let name = self.name(table);
         let (intent, write) = (intent.sql(Backend::Mysql, &name), write.sql(Backend::Mysql, &name));
         let history = |my: &mut Self, failed: Failed| {
@@ -366,8 +333,8 @@ fn quote(ident: &str) -> String {
     history::quote_identifier(Backend::Mysql, ident)
 }
 
-/// Whether `err` says the history table (or its database) does not exist: ER_NO_SUCH_TABLE, ER_BAD_DB_ERROR.
-fn no_history(err: &mysql::Error) -> bool {
+/// Whether `err` says a table (or a database) the query reads does not exist: ER_NO_SUCH_TABLE, ER_BAD_DB_ERROR.
+fn no_table(err: &mysql::Error) -> bool {
     matches!(err, mysql::Error::MySqlError(e) if e.code == 1146 || e.code == 1049)
 }
 
@@ -390,30 +357,29 @@ fn params(row: &AppliedRow) -> Vec<Value> {
     ]
 }
 
-fn parse_row(mut row: mysql::Row) -> Result<AppliedRow, DbError> {
-    fn take<T: mysql::prelude::FromValue>(row: &mut mysql::Row, i: usize) -> Result<T, DbError> {
-        match row.take_opt::<T, usize>(i) {
-            Some(Ok(value)) => Ok(value),
-            Some(Err(e)) => Err(DbError::new(format!("unexpected history column {i}: {e}"))),
-            None => Err(DbError::new(format!("history column {i} is missing"))),
+/// A row of a text-protocol query, whose every cell comes as bytes (or NULL).
+struct Row<'r>(&'r mysql::Row);
+
+impl Cells for Row<'_> {
+    fn text(&self, index: usize) -> Result<Option<&str>, DbError> {
+        match self.0.as_ref(index) {
+            Some(Value::NULL) => Ok(None),
+            Some(Value::Bytes(bytes)) => std::str::from_utf8(bytes).map(Some).map_err(|e| DbError::new(e.to_string())),
+            Some(other) => Err(DbError::new(format!("{other:?} where text is expected"))),
+            None => Err(DbError::new(format!("no column {index}"))),
         }
     }
-    let checksum =
-        |hex: String| Checksum::from_hex(&hex).ok_or_else(|| DbError::new(format!("`{hex}` is not a checksum")));
-    let state: String = take(&mut row, 7)?;
-    let state = RowState::parse(&state).ok_or_else(|| DbError::new(format!("unknown state `{state}`")))?;
-    let (version, name, up) = (take(&mut row, 0)?, take(&mut row, 1)?, take(&mut row, 2)?);
-    let mut applied = AppliedRow::read(version, name, checksum(up)?, state);
-    applied.down_checksum = take::<Option<String>>(&mut row, 3)?.map(checksum).transpose()?;
-    applied.down_sql = take(&mut row, 4)?;
-    applied.applied_at = take(&mut row, 5)?;
-    applied.duration_ms = take(&mut row, 6)?;
-    applied.statements_done = take(&mut row, 8)?;
-    applied.progress_checksum = take::<Option<String>>(&mut row, 9)?.map(checksum).transpose()?;
-    applied.error = take(&mut row, 10)?;
-    applied.in_doubt = take::<i64>(&mut row, 11)? != 0;
-    applied.runner = take(&mut row, 12)?;
-    Ok(applied)
+
+    fn integer(&self, index: usize) -> Result<Option<i64>, DbError> {
+        match self.0.as_ref(index) {
+            Some(Value::Int(n)) => Ok(Some(*n)),
+            Some(Value::UInt(n)) => i64::try_from(*n).map(Some).map_err(|e| DbError::new(e.to_string())),
+            _ => self
+                .text(index)?
+                .map(|text| text.parse().map_err(|_| DbError::new(format!("`{text}` where an integer is expected"))))
+                .transpose(),
+        }
+    }
 }
 
 /// MySQL reports syntax errors "near '…' at line N" (N within the statement): turn that into a character offset.
@@ -438,53 +404,29 @@ impl Driver for Mysql<'_> {
         false
     }
 
-    fn read_history(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
-        let result = self.select_history(table, &format!("{COLUMNS}, {ADDED_COLUMNS}"));
-        if matches!(&result, Err(err) if err.code.as_deref() == Some("1054")) {
-            // ER_BAD_FIELD_ERROR: a table made by an earlier version, without the added columns.
-            let result = self.select_history(table, &format!("{COLUMNS}, {ADDED_DEFAULTS}"));
-            self.legacy = result.is_ok();
-            return result;
-        }
-        result
+    fn history_name(&self, table: &HistoryTable) -> String {
+        self.name(table)
     }
 
-    fn read_history_brief(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
-        self.select_history(table, BRIEF_COLUMNS)
-    }
-
-    fn visit_history(
-        &mut self,
-        table: &HistoryTable,
-        visit: &mut dyn FnMut(&BriefRow<'_>) -> bool,
-    ) -> Result<bool, DbError> {
+    fn select(&mut self, sql: &str, reader: &mut dyn Reader) -> Result<bool, DbError> {
         self.run_starts();
-        let sql = format!("SELECT {VISIT_COLUMNS} FROM {} ORDER BY version", self.name(table));
         let mut result = match self.settled()?.query_iter(sql) {
             Ok(result) => result,
-            Err(err) if no_history(&err) => return Ok(false),
+            Err(err) if no_table(&err) => return Ok(false),
             Err(err) => return Err(db_error(err)),
         };
-        let mut going = true;
-        // Every row is read off the connection, even after `visit` has seen enough.
+        let columns = result.columns();
+        let names: Vec<_> = columns.as_ref().iter().map(|c| c.name_str()).collect();
+        let names: Vec<&str> = names.iter().map(|n| n.as_ref()).collect();
+        let mut outcome = reader.columns(&names).map(|()| true);
+        // Every row is read off the connection, even after the reader has seen enough (or failed).
         for row in result.by_ref() {
             let row = row.map_err(db_error)?;
-            if !going {
-                continue;
+            if let Ok(true) = outcome {
+                outcome = reader.row(&Row(&row));
             }
-            let text = |i: usize| match row.as_ref(i) {
-                Some(mysql::Value::Bytes(bytes)) => std::str::from_utf8(bytes).ok(),
-                _ => None,
-            };
-            let brief = BriefRow {
-                version: text(0).unwrap_or(""),
-                up_checksum: text(1).unwrap_or(""),
-                down_checksum: text(2),
-                state: text(3).unwrap_or(""),
-            };
-            going = visit(&brief);
         }
-        Ok(true)
+        outcome.map(|_| true)
     }
 
     fn create_history(&mut self, table: &HistoryTable) -> Result<(), DbError> {
@@ -596,7 +538,6 @@ impl Driver for Mysql<'_> {
         statement: &str,
         write: &RowWrite<'_>,
     ) -> Result<(), ExecFailure> {
-        self.upgrade_table(table).map_err(ExecFailure::History)?;
         let write = write.sql(Backend::Mysql, &self.name(table));
         if sql::split(statement, Backend::Mysql).len() > 1 {
             self.execute(statement).map_err(ExecFailure::Statement)?;
@@ -645,7 +586,6 @@ impl Driver for Mysql<'_> {
 
     /// Rides in the next round trip with the deferred write, if any (committed as it is): no round trip of its own.
     fn record_timing(&mut self, table: &HistoryTable, write: &RowWrite<'_>) -> Result<(), DbError> {
-        self.upgrade_table(table)?;
         let sql = write.sql(Backend::Mysql, &self.name(table));
         self.deferred = Some(match self.deferred.take() {
             Some(before) => format!("{before}\n;\n{sql}"),
@@ -656,7 +596,7 @@ impl Driver for Mysql<'_> {
 
     fn write_row(&mut self, table: &HistoryTable, write: &RowWrite<'_>) -> Result<(), DbError> {
         let sql = write.sql(Backend::Mysql, &self.name(table));
-        let result = self.upgrade_table(table).and_then(|()| self.settled()?.query_drop(sql).map_err(db_error));
+        let result = self.settled().and_then(|conn| conn.query_drop(sql).map_err(db_error));
         self.checked(result)
     }
 
@@ -746,8 +686,7 @@ impl Driver for Mysql<'_> {
             "INSERT INTO {} ({COLUMNS}, {ADDED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             self.name(table)
         );
-        let result =
-            self.upgrade_table(table).and_then(|()| self.settled()?.exec_drop(sql, params(row)).map_err(db_error));
+        let result = self.settled().and_then(|conn| conn.exec_drop(sql, params(row)).map_err(db_error));
         self.checked(result)
     }
 
@@ -765,7 +704,6 @@ impl Driver for Mysql<'_> {
 
 impl Mysql<'_> {
     fn update_row_now(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
-        self.upgrade_table(table)?;
         let sql = format!(
             "UPDATE {} SET version = ?, name = ?, up_checksum = ?, down_checksum = ?, down_sql = ?, applied_at = ?, \
              duration_ms = ?, state = ?, statements_done = ?, progress_checksum = ?, error = ?, in_doubt = ?, \

@@ -22,12 +22,12 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use migrate_core::doubt::{CatalogObject, ObjectKind, Presence};
-use migrate_core::history::{self, ADDED_COLUMNS, ADDED_DEFAULTS, BRIEF_COLUMNS, COLUMNS, VISIT_COLUMNS};
+use migrate_core::history::{self, Cells, Reader, ADDED_COLUMNS, COLUMNS};
 use migrate_core::lock;
 use migrate_core::sql::Statement;
 use migrate_core::{
-    AppliedRow, Backend, BriefRow, Checksum, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure,
-    RowChange, RowState, RowWrite, ScriptFailure, StepFailure,
+    AppliedRow, Backend, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure, RowChange, RowWrite,
+    ScriptFailure, StepFailure,
 };
 use postgres::error::ErrorPosition;
 use postgres::{Client, SimpleQueryMessage};
@@ -57,9 +57,6 @@ pub struct Postgres<'c> {
     /// The session's statement counter (see [`COUNTER`]): not made yet, made, or not to be had (a role without the
     /// TEMP privilege).
     counter: Option<bool>,
-    /// The history table was read without [`ADDED_COLUMNS`] (made by an earlier version): they are added before the
-    /// first write.
-    legacy: bool,
     /// This session's identity (backend pid and start), once read.
     runner: Option<String>,
 }
@@ -81,7 +78,6 @@ impl<'c> Postgres<'c> {
             search_path: None,
             schema: None,
             counter: None,
-            legacy: false,
             runner: None,
         }
     }
@@ -171,43 +167,6 @@ impl<'c> Postgres<'c> {
         Ok(Continuity::Held)
     }
 
-    /// Every history row, `columns` in the places of [`COLUMNS`] and [`ADDED_COLUMNS`]; `Ok(None)` if the table (or
-    /// its schema) does not exist: nothing was ever applied here.
-    fn select_history(&mut self, table: &HistoryTable, columns: &str) -> Result<Option<Vec<AppliedRow>>, DbError> {
-        let Some(messages) = self.query_history(table, columns)? else { return Ok(None) };
-        let mut rows = Vec::with_capacity(messages.len());
-        for message in &messages {
-            if let SimpleQueryMessage::Row(row) = message {
-                rows.push(parse_row(row)?);
-            }
-        }
-        Ok(Some(rows))
-    }
-
-    /// `columns` of every history row, in version order, as the server sent them; `Ok(None)` if the table (or its
-    /// schema) does not exist.
-    fn query_history(
-        &mut self,
-        table: &HistoryTable,
-        columns: &str,
-    ) -> Result<Option<Vec<SimpleQueryMessage>>, DbError> {
-        let sql = format!("SELECT {columns} FROM {} ORDER BY version", self.name(table));
-        match self.client.simple_query(&sql).map_err(db_error) {
-            Ok(messages) => Ok(Some(messages)),
-            // undefined_table, invalid_schema_name.
-            Err(err) if matches!(err.code.as_deref(), Some("42P01" | "3F000")) => Ok(None),
-            Err(err) => Err(err),
-        }
-    }
-
-    /// Adds [`ADDED_COLUMNS`] to a history table made by an earlier version, once, before the first write.
-    fn upgrade_table(&mut self, table: &HistoryTable) -> Result<(), DbError> {
-        if std::mem::take(&mut self.legacy) {
-            self.batch(&history::add_columns_sql(Backend::Postgres, &self.name(table)).join(";\n"))?;
-        }
-        Ok(())
-    }
-
     /// Makes the statement counter if this session can have one; `true` if it has it.
     fn has_counter(&mut self) -> bool {
         if self.mode != LockMode::Session {
@@ -268,31 +227,19 @@ fn values(row: &AppliedRow, duration: &str) -> String {
     format!("{base}, {}, {runner}", i32::from(row.in_doubt))
 }
 
-fn parse_row(row: &postgres::SimpleQueryRow) -> Result<AppliedRow, DbError> {
-    let text = |i: usize| row.get(i).map(str::to_owned);
-    let need = |i: usize| text(i).ok_or_else(|| DbError::new(format!("history column {i} is NULL")));
-    let checksum = |i: usize| -> Result<Option<Checksum>, DbError> {
-        text(i)
-            .map(|hex| Checksum::from_hex(&hex).ok_or_else(|| DbError::new(format!("`{hex}` is not a checksum"))))
+/// A row of a simple query, whose every cell comes as text.
+struct Row<'r>(&'r postgres::SimpleQueryRow);
+
+impl Cells for Row<'_> {
+    fn text(&self, index: usize) -> Result<Option<&str>, DbError> {
+        self.0.try_get(index).map_err(db_error)
+    }
+
+    fn integer(&self, index: usize) -> Result<Option<i64>, DbError> {
+        self.text(index)?
+            .map(|text| text.parse().map_err(|_| DbError::new(format!("`{text}` where an integer is expected"))))
             .transpose()
-    };
-    let number = |i: usize| -> Result<i64, DbError> {
-        need(i)?.parse().map_err(|_| DbError::new(format!("history column {i} is not a number")))
-    };
-    let state = need(7)?;
-    let state = RowState::parse(&state).ok_or_else(|| DbError::new(format!("unknown state `{state}`")))?;
-    let up_checksum = checksum(2)?.ok_or_else(|| DbError::new("up_checksum is NULL"))?;
-    let mut applied = AppliedRow::read(need(0)?, need(1)?, up_checksum, state);
-    applied.down_checksum = checksum(3)?;
-    applied.down_sql = text(4);
-    applied.applied_at = need(5)?;
-    applied.duration_ms = number(6)?;
-    applied.statements_done = number(8)?;
-    applied.progress_checksum = checksum(9)?;
-    applied.error = text(10);
-    applied.in_doubt = number(11)? != 0;
-    applied.runner = text(12);
-    Ok(applied)
+    }
 }
 
 impl Driver for Postgres<'_> {
@@ -300,38 +247,25 @@ impl Driver for Postgres<'_> {
         Backend::Postgres
     }
 
-    fn read_history(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
-        let result = self.select_history(table, &format!("{COLUMNS}, {ADDED_COLUMNS}"));
-        if matches!(&result, Err(err) if err.code.as_deref() == Some("42703")) {
-            // undefined_column: a table made by an earlier version, without the added columns.
-            let result = self.select_history(table, &format!("{COLUMNS}, {ADDED_DEFAULTS}"));
-            self.legacy = result.is_ok();
-            return result;
-        }
-        result
+    fn history_name(&self, table: &HistoryTable) -> String {
+        self.name(table)
     }
 
-    fn read_history_brief(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
-        self.select_history(table, BRIEF_COLUMNS)
-    }
-
-    fn visit_history(
-        &mut self,
-        table: &HistoryTable,
-        visit: &mut dyn FnMut(&BriefRow<'_>) -> bool,
-    ) -> Result<bool, DbError> {
-        let Some(messages) = self.query_history(table, VISIT_COLUMNS)? else { return Ok(false) };
+    fn select(&mut self, sql: &str, reader: &mut dyn Reader) -> Result<bool, DbError> {
+        let messages = match self.client.simple_query(sql).map_err(db_error) {
+            Ok(messages) => messages,
+            // undefined_table, invalid_schema_name.
+            Err(err) if matches!(err.code.as_deref(), Some("42P01" | "3F000")) => return Ok(false),
+            Err(err) => return Err(err),
+        };
         for message in &messages {
-            if let SimpleQueryMessage::Row(row) = message {
-                let brief = BriefRow {
-                    version: row.get(0).unwrap_or(""),
-                    up_checksum: row.get(1).unwrap_or(""),
-                    down_checksum: row.get(2),
-                    state: row.get(3).unwrap_or(""),
-                };
-                if !visit(&brief) {
-                    break;
+            match message {
+                SimpleQueryMessage::RowDescription(columns) => {
+                    let names: Vec<&str> = columns.iter().map(|c| c.name()).collect();
+                    reader.columns(&names)?;
                 }
+                SimpleQueryMessage::Row(row) if !reader.row(&Row(row))? => break,
+                _ => {}
             }
         }
         Ok(true)
@@ -454,9 +388,6 @@ impl Driver for Postgres<'_> {
     ) -> Result<Continuity, StepFailure> {
         // Which statement failed, when the error has no position, is counted as they complete. Only in session mode:
         // a pooler in transaction mode may answer the count's read from another session.
-        if let Err(err) = self.upgrade_table(table) {
-            return Err(StepFailure::Database(err));
-        }
         let count = statements.len() > 1 && self.has_counter();
         // One message: BEGIN, the statements (each followed by the count), the history change, COMMIT, and the
         // search_path restored.
@@ -533,7 +464,6 @@ impl Driver for Postgres<'_> {
         statement: &str,
         write: &RowWrite<'_>,
     ) -> Result<(), ExecFailure> {
-        self.upgrade_table(table).map_err(ExecFailure::History)?;
         let write = write.sql(Backend::Postgres, &self.name(table));
         if !self.has_counter() {
             // A newline first: the statement may end in a `--` comment.
@@ -566,7 +496,6 @@ impl Driver for Postgres<'_> {
     }
 
     fn write_row(&mut self, table: &HistoryTable, write: &RowWrite<'_>) -> Result<(), DbError> {
-        self.upgrade_table(table)?;
         let sql = write.sql(Backend::Postgres, &self.name(table));
         self.batch(&sql)
     }
@@ -694,7 +623,6 @@ impl Driver for Postgres<'_> {
     }
 
     fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
-        self.upgrade_table(table)?;
         let duration = row.duration_ms.to_string();
         self.batch(&format!(
             "INSERT INTO {} ({COLUMNS}, {ADDED_COLUMNS}) VALUES ({})",
@@ -704,7 +632,6 @@ impl Driver for Postgres<'_> {
     }
 
     fn update_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
-        self.upgrade_table(table)?;
         let duration = row.duration_ms.to_string();
         self.batch(&format!(
             "UPDATE {} SET ({COLUMNS}, {ADDED_COLUMNS}) = ROW({}) WHERE version = {}",

@@ -14,7 +14,8 @@
 //! let mut driver = migrate_sqlite::Sqlite::new(&conn);
 //! # use migrate_core::Driver;
 //! assert_eq!(driver.backend(), migrate_core::Backend::Sqlite);
-//! assert!(driver.read_history(&migrate_core::HistoryTable::default()).unwrap().is_none());
+//! let mut rows = migrate_core::history::read::Rows::new(migrate_core::history::Selection::Full);
+//! assert!(!driver.select("SELECT * FROM _migrate_history", &mut rows).unwrap(), "no history table yet");
 //! # Ok::<(), rusqlite::Error>(())
 //! ```
 
@@ -24,11 +25,10 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read as _, Seek as _, Write as _};
 use std::time::{Duration, Instant};
 
-use migrate_core::history::{self, ADDED_COLUMNS, ADDED_DEFAULTS, BRIEF_COLUMNS, COLUMNS, VISIT_COLUMNS};
+use migrate_core::history::{self, Cells, Reader, COLUMNS, IN_DOUBT, RUNNER};
 use migrate_core::lock;
 use migrate_core::{
-    AppliedRow, Backend, BriefRow, Checksum, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure,
-    RowState, RowWrite,
+    AppliedRow, Backend, Checksum, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure, RowWrite,
 };
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, ErrorCode};
@@ -44,18 +44,12 @@ pub struct Sqlite<'c> {
     queries: Option<Queries>,
     /// The runners' lock file, locked, while the lock is held.
     runner_lock: Option<File>,
-    /// The history table was read without [`ADDED_COLUMNS`] (made by an earlier version): they are added before the
-    /// first write.
-    legacy: bool,
 }
 
 /// The history statements for one table, formatted once.
 struct Queries {
     table: HistoryTable,
     name: String,
-    select: String,
-    select_legacy: String,
-    select_brief: String,
     insert: String,
     update: String,
     delete: String,
@@ -66,11 +60,8 @@ impl Queries {
         let name = table.qualified(quote);
         Queries {
             table: table.clone(),
-            select: format!("SELECT {COLUMNS}, {ADDED_COLUMNS} FROM {name} ORDER BY version"),
-            select_legacy: format!("SELECT {COLUMNS}, {ADDED_DEFAULTS} FROM {name} ORDER BY version"),
-            select_brief: format!("SELECT {BRIEF_COLUMNS} FROM {name} ORDER BY version"),
             insert: format!(
-                "INSERT INTO {name} ({COLUMNS}, {ADDED_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, \
+                "INSERT INTO {name} ({COLUMNS}, {IN_DOUBT}, {RUNNER}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, \
                  ?12, ?13)"
             ),
             update: format!(
@@ -96,7 +87,6 @@ impl<'c> Sqlite<'c> {
             saved_busy_timeout: None,
             queries: None,
             runner_lock: None,
-            legacy: false,
         }
     }
 
@@ -156,21 +146,6 @@ impl<'c> Sqlite<'c> {
             log::info!("could not note the lock holder in {lock_path}: {err}");
         }
         Ok(Some(file))
-    }
-
-    /// Adds [`ADDED_COLUMNS`] to a history table made by an earlier version, once, before the first write.
-    fn upgrade_table(&mut self, table: &HistoryTable) -> Result<(), DbError> {
-        if !std::mem::take(&mut self.legacy) {
-            return Ok(());
-        }
-        for sql in history::add_columns_sql(Backend::Sqlite, &table.qualified(quote)) {
-            match self.conn.execute_batch(&sql) {
-                // Already there (another runner added it first).
-                Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.starts_with("duplicate column name") => {}
-                other => other.map_err(db_error)?,
-            }
-        }
-        Ok(())
     }
 
     fn data_version(&self) -> Result<i64, DbError> {
@@ -258,58 +233,35 @@ fn quote(ident: &str) -> String {
     history::quote_identifier(Backend::Sqlite, ident)
 }
 
-fn checksum(text: Option<String>, column: &str) -> rusqlite::Result<Option<Checksum>> {
-    match text {
-        None => Ok(None),
-        Some(hex) => Checksum::from_hex(&hex).map(Some).ok_or_else(|| {
-            rusqlite::Error::InvalidColumnType(
-                0,
-                format!("{column} is not a SHA-256 checksum"),
-                rusqlite::types::Type::Text,
-            )
-        }),
+/// A row of a query, read as [`Cells`].
+struct Row<'r, 's>(&'r rusqlite::Row<'s>);
+
+impl Cells for Row<'_, '_> {
+    fn text(&self, index: usize) -> Result<Option<&str>, DbError> {
+        match self.0.get_ref(index).map_err(db_error)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Text(bytes) => std::str::from_utf8(bytes).map(Some).map_err(|e| DbError::new(e.to_string())),
+            other => Err(DbError::new(format!("{:?} where text is expected", other.data_type()))),
+        }
+    }
+
+    fn integer(&self, index: usize) -> Result<Option<i64>, DbError> {
+        match self.0.get_ref(index).map_err(db_error)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Integer(n) => Ok(Some(n)),
+            other => Err(DbError::new(format!("{:?} where an integer is expected", other.data_type()))),
+        }
     }
 }
 
-fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AppliedRow> {
-    let state: String = row.get(7)?;
-    let state = RowState::parse(&state).ok_or_else(|| {
-        rusqlite::Error::InvalidColumnType(7, format!("unknown state `{state}`"), rusqlite::types::Type::Text)
-    })?;
-    let up_checksum = checksum(Some(row.get(2)?), "up_checksum")?.unwrap_or(Checksum([0; 32]));
-    let mut applied = AppliedRow::read(row.get(0)?, row.get(1)?, up_checksum, state);
-    applied.down_checksum = checksum(row.get(3)?, "down_checksum")?;
-    applied.down_sql = row.get(4)?;
-    applied.applied_at = row.get(5)?;
-    applied.duration_ms = row.get(6)?;
-    applied.statements_done = row.get(8)?;
-    applied.progress_checksum = checksum(row.get(9)?, "progress_checksum")?;
-    applied.error = row.get(10)?;
-    applied.in_doubt = row.get::<_, i64>(11)? != 0;
-    applied.runner = row.get(12)?;
-    Ok(applied)
-}
-
-/// Every history row `sql` selects; `Ok(None)` if the table does not exist: nothing was ever applied here.
-fn select_history(conn: &Connection, sql: &str) -> rusqlite::Result<Option<Vec<AppliedRow>>> {
-    let read = conn.prepare_cached(sql).and_then(|mut stmt| {
-        let rows = stmt.query_map([], read_row)?;
-        rows.collect::<Result<Vec<_>, _>>()
-    });
-    match read {
-        Ok(rows) => Ok(Some(rows)),
-        Err(err) if no_table(&err) => Ok(None),
-        Err(err) => Err(err),
-    }
-}
-
-/// Whether `err` says the history table does not exist. A cached statement can outlive the table (a rolled-back
+/// Whether `err` says a table the query reads does not exist. A cached statement can outlive the table (a rolled-back
 /// first run): SQLite then fails on the step, not on the prepare.
 fn no_table(err: &rusqlite::Error) -> bool {
     matches!(err, rusqlite::Error::SqliteFailure(_, Some(msg)) if msg.starts_with("no such table"))
 }
 
-/// Calls `f` with the row's columns as parameters `?1` to `?13`, in [`COLUMNS`] order and then [`ADDED_COLUMNS`].
+/// Calls `f` with the row's columns as parameters `?1` to `?13`, in [`COLUMNS`] order and then [`IN_DOUBT`] and
+/// [`RUNNER`].
 fn with_row_params<R>(row: &AppliedRow, f: impl FnOnce(&[&dyn rusqlite::ToSql]) -> R) -> R {
     let hex = |c: Option<Checksum>| c.map(|c| c.to_hex());
     f(params![
@@ -334,52 +286,33 @@ impl Driver for Sqlite<'_> {
         Backend::Sqlite
     }
 
-    fn read_history(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
-        let queries = self.queries(table);
-        let (select, select_legacy) = (queries.select.clone(), queries.select_legacy.clone());
-        match select_history(self.conn, &select) {
-            // A table made by an earlier version, without the added columns.
-            Err(rusqlite::Error::SqliteFailure(_, Some(msg))) if msg.starts_with("no such column") => {
-                let result = select_history(self.conn, &select_legacy);
-                self.legacy = result.is_ok();
-                result.map_err(db_error)
+    /// Prepared afresh each time: a cached statement keeps the columns `*` had when it was prepared, and a read is
+    /// made a few times a run at most (a start-up's connection has an empty cache anyway).
+    fn select(&mut self, sql: &str, reader: &mut dyn Reader) -> Result<bool, DbError> {
+        let mut failed = None;
+        let read = self.conn.prepare(sql).and_then(|mut stmt| {
+            if let Err(err) = reader.columns(&stmt.column_names()) {
+                failed = Some(err);
+                return Ok(());
             }
-            result => result.map_err(db_error),
-        }
-    }
-
-    fn read_history_brief(&mut self, table: &HistoryTable) -> Result<Option<Vec<AppliedRow>>, DbError> {
-        let brief = self.queries(table).select_brief.clone();
-        select_history(self.conn, &brief).map_err(db_error)
-    }
-
-    fn visit_history(
-        &mut self,
-        table: &HistoryTable,
-        visit: &mut dyn FnMut(&BriefRow<'_>) -> bool,
-    ) -> Result<bool, DbError> {
-        let sql = format!("SELECT {VISIT_COLUMNS} FROM {} ORDER BY version", table.qualified(quote));
-        let visited = self.conn.prepare_cached(&sql).and_then(|mut stmt| {
             let mut rows = stmt.query([])?;
             while let Some(row) = rows.next()? {
-                let text = |i: usize| row.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
-                let down = row.get_ref(2)?;
-                let brief = BriefRow {
-                    version: text(0)?,
-                    up_checksum: text(1)?,
-                    down_checksum: if down == ValueRef::Null { None } else { Some(down.as_str()?) },
-                    state: text(3)?,
-                };
-                if !visit(&brief) {
-                    break;
+                match reader.row(&Row(row)) {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(err) => {
+                        failed = Some(err);
+                        break;
+                    }
                 }
             }
             Ok(())
         });
-        match visited {
-            Ok(()) => Ok(true),
-            Err(err) if no_table(&err) => Ok(false),
-            Err(err) => Err(db_error(err)),
+        match (read, failed) {
+            (_, Some(err)) => Err(err),
+            (Ok(()), None) => Ok(true),
+            (Err(err), None) if no_table(&err) => Ok(false),
+            (Err(err), None) => Err(db_error(err)),
         }
     }
 
@@ -477,7 +410,6 @@ impl Driver for Sqlite<'_> {
         statement: &str,
         write: &RowWrite<'_>,
     ) -> Result<(), ExecFailure> {
-        self.upgrade_table(table).map_err(ExecFailure::History)?;
         self.conn.execute_batch("BEGIN IMMEDIATE").map_err(|err| ExecFailure::History(db_error(err)))?;
         let name = self.queries(table).name.clone();
         let result =
@@ -494,7 +426,6 @@ impl Driver for Sqlite<'_> {
     }
 
     fn write_row(&mut self, table: &HistoryTable, write: &RowWrite<'_>) -> Result<(), DbError> {
-        self.upgrade_table(table)?;
         let name = self.queries(table).name.clone();
         self.conn.execute_batch(&write.sql(Backend::Sqlite, &name)).map_err(db_error)
     }
@@ -521,7 +452,6 @@ impl Driver for Sqlite<'_> {
     }
 
     fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
-        self.upgrade_table(table)?;
         let conn = self.conn;
         let mut stmt = conn.prepare_cached(&self.queries(table).insert).map_err(db_error)?;
         with_row_params(row, |params| stmt.execute(params)).map_err(db_error)?;
@@ -529,7 +459,6 @@ impl Driver for Sqlite<'_> {
     }
 
     fn update_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
-        self.upgrade_table(table)?;
         let conn = self.conn;
         let mut stmt = conn.prepare_cached(&self.queries(table).update).map_err(db_error)?;
         match with_row_params(row, |params| stmt.execute(params)).map_err(db_error)? {
