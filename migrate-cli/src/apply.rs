@@ -82,12 +82,12 @@ fn write_schema(ctx: &Context, migrator: &migrate_core::Migrator<'_>, driver: &m
 /// # Errors
 /// A count that is not a positive number; a redo that could not apply the same revisions again (a revision missing
 /// from the folder, or pending revisions in between); what `upgrade` and `downgrade` refuse.
-pub fn redo(ctx: &mut Context, count: &str, allow_empty_down: bool, dry_run: bool) -> Result<Exit, Failure> {
+pub fn redo(ctx: &mut Context, count: &str, dry_run: bool) -> Result<Exit, Failure> {
     let n: u32 = count.trim_start_matches(['-', '+']).parse().ok().filter(|n| *n > 0).ok_or_else(|| {
         Failure::usage(format!("`{count}` is not a number of revisions to redo"), Some("e.g. `migrate redo -2`".into()))
     })?;
     let folder = ctx.revisions()?;
-    let migrator = ctx.runner(&folder, RunFlags { allow_empty_down, ..RunFlags::default() })?;
+    let migrator = ctx.runner(&folder, RunFlags::default())?;
     let mut conn = ctx.connect(!dry_run)?;
     let mut driver = conn.driver();
     let refused = |err: Error| {

@@ -63,6 +63,11 @@ pub struct Global {
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = migrate_core::DEFAULT_LOCK_WAIT.as_secs_f64(), env = "MIGRATE_LOCK_WAIT")]
     pub lock_wait: f64,
 
+    /// Accept empty (placeholder) down files, as `migrations!(…, allow_empty_down)` does: a downgrade (redo, sql)
+    /// runs them as no-ops instead of refusing, and verify does not count them as problems.
+    #[arg(long, global = true, env = "MIGRATE_ALLOW_EMPTY_DOWN")]
+    pub allow_empty_down: bool,
+
     /// Do not take the migration lock: only when something else guarantees a single runner.
     #[arg(long, global = true, env = "MIGRATE_NO_LOCK")]
     pub no_lock: bool,
@@ -180,9 +185,6 @@ pub enum Command {
         target: String,
         #[command(flatten)]
         run: RunOptions,
-        /// Run empty (placeholder) down files as no-ops instead of refusing.
-        #[arg(long)]
-        allow_empty_down: bool,
     },
     /// Print a completion script for a shell: `migrate completions bash > /etc/bash_completion.d/migrate`,
     /// `migrate completions zsh > "${fpath[1]}/_migrate"`, `migrate completions fish > ~/.config/fish/completions/migrate.fish`.
@@ -231,9 +233,6 @@ pub enum Command {
         /// Print the plan; change nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Run empty (placeholder) down files as no-ops instead of refusing.
-        #[arg(long)]
-        allow_empty_down: bool,
     },
     /// Check the folder (everything the migrations!() macro checks) and the database against it; change nothing.
     /// Exit 4 if anything needs attention.
@@ -245,9 +244,6 @@ pub enum Command {
         /// Judge the folder for this backend's dialect; default: the database URL's, or every backend without one.
         #[arg(long, value_enum)]
         dialect: Option<Dialect>,
-        /// Accept empty (placeholder) down files, as `migrations!(…, allow_empty_down)` does.
-        #[arg(long)]
-        allow_empty_down: bool,
         /// Count the folder's warnings as problems (exit 4), as `#![deny(deprecated)]` does for the macro's.
         #[arg(long)]
         deny_warnings: bool,
@@ -270,9 +266,6 @@ pub enum Command {
         /// The revision the database is assumed to be at (default: base for an upgrade, head for a downgrade).
         #[arg(long, value_name = "REVISION")]
         from: Option<String>,
-        /// Run empty (placeholder) down files as no-ops instead of refusing.
-        #[arg(long)]
-        allow_empty_down: bool,
     },
     /// Mark the dirty revision as settled by hand: --applied (it is in effect) or --not-applied (it is not).
     Resolve {

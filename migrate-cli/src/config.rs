@@ -18,7 +18,7 @@ use crate::Context;
 pub const FILE: &str = "migrate.toml";
 
 /// The keys a file may hold: each global option, as its flag is spelled with `_` for `-`, and its variable.
-pub const KEYS: [(&str, &str); 13] = [
+pub const KEYS: [(&str, &str); 14] = [
     ("database_url", "DATABASE_URL"),
     ("dir", "MIGRATE_DIR"),
     ("history_table", "MIGRATE_HISTORY_TABLE"),
@@ -28,6 +28,7 @@ pub const KEYS: [(&str, &str); 13] = [
     ("connect_timeout", "MIGRATE_CONNECT_TIMEOUT"),
     ("lock_wait", "MIGRATE_LOCK_WAIT"),
     ("no_lock", "MIGRATE_NO_LOCK"),
+    ("allow_empty_down", "MIGRATE_ALLOW_EMPTY_DOWN"),
     ("init_sql", "MIGRATE_INIT_SQL"),
     ("sslmode", "PGSSLMODE"),
     ("sslrootcert", "PGSSLROOTCERT"),
@@ -164,6 +165,9 @@ pub fn apply(global: &mut Global, matches: &ArgMatches) -> Result<Settings, Fail
                     "no_lock" => {
                         global.no_lock = table[key].as_bool().ok_or_else(|| wrong(key, "true or false"))?;
                     }
+                    "allow_empty_down" => {
+                        global.allow_empty_down = table[key].as_bool().ok_or_else(|| wrong(key, "true or false"))?;
+                    }
                     "init_sql" => {
                         let list = table[key].as_array().ok_or_else(|| wrong(key, "a list of statements"))?;
                         global.init_sql = list
@@ -216,6 +220,7 @@ pub fn show(ctx: &mut Context) -> Result<Exit, Failure> {
             "connect_timeout" => format!("{} s", g.connect_timeout),
             "lock_wait" => format!("{} s", g.lock_wait),
             "no_lock" => g.no_lock.to_string(),
+            "allow_empty_down" => g.allow_empty_down.to_string(),
             "init_sql" => format!("{:?}", g.init_sql),
             "sslmode" => g.sslmode.map_or_else(|| "(the URL's, else prefer)".to_owned(), |m| format!("{m:?}")),
             "sslrootcert" => {

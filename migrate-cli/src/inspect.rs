@@ -456,13 +456,12 @@ pub fn show(ctx: &mut Context, reference: &str) -> Result<Exit, Failure> {
     Ok(Exit::Done)
 }
 
-/// How `verify` judges the folder: the macro's options, and whether warnings fail it.
+/// How `verify` judges the folder: for which backend, and whether warnings fail it (the macro's `allow_empty_down`
+/// is the global option's).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Judge {
     /// The backend whose dialect judges the folder; default: the database's, or every backend without one.
     pub dialect: Option<Backend>,
-    /// The macro's `allow_empty_down`.
-    pub allow_empty_down: bool,
     /// Warnings count as problems.
     pub deny_warnings: bool,
 }
@@ -474,9 +473,10 @@ pub struct Judge {
 /// # Errors
 /// The history cannot be read.
 pub fn verify(ctx: &mut Context, schema_file: Option<&std::path::Path>, judge: Judge) -> Result<Exit, Failure> {
-    let Judge { dialect, allow_empty_down, deny_warnings } = judge;
+    let Judge { dialect, deny_warnings } = judge;
     // The macro's scan, with its options: what this passes compiles, and the other way round.
-    let scan = migrate_core::scan(&ctx.global.dir, &ScanOptions::default().allow_empty_down(allow_empty_down));
+    let options = ScanOptions::default().allow_empty_down(ctx.global.allow_empty_down);
+    let scan = migrate_core::scan(&ctx.global.dir, &options);
     let observed = observe_with(ctx, schema_file.is_some(), schema_file.is_some())?;
     let dir = ctx.global.dir.clone();
     let judged = dialect.or(observed.as_ref().map(|o| o.backend)).map_or(Backends::ALL, Backends::only);

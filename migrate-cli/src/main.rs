@@ -41,8 +41,6 @@ pub struct Context {
 /// Per-command run options that end up in the runner's configuration.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RunFlags {
-    /// Run empty down files as no-ops.
-    pub allow_empty_down: bool,
     /// Apply pending revisions older than the newest applied one.
     pub out_of_order: bool,
     /// One transaction for the whole command.
@@ -68,7 +66,7 @@ impl Context {
             .lock_wait(lock_wait)
             .out_of_order(if flags.out_of_order { OutOfOrder::Allow } else { OutOfOrder::Error })
             .single_transaction(flags.single_transaction)
-            .allow_empty_down(flags.allow_empty_down))
+            .allow_empty_down(g.allow_empty_down))
     }
 
     /// Scans the revision folder. Placeholder (empty) down files are accepted here and reported by `status` and
@@ -248,31 +246,29 @@ fn dispatch(ctx: &mut Context, command: Command) -> Result<Exit, Failure> {
             new::new(ctx, &name, sequential, no_transaction, dry_run)
         }
         Command::Upgrade { target, run, out_of_order } => {
-            let flags = RunFlags { out_of_order, single_transaction: run.single_transaction, ..RunFlags::default() };
+            let flags = RunFlags { out_of_order, single_transaction: run.single_transaction };
             apply::apply(ctx, migrate_core::Command::Upgrade(target.as_str().into()), flags, run.dry_run)
         }
-        Command::Downgrade { target, run, allow_empty_down } => {
-            let flags =
-                RunFlags { allow_empty_down, single_transaction: run.single_transaction, ..RunFlags::default() };
+        Command::Downgrade { target, run } => {
+            let flags = RunFlags { single_transaction: run.single_transaction, ..RunFlags::default() };
             apply::apply(ctx, migrate_core::Command::Downgrade(target.as_str().into()), flags, run.dry_run)
         }
         Command::Stamp { revision, dry_run } => {
             apply::apply(ctx, migrate_core::Command::Stamp(revision.as_str().into()), RunFlags::default(), dry_run)
         }
-        Command::Redo { count, dry_run, allow_empty_down } => apply::redo(ctx, &count, allow_empty_down, dry_run),
+        Command::Redo { count, dry_run } => apply::redo(ctx, &count, dry_run),
         Command::Current => inspect::current(ctx),
         Command::Wait { timeout } => inspect::wait(ctx, timeout),
         Command::History => inspect::history(ctx),
         Command::Status => inspect::status(ctx),
         Command::Show { revision } => inspect::show(ctx, &revision),
-        Command::Verify { schema, dialect, allow_empty_down, deny_warnings } => {
-            let judge =
-                inspect::Judge { dialect: dialect.map(migrate_core::Backend::from), allow_empty_down, deny_warnings };
+        Command::Verify { schema, dialect, deny_warnings } => {
+            let judge = inspect::Judge { dialect: dialect.map(migrate_core::Backend::from), deny_warnings };
             inspect::verify(ctx, schema.as_deref(), judge)
         }
         Command::Schema => inspect::schema(ctx),
-        Command::Sql { direction, target, dialect, from, allow_empty_down } => {
-            offline::sql(ctx, direction, target.as_deref(), dialect, from.as_deref(), allow_empty_down)
+        Command::Sql { direction, target, dialect, from } => {
+            offline::sql(ctx, direction, target.as_deref(), dialect, from.as_deref())
         }
         Command::Resolve { revision, applied, not_applied: _, dry_run } => {
             repair::resolve(ctx, &revision, applied, dry_run)

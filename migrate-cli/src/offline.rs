@@ -29,7 +29,6 @@ pub fn sql(
     target: Option<&str>,
     dialect: Option<Dialect>,
     from: Option<&str>,
-    allow_empty_down: bool,
 ) -> Result<Exit, Failure> {
     let backend =
         match dialect {
@@ -44,7 +43,7 @@ pub fn sql(
             },
         };
     let folder = ctx.revisions()?;
-    let migrator = ctx.runner(&folder, RunFlags { allow_empty_down, ..RunFlags::default() })?;
+    let migrator = ctx.runner(&folder, RunFlags::default())?;
     let (verb, default_from) = match direction {
         SqlDirection::Upgrade => ("upgrade", "base"),
         SqlDirection::Downgrade => ("downgrade", "head"),

@@ -117,6 +117,14 @@ fn a_diesel_folder_works_as_it_is() {
     p.run(db, &["downgrade", "-1"]).ok().says(&["reverted   20251201120000 (bigint_ids)"]);
     p.run(db, &["downgrade", "-1"]).code(1).complains(&["empty down file", "--allow-empty-down"]);
     p.run(db, &["downgrade", "-1", "--allow-empty-down"]).ok().says(&["reverted   202511190914440000 (long_version)"]);
+    // One option for every command, from migrate.toml too: as the project's `migrations!()` says it.
+    p.run(db, &["upgrade"]).ok();
+    p.run(db, &["downgrade", "-2"]).code(1).complains(&["empty down file"]);
+    std::fs::write(p.path().join("migrate.toml"), "allow_empty_down = true\n").unwrap();
+    p.run(db, &["config"]).ok().says(&["allow_empty_down", "true", "migrate.toml"]);
+    p.run(db, &["verify"]).ok().says(&["verified: 5 revision(s)"]);
+    p.run(db, &["sql", "downgrade", "00000000000000", "--dialect", "sqlite"]).ok().says(&["long_version"]);
+    p.run(db, &["downgrade", "-2"]).ok().says(&["reverted   202511190914440000 (long_version)"]);
     p.run(db, &["downgrade", "base"]).ok();
     p.run(db, &["show", "with spaces in name"]).ok().says(&["revision 20240313170000 (with spaces in name)"]);
 }
