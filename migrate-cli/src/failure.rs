@@ -157,7 +157,16 @@ impl From<Error> for Failure {
                     _ => format!("fix {file}:{line} and run the command again"),
                 })
             }
+            Error::Resume { needs_answer: true, .. } => Some(
+                "check the database, then say whether it took effect: `migrate resume --in-doubt ran` or \
+                 `--in-doubt not-run`"
+                    .into(),
+            ),
             Error::Resume { .. } => Some("`migrate status` shows which revision is dirty".into()),
+            Error::Import { unknown, .. } if !unknown.is_empty() => {
+                details = json!({ "unknown": unknown });
+                Some("restore those revisions, or import the others and leave these out: --allow-unknown".into())
+            }
             Error::Moved { .. } => {
                 Some("`migrate status` shows where the database is now; run the command again".into())
             }

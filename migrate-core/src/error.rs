@@ -122,6 +122,9 @@ pub enum Error {
     Import {
         /// What stands in the way, and what to do.
         message: String,
+        /// The versions the other tool records that the folder does not have, which stopped the import (none when
+        /// something else did): importing the others and leaving these out is a choice to make on purpose.
+        unknown: Vec<String>,
     },
     /// The history table holds something this version cannot read.
     History {
@@ -139,6 +142,9 @@ pub enum Error {
     Resume {
         /// What is wrong.
         message: String,
+        /// A statement is in doubt and nothing in the database tells whether it took effect: resume again saying
+        /// which ([`Migrator::resume_with`](crate::Migrator::resume_with)).
+        needs_answer: bool,
     },
     /// A redo cannot revert and apply again exactly the revisions it names; nothing was changed.
     NotRedoable {
@@ -337,6 +343,13 @@ impl Error {
                 "fix the cause, then resume the revision or mark it resolved"
             }
             Error::Moved { .. } => "check where the database is now and run the command again",
+            Error::Resume { needs_answer: true, .. } => {
+                "check the database, then resume saying whether the statement took effect (`InDoubt::Ran` or \
+                 `InDoubt::NotRun`)"
+            }
+            Error::Import { unknown, .. } if !unknown.is_empty() => {
+                "restore those revisions, or import the others on purpose (allow unknown versions)"
+            }
             _ => return None,
         })
     }
@@ -466,12 +479,12 @@ impl fmt::Display for Error {
             Error::Migration(failure) => failure.fmt(f),
             Error::Database { context, .. } => f.write_str(context),
             Error::History { message } => write!(f, "the history table cannot be read: {message}"),
-            Error::Import { message } => f.write_str(message),
+            Error::Import { message, .. } => f.write_str(message),
             Error::InvalidIdentifier { what, value } => write!(
                 f,
                 "invalid {what} `{value}`: use 1 to 63 ASCII letters, digits and `_`, not starting with a digit"
             ),
-            Error::Resume { message } => f.write_str(message),
+            Error::Resume { message, .. } => f.write_str(message),
             Error::NotRedoable { reason } => match reason {
                 RedoRefusal::Unknown { revision } => {
                     write!(f, "cannot redo {revision}: the folder does not have it, so it could not be applied again")

@@ -112,6 +112,7 @@ pub(crate) fn plan_import(
         .read_foreign(foreign.table(), foreign.columns())
         .map_err(db(format!("reading {}'s history table {}", foreign.name(), foreign.table())))?
         .ok_or_else(|| Error::Import {
+            unknown: Vec::new(),
             message: format!(
                 "there is no {} table here, so there is no {} history to import",
                 foreign.table(),
@@ -149,10 +150,11 @@ pub(crate) fn plan_import(
         return Err(Error::Import {
             message: format!(
                 "{} records version(s) the folder does not have: {}; nothing was imported. Restore those revisions, \
-                 or import the others and leave these out (`--allow-unknown`)",
+                 or import the others and leave these out (allow unknown versions)",
                 foreign.table(),
                 imported.unknown.join(", ")
             ),
+            unknown: imported.unknown.clone(),
         });
     }
     Ok((imported, rows))

@@ -31,6 +31,7 @@ pub enum Resolution {
 
 fn find_dirty(rows: &[AppliedRow]) -> Result<&AppliedRow, Error> {
     rows.iter().find(|r| r.state.is_dirty()).ok_or_else(|| Error::Resume {
+        needs_answer: false,
         message: "no revision is dirty: there is nothing to resume or resolve".to_owned(),
     })
 }
@@ -39,6 +40,7 @@ fn find_dirty(rows: &[AppliedRow]) -> Result<&AppliedRow, Error> {
 fn refuse_live_runner(driver: &mut dyn Driver, rows: &[AppliedRow]) -> Result<(), Error> {
     match live_runner(driver, rows)? {
         Some(holder) => Err(Error::Resume {
+            needs_answer: false,
             message: format!("{holder}: it has not stopped; wait for it to finish, or stop it first"),
         }),
         None => Ok(()),
@@ -60,6 +62,7 @@ pub(crate) fn dirty_revision<'a>(
     let dirty = find_dirty(rows)?;
     if dirty.version != name.version {
         return Err(Error::Resume {
+            needs_answer: false,
             message: format!("revision {name} is not dirty; the dirty revision is {} ({})", dirty.version, dirty.name),
         });
     }
@@ -186,6 +189,7 @@ pub(crate) fn resume_point<'r>(
         },
         (None, Direction::Up) => {
             return Err(Error::Resume {
+                needs_answer: false,
                 message: format!("cannot resume {name}: this binary does not contain it; resolve it instead"),
             })
         }
@@ -197,6 +201,7 @@ pub(crate) fn resume_point<'r>(
             || row.progress_checksum == Some(history::progress_checksum(statements[..done].iter().map(|s| s.text))));
     if !unchanged {
         return Err(Error::Resume {
+            needs_answer: false,
             message: format!(
                 "cannot resume {name}: the {done} statement(s) of {file} that already ran are not the ones in the \
                  file now; restore the file, or finish the revision by hand and mark it resolved"
@@ -242,9 +247,10 @@ pub(crate) fn settle(
                     cleanup: Some(drop),
                 }),
                 _ => Err(Error::Resume {
+                    needs_answer: true,
                     message: format!(
-                        "{at} was building {object} when the run stopped and left it INVALID; `migrate resume \
-                         --in-doubt not-run` removes it (`{drop};`) and builds it again"
+                        "{at} was building {object} when the run stopped and left it INVALID; resuming with the \
+                         answer that it did not take effect removes it (`{drop};`) and builds it again"
                     ),
                 }),
             };
@@ -257,9 +263,10 @@ pub(crate) fn settle(
     }
     let unknown = |why: &str| {
         Err(Error::Resume {
+            needs_answer: true,
             message: format!(
                 "{at} was running when the run stopped, and whether it took effect cannot be told ({why}); check the \
-                 database, then resume saying which: `migrate resume --in-doubt ran` or `--in-doubt not-run`"
+                 database, then resume saying which"
             ),
         })
     };
@@ -331,6 +338,7 @@ pub(crate) fn resume(
         }
     } else if answer.is_some() {
         return Err(Error::Resume {
+            needs_answer: false,
             message: format!("no statement of {} is in doubt; resume without saying whether one ran", point.name),
         });
     }
