@@ -1,23 +1,13 @@
 //! The commands that run revisions or change the record of them: `upgrade`, `downgrade`, `stamp`, `redo`.
 
 use migrate_core::plan::{self, Plan};
-use migrate_core::{Action, Command, Driver, Error, RedoRefusal, Report, RevisionId};
+use migrate_core::{Action, Command, Driver, Error, RedoRefusal, Report};
 use serde_json::{json, Value};
 
+use crate::context::{Context, RunFlags};
 use crate::failure::{Exit, Failure};
-use crate::output::{duration, Style};
+use crate::output::{action_name, at, duration, revision_json, Style};
 use crate::progress::Progress;
-use crate::{Context, RunFlags};
-
-/// The word scripts see for an action.
-pub fn action_name(action: Action) -> &'static str {
-    match action {
-        Action::Apply => "apply",
-        Action::Revert => "revert",
-        Action::StampApplied => "stamp_applied",
-        Action::StampReverted => "stamp_reverted",
-    }
-}
 
 fn command_name(command: &Command) -> &'static str {
     match command {
@@ -25,16 +15,6 @@ fn command_name(command: &Command) -> &'static str {
         Command::Downgrade(_) => "downgrade",
         Command::Stamp(_) => "stamp",
     }
-}
-
-/// `None` as JSON `null`, else `{version, name}`.
-pub fn revision_json(name: Option<&RevisionId>) -> Value {
-    name.map_or(Value::Null, |r| json!({ "version": r.version, "name": r.name }))
-}
-
-/// `0003 (posts)`, or `base (nothing applied)`.
-pub fn at(name: Option<&RevisionId>) -> String {
-    name.map_or_else(|| "base (nothing applied)".to_owned(), ToString::to_string)
 }
 
 /// `upgrade`, `downgrade`, `stamp`: plans `command` and runs it, or with `dry_run` prints the plan.

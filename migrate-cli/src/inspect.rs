@@ -7,9 +7,9 @@ use migrate_core::{
 };
 use serde_json::{json, Value};
 
+use crate::context::{Context, RunFlags};
 use crate::failure::{Exit, Failure};
 use crate::output::{recorded, Cell, Style};
-use crate::{Context, RunFlags};
 
 /// What the database says, when there is one.
 struct Observed {
@@ -669,4 +669,59 @@ pub fn wait(ctx: &mut Context, timeout: f64) -> Result<Exit, Failure> {
             }
         }
     }
+}
+
+/// `config`: every global option's value and where it came from; the URL's password hidden.
+///
+/// # Errors
+/// A `.env` file that cannot be read.
+pub fn config(ctx: &mut Context) -> Result<Exit, Failure> {
+    let g = &ctx.global;
+    let url = crate::database::find(g.database_url.as_deref(), ctx.settings.database_url.as_deref())?;
+    let value = |key: &str| -> String {
+        match key {
+            "database_url" => {
+                url.as_ref().map_or_else(|| "(none)".to_owned(), |(raw, _)| crate::database::redacted(raw))
+            }
+            "dir" => g.dir.display().to_string(),
+            "history_table" => g.history_table.clone(),
+            "history_schema" => g.history_schema.clone().unwrap_or_else(|| "(the connection's own)".to_owned()),
+            "format" => format!("{:?}", g.format).to_lowercase(),
+            "color" => format!("{:?}", g.color).to_lowercase(),
+            "connect_timeout" => format!("{} s", g.connect_timeout),
+            "lock_wait" => format!("{} s", g.lock_wait),
+            "no_lock" => g.no_lock.to_string(),
+            "allow_empty_down" => g.allow_empty_down.to_string(),
+            "init_sql" => format!("{:?}", g.init_sql),
+            "sslmode" => g.sslmode.map_or_else(|| "(the URL's, else prefer)".to_owned(), |m| format!("{m:?}")),
+            "sslrootcert" => {
+                g.sslrootcert.as_ref().map_or_else(|| "(the URL's)".to_owned(), |p| p.display().to_string())
+            }
+            "write_schema" => {
+                g.write_schema.as_ref().map_or_else(|| "(not written)".to_owned(), |p| p.display().to_string())
+            }
+            _ => String::new(),
+        }
+    };
+    let origin = |key: &str| -> String {
+        if key == "database_url" {
+            return url.as_ref().map_or_else(|| "none".to_owned(), |(_, source)| source.describe().to_owned());
+        }
+        ctx.settings.origins.iter().find(|(k, _)| *k == key).map_or_else(String::new, |(_, o)| o.to_string())
+    };
+    let rows: Vec<(&str, String, String)> =
+        crate::config::KEYS.iter().map(|(key, _)| (*key, value(key), origin(key))).collect();
+    let file = ctx.settings.path.as_ref().map(|p| p.display().to_string());
+    if ctx.out.is_json() {
+        let options: Vec<_> =
+            rows.iter().map(|(k, v, o)| json!({ "key": k, "value": ctx.out.scrub(v), "from": o })).collect();
+        ctx.out.json(&json!({ "file": file, "options": options }));
+        return Ok(Exit::Done);
+    }
+    ctx.out.line(&format!("file: {}", file.as_deref().unwrap_or("(no migrate.toml here or above)")));
+    for (key, value, from) in rows {
+        let value = ctx.out.scrub(&value);
+        ctx.out.line(&format!("{key:<16} {value:<40} {from}"));
+    }
+    Ok(Exit::Done)
 }

@@ -5,9 +5,9 @@ use std::path::Path;
 use migrate_core::scan::{down_template, parse_folder_name, up_template, SEQUENCE_DIGITS};
 use serde_json::json;
 
+use crate::context::Context;
 use crate::failure::{Exit, Failure};
 use crate::output::Style;
-use crate::Context;
 
 /// The version a new revision gets: the UTC time as diesel writes it, or the next sequence number.
 fn next_version(existing: &[String], sequential: bool) -> Result<String, Failure> {

@@ -3,10 +3,10 @@
 use migrate_core::{Backend, Command, Target};
 use serde_json::json;
 
-use crate::apply::{action_name, at, revision_json};
 use crate::cli::{Dialect, SqlDirection};
+use crate::context::{Context, RunFlags};
 use crate::failure::{Exit, Failure};
-use crate::{Context, RunFlags};
+use crate::output::{action_name, at, revision_json};
 
 impl From<Dialect> for Backend {
     fn from(d: Dialect) -> Backend {

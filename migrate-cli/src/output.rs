@@ -5,6 +5,8 @@ use std::io::{IsTerminal, Write};
 
 use serde_json::{json, Value};
 
+use migrate_core::{Action, RevisionId};
+
 use crate::cli::{Color, Format};
 use crate::failure::Failure;
 
@@ -213,6 +215,26 @@ pub fn recorded(ms: i64) -> String {
     } else {
         duration(ms as f64)
     }
+}
+
+/// The word scripts see for an action.
+pub fn action_name(action: Action) -> &'static str {
+    match action {
+        Action::Apply => "apply",
+        Action::Revert => "revert",
+        Action::StampApplied => "stamp_applied",
+        Action::StampReverted => "stamp_reverted",
+    }
+}
+
+/// `None` as JSON `null`, else `{version, name}`.
+pub fn revision_json(name: Option<&RevisionId>) -> Value {
+    name.map_or(Value::Null, |r| json!({ "version": r.version, "name": r.name }))
+}
+
+/// `0003 (posts)`, or `base (nothing applied)`.
+pub fn at(name: Option<&RevisionId>) -> String {
+    name.map_or_else(|| "base (nothing applied)".to_owned(), ToString::to_string)
 }
 
 #[cfg(test)]

@@ -4,11 +4,11 @@
 use migrate_core::{sql, Action, Foreign, InDoubt, Resolution, ResumePoint};
 use serde_json::json;
 
-use crate::apply::{at, revision_json};
 use crate::cli::{ForeignTool, InDoubtArg};
+use crate::context::{Context, RunFlags};
 use crate::failure::{Exit, Failure};
+use crate::output::{at, revision_json};
 use crate::output::{duration, Style};
-use crate::{Context, RunFlags};
 
 /// `resolve <rev> --applied|--not-applied`.
 ///
