@@ -193,7 +193,8 @@ impl<'r> Migrator<'r> {
     /// # Errors
     /// [`Error::Database`] if the catalog cannot be read (or the driver cannot read one).
     pub fn snapshot(&self, driver: &mut dyn Driver) -> Result<Schema, Error> {
-        driver.snapshot(&self.config.table).map_err(runner::db("reading the schema from the catalog"))
+        driver.bind_history(&self.config.table);
+        driver.snapshot().map_err(runner::db("reading the schema from the catalog"))
     }
 
     /// Takes each pending revision, in order, up, down and up again, comparing [`Schema`] snapshots: after its down

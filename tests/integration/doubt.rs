@@ -65,9 +65,9 @@ fn leave_in_doubt(conn: &mut Conn, revision: &Revision, done: usize) {
         row.progress_checksum = Some(history::progress_checksum(statements[..done].iter().map(|s| s.text)));
         row.in_doubt = true;
         row.error = Some(format!("line {}: {}: was running when the run stopped", statements[done].line, "…"));
-        let table = HistoryTable::default();
-        driver.create_history(&table).unwrap();
-        driver.insert_row(&table, &row).unwrap();
+        driver.bind_history(&HistoryTable::default());
+        driver.create_history().unwrap();
+        driver.insert_row(&row).unwrap();
     });
 }
 

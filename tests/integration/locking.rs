@@ -36,8 +36,11 @@ impl Driver for Watched<'_> {
     fn transactional_ddl(&self) -> bool {
         self.inner.transactional_ddl()
     }
-    fn history_name(&self, table: &HistoryTable) -> String {
-        self.inner.history_name(table)
+    fn bind_history(&mut self, table: &HistoryTable) {
+        self.inner.bind_history(table)
+    }
+    fn history_name(&self) -> String {
+        self.inner.history_name()
     }
     fn select(&mut self, sql: &str, reader: &mut dyn Reader) -> Result<bool, DbError> {
         if self.locked {
@@ -46,17 +49,17 @@ impl Driver for Watched<'_> {
         }
         self.inner.select(sql, reader)
     }
-    fn create_history(&mut self, table: &HistoryTable) -> Result<(), DbError> {
-        self.inner.create_history(table)
+    fn create_history(&mut self) -> Result<(), DbError> {
+        self.inner.create_history()
     }
-    fn lock(&mut self, table: &HistoryTable, wait: Duration) -> Result<(), LockFailure> {
-        self.inner.lock(table, wait)?;
+    fn lock(&mut self, wait: Duration) -> Result<(), LockFailure> {
+        self.inner.lock(wait)?;
         self.locked = true;
         Ok(())
     }
-    fn unlock(&mut self, table: &HistoryTable) -> Result<(), DbError> {
+    fn unlock(&mut self) -> Result<(), DbError> {
         self.locked = false;
-        self.inner.unlock(table)
+        self.inner.unlock()
     }
     fn begin(&mut self) -> Result<(), DbError> {
         self.inner.begin()
@@ -76,47 +79,40 @@ impl Driver for Watched<'_> {
     fn execute(&mut self, statement: &str) -> Result<(), DbError> {
         self.inner.execute(statement)
     }
-    fn execute_and_record(
-        &mut self,
-        table: &HistoryTable,
-        statement: &str,
-        write: &RowWrite<'_>,
-    ) -> Result<(), ExecFailure> {
-        self.inner.execute_and_record(table, statement, write)
+    fn execute_and_record(&mut self, statement: &str, write: &RowWrite<'_>) -> Result<(), ExecFailure> {
+        self.inner.execute_and_record(statement, write)
     }
     fn execute_in_doubt(
         &mut self,
-        table: &HistoryTable,
         statement: &str,
         intent: &AppliedRow,
         write: &RowWrite<'_>,
     ) -> Result<(), ExecFailure> {
-        self.inner.execute_in_doubt(table, statement, intent, write)
+        self.inner.execute_in_doubt(statement, intent, write)
     }
-    fn write_row(&mut self, table: &HistoryTable, write: &RowWrite<'_>) -> Result<(), DbError> {
-        self.inner.write_row(table, write)
+    fn write_row(&mut self, write: &RowWrite<'_>) -> Result<(), DbError> {
+        self.inner.write_row(write)
     }
     fn run_script(&mut self, script: &str, statements: &[migrate::sql::Statement<'_>]) -> Result<(), ScriptFailure> {
         self.inner.run_script(script, statements)
     }
     fn apply_in_transaction(
         &mut self,
-        table: &HistoryTable,
         script: &str,
         statements: &[migrate::sql::Statement<'_>],
         change: RowChange<'_>,
         more: bool,
     ) -> Result<Continuity, StepFailure> {
-        self.inner.apply_in_transaction(table, script, statements, change, more)
+        self.inner.apply_in_transaction(script, statements, change, more)
     }
-    fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
-        self.inner.insert_row(table, row)
+    fn insert_row(&mut self, row: &AppliedRow) -> Result<(), DbError> {
+        self.inner.insert_row(row)
     }
-    fn update_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
-        self.inner.update_row(table, row)
+    fn update_row(&mut self, row: &AppliedRow) -> Result<(), DbError> {
+        self.inner.update_row(row)
     }
-    fn delete_row(&mut self, table: &HistoryTable, version: &str) -> Result<(), DbError> {
-        self.inner.delete_row(table, version)
+    fn delete_row(&mut self, version: &str) -> Result<(), DbError> {
+        self.inner.delete_row(version)
     }
 }
 

@@ -279,10 +279,11 @@ fn live_and_offline_lock_agree() {
     for table in [HistoryTable::default(), named] {
         let name = crate::common::offline_lock_identity(migrate::Backend::Mysql, &table, "GET_LOCK(", ", 60)");
         let mut driver = migrate::mysql::Mysql::new(&mut live);
-        driver.lock(&table, Duration::ZERO).unwrap();
+        driver.bind_history(&table);
+        driver.lock(Duration::ZERO).unwrap();
         let user = |c: &mut mysql::Conn| c.query_first::<Option<u64>, _>(format!("SELECT IS_USED_LOCK({name})"));
         assert_eq!(user(&mut other).unwrap().flatten(), Some(id), "the script's lock is the run's: {table:?}");
-        driver.unlock(&table).unwrap();
+        driver.unlock().unwrap();
         assert_eq!(user(&mut other).unwrap().flatten(), None, "released with the run's");
     }
 }

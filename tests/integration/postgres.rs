@@ -28,7 +28,7 @@ fn transaction_scoped_lock_for_poolers() {
     // Between runs nothing is held: a session lock on the same key is free.
     let mut other = db.connect();
     let mut session = Postgres::new(client(&mut other));
-    session.lock(&HistoryTable::default(), Duration::ZERO).expect("nothing left locked");
+    session.lock(Duration::ZERO).expect("nothing left locked");
     // While a session holds it, the transaction-scoped runner times out naming the holder.
     let folder = Folder::new();
     folder.write("0011_x/up.sql", "CREATE TABLE x (id INTEGER);").write("0011_x/down.sql", "DROP TABLE x;");
@@ -137,10 +137,11 @@ fn live_and_offline_lock_agree() {
     for table in [HistoryTable::default(), named] {
         let key = crate::common::offline_lock_identity(migrate::Backend::Postgres, &table, "pg_advisory_lock(", ");\n");
         let mut driver = Postgres::new(client(&mut live));
-        driver.lock(&table, Duration::ZERO).unwrap();
+        driver.bind_history(&table);
+        driver.lock(Duration::ZERO).unwrap();
         let try_lock = |c: &mut Conn| client(c).query_one(&format!("SELECT pg_try_advisory_lock({key})"), &[]).unwrap();
         assert!(!try_lock(&mut other).get::<_, bool>(0), "the script's lock is free while a run holds {table:?}");
-        driver.unlock(&table).unwrap();
+        driver.unlock().unwrap();
         assert!(try_lock(&mut other).get::<_, bool>(0), "the script's lock is taken once the run let go");
         client(&mut other).batch_execute(&format!("SELECT pg_advisory_unlock({key})")).unwrap();
     }

@@ -33,7 +33,45 @@ on_every_backend!(
     accounts_schema_up_down_to_the_irreversible_revision_and_up,
     resume_after_the_first_statement_failed,
     comment_only_files_are_deliberate_no_ops,
+    a_named_history_table_is_the_only_one_used,
 );
+
+/// A history table of another name is the only one any command reads, writes or locks: the table bound at the first
+/// read or lock reaches every path (a failed upgrade, resume, redo, stamp, downgrade, the snapshot).
+fn a_named_history_table_is_the_only_one_used(kind: Kind) {
+    let Some(db) = Db::new(kind, "named_history_table") else { return };
+    let folder = Folder::new();
+    folder
+        .write("0001_a/up.sql", "CREATE TABLE a (id INTEGER);")
+        .write("0001_a/down.sql", "DROP TABLE a;")
+        .write(
+            "0002_b/up.sql",
+            "-- migrate:no-transaction\nCREATE TABLE b (id INTEGER);\nINSERT INTO nowhere VALUES (1);\n",
+        )
+        .write("0002_b/down.sql", "DROP TABLE c;\nDROP TABLE b;");
+    let table = HistoryTable::new("schema_revisions").unwrap();
+    let revisions = folder.revisions();
+    let mut conn = db.connect();
+    let err = Migrator::new(&revisions).history_table(table.clone()).upgrade(&mut conn).unwrap_err();
+    assert!(matches!(&err, Error::Migration(f) if f.outcome == FailureOutcome::Dirty { statements_done: 1 }), "{err}");
+    folder.write(
+        "0002_b/up.sql",
+        "-- migrate:no-transaction\nCREATE TABLE b (id INTEGER);\nCREATE TABLE c (id INTEGER);\n",
+    );
+    let fixed = folder.revisions();
+    let named = Migrator::new(&fixed).history_table(table);
+    named.resume(&mut conn).unwrap();
+    named.redo(&mut conn, 2).unwrap();
+    named.downgrade_to(&mut conn, "0001").unwrap();
+    named.stamp(&mut conn, "0002").unwrap();
+    named.stamp(&mut conn, "0001").unwrap();
+    assert_eq!(named.applied(&mut conn).unwrap().len(), 1);
+    let schema = named.snapshot(&mut conn).unwrap().to_string();
+    assert!(schema.contains("a") && !schema.contains("schema_revisions"), "the history table is left out: {schema}");
+    named.downgrade_to(&mut conn, "base").unwrap();
+    assert!(conn.has_table("schema_revisions") && !conn.has_table("_migrate_history"));
+    assert!(versions(&mut conn).is_empty(), "nothing in the default table");
+}
 
 /// A file of comments only is a no-op on purpose (diesel runs it and does nothing): applied and reverted, recorded,
 /// running nothing; the statement-by-statement path (every revision on MySQL, `no-transaction` elsewhere) too.
@@ -284,7 +322,7 @@ fn questions(conn: &mut ::mysql::Conn) -> i64 {
 
 fn hold_lock(db: &Db) -> Conn {
     let mut holder = db.connect();
-    holder.with_driver(|d| d.lock(&HistoryTable::default(), Duration::from_secs(5))).expect("take the lock");
+    holder.with_driver(|d| d.lock(Duration::from_secs(5))).expect("take the lock");
     holder
 }
 
@@ -337,20 +375,23 @@ impl Driver for Spy<'_> {
     fn transactional_ddl(&self) -> bool {
         self.inner.transactional_ddl()
     }
-    fn history_name(&self, t: &HistoryTable) -> String {
-        self.inner.history_name(t)
+    fn bind_history(&mut self, table: &HistoryTable) {
+        self.inner.bind_history(table)
+    }
+    fn history_name(&self) -> String {
+        self.inner.history_name()
     }
     fn select(&mut self, sql: &str, reader: &mut dyn migrate::Reader) -> Result<bool, migrate::DbError> {
         self.call("select").select(sql, reader)
     }
-    fn create_history(&mut self, t: &HistoryTable) -> Result<(), migrate::DbError> {
-        self.call("create_history").create_history(t)
+    fn create_history(&mut self) -> Result<(), migrate::DbError> {
+        self.call("create_history").create_history()
     }
-    fn lock(&mut self, t: &HistoryTable, wait: Duration) -> Result<(), migrate::LockFailure> {
-        self.call("lock").lock(t, wait)
+    fn lock(&mut self, wait: Duration) -> Result<(), migrate::LockFailure> {
+        self.call("lock").lock(wait)
     }
-    fn unlock(&mut self, t: &HistoryTable) -> Result<(), migrate::DbError> {
-        self.call("unlock").unlock(t)
+    fn unlock(&mut self) -> Result<(), migrate::DbError> {
+        self.call("unlock").unlock()
     }
     fn begin(&mut self) -> Result<(), migrate::DbError> {
         self.call("begin").begin()
@@ -379,14 +420,14 @@ impl Driver for Spy<'_> {
         assert!(!script.contains("panic_here"), "a panic inside the run");
         self.call("run_script").run_script(script, statements)
     }
-    fn insert_row(&mut self, t: &HistoryTable, row: &migrate::AppliedRow) -> Result<(), migrate::DbError> {
-        self.call("insert_row").insert_row(t, row)
+    fn insert_row(&mut self, row: &migrate::AppliedRow) -> Result<(), migrate::DbError> {
+        self.call("insert_row").insert_row(row)
     }
-    fn update_row(&mut self, t: &HistoryTable, row: &migrate::AppliedRow) -> Result<(), migrate::DbError> {
-        self.call("update_row").update_row(t, row)
+    fn update_row(&mut self, row: &migrate::AppliedRow) -> Result<(), migrate::DbError> {
+        self.call("update_row").update_row(row)
     }
-    fn delete_row(&mut self, t: &HistoryTable, version: &str) -> Result<(), migrate::DbError> {
-        self.call("delete_row").delete_row(t, version)
+    fn delete_row(&mut self, version: &str) -> Result<(), migrate::DbError> {
+        self.call("delete_row").delete_row(version)
     }
 }
 
@@ -394,8 +435,8 @@ fn assert_lock_free(db: &Db) {
     let mut other = db.connect();
     other
         .with_driver(|d| {
-            let result = d.lock(&HistoryTable::default(), Duration::ZERO);
-            let _ = d.unlock(&HistoryTable::default());
+            let result = d.lock(Duration::ZERO);
+            let _ = d.unlock();
             result
         })
         .expect("the lock is free");

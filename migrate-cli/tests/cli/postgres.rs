@@ -25,7 +25,8 @@ fn redo_refuses_when_another_runner_moved_the_database_meanwhile() {
     let mut holder_client = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
     let mut holder = migrate_postgres::Postgres::new(&mut holder_client);
     let table_name = HistoryTable::default();
-    holder.lock(&table_name, Duration::ZERO).unwrap();
+    holder.bind_history(&table_name);
+    holder.lock(Duration::ZERO).unwrap();
     let redo = Command::new(env!("CARGO_BIN_EXE_migrate"))
         .current_dir(p.path())
         .args(["redo", "--lock-wait", "30"])
@@ -49,7 +50,7 @@ fn redo_refuses_when_another_runner_moved_the_database_meanwhile() {
     }
     // Meanwhile another runner (here without the lock, as an operator with --no-lock would) applies 0003.
     p.run(Some(&db), &["upgrade", "--no-lock"]).ok().says(&["applied    0003 (c)"]);
-    holder.unlock(&table_name).unwrap();
+    holder.unlock().unwrap();
     let out = redo.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");

@@ -202,7 +202,8 @@ fn lock_timeout_names_the_holder(kind: Kind) {
             Box::new(migrate_mysql::Mysql::new(&mut my))
         }
     };
-    holder.lock(&table, wait).unwrap();
+    holder.bind_history(&table);
+    holder.lock(wait).unwrap();
     let holder_text = match kind {
         Kind::Sqlite => "another runner of this database (process",
         Kind::Postgres => "PostgreSQL backend pid",
@@ -210,7 +211,7 @@ fn lock_timeout_names_the_holder(kind: Kind) {
     };
     let run = p.run(Some(&db), &["upgrade", "--lock-wait", "0.5"]);
     run.code(5).complains(&["could not take the migration lock within", holder_text, "--lock-wait"]);
-    holder.unlock(&table).unwrap();
+    holder.unlock().unwrap();
     drop(holder);
     p.run(Some(&db), &["upgrade", "--lock-wait", "5"]).ok().says(&["applied    0001 (a)"]);
 }

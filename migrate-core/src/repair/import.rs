@@ -4,9 +4,10 @@
 //! and `runner` saying where it came from. The other tool's table is left as it is.
 
 use crate::config::Config;
+use crate::db::DbError;
 use crate::error::Error;
-use crate::history::AppliedRow;
-use crate::revision::{Revision, RevisionId};
+use crate::history::{self, AppliedRow, Cells, Reader};
+use crate::revision::{Backend, Revision, RevisionId};
 use crate::run::driver::Driver;
 use crate::run::lock::Transaction;
 use crate::run::runner::{db, lock, read_for_writing};
@@ -108,8 +109,7 @@ pub(crate) fn plan_import(
     ours: &[AppliedRow],
 ) -> Result<(Imported, Vec<AppliedRow>), Error> {
     let backend = driver.backend();
-    let theirs = driver
-        .read_foreign(foreign.table(), foreign.columns())
+    let theirs = read_foreign(driver, foreign.table(), foreign.columns())
         .map_err(db(format!("reading {}'s history table {}", foreign.name(), foreign.table())))?
         .ok_or_else(|| Error::Import {
             unknown: Vec::new(),
@@ -160,6 +160,40 @@ pub(crate) fn plan_import(
     Ok((imported, rows))
 }
 
+/// Every row of another tool's history table `table` (unqualified: the connection's own schema or database),
+/// `columns` each read as text, in no particular order; `Ok(None)` if the table does not exist.
+fn read_foreign(
+    driver: &mut dyn Driver,
+    table: &str,
+    columns: &[&str],
+) -> Result<Option<Vec<Vec<Option<String>>>>, DbError> {
+    let backend = driver.backend();
+    let text = if backend == Backend::Mysql { "CHAR" } else { "TEXT" };
+    let list: Vec<String> =
+        columns.iter().map(|c| format!("CAST({} AS {text})", history::quote_identifier(backend, c))).collect();
+    let sql = format!("SELECT {} FROM {}", list.join(", "), history::quote_identifier(backend, table));
+    let mut texts = Texts { width: columns.len(), rows: Vec::new() };
+    Ok(driver.select(&sql, &mut texts)?.then_some(texts.rows))
+}
+
+/// A [`Reader`] that keeps each row's first `width` cells as text.
+struct Texts {
+    width: usize,
+    rows: Vec<Vec<Option<String>>>,
+}
+
+impl Reader for Texts {
+    fn columns(&mut self, _: &[&str]) -> Result<(), DbError> {
+        Ok(())
+    }
+
+    fn row(&mut self, cells: &dyn Cells) -> Result<bool, DbError> {
+        let row = (0..self.width).map(|i| Ok(cells.text(i)?.map(str::to_owned))).collect::<Result<_, DbError>>()?;
+        self.rows.push(row);
+        Ok(true)
+    }
+}
+
 /// Imports the history of `foreign` under the lock, in one transaction: see the module documentation.
 ///
 /// # Errors
@@ -173,14 +207,14 @@ pub(crate) fn import(
 ) -> Result<Imported, Error> {
     let mut guard = lock(driver, config)?;
     let driver = guard.driver();
-    driver.create_history(&config.table).map_err(db("creating the history table"))?;
+    driver.create_history().map_err(db("creating the history table"))?;
     let ours = read_for_writing(driver, &config.table)?;
     let (imported, rows) = plan_import(revisions, driver, foreign, allow_unknown, &ours)?;
     if !rows.is_empty() {
         let mut tx = Transaction::begin(driver).map_err(db("opening a transaction"))?;
         for row in &rows {
             tx.driver()
-                .insert_row(&config.table, row)
+                .insert_row(row)
                 .map_err(db(format!("recording revision {} {} as imported", row.version, row.name)))?;
         }
         tx.commit().map_err(db(format!("committing the import of {}'s history", foreign.name())))?;

@@ -97,9 +97,9 @@ pub(crate) fn resolve(
             row.state = RowState::Applied;
             row.error = None;
             row.in_doubt = false;
-            tx.driver().update_row(&config.table, &row)
+            tx.driver().update_row(&row)
         }
-        Resolution::NotApplied => tx.driver().delete_row(&config.table, &name.version),
+        Resolution::NotApplied => tx.driver().delete_row(&name.version),
     }
     .map_err(db(format!("resolving revision {name}")))?;
     tx.commit().map_err(db(format!("resolving revision {name}")))?;
@@ -353,7 +353,7 @@ pub(crate) fn resume(
     let step = Step { action, revision: name.clone(), known, script: None, file };
     refuse_blocked(config, std::slice::from_ref(&step), backend)?;
     let started = Instant::now();
-    statement_by_statement(driver, config, &step, &script, row, false, done, false, &[], observer)?;
+    statement_by_statement(driver, &step, &script, row, false, done, false, &[], observer)?;
     let after = newest(&read_history(driver, &config.table)?);
     guard.release()?;
     Ok(Report {
@@ -406,7 +406,7 @@ pub(crate) fn accept(
         let mut updated = row.clone();
         updated.record_files(revision, backend);
         let mut tx = Transaction::begin(driver).map_err(db("opening a transaction"))?;
-        tx.driver().update_row(&config.table, &updated).map_err(db(format!("accepting revision {name}")))?;
+        tx.driver().update_row(&updated).map_err(db(format!("accepting revision {name}")))?;
         tx.commit().map_err(db(format!("accepting revision {name}")))?;
     }
     guard.release()?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::config::HistoryTable;
 use crate::error::DbError;
-use crate::history::{self, AppliedRow, Reader, RowWrite};
+use crate::history::{AppliedRow, Reader, RowWrite};
 use crate::revision::Backend;
 use crate::schema::Schema;
 use crate::sql::doubt::{CatalogObject, Presence};
@@ -101,27 +101,28 @@ pub trait Driver {
         true
     }
 
-    /// The history table's name as this driver's statements name it, qualified and quoted. The default quotes
-    /// `table` in the backend's dialect; a driver whose session's default schema (or database) a revision could
-    /// change qualifies it with the one it resolved when the lock was taken.
-    fn history_name(&self, table: &HistoryTable) -> String {
-        let backend = self.backend();
-        table.qualified(|ident| history::quote_identifier(backend, ident))
-    }
+    /// Binds the history table that every later call reads, writes and keys the lock on. The runner binds it once
+    /// per use of the driver, before anything else; until then a driver uses [`HistoryTable::default`].
+    fn bind_history(&mut self, table: &HistoryTable);
+
+    /// The bound history table's name as this driver's statements name it, qualified and quoted: a driver whose
+    /// session's default schema (or database) a revision could change qualifies it with the one it resolved when
+    /// the lock was taken.
+    fn history_name(&self) -> String;
 
     /// Runs `sql`, one query, and hands `reader` the names of its columns, then each row, in one round trip, until
     /// the reader has seen enough. `Ok(false)` if the query failed because a table (or a schema) it reads does not
-    /// exist. The runner reads the history table through this ([`history::read`]), so drivers decode no rows.
+    /// exist. The runner reads the history table through this ([`crate::history::read`]), so drivers decode no rows.
     fn select(&mut self, sql: &str, reader: &mut dyn Reader) -> Result<bool, DbError>;
 
     /// Creates the history table (and its schema) if it does not exist.
-    fn create_history(&mut self, table: &HistoryTable) -> Result<(), DbError>;
+    fn create_history(&mut self) -> Result<(), DbError>;
 
     /// Takes the migration lock, waiting at most `wait`. Must not block longer than that.
-    fn lock(&mut self, table: &HistoryTable, wait: Duration) -> Result<(), LockFailure>;
+    fn lock(&mut self, wait: Duration) -> Result<(), LockFailure>;
 
     /// Releases the lock (and rolls back anything left uncommitted). Must be safe to call when the lock is not held.
-    fn unlock(&mut self, table: &HistoryTable) -> Result<(), DbError>;
+    fn unlock(&mut self) -> Result<(), DbError>;
 
     /// Opens a transaction.
     fn begin(&mut self) -> Result<(), DbError>;
@@ -155,17 +156,12 @@ pub trait Driver {
     /// take effect or neither: in one transaction where the database has transactional DDL (the runner calls this
     /// only for statements that can run in one), with the same commit on MySQL. The default opens a transaction,
     /// makes both calls and commits; a driver may send it all at once, as long as it tells which part failed.
-    fn execute_and_record(
-        &mut self,
-        table: &HistoryTable,
-        statement: &str,
-        write: &RowWrite<'_>,
-    ) -> Result<(), ExecFailure> {
+    fn execute_and_record(&mut self, statement: &str, write: &RowWrite<'_>) -> Result<(), ExecFailure> {
         self.begin().map_err(ExecFailure::History)?;
         let result = self
             .execute(statement)
             .map_err(ExecFailure::Statement)
-            .and_then(|()| self.write_row(table, write).map_err(ExecFailure::History))
+            .and_then(|()| self.write_row(write).map_err(ExecFailure::History))
             .and_then(|()| self.commit().map_err(ExecFailure::History));
         if result.is_err() {
             if let Err(err) = self.rollback() {
@@ -182,14 +178,13 @@ pub trait Driver {
     /// [`Recording::Alone`]: crate::sql::Recording::Alone
     fn execute_in_doubt(
         &mut self,
-        table: &HistoryTable,
         statement: &str,
         intent: &AppliedRow,
         write: &RowWrite<'_>,
     ) -> Result<(), ExecFailure> {
-        self.write_row(table, &RowWrite::Progress(intent)).map_err(ExecFailure::History)?;
+        self.write_row(&RowWrite::Progress(intent)).map_err(ExecFailure::History)?;
         self.execute(statement).map_err(ExecFailure::Statement)?;
-        self.write_row(table, write).map_err(ExecFailure::History)
+        self.write_row(write).map_err(ExecFailure::History)
     }
 
     /// Whether the first statement of a statement-by-statement revision, when it runs alone
@@ -206,21 +201,20 @@ pub trait Driver {
     /// default makes the write, then calls [`Driver::execute_in_doubt`].
     fn start_in_doubt(
         &mut self,
-        table: &HistoryTable,
         statement: &str,
         intent: &AppliedRow,
         write: &RowWrite<'_>,
     ) -> Result<(), ExecFailure> {
-        self.write_row(table, &RowWrite::Started(intent)).map_err(ExecFailure::History)?;
-        self.execute_in_doubt(table, statement, intent, write)
+        self.write_row(&RowWrite::Started(intent)).map_err(ExecFailure::History)?;
+        self.execute_in_doubt(statement, intent, write)
     }
 
     /// Makes `write` to the history table, in the current transaction if one is open.
-    fn write_row(&mut self, table: &HistoryTable, write: &RowWrite<'_>) -> Result<(), DbError> {
+    fn write_row(&mut self, write: &RowWrite<'_>) -> Result<(), DbError> {
         match write {
-            RowWrite::Progress(row) | RowWrite::Finished(row) => self.update_row(table, row),
-            RowWrite::Reverted(version) => self.delete_row(table, version),
-            RowWrite::Started(row) => self.delete_row(table, &row.version).and_then(|()| self.insert_row(table, row)),
+            RowWrite::Progress(row) | RowWrite::Finished(row) => self.update_row(row),
+            RowWrite::Reverted(version) => self.delete_row(version),
+            RowWrite::Started(row) => self.delete_row(&row.version).and_then(|()| self.insert_row(row)),
             // A driver that writes rows by parts of its own keeps the duration its Finished write gave.
             RowWrite::Timed { .. } => Ok(()),
         }
@@ -229,8 +223,8 @@ pub trait Driver {
     /// Records how long a statement-by-statement revision took ([`RowWrite::Timed`]), once its last statement has
     /// run: the write that ended it was made before that statement ran. The default writes it now; a driver may send
     /// it with its next round trip (MySQL), as long as it is written before the session is handed back.
-    fn record_timing(&mut self, table: &HistoryTable, write: &RowWrite<'_>) -> Result<(), DbError> {
-        self.write_row(table, write)
+    fn record_timing(&mut self, write: &RowWrite<'_>) -> Result<(), DbError> {
+        self.write_row(write)
     }
 
     /// Runs the statements of a script, in order, inside the current transaction. The default runs them one by
@@ -248,7 +242,6 @@ pub trait Driver {
     /// send it all in fewer round trips, as long as it reports which statement failed.
     fn apply_in_transaction(
         &mut self,
-        table: &HistoryTable,
         script: &str,
         statements: &[Statement<'_>],
         change: RowChange<'_>,
@@ -260,9 +253,9 @@ pub trait Driver {
             match change {
                 RowChange::Insert(mut row) => {
                     row.duration_ms = started.elapsed().as_millis().try_into().unwrap_or(i64::MAX);
-                    self.insert_row(table, &row)
+                    self.insert_row(&row)
                 }
-                RowChange::Delete(version) => self.delete_row(table, version),
+                RowChange::Delete(version) => self.delete_row(version),
             }
             .map_err(StepFailure::Database)
         });
@@ -278,14 +271,6 @@ pub trait Driver {
         }
         // The transaction is over: a driver whose lock was that transaction takes it again here.
         self.after_statements(more).map_err(StepFailure::Committed)
-    }
-
-    /// Every row of another tool's history table `table` (unqualified: the connection's own schema or database),
-    /// `columns` each read as text, in no particular order; `Ok(None)` if the table does not exist. The default
-    /// says this driver cannot.
-    fn read_foreign(&mut self, table: &str, columns: &[&str]) -> Result<Option<Vec<Vec<Option<String>>>>, DbError> {
-        let _ = columns;
-        Err(DbError::new(format!("this driver cannot read another tool's history table {table}")))
     }
 
     /// This session's identity, recorded in the rows it writes while a revision runs ([`AppliedRow::runner`]), so
@@ -310,18 +295,17 @@ pub trait Driver {
     }
 
     /// The schema of the connection's own schema (PostgreSQL) or database (MySQL, SQLite's `main`), read from the
-    /// catalog, the history table `table` left out. The default says this driver cannot.
-    fn snapshot(&mut self, table: &HistoryTable) -> Result<Schema, DbError> {
-        let _ = table;
+    /// catalog, the bound history table left out. The default says this driver cannot.
+    fn snapshot(&mut self) -> Result<Schema, DbError> {
         Err(DbError::new("this driver cannot read its catalog into a schema snapshot"))
     }
 
     /// Inserts a history row.
-    fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError>;
+    fn insert_row(&mut self, row: &AppliedRow) -> Result<(), DbError>;
 
     /// Replaces every column of the history row with `row.version`.
-    fn update_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError>;
+    fn update_row(&mut self, row: &AppliedRow) -> Result<(), DbError>;
 
     /// Deletes the history row of `version`.
-    fn delete_row(&mut self, table: &HistoryTable, version: &str) -> Result<(), DbError>;
+    fn delete_row(&mut self, version: &str) -> Result<(), DbError>;
 }

@@ -76,19 +76,20 @@ pub fn poll<S: ?Sized>(
     }
 }
 
-/// Takes the lock of `table` through `driver`, waiting at most `wait`; on failure puts back what the attempt changed.
-fn take(driver: &mut dyn Driver, table: &HistoryTable, wait: Duration) -> Result<(), Error> {
+/// Takes the lock of the bound history table through `driver`, waiting at most `wait`; on failure puts back what the
+/// attempt changed.
+fn take(driver: &mut dyn Driver, wait: Duration) -> Result<(), Error> {
     let started = Instant::now();
-    match driver.lock(table, wait) {
+    match driver.lock(wait) {
         Ok(()) => Ok(()),
         Err(LockFailure::Timeout { holder }) => {
             // Whatever the attempt changed on the session (busy timeout, autocommit) is put back.
-            let _ = driver.unlock(table);
+            let _ = driver.unlock();
             Err(Error::LockTimeout { waited: started.elapsed(), holder })
         }
         Err(LockFailure::Database(source)) => {
             // A failed attempt may still have left something open.
-            let _ = driver.unlock(table);
+            let _ = driver.unlock();
             Err(Error::Database { context: "taking the migration lock".to_owned(), source })
         }
     }
@@ -97,19 +98,19 @@ fn take(driver: &mut dyn Driver, table: &HistoryTable, wait: Duration) -> Result
 /// Holds the migration lock (or, when locking is off, stands in for it) and releases it on drop.
 pub struct LockGuard<'d> {
     driver: &'d mut dyn Driver,
-    table: &'d HistoryTable,
     held: bool,
 }
 
 impl<'d> LockGuard<'d> {
-    /// Takes the lock, waiting at most `wait`.
+    /// Binds `table` ([`Driver::bind_history`]) and takes its lock, waiting at most `wait`.
     ///
     /// # Errors
     /// [`Error::LockTimeout`] naming the holder where the database can tell; [`Error::Database`] if the database
     /// failed.
-    pub fn acquire(driver: &'d mut dyn Driver, table: &'d HistoryTable, wait: Duration) -> Result<Self, Error> {
-        take(driver, table, wait)?;
-        Ok(LockGuard { driver, table, held: true })
+    pub fn acquire(driver: &'d mut dyn Driver, table: &HistoryTable, wait: Duration) -> Result<Self, Error> {
+        driver.bind_history(table);
+        take(driver, wait)?;
+        Ok(LockGuard { driver, held: true })
     }
 
     /// Lets the lock go for `pause`, then takes it again, waiting at most `wait`: for a runner that waits for another
@@ -121,10 +122,10 @@ impl<'d> LockGuard<'d> {
         if self.held {
             self.held = false;
             self.driver
-                .unlock(self.table)
+                .unlock()
                 .map_err(|source| Error::Database { context: "releasing the migration lock".to_owned(), source })?;
             std::thread::sleep(pause);
-            take(self.driver, self.table, wait)?;
+            take(self.driver, wait)?;
             self.held = true;
         } else {
             std::thread::sleep(pause);
@@ -132,9 +133,10 @@ impl<'d> LockGuard<'d> {
         Ok(())
     }
 
-    /// A guard that holds no lock, for runs with locking turned off.
-    pub fn unlocked(driver: &'d mut dyn Driver, table: &'d HistoryTable) -> Self {
-        LockGuard { driver, table, held: false }
+    /// A guard that holds no lock, for runs with locking turned off; `table` is bound all the same.
+    pub fn unlocked(driver: &'d mut dyn Driver, table: &HistoryTable) -> Self {
+        driver.bind_history(table);
+        LockGuard { driver, held: false }
     }
 
     /// The driver, for work under the lock.
@@ -149,7 +151,7 @@ impl<'d> LockGuard<'d> {
     pub fn release(mut self) -> Result<(), Error> {
         self.held = false;
         self.driver
-            .unlock(self.table)
+            .unlock()
             .map_err(|source| Error::Database { context: "releasing the migration lock".to_owned(), source })
     }
 }
@@ -157,7 +159,7 @@ impl<'d> LockGuard<'d> {
 impl Drop for LockGuard<'_> {
     fn drop(&mut self) {
         if self.held {
-            if let Err(err) = self.driver.unlock(self.table) {
+            if let Err(err) = self.driver.unlock() {
                 log::warn!("releasing the migration lock failed: {err}; it is released when the connection closes");
             }
         }

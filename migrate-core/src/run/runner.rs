@@ -64,7 +64,8 @@ pub(crate) fn db(context: impl Into<String>) -> impl FnOnce(DbError) -> Error {
 
 /// What `selection` reads of the history table: no rows if the table does not exist yet. One statement.
 fn select(driver: &mut dyn Driver, table: &HistoryTable, selection: Selection) -> Result<History, Error> {
-    let sql = selection.sql(&driver.history_name(table));
+    driver.bind_history(table);
+    let sql = selection.sql(&driver.history_name());
     let mut rows = Rows::new(selection);
     driver.select(&sql, &mut rows).map_err(db("reading the history table"))?;
     Ok(rows.into_history())
@@ -88,7 +89,7 @@ pub(crate) fn read_for_writing(driver: &mut dyn Driver, table: &HistoryTable) ->
     let read = select(driver, table, Selection::Full)?;
     if !read.missing.is_empty() {
         let backend = driver.backend();
-        for sql in history::add_columns_sql(backend, &driver.history_name(table), &read.missing) {
+        for sql in history::add_columns_sql(backend, &driver.history_name(), &read.missing) {
             match driver.execute(&sql) {
                 Err(err) if !history::is_duplicate_column(backend, &err) => {
                     return Err(db("adding the columns of this version to the history table")(err));
@@ -202,7 +203,7 @@ pub(crate) fn run(
         }
     }
     let mut guard = lock(driver, config)?;
-    guard.driver().create_history(&config.table).map_err(db("creating the history table"))?;
+    guard.driver().create_history().map_err(db("creating the history table"))?;
     let mut done = Vec::new();
     let mut warnings = Vec::new();
     let mut after = before.clone();
@@ -274,7 +275,8 @@ fn up_to_date<'e>(
 ) -> Result<Option<Option<RevisionId>>, Error> {
     let mut last: Option<Expected<'e>> = None;
     let mut same = true;
-    let sql = Selection::Visit.sql(&driver.history_name(&config.table));
+    driver.bind_history(&config.table);
+    let sql = Selection::Visit.sql(&driver.history_name());
     driver
         .select(
             &sql,
@@ -364,7 +366,7 @@ fn execute(
     observer: &mut dyn Observer,
 ) -> Result<Continuity, Error> {
     if config.single_transaction {
-        return execute_in_one_transaction(driver, config, plan, done, observer);
+        return execute_in_one_transaction(driver, plan, done, observer);
     }
     let count = plan.steps.len();
     for (index, step) in plan.steps.iter().enumerate() {
@@ -375,13 +377,13 @@ fn execute(
             Some(script) if !script.transaction() || !driver.transactional_ddl() => {
                 let mut row = dirty_row(step, rows, driver.backend());
                 row.runner = driver.runner_id();
-                statement_by_statement(driver, config, step, script, row, true, 0, more, done, observer)?
+                statement_by_statement(driver, step, script, row, true, 0, more, done, observer)?
             }
             script => {
                 let sql = script.as_ref().map_or("", |s| s.sql());
                 let statements = sql::split(sql, driver.backend());
                 let change = row_change(step, driver.backend())?;
-                match driver.apply_in_transaction(&config.table, sql, &statements, change, more) {
+                match driver.apply_in_transaction(sql, &statements, change, more) {
                     Ok(continuity) => continuity,
                     Err(StepFailure::Script(failure)) => {
                         return Err(failure_error(step, &statements, failure, FailureOutcome::RolledBack, done))
@@ -428,7 +430,6 @@ fn log_step(step: &Step<'_>, took: Duration) {
 
 fn execute_in_one_transaction(
     driver: &mut dyn Driver,
-    config: &Config,
     plan: &Plan<'_>,
     done: &mut Vec<StepReport>,
     observer: &mut dyn Observer,
@@ -452,7 +453,7 @@ fn execute_in_one_transaction(
                 return Err(failure_error(step, &statements, failure, FailureOutcome::RunRolledBack, &in_run));
             }
         }
-        record(tx.driver(), config, step, started.elapsed())?;
+        record(tx.driver(), step, started.elapsed())?;
         log_step(step, started.elapsed());
         let report = StepReport { action: step.action, revision: step.revision.clone(), duration: started.elapsed() };
         observer.step_finished(&report);
@@ -463,13 +464,13 @@ fn execute_in_one_transaction(
     Ok(Continuity::Held)
 }
 
-fn record(driver: &mut dyn Driver, config: &Config, step: &Step<'_>, took: Duration) -> Result<(), Error> {
+fn record(driver: &mut dyn Driver, step: &Step<'_>, took: Duration) -> Result<(), Error> {
     let result = match row_change(step, driver.backend())? {
         RowChange::Insert(mut row) => {
             row.duration_ms = took.as_millis().try_into().unwrap_or(i64::MAX);
-            driver.insert_row(&config.table, &row)
+            driver.insert_row(&row)
         }
-        RowChange::Delete(version) => driver.delete_row(&config.table, version),
+        RowChange::Delete(version) => driver.delete_row(version),
     };
     result.map_err(|source| Error::Database {
         context: format!("recording revision {} in the history table", step.revision),
@@ -517,7 +518,6 @@ fn dirty_row(step: &Step<'_>, rows: &[AppliedRow], backend: Backend) -> AppliedR
 #[allow(clippy::too_many_arguments)] // one call site each for run and resume; a struct would only rename them
 pub(crate) fn statement_by_statement(
     driver: &mut dyn Driver,
-    config: &Config,
     step: &Step<'_>,
     script: &Script,
     mut row: AppliedRow,
@@ -527,7 +527,6 @@ pub(crate) fn statement_by_statement(
     done: &[StepReport],
     observer: &mut dyn Observer,
 ) -> Result<Continuity, Error> {
-    let table = &config.table;
     let backend = driver.backend();
     let started = Instant::now();
     let statements = sql::split(script.sql(), backend);
@@ -542,9 +541,9 @@ pub(crate) fn statement_by_statement(
     // the next runner to get the lock sees the revision in progress and cannot start it again.
     if !carried {
         if fresh && step.action == Action::Apply {
-            driver.insert_row(table, &row).map_err(db(context("marking as upgrading")))?;
+            driver.insert_row(&row).map_err(db(context("marking as upgrading")))?;
         } else {
-            driver.update_row(table, &row).map_err(db(context("marking as in progress")))?;
+            driver.update_row(&row).map_err(db(context("marking as in progress")))?;
         }
     }
     driver.before_statements().map_err(db("leaving the lock transaction for a no-transaction revision"))?;
@@ -579,22 +578,22 @@ pub(crate) fn statement_by_statement(
                         statement.first_line()
                     ));
                     if carried && index == 0 {
-                        driver.start_in_doubt(table, statement.text, &intent, &write)
+                        driver.start_in_doubt(statement.text, &intent, &write)
                     } else {
-                        driver.execute_in_doubt(table, statement.text, &intent, &write)
+                        driver.execute_in_doubt(statement.text, &intent, &write)
                     }
                 }
                 (sql::Recording::Commits, true) => driver
-                    .write_row(table, &write)
+                    .write_row(&write)
                     .map_err(ExecFailure::History)
                     .and_then(|()| driver.execute(statement.text).map_err(ExecFailure::Statement)),
-                (sql::Recording::WithProgress, false) => driver.execute_and_record(table, statement.text, &write),
+                (sql::Recording::WithProgress, false) => driver.execute_and_record(statement.text, &write),
                 // Opening the script's transaction, a statement inside it, or a stray COMMIT or ROLLBACK: the
                 // progress write comes after, in the same transaction if one is open.
                 _ => driver
                     .execute(statement.text)
                     .map_err(ExecFailure::Statement)
-                    .and_then(|()| driver.write_row(table, &write).map_err(ExecFailure::History)),
+                    .and_then(|()| driver.write_row(&write).map_err(ExecFailure::History)),
             };
             match &result {
                 // A statement PostgreSQL turned away inside a transaction (active_sql_transaction) did nothing: it
@@ -633,7 +632,7 @@ pub(crate) fn statement_by_statement(
                 let line = failure_line(statement, &failure.error);
                 failed.in_doubt = false;
                 failed.error = Some(format!("line {line}: {}: {}", statement.first_line(), failure.error));
-                if let Err(err) = driver.update_row(table, &failed) {
+                if let Err(err) = driver.update_row(&failed) {
                     log::error!("could not record the failure of {} in the history table: {err}", step.revision);
                 }
                 let outcome = FailureOutcome::Dirty { statements_done: index_done as i64 };
@@ -647,10 +646,10 @@ pub(crate) fn statement_by_statement(
     if count <= start {
         // Nothing was left to run (a script without statements, or one resumed after its last): the revision ends.
         match step.action {
-            Action::Revert => driver.delete_row(table, &row.version).map_err(db(context("removing")))?,
+            Action::Revert => driver.delete_row(&row.version).map_err(db(context("removing")))?,
             _ => {
                 mark_applied(&mut row, started);
-                driver.update_row(table, &row).map_err(db(context("marking as applied")))?;
+                driver.update_row(&row).map_err(db(context("marking as applied")))?;
             }
         }
     } else if step.action != Action::Revert {
@@ -658,7 +657,7 @@ pub(crate) fn statement_by_statement(
         mark_applied(&mut row, started);
         let timed =
             RowWrite::Timed { version: &row.version, duration_ms: row.duration_ms, applied_at: &row.applied_at };
-        driver.record_timing(table, &timed).map_err(db(context("recording the time taken by")))?;
+        driver.record_timing(&timed).map_err(db(context("recording the time taken by")))?;
     }
     driver.after_statements(more).map_err(db("taking the lock again after a no-transaction revision"))
 }

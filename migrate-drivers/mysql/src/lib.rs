@@ -49,6 +49,8 @@ use mysql::{Conn, Value};
 pub struct Mysql<'c> {
     // Reached through `settled` (or `run_all`), which put the session's autocommit where the work needs it.
     raw: &'c mut Conn,
+    /// The bound history table.
+    table: HistoryTable,
     lock_name: Option<String>,
     restore_autocommit: bool,
     database: Option<String>,
@@ -75,6 +77,7 @@ impl<'c> Mysql<'c> {
     pub fn new(conn: &'c mut Conn) -> Self {
         Mysql {
             raw: conn,
+            table: HistoryTable::default(),
             lock_name: None,
             restore_autocommit: false,
             database: None,
@@ -193,7 +196,8 @@ impl<'c> Mysql<'c> {
 
     /// The history table's name, qualified with the database that was current when the lock was taken, so a
     /// revision's `USE` cannot send the history elsewhere.
-    fn name(&self, table: &HistoryTable) -> String {
+    fn name(&self) -> String {
+        let table = &self.table;
         match (table.schema(), &self.database) {
             (None, Some(database)) => format!("{}.{}", quote(database), quote(table.name())),
             _ => table.qualified(quote),
@@ -207,14 +211,8 @@ impl<'c> Mysql<'c> {
     /// own implicit commit (or `COMMIT`) makes it durable: until then the row says "in doubt", which is true and
     /// which the next run settles by itself. Otherwise the write and a `COMMIT` follow in this round trip. `intent` is
     /// a progress write, or for a revision's first statement the whole row ([`RowWrite::Started`]).
-    fn in_doubt(
-        &mut self,
-        table: &HistoryTable,
-        statement: &str,
-        intent: &RowWrite<'_>,
-        write: &RowWrite<'_>,
-    ) -> Result<(), ExecFailure> {
-        let name = self.name(table);
+    fn in_doubt(&mut self, statement: &str, intent: &RowWrite<'_>, write: &RowWrite<'_>) -> Result<(), ExecFailure> {
+        let name = self.name();
         let (intent, write) = (intent.sql(Backend::Mysql, &name), write.sql(Backend::Mysql, &name));
         let history = |my: &mut Self, failed: Failed| {
             my.abandon_pending();
@@ -404,8 +402,12 @@ impl Driver for Mysql<'_> {
         false
     }
 
-    fn history_name(&self, table: &HistoryTable) -> String {
-        self.name(table)
+    fn bind_history(&mut self, table: &HistoryTable) {
+        self.table = table.clone();
+    }
+
+    fn history_name(&self) -> String {
+        self.name()
     }
 
     fn select(&mut self, sql: &str, reader: &mut dyn Reader) -> Result<bool, DbError> {
@@ -429,19 +431,19 @@ impl Driver for Mysql<'_> {
         outcome.map(|_| true)
     }
 
-    fn create_history(&mut self, table: &HistoryTable) -> Result<(), DbError> {
-        if let Some(schema) = table.schema() {
-            self.settled()?.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", quote(schema))).map_err(db_error)?;
+    fn create_history(&mut self) -> Result<(), DbError> {
+        if let Some(schema) = self.table.schema().map(quote) {
+            self.settled()?.query_drop(format!("CREATE DATABASE IF NOT EXISTS {schema}")).map_err(db_error)?;
         }
-        let sql = history::create_table_sql(Backend::Mysql, &self.name(table));
+        let sql = history::create_table_sql(Backend::Mysql, &self.name());
         self.settled()?.query_drop(sql).map_err(db_error)
     }
 
-    fn lock(&mut self, table: &HistoryTable, wait: Duration) -> Result<(), LockFailure> {
+    fn lock(&mut self, wait: Duration) -> Result<(), LockFailure> {
         self.run_starts();
         // GET_LOCK names are server-wide and at most 64 characters: the database computes one from the database and
         // table, as offline scripts compute it.
-        let identity = lock::identity_sql(Backend::Mysql, table)
+        let identity = lock::identity_sql(Backend::Mysql, &self.table)
             .ok_or_else(|| DbError::new("Mysql has no migration lock identity"))?;
         let (database, autocommit, name): (Option<String>, i64, String) = self
             .settled()?
@@ -464,7 +466,7 @@ impl Driver for Mysql<'_> {
         Ok(())
     }
 
-    fn unlock(&mut self, _table: &HistoryTable) -> Result<(), DbError> {
+    fn unlock(&mut self) -> Result<(), DbError> {
         // History writes still pending (a revision stopped part way) are committed first, by turning autocommit
         // back on: they say what ran.
         self.grouping = false;
@@ -532,13 +534,8 @@ impl Driver for Mysql<'_> {
     /// first error, so the failing part is known). Both commit together, with the next statement that commits (the
     /// session runs with autocommit off). A chunk that holds several statements (a `DELIMITER` block) runs alone,
     /// then its write: which of its results would be the write's is not known.
-    fn execute_and_record(
-        &mut self,
-        table: &HistoryTable,
-        statement: &str,
-        write: &RowWrite<'_>,
-    ) -> Result<(), ExecFailure> {
-        let write = write.sql(Backend::Mysql, &self.name(table));
+    fn execute_and_record(&mut self, statement: &str, write: &RowWrite<'_>) -> Result<(), ExecFailure> {
+        let write = write.sql(Backend::Mysql, &self.name());
         if sql::split(statement, Backend::Mysql).len() > 1 {
             self.execute(statement).map_err(ExecFailure::Statement)?;
             let result = self.settled().and_then(|conn| conn.query_drop(write).map_err(db_error));
@@ -560,12 +557,11 @@ impl Driver for Mysql<'_> {
     /// One round trip: the intent and the statement, and the history write (see `in_doubt` above).
     fn execute_in_doubt(
         &mut self,
-        table: &HistoryTable,
         statement: &str,
         intent: &AppliedRow,
         write: &RowWrite<'_>,
     ) -> Result<(), ExecFailure> {
-        self.in_doubt(table, statement, &RowWrite::Progress(intent), write)
+        self.in_doubt(statement, &RowWrite::Progress(intent), write)
     }
 
     /// The first statement's intent is the revision's row: one round trip, one commit (the statement's implicit
@@ -576,17 +572,16 @@ impl Driver for Mysql<'_> {
 
     fn start_in_doubt(
         &mut self,
-        table: &HistoryTable,
         statement: &str,
         intent: &AppliedRow,
         write: &RowWrite<'_>,
     ) -> Result<(), ExecFailure> {
-        self.in_doubt(table, statement, &RowWrite::Started(intent), write)
+        self.in_doubt(statement, &RowWrite::Started(intent), write)
     }
 
     /// Rides in the next round trip with the deferred write, if any (committed as it is): no round trip of its own.
-    fn record_timing(&mut self, table: &HistoryTable, write: &RowWrite<'_>) -> Result<(), DbError> {
-        let sql = write.sql(Backend::Mysql, &self.name(table));
+    fn record_timing(&mut self, write: &RowWrite<'_>) -> Result<(), DbError> {
+        let sql = write.sql(Backend::Mysql, &self.name());
         self.deferred = Some(match self.deferred.take() {
             Some(before) => format!("{before}\n;\n{sql}"),
             None => sql,
@@ -594,31 +589,10 @@ impl Driver for Mysql<'_> {
         Ok(())
     }
 
-    fn write_row(&mut self, table: &HistoryTable, write: &RowWrite<'_>) -> Result<(), DbError> {
-        let sql = write.sql(Backend::Mysql, &self.name(table));
+    fn write_row(&mut self, write: &RowWrite<'_>) -> Result<(), DbError> {
+        let sql = write.sql(Backend::Mysql, &self.name());
         let result = self.settled().and_then(|conn| conn.query_drop(sql).map_err(db_error));
         self.checked(result)
-    }
-
-    fn read_foreign(&mut self, table: &str, columns: &[&str]) -> Result<Option<Vec<Vec<Option<String>>>>, DbError> {
-        let exists: Option<i64> = self
-            .settled()?
-            .exec_first(
-                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
-                (table,),
-            )
-            .map_err(db_error)?;
-        if exists.unwrap_or(0) == 0 {
-            return Ok(None);
-        }
-        let list: Vec<String> = columns.iter().map(|c| format!("CAST({} AS CHAR)", quote(c))).collect();
-        let sql = format!("SELECT {} FROM {}", list.join(", "), quote(table));
-        let rows: Vec<mysql::Row> = self.settled()?.query(sql).map_err(db_error)?;
-        Ok(Some(
-            rows.into_iter()
-                .map(|mut row| (0..columns.len()).map(|i| row.take::<Option<String>, usize>(i).flatten()).collect())
-                .collect(),
-        ))
     }
 
     fn presence(&mut self, object: &CatalogObject) -> Result<Option<Presence>, DbError> {
@@ -677,38 +651,39 @@ impl Driver for Mysql<'_> {
         Ok(Some(if count.unwrap_or(0) > 0 { Presence::Present } else { Presence::Absent }))
     }
 
-    fn snapshot(&mut self, table: &HistoryTable) -> Result<migrate_core::Schema, DbError> {
-        schema::snapshot(self.settled()?, table).map_err(db_error)
+    fn snapshot(&mut self) -> Result<migrate_core::Schema, DbError> {
+        let table = self.table.clone();
+        schema::snapshot(self.settled()?, &table).map_err(db_error)
     }
 
-    fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
+    fn insert_row(&mut self, row: &AppliedRow) -> Result<(), DbError> {
         let sql = format!(
             "INSERT INTO {} ({COLUMNS}, {ADDED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            self.name(table)
+            self.name()
         );
         let result = self.settled().and_then(|conn| conn.exec_drop(sql, params(row)).map_err(db_error));
         self.checked(result)
     }
 
-    fn update_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
-        let result = self.update_row_now(table, row);
+    fn update_row(&mut self, row: &AppliedRow) -> Result<(), DbError> {
+        let result = self.update_row_now(row);
         self.checked(result)
     }
 
-    fn delete_row(&mut self, table: &HistoryTable, version: &str) -> Result<(), DbError> {
-        let sql = format!("DELETE FROM {} WHERE version = ?", self.name(table));
+    fn delete_row(&mut self, version: &str) -> Result<(), DbError> {
+        let sql = format!("DELETE FROM {} WHERE version = ?", self.name());
         let result = self.settled().and_then(|conn| conn.exec_drop(sql, (version,)).map_err(db_error));
         self.checked(result)
     }
 }
 
 impl Mysql<'_> {
-    fn update_row_now(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
+    fn update_row_now(&mut self, row: &AppliedRow) -> Result<(), DbError> {
         let sql = format!(
             "UPDATE {} SET version = ?, name = ?, up_checksum = ?, down_checksum = ?, down_sql = ?, applied_at = ?, \
              duration_ms = ?, state = ?, statements_done = ?, progress_checksum = ?, error = ?, in_doubt = ?, \
              runner = ? WHERE version = ?",
-            self.name(table)
+            self.name()
         );
         let mut values = params(row);
         values.push(row.version.clone().into());
@@ -717,7 +692,7 @@ impl Mysql<'_> {
         if self.settled()?.affected_rows() == 1 {
             return Ok(());
         }
-        let sql = format!("SELECT COUNT(*) FROM {} WHERE version = ?", self.name(table));
+        let sql = format!("SELECT COUNT(*) FROM {} WHERE version = ?", self.name());
         match self.settled()?.exec_first::<i64, _, _>(sql, (&row.version,)).map_err(db_error)? {
             Some(1) => Ok(()),
             _ => Err(DbError::new(format!("history row {} not found to update", row.version))),

@@ -47,6 +47,8 @@ pub enum LockMode {
 /// A [`Driver`] over a borrowed `postgres::Client`.
 pub struct Postgres<'c> {
     client: &'c mut Client,
+    /// The bound history table.
+    table: HistoryTable,
     mode: LockMode,
     in_transaction: bool,
     locked: bool,
@@ -70,6 +72,7 @@ impl<'c> Postgres<'c> {
     pub fn new(client: &'c mut Client) -> Self {
         Postgres {
             client,
+            table: HistoryTable::default(),
             mode: LockMode::Session,
             in_transaction: false,
             locked: false,
@@ -90,7 +93,8 @@ impl<'c> Postgres<'c> {
 
     /// The history table's name, qualified with the schema it resolved to when the lock was taken, so a revision
     /// that changes `search_path` cannot send the history elsewhere.
-    fn name(&self, table: &HistoryTable) -> String {
+    fn name(&self) -> String {
+        let table = &self.table;
         match (table.schema(), &self.schema) {
             (None, Some(schema)) if !schema.is_empty() => format!("{}.{}", quote(schema), quote(table.name())),
             _ => table.qualified(quote),
@@ -247,8 +251,12 @@ impl Driver for Postgres<'_> {
         Backend::Postgres
     }
 
-    fn history_name(&self, table: &HistoryTable) -> String {
-        self.name(table)
+    fn bind_history(&mut self, table: &HistoryTable) {
+        self.table = table.clone();
+    }
+
+    fn history_name(&self) -> String {
+        self.name()
     }
 
     fn select(&mut self, sql: &str, reader: &mut dyn Reader) -> Result<bool, DbError> {
@@ -271,19 +279,19 @@ impl Driver for Postgres<'_> {
         Ok(true)
     }
 
-    fn create_history(&mut self, table: &HistoryTable) -> Result<(), DbError> {
+    fn create_history(&mut self) -> Result<(), DbError> {
         let mut sql = String::new();
-        if let Some(schema) = table.schema() {
+        if let Some(schema) = self.table.schema() {
             let _ = write!(sql, "CREATE SCHEMA IF NOT EXISTS {};", quote(schema));
         }
-        sql.push_str(&history::create_table_sql(Backend::Postgres, &self.name(table)));
+        sql.push_str(&history::create_table_sql(Backend::Postgres, &self.name()));
         self.batch(&sql)
     }
 
-    fn lock(&mut self, table: &HistoryTable, wait: Duration) -> Result<(), LockFailure> {
+    fn lock(&mut self, wait: Duration) -> Result<(), LockFailure> {
         // One lock per history table, computed by the database as offline scripts compute it: an unqualified table
         // is keyed with the schema it resolves to.
-        let identity = lock::identity_sql(Backend::Postgres, table)
+        let identity = lock::identity_sql(Backend::Postgres, &self.table)
             .ok_or_else(|| DbError::new("Postgres has no migration lock identity"))?;
         let sql = format!("SELECT coalesce(current_schema(), ''), current_setting('search_path'), ({identity})::text");
         let messages = self.client.simple_query(&sql).map_err(db_error)?;
@@ -312,13 +320,13 @@ impl Driver for Postgres<'_> {
                 Ok(())
             }
             Err(failure) => {
-                let _ = self.unlock(table);
+                let _ = self.unlock();
                 Err(failure)
             }
         }
     }
 
-    fn unlock(&mut self, _table: &HistoryTable) -> Result<(), DbError> {
+    fn unlock(&mut self) -> Result<(), DbError> {
         let mut result = Ok(());
         if self.in_transaction {
             self.in_transaction = false;
@@ -380,7 +388,6 @@ impl Driver for Postgres<'_> {
 
     fn apply_in_transaction(
         &mut self,
-        table: &HistoryTable,
         script: &str,
         statements: &[Statement<'_>],
         change: RowChange<'_>,
@@ -411,11 +418,11 @@ impl Driver for Postgres<'_> {
         let history = match &change {
             RowChange::Insert(row) => format!(
                 "INSERT INTO {} ({COLUMNS}, {ADDED_COLUMNS}) VALUES ({})",
-                self.name(table),
+                self.name(),
                 values(row, "(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint")
             ),
             RowChange::Delete(version) => {
-                format!("DELETE FROM {} WHERE version = {}", self.name(table), literal(version))
+                format!("DELETE FROM {} WHERE version = {}", self.name(), literal(version))
             }
         };
         let _ = write!(sql, "{history};\nCOMMIT;\n{}", self.restore_search_path_sql());
@@ -458,13 +465,8 @@ impl Driver for Postgres<'_> {
     /// One round trip: `BEGIN`, the statement, the history write, `COMMIT`. Which of them failed comes from the
     /// error's position, or else from the statement counter (nothing runs again to find out); without either (a
     /// role without TEMP privilege, the transaction lock mode) the statement and the write go in two round trips.
-    fn execute_and_record(
-        &mut self,
-        table: &HistoryTable,
-        statement: &str,
-        write: &RowWrite<'_>,
-    ) -> Result<(), ExecFailure> {
-        let write = write.sql(Backend::Postgres, &self.name(table));
+    fn execute_and_record(&mut self, statement: &str, write: &RowWrite<'_>) -> Result<(), ExecFailure> {
+        let write = write.sql(Backend::Postgres, &self.name());
         if !self.has_counter() {
             // A newline first: the statement may end in a `--` comment.
             if let Err(err) = self.batch(&format!("BEGIN;\n{statement}\n;")) {
@@ -495,31 +497,9 @@ impl Driver for Postgres<'_> {
         }
     }
 
-    fn write_row(&mut self, table: &HistoryTable, write: &RowWrite<'_>) -> Result<(), DbError> {
-        let sql = write.sql(Backend::Postgres, &self.name(table));
+    fn write_row(&mut self, write: &RowWrite<'_>) -> Result<(), DbError> {
+        let sql = write.sql(Backend::Postgres, &self.name());
         self.batch(&sql)
-    }
-
-    fn read_foreign(&mut self, table: &str, columns: &[&str]) -> Result<Option<Vec<Vec<Option<String>>>>, DbError> {
-        let exists = self
-            .first_value(&format!("SELECT (pg_catalog.to_regclass({}) IS NOT NULL)::text", literal(&quote(table))))?;
-        if exists.as_deref() != Some("true") {
-            return Ok(None);
-        }
-        let list: Vec<String> = columns.iter().map(|c| format!("{}::text", quote(c))).collect();
-        let sql = format!("SELECT {} FROM {}", list.join(", "), quote(table));
-        let messages = self.client.simple_query(&sql).map_err(db_error)?;
-        Ok(Some(
-            messages
-                .iter()
-                .filter_map(|m| match m {
-                    SimpleQueryMessage::Row(row) => {
-                        Some((0..columns.len()).map(|i| row.get(i).map(str::to_owned)).collect())
-                    }
-                    _ => None,
-                })
-                .collect(),
-        ))
     }
 
     /// `pg:<backend pid>:<backend start>`: a pid is reused, the pair is not.
@@ -618,31 +598,31 @@ impl Driver for Postgres<'_> {
         })
     }
 
-    fn snapshot(&mut self, table: &HistoryTable) -> Result<migrate_core::Schema, DbError> {
-        schema::snapshot(self.client, table).map_err(db_error)
+    fn snapshot(&mut self) -> Result<migrate_core::Schema, DbError> {
+        schema::snapshot(self.client, &self.table).map_err(db_error)
     }
 
-    fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
+    fn insert_row(&mut self, row: &AppliedRow) -> Result<(), DbError> {
         let duration = row.duration_ms.to_string();
         self.batch(&format!(
             "INSERT INTO {} ({COLUMNS}, {ADDED_COLUMNS}) VALUES ({})",
-            self.name(table),
+            self.name(),
             values(row, &duration)
         ))
     }
 
-    fn update_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
+    fn update_row(&mut self, row: &AppliedRow) -> Result<(), DbError> {
         let duration = row.duration_ms.to_string();
         self.batch(&format!(
             "UPDATE {} SET ({COLUMNS}, {ADDED_COLUMNS}) = ROW({}) WHERE version = {}",
-            self.name(table),
+            self.name(),
             values(row, &duration),
             literal(&row.version)
         ))
     }
 
-    fn delete_row(&mut self, table: &HistoryTable, version: &str) -> Result<(), DbError> {
-        self.batch(&format!("DELETE FROM {} WHERE version = {}", self.name(table), literal(version)))
+    fn delete_row(&mut self, version: &str) -> Result<(), DbError> {
+        self.batch(&format!("DELETE FROM {} WHERE version = {}", self.name(), literal(version)))
     }
 }
 

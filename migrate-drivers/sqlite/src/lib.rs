@@ -41,7 +41,8 @@ pub struct Sqlite<'c> {
     lock_wait: Duration,
     data_version: i64,
     saved_busy_timeout: Option<i64>,
-    queries: Option<Queries>,
+    /// The bound history table's statements.
+    queries: Queries,
     /// The runners' lock file, locked, while the lock is held.
     runner_lock: Option<File>,
 }
@@ -85,16 +86,9 @@ impl<'c> Sqlite<'c> {
             lock_wait: Duration::ZERO,
             data_version: 0,
             saved_busy_timeout: None,
-            queries: None,
+            queries: Queries::new(&HistoryTable::default()),
             runner_lock: None,
         }
-    }
-
-    fn queries(&mut self, table: &HistoryTable) -> &Queries {
-        if self.queries.as_ref().is_none_or(|q| &q.table != table) {
-            self.queries = Some(Queries::new(table));
-        }
-        self.queries.as_ref().expect("set above")
     }
 
     fn begin_immediate(&mut self) -> Result<(), LockFailure> {
@@ -286,6 +280,16 @@ impl Driver for Sqlite<'_> {
         Backend::Sqlite
     }
 
+    fn bind_history(&mut self, table: &HistoryTable) {
+        if &self.queries.table != table {
+            self.queries = Queries::new(table);
+        }
+    }
+
+    fn history_name(&self) -> String {
+        self.queries.name.clone()
+    }
+
     /// Prepared afresh each time: a cached statement keeps the columns `*` had when it was prepared, and a read is
     /// made a few times a run at most (a start-up's connection has an empty cache anyway).
     fn select(&mut self, sql: &str, reader: &mut dyn Reader) -> Result<bool, DbError> {
@@ -316,12 +320,12 @@ impl Driver for Sqlite<'_> {
         }
     }
 
-    fn create_history(&mut self, table: &HistoryTable) -> Result<(), DbError> {
-        let sql = history::create_table_sql(Backend::Sqlite, &table.qualified(quote));
+    fn create_history(&mut self) -> Result<(), DbError> {
+        let sql = history::create_table_sql(Backend::Sqlite, &self.queries.name);
         self.conn.execute_batch(&sql).map_err(db_error)
     }
 
-    fn lock(&mut self, _table: &HistoryTable, wait: Duration) -> Result<(), LockFailure> {
+    fn lock(&mut self, wait: Duration) -> Result<(), LockFailure> {
         let started = Instant::now();
         self.runner_lock = self.lock_runners(wait)?;
         let wait = wait.saturating_sub(started.elapsed());
@@ -331,7 +335,7 @@ impl Driver for Sqlite<'_> {
         self.conn.busy_timeout(wait.min(Duration::from_millis(i32::MAX as u64))).map_err(db_error)?;
         self.lock_wait = wait;
         if let Err(failure) = self.begin_immediate() {
-            self.unlock(_table)?;
+            self.unlock()?;
             return Err(failure);
         }
         self.locked = true;
@@ -339,7 +343,7 @@ impl Driver for Sqlite<'_> {
         Ok(())
     }
 
-    fn unlock(&mut self, _table: &HistoryTable) -> Result<(), DbError> {
+    fn unlock(&mut self) -> Result<(), DbError> {
         let mut result = Ok(());
         if self.in_transaction || !self.conn.is_autocommit() {
             self.in_transaction = false;
@@ -404,14 +408,9 @@ impl Driver for Sqlite<'_> {
     }
 
     /// A transaction of its own: the statement, then the history write, then COMMIT; rolled back on failure.
-    fn execute_and_record(
-        &mut self,
-        table: &HistoryTable,
-        statement: &str,
-        write: &RowWrite<'_>,
-    ) -> Result<(), ExecFailure> {
+    fn execute_and_record(&mut self, statement: &str, write: &RowWrite<'_>) -> Result<(), ExecFailure> {
         self.conn.execute_batch("BEGIN IMMEDIATE").map_err(|err| ExecFailure::History(db_error(err)))?;
-        let name = self.queries(table).name.clone();
+        let name = self.queries.name.clone();
         let result =
             self.conn.execute_batch(statement).map_err(|err| ExecFailure::Statement(db_error(err))).and_then(|()| {
                 let sql = format!("{};\nCOMMIT", write.sql(Backend::Sqlite, &name));
@@ -425,51 +424,34 @@ impl Driver for Sqlite<'_> {
         result
     }
 
-    fn write_row(&mut self, table: &HistoryTable, write: &RowWrite<'_>) -> Result<(), DbError> {
-        let name = self.queries(table).name.clone();
+    fn write_row(&mut self, write: &RowWrite<'_>) -> Result<(), DbError> {
+        let name = self.queries.name.clone();
         self.conn.execute_batch(&write.sql(Backend::Sqlite, &name)).map_err(db_error)
     }
 
-    fn read_foreign(&mut self, table: &str, columns: &[&str]) -> Result<Option<Vec<Vec<Option<String>>>>, DbError> {
-        let exists: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [table], |r| r.get(0))
-            .map_err(db_error)?;
-        if exists == 0 {
-            return Ok(None);
-        }
-        let list: Vec<String> = columns.iter().map(|c| format!("CAST({} AS TEXT)", quote(c))).collect();
-        let sql = format!("SELECT {} FROM {}", list.join(", "), quote(table));
-        let mut stmt = self.conn.prepare(&sql).map_err(db_error)?;
-        let rows = stmt
-            .query_map([], |row| (0..columns.len()).map(|i| row.get::<_, Option<String>>(i)).collect())
-            .map_err(db_error)?;
-        rows.collect::<Result<Vec<_>, _>>().map(Some).map_err(db_error)
+    fn snapshot(&mut self) -> Result<migrate_core::Schema, DbError> {
+        schema::snapshot(self.conn, &self.queries.table).map_err(db_error)
     }
 
-    fn snapshot(&mut self, table: &HistoryTable) -> Result<migrate_core::Schema, DbError> {
-        schema::snapshot(self.conn, table).map_err(db_error)
-    }
-
-    fn insert_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
+    fn insert_row(&mut self, row: &AppliedRow) -> Result<(), DbError> {
         let conn = self.conn;
-        let mut stmt = conn.prepare_cached(&self.queries(table).insert).map_err(db_error)?;
+        let mut stmt = conn.prepare_cached(&self.queries.insert).map_err(db_error)?;
         with_row_params(row, |params| stmt.execute(params)).map_err(db_error)?;
         Ok(())
     }
 
-    fn update_row(&mut self, table: &HistoryTable, row: &AppliedRow) -> Result<(), DbError> {
+    fn update_row(&mut self, row: &AppliedRow) -> Result<(), DbError> {
         let conn = self.conn;
-        let mut stmt = conn.prepare_cached(&self.queries(table).update).map_err(db_error)?;
+        let mut stmt = conn.prepare_cached(&self.queries.update).map_err(db_error)?;
         match with_row_params(row, |params| stmt.execute(params)).map_err(db_error)? {
             1 => Ok(()),
             _ => Err(DbError::new(format!("history row {} not found to update", row.version))),
         }
     }
 
-    fn delete_row(&mut self, table: &HistoryTable, version: &str) -> Result<(), DbError> {
+    fn delete_row(&mut self, version: &str) -> Result<(), DbError> {
         let conn = self.conn;
-        let mut stmt = conn.prepare_cached(&self.queries(table).delete).map_err(db_error)?;
+        let mut stmt = conn.prepare_cached(&self.queries.delete).map_err(db_error)?;
         stmt.execute([version]).map_err(db_error)?;
         Ok(())
     }
