@@ -350,3 +350,57 @@ fn the_record_after_ddl_is_committed_before_the_next_statement_runs() {
     assert_eq!(watcher.strings(done), ["2"]);
     assert!(watcher.has_table("a") && watcher.has_table("b") && !watcher.has_table("c"));
 }
+
+/// InnoDB picks the revision as a deadlock victim (error 1213) and rolls back its whole open transaction: the
+/// statements that ran in it, with their progress writes. The record says what the server kept (nothing of the
+/// revision), not what the run had counted, and `resume` runs every statement again: no row lost, none twice.
+#[test]
+fn a_deadlock_victim_is_recorded_as_the_server_left_it() {
+    let Some(db) = Db::new(Kind::Mysql, "mysql_deadlock") else { return };
+    let mut conn = db.connect();
+    conn.exec("CREATE TABLE d (id INT PRIMARY KEY, x INT NOT NULL) ENGINE = InnoDB");
+    conn.exec("INSERT INTO d VALUES (1, 0), (2, 0)");
+    conn.exec("CREATE TABLE filler (id INT PRIMARY KEY) ENGINE = InnoDB");
+    let folder = Folder::new();
+    folder
+        .write(
+            "0001_b/up.sql",
+            "INSERT INTO d VALUES (100, 0);\nUPDATE d SET x = x + 1 WHERE id = 1;\nDO SLEEP(1);\n\
+             UPDATE d SET x = x + 1 WHERE id = 2;\nINSERT INTO d VALUES (101, 0);\n",
+        )
+        .write("0001_b/down.sql", "DELETE FROM d WHERE id >= 100;\n");
+    let revisions = folder.revisions();
+    // Another session locks id 2 and, having written more rows (so InnoDB picks the revision as the victim), asks
+    // for id 1 while the revision holds it and sleeps; the revision then asks for id 2.
+    let mut other = db.connect();
+    other.exec("START TRANSACTION");
+    other.exec(
+        "INSERT INTO filler WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) \
+         SELECT i FROM n",
+    );
+    other.exec("UPDATE d SET x = x + 10 WHERE id = 2");
+    let err = std::thread::scope(|scope| {
+        let run = scope.spawn(|| Migrator::new(&revisions).upgrade(&mut conn).unwrap_err());
+        // The revision holds id 1 once it sleeps.
+        let sleeping = "SELECT CAST(count(*) AS CHAR) FROM information_schema.PROCESSLIST \
+                        WHERE DB = DATABASE() AND INFO LIKE 'DO SLEEP%'";
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while other.strings(sleeping) == ["0"] {
+            assert!(std::time::Instant::now() < deadline, "the revision never reached its SLEEP");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        other.exec("UPDATE d SET x = x + 10 WHERE id = 1");
+        let err = run.join().unwrap();
+        other.exec("COMMIT");
+        err
+    });
+    let Error::Migration(failure) = &err else { panic!("{err}") };
+    assert_eq!(failure.source.code.as_deref(), Some("1213"), "{err}");
+    assert_eq!(failure.outcome, FailureOutcome::Dirty { statements_done: 0 }, "{err}");
+    let rows = Migrator::new(&revisions).applied(&mut conn).unwrap();
+    assert_eq!((rows[0].state, rows[0].statements_done), (RowState::Upgrading, 0), "{:?}", rows[0]);
+    assert_eq!(conn.strings("SELECT CAST(count(*) AS CHAR) FROM d WHERE id = 100"), ["0"], "rolled back");
+    Migrator::new(&revisions).resume(&mut conn).unwrap();
+    let x = conn.strings("SELECT CONCAT(id, '=', x) FROM d ORDER BY id");
+    assert_eq!(x, ["1=11", "2=11", "100=0", "101=0"], "every statement in effect once");
+}

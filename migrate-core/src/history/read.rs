@@ -17,7 +17,7 @@
 //! [`add_columns_sql`]: super::add_columns_sql
 
 use crate::db::DbError;
-use crate::revision::Checksum;
+use crate::revision::{Backend, Checksum};
 
 use super::{AppliedRow, RowState, IN_DOUBT, RUNNER};
 
@@ -62,6 +62,12 @@ impl Selection {
         };
         format!("SELECT {columns} FROM {name} ORDER BY version")
     }
+}
+
+/// The statement that reads every column of the row of `version` in the history table `name` (qualified and quoted)
+/// on `backend`, for [`Rows`] with [`Selection::Full`].
+pub fn row_sql(name: &str, backend: Backend, version: &str) -> String {
+    format!("SELECT * FROM {name} WHERE version = {}", super::sql_literal(backend, version))
 }
 
 /// The columns of the history table, each with its place in [`Layout`]. Every version of the table has the first

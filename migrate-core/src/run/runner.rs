@@ -627,12 +627,16 @@ pub(crate) fn statement_by_statement(
                     }
                     failed = at_open;
                 }
+                keep_what_the_database_kept(driver, &mut failed);
                 let index_done = usize::try_from(failed.statements_done).unwrap_or(index);
                 let failure = ScriptFailure { index, error };
                 let line = failure_line(statement, &failure.error);
-                failed.in_doubt = false;
-                failed.error = Some(format!("line {line}: {}: {}", statement.first_line(), failure.error));
-                if let Err(err) = driver.update_row(&failed) {
+                let error = format!("line {line}: {}: {}", statement.first_line(), failure.error);
+                failed.error = Some(match (failed.in_doubt, &failed.error) {
+                    (true, Some(intent)) => format!("{intent}; then {error}"),
+                    _ => error,
+                });
+                if let Err(err) = driver.write_row(&RowWrite::Started(&failed)) {
                     log::error!("could not record the failure of {} in the history table: {err}", step.revision);
                 }
                 let outcome = FailureOutcome::Dirty { statements_done: index_done as i64 };
@@ -660,6 +664,45 @@ pub(crate) fn statement_by_statement(
         driver.record_timing(&timed).map_err(db(context("recording the time taken by")))?;
     }
     driver.after_statements(more).map_err(db("taking the lock again after a no-transaction revision"))
+}
+
+/// Sets the progress of `failed`, the row of a revision whose statement just failed, to what the database kept. An
+/// error may undo more than its statement: InnoDB rolls back the whole open transaction of a deadlock victim (and of
+/// a lock wait timeout with `innodb_rollback_on_timeout`), the statements that ran in it with their progress writes.
+/// So the count the run kept in memory is not trusted: the row is read back, and a row that is gone (its first
+/// write was in the undone transaction) counts nothing done. Where it cannot be read, the count in memory stands,
+/// logged.
+fn keep_what_the_database_kept(driver: &mut dyn Driver, failed: &mut AppliedRow) {
+    let sql = history::read::row_sql(&driver.history_name(), driver.backend(), &failed.version);
+    let mut rows = Rows::new(Selection::Full);
+    let kept = match driver.select(&sql, &mut rows) {
+        Ok(_) => rows.into_history().rows.pop(),
+        Err(err) => {
+            log::error!("could not read back the progress of revision {} after its failure: {err}", failed.version);
+            return;
+        }
+    };
+    match kept {
+        Some(kept) if kept.statements_done < failed.statements_done || kept.in_doubt => {
+            log::warn!(
+                "the error undid more than its statement: revision {} keeps {} statement(s) done, not {}",
+                failed.version,
+                kept.statements_done,
+                failed.statements_done
+            );
+            failed.statements_done = kept.statements_done;
+            failed.progress_checksum = kept.progress_checksum;
+            // A statement left in doubt by the last write that was kept stays in doubt.
+            failed.in_doubt = kept.in_doubt;
+            failed.error = kept.error.filter(|_| kept.in_doubt);
+        }
+        Some(_) => failed.in_doubt = false,
+        None => {
+            failed.statements_done = 0;
+            failed.progress_checksum = None;
+            failed.in_doubt = false;
+        }
+    }
 }
 
 /// `row` as it stands once its revision is applied, `started` ago: no error, the time it took, now.
