@@ -683,7 +683,7 @@ fn keep_what_the_database_kept(driver: &mut dyn Driver, failed: &mut AppliedRow)
         }
     };
     match kept {
-        Some(kept) if kept.statements_done < failed.statements_done || kept.in_doubt => {
+        Some(kept) if kept.statements_done < failed.statements_done => {
             log::warn!(
                 "the error undid more than its statement: revision {} keeps {} statement(s) done, not {}",
                 failed.version,
@@ -692,7 +692,8 @@ fn keep_what_the_database_kept(driver: &mut dyn Driver, failed: &mut AppliedRow)
             );
             failed.statements_done = kept.statements_done;
             failed.progress_checksum = kept.progress_checksum;
-            // A statement left in doubt by the last write that was kept stays in doubt.
+            // An earlier statement left in doubt by the last write that was kept stays in doubt (the failing
+            // statement's own intent, at the count in memory, is settled: it failed).
             failed.in_doubt = kept.in_doubt;
             failed.error = kept.error.filter(|_| kept.in_doubt);
         }
