@@ -35,8 +35,8 @@ pub use migrate_core::{
     build, roundtrip, scan, schema, sql, Action, AppliedRow, Backend, Backends, BriefRow, Cells, ChangedFile, Checksum,
     Command, Config, Continuity, DbError, Direction, Driver, Error, ErrorKind, ExecFailure, FailureOutcome, Foreign,
     HistoryTable, Imported, InDoubt, LockFailure, MigrationFailure, Observer, OutOfOrder, Problem, ProblemKind, Reader,
-    RedoRefusal, Report, Resolution, Revision, RevisionId, RoundTrip, RowChange, RowState, RowWrite, Scan, ScanOptions,
-    Schema, Script, ScriptFailure, ScriptKind, Step, StepFailure, StepReport, Target, DEFAULT_LOCK_WAIT,
+    RedoRefusal, Refusal, Report, Resolution, Revision, RevisionId, RoundTrip, RowChange, RowState, RowWrite, Scan,
+    ScanOptions, Schema, Script, ScriptFailure, ScriptKind, Step, StepFailure, StepReport, Target, DEFAULT_LOCK_WAIT,
 };
 pub use migrate_macros::migrations;
 #[cfg(feature = "testing")]

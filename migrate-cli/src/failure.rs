@@ -1,5 +1,6 @@
 //! Why a command failed, what to do next on the command line, and the exit code it ends with.
 
+use migrate_core::error::refusal_advice;
 use migrate_core::{Direction, Error, ErrorKind, FailureOutcome, MigrationFailure, RedoRefusal, RowState};
 use serde_json::{json, Value};
 
@@ -181,6 +182,20 @@ impl From<Error> for Failure {
                 .into(),
             ),
             _ => None,
+        };
+        // A refusal (read-only, a missing privilege, a lock) is not fixed in the file: say what is, then what the
+        // record asks for.
+        let refused = match &err {
+            Error::Database { source, .. } => source.refusal(),
+            Error::Migration(failure) => failure.source.refusal(),
+            _ => None,
+        };
+        let hint = match (refused, &err) {
+            (Some(refusal), Error::Migration(failure)) if matches!(failure.outcome, FailureOutcome::Dirty { .. }) => {
+                Some(format!("{}; then {}", refusal_advice(refusal), hint.unwrap_or_default()))
+            }
+            (Some(refusal), _) => Some(refusal_advice(refusal).to_owned()),
+            (None, _) => hint,
         };
         Failure { message, hint, kind: kind.name(), details, exit }
     }

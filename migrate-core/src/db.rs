@@ -18,7 +18,39 @@ pub struct DbError {
     pub source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
+/// What kind of refusal a database error is, where its code says: each asks the operator for something else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The session, role or server accepts no writes: a read-only transaction or session, a standby, `read_only`.
+    ReadOnly,
+    /// The role lacks a privilege the statement needs.
+    Privilege,
+    /// The statement waited for a lock longer than the server lets it, or was picked to break a deadlock.
+    Lock,
+}
+
 impl DbError {
+    /// What kind of refusal this is, from its code: PostgreSQL's SQLSTATE, MySQL's error number, SQLite's result
+    /// code. `None` for every other error.
+    pub fn refusal(&self) -> Option<Refusal> {
+        let code = self.code.as_deref()?;
+        let sqlite = |name: &str| code.strip_prefix(name).is_some_and(|rest| rest.starts_with('/'));
+        Some(match code {
+            // read_only_sql_transaction; ER_OPTION_PREVENTS_STATEMENT (read_only), ER_READ_ONLY_MODE,
+            // ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION.
+            "25006" | "1290" | "1836" | "1792" => Refusal::ReadOnly,
+            _ if sqlite("SQLITE_READONLY") => Refusal::ReadOnly,
+            // insufficient_privilege; ER_DBACCESS_DENIED_ERROR, ER_TABLEACCESS_DENIED_ERROR,
+            // ER_COLUMNACCESS_DENIED_ERROR, ER_SPECIFIC_ACCESS_DENIED_ERROR.
+            "42501" | "1044" | "1142" | "1143" | "1227" => Refusal::Privilege,
+            _ if sqlite("SQLITE_PERM") || sqlite("SQLITE_AUTH") => Refusal::Privilege,
+            // lock_not_available, deadlock_detected; ER_LOCK_WAIT_TIMEOUT, ER_LOCK_DEADLOCK.
+            "55P03" | "40P01" | "1205" | "1213" => Refusal::Lock,
+            _ if sqlite("SQLITE_BUSY") || sqlite("SQLITE_LOCKED") => Refusal::Lock,
+            _ => return None,
+        })
+    }
+
     /// An error with a message only.
     pub fn new(message: impl Into<String>) -> DbError {
         DbError { code: None, message: message.into(), position: None, source: None }
@@ -58,3 +90,21 @@ impl fmt::Display for DbError {
 /// The client library's error is kept in [`DbError::source`] for downcasting, but not returned as the `source()`:
 /// the message already says what it says.
 impl std::error::Error for DbError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_told_by_their_codes() {
+        let of = |code: &str| DbError::new("x").with_code(code).refusal();
+        assert_eq!(of("25006"), Some(Refusal::ReadOnly));
+        assert_eq!(of("SQLITE_READONLY/8"), Some(Refusal::ReadOnly));
+        assert_eq!(of("1142"), Some(Refusal::Privilege));
+        assert_eq!(of("SQLITE_BUSY/5"), Some(Refusal::Lock));
+        assert_eq!(of("1213"), Some(Refusal::Lock));
+        assert_eq!(of("SQLITE_BUSYX/5"), None);
+        assert_eq!(of("23505"), None);
+        assert_eq!(DbError::new("no code").refusal(), None);
+    }
+}

@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use crate::db::DbError;
+pub use crate::db::{DbError, Refusal};
 use crate::folder::scan::Problem;
 use crate::history::ChangedFile;
 use crate::history::RowState;
@@ -320,6 +320,14 @@ impl Error {
     /// (`Display`), so a caller that has its own words for the next step (the command line names its commands)
     /// does not say it twice.
     pub fn advice(&self) -> Option<&'static str> {
+        let refused = match self {
+            Error::Database { source, .. } => source.refusal(),
+            Error::Migration(failure) => failure.source.refusal(),
+            _ => None,
+        };
+        if let Some(refusal) = refused {
+            return Some(refusal_advice(refusal));
+        }
         Some(match self {
             Error::ChecksumMismatch { .. } => {
                 "restore the files as they were, or if the change is deliberate, accept it (`accept` records the new \
@@ -377,6 +385,24 @@ impl Error {
             Error::Resume { .. } => ErrorKind::Resume,
             Error::NotRedoable { .. } => ErrorKind::NotRedoable,
             Error::Moved { .. } => ErrorKind::Moved,
+        }
+    }
+}
+
+/// What to do about a database's refusal.
+pub fn refusal_advice(refusal: Refusal) -> &'static str {
+    match refusal {
+        Refusal::ReadOnly => {
+            "the database accepts no writes here (a read-only session or role, or a standby): run against the \
+             primary, as a role that may write"
+        }
+        Refusal::Privilege => {
+            "the role lacks a privilege this needs: grant it, or run as a role that has it (once the history table \
+             exists, revisions that only change data need SELECT, INSERT, UPDATE and DELETE on it, and no CREATE)"
+        }
+        Refusal::Lock => {
+            "another session held a lock this needed, or a deadlock picked this run: run again once that session is \
+             done (the database's session list names it)"
         }
     }
 }

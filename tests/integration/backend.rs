@@ -45,6 +45,27 @@ impl Db {
         format!("{}:{}|{}", self.kind.name(), self.ident, self.url)
     }
 
+    /// A new connection as `user` (a role or account the test made, without a password), to this test's schema or
+    /// database. PostgreSQL and MySQL only.
+    pub fn connect_as(&self, user: &str) -> Conn {
+        match self.kind {
+            Kind::Sqlite => panic!("SQLite has no users"),
+            Kind::Postgres => {
+                let mut config: postgres::Config = self.url.parse().expect("PostgreSQL URL");
+                config.user(user).options(&format!("-c search_path={}", self.ident));
+                Conn::Postgres(Box::new(config.connect(postgres::NoTls).expect("connect to PostgreSQL")))
+            }
+            Kind::Mysql => {
+                let opts = mysql::Opts::from_url(&self.url).expect("MySQL URL");
+                let opts = mysql::OptsBuilder::from_opts(opts)
+                    .user(Some(user))
+                    .pass(None::<String>)
+                    .db_name(Some(self.ident.clone()));
+                Conn::Mysql(Box::new(mysql::Conn::new(opts).expect("connect to MySQL")))
+            }
+        }
+    }
+
     /// A new connection.
     pub fn connect(&self) -> Conn {
         match self.kind {

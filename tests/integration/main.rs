@@ -9,6 +9,7 @@ mod import;
 mod locking;
 mod mysql;
 mod postgres;
+mod privileges;
 mod scenarios;
 mod schema;
 mod splitting;

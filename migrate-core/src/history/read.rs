@@ -211,6 +211,8 @@ pub struct History {
     pub rows: Vec<AppliedRow>,
     /// The columns of [`ADDED`] a [`Selection::Full`] read found missing: the table was made by an earlier version.
     pub missing: Vec<&'static str>,
+    /// The table is there (a read of a table that does not exist finds no rows, and this `false`).
+    pub found: bool,
 }
 
 /// A [`Reader`] that keeps every row ([`Selection::Full`] or [`Selection::Brief`]).

@@ -207,10 +207,13 @@ pub(crate) fn import(
 ) -> Result<Imported, Error> {
     let mut guard = lock(driver, config)?;
     let driver = guard.driver();
-    driver.create_history().map_err(db("creating the history table"))?;
-    let ours = read_for_writing(driver, &config.table)?;
-    let (imported, rows) = plan_import(revisions, driver, foreign, allow_unknown, &ours)?;
+    // Nothing is created before the import is known to record something.
+    let ours = read_for_writing(driver, &config.table, false)?;
+    let (imported, rows) = plan_import(revisions, driver, foreign, allow_unknown, &ours.rows)?;
     if !rows.is_empty() {
+        if !ours.found {
+            driver.create_history().map_err(db("creating the history table"))?;
+        }
         let mut tx = Transaction::begin(driver).map_err(db("opening a transaction"))?;
         for row in &rows {
             tx.driver()

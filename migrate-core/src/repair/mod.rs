@@ -82,7 +82,7 @@ pub(crate) fn resolve(
 ) -> Result<RevisionId, Error> {
     let mut guard = lock(driver, config)?;
     let driver = guard.driver();
-    let rows = read_for_writing(driver, &config.table)?;
+    let rows = read_for_writing(driver, &config.table, false)?.rows;
     refuse_live_runner(driver, &rows)?;
     let (name, dirty) = dirty_revision(revisions, &rows, reference)?;
     let mut tx = Transaction::begin(driver).map_err(db("opening a transaction"))?;
@@ -319,7 +319,7 @@ pub(crate) fn resume(
     let mut guard = lock(driver, config)?;
     let driver = guard.driver();
     let backend = driver.backend();
-    let rows = read_for_writing(driver, &config.table)?;
+    let rows = read_for_writing(driver, &config.table, false)?.rows;
     refuse_live_runner(driver, &rows)?;
     let point = resume_point(revisions, &rows, backend)?;
     let mut start = point.done;
@@ -398,7 +398,7 @@ pub(crate) fn accept(
     let mut guard = lock(driver, config)?;
     let driver = guard.driver();
     let backend = driver.backend();
-    let rows = read_for_writing(driver, &config.table)?;
+    let rows = read_for_writing(driver, &config.table, false)?.rows;
     let (row, revision) = accept_target(revisions, &rows, reference)?;
     let name = RevisionId { version: revision.version().to_owned(), name: revision.name().to_owned() };
     let changes = plan::changed_files(row, revision, backend);

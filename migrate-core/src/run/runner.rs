@@ -67,8 +67,8 @@ fn select(driver: &mut dyn Driver, table: &HistoryTable, selection: Selection) -
     driver.bind_history(table);
     let sql = selection.sql(&driver.history_name());
     let mut rows = Rows::new(selection);
-    driver.select(&sql, &mut rows).map_err(db("reading the history table"))?;
-    Ok(rows.into_history())
+    let found = driver.select(&sql, &mut rows).map_err(db("reading the history table"))?;
+    Ok(History { found, ..rows.into_history() })
 }
 
 /// The rows of the history table, oldest first; none if the table does not exist yet. One statement, and nothing
@@ -81,12 +81,17 @@ pub(crate) fn read_history(driver: &mut dyn Driver, table: &HistoryTable) -> Res
 }
 
 /// The rows of the history table, as [`read_history`], read under the lock by a command that goes on to write: a
-/// table made by an earlier version gets the columns added since ([`history::ADDED`]) before it is written.
+/// table made by an earlier version gets the columns added since ([`history::ADDED`]), and with `create`, a table
+/// that is not there is created. A table that is there is never created again, so a role that may write it but not
+/// create objects can run data revisions.
 ///
 /// # Errors
-/// [`Error::Database`] if the table cannot be read or a column cannot be added.
-pub(crate) fn read_for_writing(driver: &mut dyn Driver, table: &HistoryTable) -> Result<Vec<AppliedRow>, Error> {
+/// [`Error::Database`] if the table cannot be read, created or given a column.
+pub(crate) fn read_for_writing(driver: &mut dyn Driver, table: &HistoryTable, create: bool) -> Result<History, Error> {
     let read = select(driver, table, Selection::Full)?;
+    if !read.found && create {
+        driver.create_history().map_err(db("creating the history table"))?;
+    }
     if !read.missing.is_empty() {
         let backend = driver.backend();
         for sql in history::add_columns_sql(backend, &driver.history_name(), &read.missing) {
@@ -98,7 +103,7 @@ pub(crate) fn read_for_writing(driver: &mut dyn Driver, table: &HistoryTable) ->
             }
         }
     }
-    Ok(read.rows)
+    Ok(read)
 }
 
 /// The planner's rules for a run of `config` on `backend`.
@@ -203,7 +208,6 @@ pub(crate) fn run(
         }
     }
     let mut guard = lock(driver, config)?;
-    guard.driver().create_history().map_err(db("creating the history table"))?;
     let mut done = Vec::new();
     let mut warnings = Vec::new();
     let mut after = before.clone();
@@ -215,7 +219,7 @@ pub(crate) fn run(
         let mut command = command.clone();
         let mut pinned = false;
         loop {
-            let rows = read_for_writing(guard.driver(), &config.table)?;
+            let rows = read_for_writing(guard.driver(), &config.table, true)?.rows;
             // Where the lock is not held while a revision runs statement by statement (PostgreSQL's
             // transaction-scoped mode), another runner may be applying one right now: wait for it, the lock let go,
             // within the lock wait.

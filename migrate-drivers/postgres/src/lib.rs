@@ -259,12 +259,27 @@ impl Driver for Postgres<'_> {
         self.name()
     }
 
+    /// Inside a transaction (the transaction-scoped lock) the query runs under a savepoint in the same round trip:
+    /// an error, such as the history table not being there yet, would otherwise abort the lock's transaction.
     fn select(&mut self, sql: &str, reader: &mut dyn Reader) -> Result<bool, DbError> {
-        let messages = match self.client.simple_query(sql).map_err(db_error) {
+        let guarded = self.in_transaction;
+        let sent = if guarded {
+            format!("SAVEPOINT migrate_read;\n{sql};\nRELEASE SAVEPOINT migrate_read")
+        } else {
+            sql.to_owned()
+        };
+        let messages = match self.client.simple_query(&sent).map_err(db_error) {
             Ok(messages) => messages,
-            // undefined_table, invalid_schema_name.
-            Err(err) if matches!(err.code.as_deref(), Some("42P01" | "3F000")) => return Ok(false),
-            Err(err) => return Err(err),
+            Err(err) => {
+                if guarded {
+                    self.batch("ROLLBACK TO SAVEPOINT migrate_read; RELEASE SAVEPOINT migrate_read")?;
+                }
+                // undefined_table, invalid_schema_name.
+                return match err.code.as_deref() {
+                    Some("42P01" | "3F000") => Ok(false),
+                    _ => Err(err),
+                };
+            }
         };
         for message in &messages {
             match message {
