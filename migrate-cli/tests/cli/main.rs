@@ -12,4 +12,5 @@ mod problems;
 mod schema;
 mod secrets;
 mod sessions;
+mod stops;
 mod verdict;

@@ -187,6 +187,19 @@ pub trait Driver {
         self.write_row(write).map_err(ExecFailure::History)
     }
 
+    /// Whether `statement`, which [`sql::recording`] would run with its progress write in one transaction, cannot
+    /// share one after all: it writes a table that takes no part in transactions (MySQL's MyISAM, Aria, MEMORY), so
+    /// it takes effect at once, before any commit, and a stop before its write commits would leave the row a
+    /// statement behind. The runner then runs it alone, behind its intent ([`Driver::execute_in_doubt`]). Called for
+    /// every statement of a statement-by-statement revision outside a transaction the script opens, in order, so a
+    /// driver can note what DDL changes. The default: never.
+    ///
+    /// [`sql::recording`]: crate::sql::recording
+    fn outside_transactions(&mut self, statement: &str) -> Result<bool, DbError> {
+        let _ = statement;
+        Ok(false)
+    }
+
     /// Whether the first statement of a statement-by-statement revision, when it runs alone
     /// ([`Driver::execute_in_doubt`]), can carry the revision's first row write in its intent
     /// ([`Driver::start_in_doubt`]), instead of a write and a commit of its own before it. True where the lock is not

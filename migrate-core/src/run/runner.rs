@@ -571,6 +571,14 @@ pub(crate) fn statement_by_statement(
             (false, _) => RowWrite::Progress(&next),
         };
         let mut recording = sql::recording(statement.text, backend);
+        if opened.is_none() {
+            let outside = driver
+                .outside_transactions(statement.text)
+                .map_err(db("reading which tables take no part in transactions"))?;
+            if outside && recording == sql::Recording::WithProgress {
+                recording = sql::Recording::Alone;
+            }
+        }
         let result = loop {
             let result = match (recording, opened.is_some()) {
                 (sql::Recording::Alone, _) => {

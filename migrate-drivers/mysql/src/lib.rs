@@ -70,6 +70,8 @@ pub struct Mysql<'c> {
     /// own. Everything but a revision's statements sends it first, committed; so do the last revision, unlock and
     /// drop.
     deferred: Option<String>,
+    /// The tables that take no part in transactions ([`Mysql::nontransactional`]), once read this run.
+    nontransactional: Option<Vec<String>>,
 }
 
 impl<'c> Mysql<'c> {
@@ -85,6 +87,7 @@ impl<'c> Mysql<'c> {
             autocommit_off: Some(false),
             pending: false,
             deferred: None,
+            nontransactional: None,
         }
     }
 
@@ -104,6 +107,23 @@ impl<'c> Mysql<'c> {
     /// the next round trip's switch.
     fn run_starts(&mut self) {
         self.grouping = false;
+        self.nontransactional = None;
+    }
+
+    /// The tables of the session's database that take no part in transactions (lower case), read once per run and
+    /// again after DDL that may change an engine; an empty name in the list means the default engine takes none
+    /// either, so any new table may be one.
+    fn nontransactional(&mut self) -> Result<&[String], DbError> {
+        if self.nontransactional.is_none() {
+            let sql = "SELECT LOWER(t.TABLE_NAME) FROM information_schema.TABLES t \
+                       JOIN information_schema.ENGINES e ON e.ENGINE = t.ENGINE \
+                       WHERE t.TABLE_SCHEMA = DATABASE() AND e.TRANSACTIONS = 'NO' \
+                       UNION ALL SELECT '' FROM information_schema.ENGINES \
+                       WHERE ENGINE = @@default_storage_engine AND TRANSACTIONS = 'NO'";
+            let names: Vec<String> = self.settled()?.query(sql).map_err(db_error)?;
+            self.nontransactional = Some(names);
+        }
+        Ok(self.nontransactional.as_deref().unwrap_or_default())
     }
 
     /// A history write failed with autocommit off: what is pending (statements with their writes, never one
@@ -380,6 +400,14 @@ impl Cells for Row<'_> {
     }
 }
 
+/// Whether `text` holds `name` as a word of its own (both in lower case): not inside a longer identifier.
+fn mentions(text: &str, name: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$' || !c.is_ascii();
+    text.match_indices(name).any(|(at, _)| {
+        !text[..at].chars().next_back().is_some_and(word) && !text[at + name.len()..].chars().next().is_some_and(word)
+    })
+}
+
 /// MySQL reports syntax errors "near '…' at line N" (N within the statement): turn that into a character offset.
 fn position_from_message(statement: &str, message: &str) -> Option<usize> {
     let line: usize = message.rsplit_once("at line ")?.1.trim().parse().ok()?;
@@ -564,6 +592,22 @@ impl Driver for Mysql<'_> {
         self.in_doubt(statement, &RowWrite::Progress(intent), write)
     }
 
+    /// A statement that writes a MyISAM, Aria or MEMORY table of the session's database (named anywhere in it, as
+    /// a word: a name in a string or a comment only costs a write) takes effect at once. DDL that names an engine,
+    /// or any DDL where the default engine takes no part in transactions, makes the list be read again.
+    fn outside_transactions(&mut self, statement: &str) -> Result<bool, DbError> {
+        let lower = statement.to_ascii_lowercase();
+        if sql::commits_implicitly(statement) {
+            let default_too = self.nontransactional.as_deref().is_some_and(|names| names.iter().any(String::is_empty));
+            if default_too || lower.contains("engine") {
+                self.nontransactional = None;
+            }
+            return Ok(false);
+        }
+        let names = self.nontransactional()?;
+        Ok(names.iter().any(|name| !name.is_empty() && mentions(&lower, name)))
+    }
+
     /// The first statement's intent is the revision's row: one round trip, one commit (the statement's implicit
     /// one) fewer than writing the row first.
     fn intent_starts_row(&self) -> bool {
@@ -703,6 +747,15 @@ impl Mysql<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_table_is_mentioned_as_a_word() {
+        assert!(mentions("insert into `counts` values (1)", "counts"));
+        assert!(mentions("update db.counts set n = 1", "counts"));
+        assert!(!mentions("insert into counts_2 values (1)", "counts"));
+        assert!(!mentions("insert into my_counts values (1)", "counts"));
+        assert!(!mentions("insert into countsé values (1)", "counts"));
+    }
 
     #[test]
     fn syntax_error_lines_become_positions() {
