@@ -32,11 +32,12 @@ use std::time::Duration;
 use migrate_core::packed::{Embedded, Packed};
 
 pub use migrate_core::{
-    build, roundtrip, scan, schema, sql, Action, AppliedRow, Backend, Backends, BriefRow, Cells, ChangedFile, Checksum,
-    Command, Config, Continuity, DbError, Direction, Driver, Error, ErrorKind, ExecFailure, FailureOutcome, Foreign,
-    HistoryTable, Imported, InDoubt, LockFailure, MigrationFailure, Observer, OutOfOrder, Problem, ProblemKind, Reader,
-    RedoRefusal, Refusal, Report, Resolution, Revision, RevisionId, RoundTrip, RowChange, RowState, RowWrite, Scan,
-    ScanOptions, Schema, Script, ScriptFailure, ScriptKind, Step, StepFailure, StepReport, Target, DEFAULT_LOCK_WAIT,
+    build, roundtrip, scan, schema, sql, Action, AppliedRow, Backend, Backends, BriefRow, Cancel, Cells, ChangedFile,
+    Checksum, Command, Config, Continuity, DbError, Direction, Driver, Error, ErrorKind, ExecFailure, FailureOutcome,
+    Foreign, HistoryTable, Imported, InDoubt, LockFailure, MigrationFailure, Observer, OutOfOrder, Problem,
+    ProblemKind, Reader, RedoRefusal, Refusal, Report, Resolution, Revision, RevisionId, RoundTrip, RowChange,
+    RowState, RowWrite, Scan, ScanOptions, Schema, Script, ScriptFailure, ScriptKind, Step, StepFailure, StepReport,
+    Target, DEFAULT_LOCK_WAIT,
 };
 pub use migrate_macros::migrations;
 #[cfg(feature = "testing")]
@@ -235,6 +236,23 @@ impl<'r> Migrator<'r> {
     #[must_use]
     pub fn allow_empty_down(self, on: bool) -> Self {
         self.with(|m| m.allow_empty_down(on))
+    }
+
+    /// Stops a run at its next safe point once `cancel` is cancelled: before a revision, or between two statements
+    /// of one run statement by statement, its record complete. The run ends with [`Error::Stopped`].
+    ///
+    /// ```no_run
+    /// let cancel = migrate::Cancel::new();
+    /// let on_shutdown = cancel.clone(); // cancel it from a signal handler or a shutdown hook
+    /// # on_shutdown.cancel();
+    /// # let mut conn = rusqlite::Connection::open_in_memory()?;
+    /// # let revisions: Vec<migrate::Revision> = Vec::new();
+    /// migrate::Migrator::new(&revisions).cancel_with(cancel).upgrade(&mut conn)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn cancel_with(self, cancel: Cancel) -> Self {
+        self.with(|m| m.cancel_with(cancel))
     }
 
     /// The configuration.

@@ -33,7 +33,9 @@ pub fn apply(ctx: &mut Context, command: Command, flags: RunFlags, dry_run: bool
         return Ok(Exit::Done);
     }
     let mut progress = Progress::start(&ctx.out);
+    let running = crate::stop::Running::start();
     let result = migrator.run(&mut *driver, &command, &mut progress);
+    drop(running);
     drop(progress);
     print_report(ctx, name, &result?);
     write_schema(ctx, &migrator, &mut *driver)?;
@@ -84,7 +86,9 @@ pub fn redo(ctx: &mut Context, count: &str, dry_run: bool) -> Result<Exit, Failu
         return Ok(Exit::Done);
     }
     let mut progress = Progress::start(&ctx.out);
+    let running = crate::stop::Running::start();
     let result = migrator.redo(&mut *driver, n, &mut progress);
+    drop(running);
     drop(progress);
     let report = result.map_err(|err| {
         // The revisions redone that were reverted before the failure, newest first.

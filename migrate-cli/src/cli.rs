@@ -18,7 +18,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Exit codes: 0 done (or nothing to report); 1 the command failed or was refused; 2 bad usage or
 /// configuration; 3 `status`: revisions are pending, nothing is wrong; 4 `status`/`verify`/`current`: something
 /// needs attention (dirty, changed, missing, out of order, a problem in the folder); 5 the migration lock was not
-/// obtained within --lock-wait.
+/// obtained within --lock-wait; 130 / 143 a run stopped at a safe point after SIGINT / SIGTERM (a second signal
+/// stops at once).
 #[derive(Debug, Parser)]
 #[command(name = "migrate", version, max_term_width = 110)]
 pub struct Cli {

@@ -20,6 +20,8 @@ pub struct Context {
     pub global: Global,
     /// What migrate.toml set, and where each option came from.
     pub settings: config::Settings,
+    /// Cancelled by a signal while revisions run ([`crate::stop`]).
+    pub cancel: migrate_core::Cancel,
 }
 
 /// Per-command run options that end up in the runner's configuration.
@@ -50,7 +52,8 @@ impl Context {
             .lock_wait(lock_wait)
             .out_of_order(if flags.out_of_order { OutOfOrder::Allow } else { OutOfOrder::Error })
             .single_transaction(flags.single_transaction)
-            .allow_empty_down(g.allow_empty_down))
+            .allow_empty_down(g.allow_empty_down)
+            .cancel_with(self.cancel.clone()))
     }
 
     /// Scans the revision folder. Placeholder (empty) down files are accepted here and reported by `status` and

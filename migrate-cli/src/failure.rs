@@ -19,6 +19,10 @@ pub enum Exit {
     Attention = 4,
     /// The migration lock was not obtained within the wait.
     Locked = 5,
+    /// A run stopped at a safe point after SIGINT (128 + 2).
+    Interrupted = 130,
+    /// A run stopped at a safe point after SIGTERM (128 + 15).
+    Terminated = 143,
 }
 
 /// A failed command: the message, what to do next, and how the process exits.
@@ -76,6 +80,7 @@ impl From<Error> for Failure {
         let exit = match kind {
             ErrorKind::LockTimeout => Exit::Locked,
             ErrorKind::InvalidIdentifier => Exit::Usage,
+            ErrorKind::Stopped => crate::stop::exit(),
             _ => Exit::Failed,
         };
         let mut details = Value::Null;
@@ -156,6 +161,20 @@ impl From<Error> for Failure {
                         dirty_hint(&revision.version, state, false)
                     }
                     _ => format!("fix {file}:{line} and run the command again"),
+                })
+            }
+            Error::Stopped { completed, in_progress } => {
+                details = json!({
+                    "completed": completed.iter().map(name).collect::<Vec<_>>(),
+                    "in_progress": in_progress.as_ref().map(|(r, done)| json!({ "revision": name(r), "statements_done": done })),
+                });
+                Some(match in_progress {
+                    Some((revision, done)) => format!(
+                        "`migrate resume` goes on with revision {} from statement {}; then run the command again",
+                        revision.version,
+                        done + 1
+                    ),
+                    None => "run the command again to go on".into(),
                 })
             }
             Error::Resume { needs_answer: true, .. } => Some(

@@ -16,6 +16,7 @@ mod offline;
 mod output;
 mod progress;
 mod repair;
+mod stop;
 mod tls;
 
 use std::process::ExitCode;
@@ -41,7 +42,8 @@ fn run(mut cli: Cli, matches: &clap::ArgMatches) -> Result<Exit, Failure> {
     if let Some(url) = &settings.database_url {
         out.hide(&database::passwords(url));
     }
-    let mut ctx = Context { out, global: cli.global, settings };
+    let cancel = stop::install();
+    let mut ctx = Context { out, global: cli.global, settings, cancel };
     let result = dispatch(&mut ctx, cli.command);
     if let Err(failure) = &result {
         ctx.out.failure(failure);

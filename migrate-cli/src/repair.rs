@@ -92,10 +92,12 @@ pub fn resume(ctx: &mut Context, dry_run: bool, in_doubt: Option<InDoubtArg>) ->
         }
         return Ok(Exit::Done);
     }
+    let running = crate::stop::Running::start();
     let report = match answer {
         Some(answer) => migrator.resume_with(&mut *driver, &mut (), answer)?,
         None => migrator.resume(&mut *driver, &mut ())?,
     };
+    drop(running);
     if ctx.out.is_json() {
         ctx.out.json(&json!({
             "command": "resume", "dry_run": false,

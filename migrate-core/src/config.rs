@@ -33,6 +33,33 @@ pub struct Config {
     ///
     /// [`Error::Scan`]: crate::Error::Scan
     pub folder_problems: Option<(std::path::PathBuf, Vec<crate::folder::scan::Problem>)>,
+    /// A stop asked for from outside the run (default: never asked): the runner stops at its next safe point.
+    pub cancel: Cancel,
+}
+
+/// A stop asked for from outside a run: a signal, a shutdown, a caller that gave up. Cheap to clone; every clone is
+/// the same handle. The runner checks it at safe points only: before each revision, and before each statement of a
+/// revision run statement by statement, whose record is complete there. A revision in one transaction is never cut
+/// short: it commits, or a run in one transaction ([`Config::single_transaction`]) is rolled back whole. The run
+/// then ends with [`Error::Stopped`](crate::Error::Stopped), saying what is done and what the next run does.
+#[derive(Clone, Debug, Default)]
+pub struct Cancel(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Cancel {
+    /// A handle nobody has asked to stop yet.
+    pub fn new() -> Cancel {
+        Cancel::default()
+    }
+
+    /// Asks every run holding this handle to stop at its next safe point.
+    pub fn cancel(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether a stop was asked for.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 impl Default for Config {
@@ -45,6 +72,7 @@ impl Default for Config {
             single_transaction: false,
             allow_empty_down: false,
             folder_problems: None,
+            cancel: Cancel::default(),
         }
     }
 }

@@ -157,6 +157,14 @@ pub enum Error {
         /// What was expected and what was found.
         message: String,
     },
+    /// A stop was asked for ([`Cancel`](crate::Cancel)) and the run ended at a safe point: what it completed stays.
+    Stopped {
+        /// The revisions the run completed before it stopped (applied, reverted or stamped), in order; they stay.
+        completed: Vec<RevisionId>,
+        /// The revision it stopped inside, run statement by statement, with the statements done: its row is marked
+        /// in progress, with that count, and resuming goes on from there. `None` when it stopped between revisions.
+        in_progress: Option<(RevisionId, i64)>,
+    },
 }
 
 /// Where a revision failed, what the database said, and what stays applied.
@@ -285,6 +293,8 @@ pub enum ErrorKind {
     NotRedoable,
     /// [`Error::Moved`].
     Moved,
+    /// [`Error::Stopped`].
+    Stopped,
 }
 
 impl ErrorKind {
@@ -311,6 +321,7 @@ impl ErrorKind {
             ErrorKind::Resume => "resume",
             ErrorKind::NotRedoable => "not_redoable",
             ErrorKind::Moved => "moved",
+            ErrorKind::Stopped => "stopped",
         }
     }
 }
@@ -351,6 +362,8 @@ impl Error {
                 "fix the cause, then resume the revision or mark it resolved"
             }
             Error::Moved { .. } => "check where the database is now and run the command again",
+            Error::Stopped { in_progress: Some(_), .. } => "resume the revision left in progress, then run again",
+            Error::Stopped { .. } => "run again to go on",
             Error::Resume { needs_answer: true, .. } => {
                 "check the database, then resume saying whether the statement took effect (`InDoubt::Ran` or \
                  `InDoubt::NotRun`)"
@@ -385,6 +398,7 @@ impl Error {
             Error::Resume { .. } => ErrorKind::Resume,
             Error::NotRedoable { .. } => ErrorKind::NotRedoable,
             Error::Moved { .. } => ErrorKind::Moved,
+            Error::Stopped { .. } => ErrorKind::Stopped,
         }
     }
 }
@@ -528,6 +542,21 @@ impl fmt::Display for Error {
             },
             Error::Moved { message } => {
                 write!(f, "the database changed while this run waited for the lock: {message}; nothing was run")
+            }
+            Error::Stopped { completed, in_progress } => {
+                match completed.last() {
+                    None => f.write_str("stopped as asked before any revision completed")?,
+                    Some(last) => write!(f, "stopped as asked after {} revision(s), the last {last}", completed.len())?,
+                }
+                match in_progress {
+                    Some((revision, done)) => write!(
+                        f,
+                        "; revision {revision} was stopped after {done} statement(s), with its record complete: it \
+                         is marked in progress, and resuming goes on from statement {}",
+                        done + 1
+                    ),
+                    None => f.write_str("; the lock is released, and the next run goes on from there"),
+                }
             }
         }
     }

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use crate::config::{Config, HistoryTable};
+use crate::config::{Cancel, Config, HistoryTable};
 use crate::error::{Error, RedoRefusal};
 use crate::folder::packed::{Embedded, List};
 use crate::history::AppliedRow;
@@ -130,6 +130,14 @@ impl<'r> Migrator<'r> {
     #[must_use]
     pub fn allow_empty_down(mut self, on: bool) -> Self {
         self.config.allow_empty_down = on;
+        self
+    }
+
+    /// Stops a run at its next safe point once `cancel` is cancelled (see [`Cancel`]): for a signal handler or a
+    /// shutdown. The run then ends with [`Error::Stopped`].
+    #[must_use]
+    pub fn cancel_with(mut self, cancel: Cancel) -> Self {
+        self.config.cancel = cancel;
         self
     }
 

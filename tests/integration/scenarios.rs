@@ -34,7 +34,71 @@ on_every_backend!(
     resume_after_the_first_statement_failed,
     comment_only_files_are_deliberate_no_ops,
     a_named_history_table_is_the_only_one_used,
+    a_stop_asked_for_ends_at_a_safe_point,
 );
+
+/// Cancels its handle when the step or statement it waits for starts.
+struct CancelAt {
+    cancel: migrate::Cancel,
+    step: Option<&'static str>,
+    statement: Option<usize>,
+}
+
+impl migrate::Observer for CancelAt {
+    fn step_started(&mut self, step: &migrate::Step<'_>, _: usize, _: usize) {
+        if self.step == Some(step.revision.version.as_str()) {
+            self.cancel.cancel();
+        }
+    }
+    fn statement_started(&mut self, _: &migrate::Step<'_>, index: usize, _: usize) {
+        if self.statement == Some(index) {
+            self.cancel.cancel();
+        }
+    }
+}
+
+/// A stop asked for ([`migrate::Cancel`]) ends the run at its next safe point: a revision under way in one
+/// transaction commits and the next does not start; one run statement by statement stops after the statement that
+/// is running, its record complete, and resume goes on from there.
+fn a_stop_asked_for_ends_at_a_safe_point(kind: Kind) {
+    let Some(db) = Db::new(kind, "stop_asked_for") else { return };
+    let folder = Folder::new();
+    folder
+        .write("0001_a/up.sql", "CREATE TABLE a (id INTEGER);")
+        .write("0001_a/down.sql", "DROP TABLE a;")
+        .write("0002_b/up.sql", "CREATE TABLE b (id INTEGER);")
+        .write("0002_b/down.sql", "DROP TABLE b;")
+        .write(
+            "0003_c/up.sql",
+            "-- migrate:no-transaction\nCREATE TABLE c (id INTEGER);\nINSERT INTO c VALUES (1);\nINSERT INTO c VALUES (2);\n",
+        )
+        .write("0003_c/down.sql", "DROP TABLE c;");
+    let revisions = folder.revisions();
+    let mut conn = db.connect();
+    let run = |conn: &mut Conn, observer: &mut CancelAt| {
+        let migrator = Migrator::new(&revisions).cancel_with(observer.cancel.clone());
+        conn.with_driver(|d| migrator.core().run(d, &migrate::Command::Upgrade(migrate::Target::Head), observer))
+    };
+    let mut at_first = CancelAt { cancel: migrate::Cancel::new(), step: Some("0001"), statement: None };
+    let err = run(&mut conn, &mut at_first).unwrap_err();
+    let Error::Stopped { completed, in_progress: None } = &err else { panic!("{err}") };
+    assert_eq!(completed.len(), 1, "{err}");
+    assert_eq!(versions(&mut conn), ["0001"], "the revision under way committed, the next did not start");
+    assert_eq!(err.kind().name(), "stopped");
+    // Inside a revision run statement by statement: after statement 2 of 3.
+    let mut inside = CancelAt { cancel: migrate::Cancel::new(), step: None, statement: Some(1) };
+    let err = run(&mut conn, &mut inside).unwrap_err();
+    let Error::Stopped { completed, in_progress: Some((revision, 2)) } = &err else { panic!("{err}") };
+    assert_eq!((completed.len(), revision.version.as_str()), (1, "0003"), "{err}");
+    assert!(err.to_string().contains("resuming goes on from statement 3"), "{err}");
+    let rows = Migrator::new(&revisions).applied(&mut conn).unwrap();
+    assert_eq!((rows[2].state, rows[2].statements_done), (RowState::Upgrading, 2));
+    assert_eq!(conn.strings("SELECT CAST(count(*) AS CHAR) FROM c"), ["1"]);
+    Migrator::new(&revisions).resume(&mut conn).unwrap();
+    assert_eq!(conn.strings("SELECT CAST(count(*) AS CHAR) FROM c"), ["2"]);
+    assert_eq!(versions(&mut conn), ["0001", "0002", "0003"]);
+    assert_lock_free(&db);
+}
 
 /// A history table of another name is the only one any command reads, writes or locks: the table bound at the first
 /// read or lock reaches every path (a failed upgrade, resume, redo, stamp, downgrade, the snapshot).

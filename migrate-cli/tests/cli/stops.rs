@@ -44,3 +44,108 @@ fn mysql_a_kill_after_a_myisam_statement_leaves_a_true_record() {
         db.query("SELECT CAST(id AS CHAR) FROM m ORDER BY id").into_iter().map(|r| r[0].clone()).collect();
     assert_eq!(ids, [Some("1".to_owned()), Some("2".to_owned())], "each row once");
 }
+
+/// Sends `signal` (`TERM`, `INT`) to the process `pid`.
+fn signal(pid: u32, signal: &str) {
+    let sent = std::process::Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status().unwrap();
+    assert!(sent.success(), "kill -{signal} {pid}");
+}
+
+/// Polls until a session of the test's schema or database runs a statement that starts with `start`.
+fn wait_for_activity(db: &Db, start: &str) {
+    let sql = match db.kind {
+        // The statement rides in a batch of the revision's: found anywhere in it.
+        Kind::Postgres => format!(
+            "SELECT count(*)::text FROM pg_stat_activity WHERE query LIKE '%{start}%' AND pid <> pg_backend_pid()"
+        ),
+        _ => format!(
+            "SELECT CAST(count(*) AS CHAR) FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE \
+             '{start}%'"
+        ),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while db.query(&sql)[0][0].as_deref() == Some("0") {
+        assert!(Instant::now() < deadline, "no session ran {start}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// SIGTERM (what `docker stop` and Kubernetes send) while a revision runs statement by statement: the statement
+/// under way finishes, the run stops after it with its record complete and the lock released, says where it
+/// stopped, and exits 143; `resume` goes on. Before, the process died at once and said nothing.
+fn a_signal_stops_the_run_at_a_safe_point(kind: Kind, sleep: &str) {
+    let Some(db) = Db::new(kind, "stops_signal") else { return };
+    let p = Project::new();
+    p.write("0001_a/up.sql", "CREATE TABLE a (id INTEGER);")
+        .write("0001_a/down.sql", "DROP TABLE a;")
+        .write(
+            "0002_b/up.sql",
+            &format!("-- migrate:no-transaction\n{sleep};\nINSERT INTO a VALUES (1);\nINSERT INTO a VALUES (2);\n"),
+        )
+        .write("0002_b/down.sql", "DELETE FROM a;");
+    let child = p
+        .command(Some(&db), &["upgrade"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_activity(&db, sleep);
+    signal(child.id(), "TERM");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("SIGTERM: stopping at the next safe point"), "{stderr}");
+    assert!(stderr.contains("stopped as asked after 1 revision(s), the last 0001 (a)"), "{stderr}");
+    assert!(stderr.contains("`migrate resume` goes on with revision 0002 from statement 2"), "{stderr}");
+    let row = &db.history()[1];
+    assert_eq!((row[5].as_deref(), row[6].as_deref()), (Some("upgrading"), Some("1")), "{row:?}");
+    // The lock was released: a run starts at once and is told what to do.
+    p.run(Some(&db), &["--lock-wait", "0", "upgrade"]).code(1).complains(&["dirty"]);
+    p.run(Some(&db), &["resume"]).ok();
+    assert_eq!(db.versions(), ["0001", "0002"]);
+    assert_eq!(db.query("SELECT CAST(count(*) AS CHAR) FROM a")[0][0].as_deref(), Some("2"));
+}
+
+#[test]
+fn postgres_a_signal_stops_the_run_at_a_safe_point() {
+    a_signal_stops_the_run_at_a_safe_point(Kind::Postgres, "SELECT pg_sleep(1.25)");
+}
+
+#[test]
+fn mysql_a_signal_stops_the_run_at_a_safe_point() {
+    a_signal_stops_the_run_at_a_safe_point(Kind::Mysql, "DO SLEEP(1)");
+}
+
+/// A second signal stops at once, as a kill does: the database rolls back what was not committed, the record stays
+/// true, and the process exits 130 after SIGINT.
+#[test]
+fn postgres_a_second_signal_stops_at_once() {
+    let Some(db) = Db::new(Kind::Postgres, "stops_twice") else { return };
+    let p = Project::new();
+    p.write("0001_a/up.sql", "CREATE TABLE a (id INTEGER);\nSELECT pg_sleep(20.5);\n")
+        .write("0001_a/down.sql", "DROP TABLE a;");
+    let child = p
+        .command(Some(&db), &["upgrade"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_activity(&db, "pg_sleep(20.5)");
+    let started = Instant::now();
+    signal(child.id(), "INT");
+    std::thread::sleep(Duration::from_millis(200));
+    signal(child.id(), "INT");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(10), "at once: {:?}", started.elapsed());
+    assert!(stderr.contains("SIGINT again: stopping at once"), "{stderr}");
+    // The transaction went with the connection: nothing applied, nothing recorded.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while db.tables().contains(&"a".to_owned()) {
+        assert!(Instant::now() < deadline, "the server kept the transaction");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(db.versions().is_empty());
+    p.run(Some(&db), &["upgrade"]).ok();
+}

@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, HistoryTable};
+use crate::config::{Cancel, Config, HistoryTable};
 use crate::error::{DbError, Error, FailureOutcome, MigrationFailure};
 use crate::folder::packed::{Expected, List};
 use crate::folder::scan::{Blocks, Severity};
@@ -370,10 +370,13 @@ fn execute(
     observer: &mut dyn Observer,
 ) -> Result<Continuity, Error> {
     if config.single_transaction {
-        return execute_in_one_transaction(driver, plan, done, observer);
+        return execute_in_one_transaction(driver, &config.cancel, plan, done, observer);
     }
     let count = plan.steps.len();
     for (index, step) in plan.steps.iter().enumerate() {
+        if config.cancel.is_cancelled() {
+            return Err(stopped(done, None));
+        }
         let more = index + 1 < count || then_more;
         observer.step_started(step, done.len(), done.len() + count - index);
         let started = Instant::now();
@@ -381,7 +384,7 @@ fn execute(
             Some(script) if !script.transaction() || !driver.transactional_ddl() => {
                 let mut row = dirty_row(step, rows, driver.backend());
                 row.runner = driver.runner_id();
-                statement_by_statement(driver, step, script, row, true, 0, more, done, observer)?
+                statement_by_statement(driver, &config.cancel, step, script, row, true, 0, more, done, observer)?
             }
             script => {
                 let sql = script.as_ref().map_or("", |s| s.sql());
@@ -434,6 +437,7 @@ fn log_step(step: &Step<'_>, took: Duration) {
 
 fn execute_in_one_transaction(
     driver: &mut dyn Driver,
+    cancel: &Cancel,
     plan: &Plan<'_>,
     done: &mut Vec<StepReport>,
     observer: &mut dyn Observer,
@@ -448,6 +452,11 @@ fn execute_in_one_transaction(
     let mut tx = Transaction::begin(driver).map_err(db("opening a transaction"))?;
     let mut in_run = Vec::new();
     for (index, step) in plan.steps.iter().enumerate() {
+        if cancel.is_cancelled() {
+            // The run is one transaction: stopping rolls it back whole.
+            tx.rollback().map_err(db("rolling back the run"))?;
+            return Err(stopped(done, None));
+        }
         observer.step_started(step, done.len() + index, done.len() + plan.steps.len());
         let started = Instant::now();
         if let Some(script) = &step.script {
@@ -522,6 +531,7 @@ fn dirty_row(step: &Step<'_>, rows: &[AppliedRow], backend: Backend) -> AppliedR
 #[allow(clippy::too_many_arguments)] // one call site each for run and resume; a struct would only rename them
 pub(crate) fn statement_by_statement(
     driver: &mut dyn Driver,
+    cancel: &Cancel,
     step: &Step<'_>,
     script: &Script,
     mut row: AppliedRow,
@@ -555,6 +565,10 @@ pub(crate) fn statement_by_statement(
     let mut opened: Option<AppliedRow> = None;
     let count = statements.len();
     for (index, statement) in statements.iter().enumerate().skip(start) {
+        if index > start && opened.is_none() && cancel.is_cancelled() {
+            // Every statement so far is recorded, and the row says where to go on.
+            return Err(stopped(done, Some((step.revision.clone(), index as i64))));
+        }
         observer.statement_started(step, index, count);
         let mut next = row.clone();
         next.statements_done = index as i64 + 1;
@@ -716,6 +730,11 @@ fn keep_what_the_database_kept(driver: &mut dyn Driver, failed: &mut AppliedRow)
             failed.in_doubt = false;
         }
     }
+}
+
+/// The error of a run stopped as asked, after the steps of `done`, inside `in_progress` if it stopped inside one.
+fn stopped(done: &[StepReport], in_progress: Option<(RevisionId, i64)>) -> Error {
+    Error::Stopped { completed: done.iter().map(|r| r.revision.clone()).collect(), in_progress }
 }
 
 /// `row` as it stands once its revision is applied, `started` ago: no error, the time it took, now.
