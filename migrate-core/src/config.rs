@@ -41,7 +41,7 @@ pub struct Config {
 /// the same handle. The runner checks it at safe points only: before each revision, and before each statement of a
 /// revision run statement by statement, whose record is complete there. A revision in one transaction is never cut
 /// short: it commits, or a run in one transaction ([`Config::single_transaction`]) is rolled back whole. The run
-/// then ends with [`Error::Stopped`](crate::Error::Stopped), saying what is done and what the next run does.
+/// then ends with [`crate::Error::Stopped`], saying what is done and what the next run does.
 #[derive(Clone, Debug, Default)]
 pub struct Cancel(std::sync::Arc<std::sync::atomic::AtomicBool>);
 

@@ -45,6 +45,13 @@ fn mysql_a_kill_after_a_myisam_statement_leaves_a_true_record() {
     assert_eq!(ids, [Some("1".to_owned()), Some("2".to_owned())], "each row once");
 }
 
+/// `migrate upgrade` on `db`, started, its output kept.
+fn upgrading(p: &Project, db: &Db) -> std::process::Child {
+    let mut command = p.command(Some(db), &["upgrade"]);
+    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    command.spawn().unwrap()
+}
+
 /// Sends `signal` (`TERM`, `INT`) to the process `pid`.
 fn signal(pid: u32, signal: &str) {
     let sent = std::process::Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status().unwrap();
@@ -83,12 +90,7 @@ fn a_signal_stops_the_run_at_a_safe_point(kind: Kind, sleep: &str) {
             &format!("-- migrate:no-transaction\n{sleep};\nINSERT INTO a VALUES (1);\nINSERT INTO a VALUES (2);\n"),
         )
         .write("0002_b/down.sql", "DELETE FROM a;");
-    let child = p
-        .command(Some(&db), &["upgrade"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = upgrading(&p, &db);
     wait_for_activity(&db, sleep);
     signal(child.id(), "TERM");
     let out = child.wait_with_output().unwrap();
@@ -124,12 +126,7 @@ fn postgres_a_second_signal_stops_at_once() {
     let p = Project::new();
     p.write("0001_a/up.sql", "CREATE TABLE a (id INTEGER);\nSELECT pg_sleep(20.5);\n")
         .write("0001_a/down.sql", "DROP TABLE a;");
-    let child = p
-        .command(Some(&db), &["upgrade"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = upgrading(&p, &db);
     wait_for_activity(&db, "pg_sleep(20.5)");
     let started = Instant::now();
     signal(child.id(), "INT");
