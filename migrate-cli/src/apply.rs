@@ -24,7 +24,21 @@ fn command_name(command: &Command) -> &'static str {
 pub fn apply(ctx: &mut Context, command: Command, flags: RunFlags, dry_run: bool) -> Result<Exit, Failure> {
     let folder = ctx.revisions()?;
     let migrator = ctx.runner(&folder, flags)?;
-    let mut conn = ctx.connect(!dry_run)?;
+    let url = ctx.require_database_url()?;
+    let mut untouched = None;
+    if !dry_run && url.backend() == migrate_core::Backend::Sqlite {
+        // A SQLite file that does not exist yet is made only for a run that has something to do and that the
+        // planner accepts: a refused one, or one with nothing to do, leaves nothing behind. Its plan is made against
+        // an empty database in memory.
+        let mut probe = url.connect(false)?;
+        if probe.missing_file().is_some() && migrator.plan(&mut *probe.driver(), &command)?.is_empty() {
+            untouched = Some(probe);
+        }
+    }
+    let mut conn = match untouched {
+        Some(empty) => empty,
+        None => ctx.connect(!dry_run)?,
+    };
     let mut driver = conn.driver();
     let name = command_name(&command);
     if dry_run {

@@ -216,6 +216,11 @@ impl DatabaseUrl {
         self
     }
 
+    /// How long its connections may take, handshake included.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
     /// The URL with `--sslmode` and `--sslrootcert` put over its own `sslmode` and `sslrootcert` (PostgreSQL) or
     /// `ssl-mode` and `ssl-ca` (MySQL).
     pub fn with_tls(mut self, mode: Option<SslMode>, root: Option<&Path>) -> DatabaseUrl {

@@ -641,11 +641,15 @@ fn schema_drift(file: &std::path::Path, live: &Schema) -> Result<Vec<String>, Fa
 pub fn wait(ctx: &mut Context, timeout: f64) -> Result<Exit, Failure> {
     let limit = std::time::Duration::try_from_secs_f64(timeout)
         .map_err(|_| Failure::usage(format!("--timeout {timeout} is not a number of seconds"), None))?;
-    let url = ctx.require_database_url()?;
+    let mut url = ctx.require_database_url()?;
+    let each = url.connect_timeout();
     let started = std::time::Instant::now();
     let mut tries = 0;
     loop {
         tries += 1;
+        // No try outlasts the wait: a server that accepts and never answers is given what is left of it.
+        let left = limit.saturating_sub(started.elapsed()).max(std::time::Duration::from_millis(100));
+        url = url.with_connect_timeout(each.min(left));
         match ctx.open(&url, false) {
             Ok(_) => {
                 let waited = started.elapsed().as_secs_f64();

@@ -235,3 +235,56 @@ fn transaction_mode_runners_wait_for_a_live_runner() {
         assert_eq!(conn.strings(&format!("SELECT count(*)::text FROM r{n}")), ["1"]);
     }
 }
+
+/// A transaction-mode runner that waits for a live runner and gives up says how long it waited in all (before: the
+/// last try's wait, "within 0.1 s" with a lock wait of seconds).
+#[test]
+fn transaction_mode_lock_timeout_reports_the_whole_wait() {
+    let Some(db) = Db::new(Kind::Postgres, "pg_transaction_timeout") else { return };
+    let folder = Folder::new();
+    folder
+        .write("0001_slow/up.sql", "-- migrate:no-transaction\nCREATE TABLE s (id int);\nSELECT pg_sleep(4);\n")
+        .write("0001_slow/down.sql", "DROP TABLE s;");
+    let revisions = folder.revisions();
+    std::thread::scope(|scope| {
+        let first = scope.spawn(|| {
+            let mut conn = db.connect();
+            let mut driver = Postgres::new(client(&mut conn)).lock_mode(LockMode::Transaction);
+            Migrator::new(&revisions).upgrade(&mut driver as &mut dyn Driver).map(|r| r.steps.len())
+        });
+        let mut conn = db.connect();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while conn.strings(
+            "SELECT count(*)::text FROM pg_stat_activity WHERE query LIKE '%pg_sleep(4)%' AND pid <> pg_backend_pid()",
+        ) == ["0"]
+        {
+            assert!(std::time::Instant::now() < deadline, "the first runner never slept");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // A third session takes the lock half way through the wait, so the last try times out on its own.
+        let key = crate::common::offline_lock_identity(
+            migrate::Backend::Postgres,
+            &HistoryTable::default(),
+            "pg_advisory_lock(",
+            ");\n",
+        );
+        let mut third = db.connect();
+        let holder_thread = scope.spawn(move || {
+            std::thread::sleep(Duration::from_millis(1000));
+            third.exec("BEGIN");
+            third.exec(&format!("SELECT pg_advisory_xact_lock({key})"));
+            std::thread::sleep(Duration::from_millis(2500));
+            third.exec("COMMIT");
+        });
+        let mut driver = Postgres::new(client(&mut conn)).lock_mode(LockMode::Transaction);
+        let err = Migrator::new(&revisions)
+            .lock_wait(Duration::from_secs(2))
+            .upgrade(&mut driver as &mut dyn Driver)
+            .unwrap_err();
+        let Error::LockTimeout { waited, holder } = &err else { panic!("{err}") };
+        assert!(*waited >= Duration::from_millis(1900), "the whole wait, not the last try's: {err}");
+        holder_thread.join().unwrap();
+        assert!(holder.is_some(), "{err}");
+        assert_eq!(first.join().unwrap().unwrap(), 1);
+    });
+}

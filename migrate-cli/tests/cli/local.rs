@@ -84,6 +84,10 @@ fn a_missing_sqlite_file_is_read_as_empty_and_created_only_by_writing_commands()
         .complains(&["does not exist yet"]);
     p.run(None, &["--database-url", url, "upgrade", "--dry-run"]).ok();
     assert!(!p.path().join("state/app.db").exists());
+    // A run the planner refuses, or one with nothing to do, makes no file either.
+    p.run(None, &["--database-url", url, "upgrade", "9999"]).code(1).complains(&["matches no revision"]);
+    p.run(None, &["--database-url", url, "downgrade", "base"]).ok().says(&["nothing to do"]);
+    assert!(!p.path().join("state/app.db").exists());
     p.run(None, &["--database-url", url, "upgrade", "+3"]).ok();
     assert!(p.path().join("state/app.db").exists());
     p.run(None, &["--database-url", "sqlite:nowhere/app.db", "upgrade"])

@@ -131,6 +131,19 @@ fn wait_for_a_server_still_starting() {
         .code(1)
         .complains(&["did not accept a connection within 1 s", "--timeout"]);
     assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+    // A server that accepts and never answers: no try outlasts the wait (before, one try took the whole 10 s
+    // connect timeout).
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let started = std::time::Instant::now();
+    p.run(
+        None,
+        &["--database-url", &format!("postgres://postgres@127.0.0.1:{silent_port}/x"), "wait", "--timeout", "2"],
+    )
+    .code(1)
+    .complains(&["did not accept a connection within 2 s"]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    drop(silent);
 }
 
 /// TLS as libpq means it, against this machine's server (`ssl = on`, Debian's self-signed certificate for

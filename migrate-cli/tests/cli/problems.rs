@@ -82,3 +82,17 @@ fn status_reports_every_kind_of_problem(kind: Kind) {
 }
 
 on_every_backend!(status_reports_every_kind_of_problem);
+
+/// A revision folder that is a link looping back into the folder cannot be read, so which revisions there are is
+/// not known: `upgrade` refuses, naming it (before, it skipped it and exited 0).
+#[cfg(unix)]
+#[test]
+fn a_link_that_loops_stops_every_run() {
+    let db = Db::new(Kind::Sqlite, "link_loop").unwrap();
+    let p = Project::new();
+    let (up, down) = table("a");
+    p.write("0001_a/up.sql", &up).write("0001_a/down.sql", &down);
+    std::os::unix::fs::symlink(".", p.migrations().join("0002_loop")).unwrap();
+    p.run(Some(&db), &["upgrade"]).code(1).complains(&["0002_loop", "reading it never ends"]);
+    assert!(!db.tables().contains(&"a".to_owned()), "nothing ran");
+}

@@ -173,6 +173,11 @@ impl Problem {
         else {
             return Blocks::Everything;
         };
+        // An entry of the folder itself that cannot be read may be a revision: which revisions there are is not
+        // known.
+        if self.kind == ProblemKind::Unreadable && second.is_none() {
+            return Blocks::Everything;
+        }
         // A file of a flat layout names its revision itself; any other loose file stands for the whole folder.
         let (folder, direction) = match (second, flat_file(first)) {
             (Some(file), _) => (first, file_role(file).and_then(|role| role.direction())),

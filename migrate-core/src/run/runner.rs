@@ -228,7 +228,13 @@ pub(crate) fn run(
                 if since.elapsed() >= config.lock_wait {
                     return Err(Error::LockTimeout { waited: since.elapsed(), holder: Some(holder) });
                 }
-                guard.retake(Duration::from_millis(50), config.lock_wait.saturating_sub(since.elapsed()))?;
+                match guard.retake(Duration::from_millis(50), config.lock_wait.saturating_sub(since.elapsed())) {
+                    // The wait is the whole of it, not the last try's.
+                    Err(Error::LockTimeout { holder: other, .. }) => {
+                        return Err(Error::LockTimeout { waited: since.elapsed(), holder: other.or(Some(holder)) })
+                    }
+                    other => other?,
+                }
                 continue;
             }
             waiting = None;
