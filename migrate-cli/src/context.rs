@@ -133,7 +133,12 @@ impl Context {
     /// No database configured, a bad URL, or the connection fails.
     pub fn connect(&mut self, create: bool) -> Result<database::Connection, Failure> {
         let url = self.require_database_url()?;
-        self.open(&url, create)
+        let conn = self.open(&url, create)?;
+        // A stop asked for while a revision runs in one transaction interrupts it on this connection.
+        if let Some(interrupt) = conn.interrupter() {
+            self.cancel.on_interrupt(interrupt);
+        }
+        Ok(conn)
     }
 
     /// Opens `url` as every command does: the history schema checked first, `--init-sql` run, a missing SQLite file

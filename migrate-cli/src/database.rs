@@ -418,6 +418,27 @@ impl Connection {
         Ok(())
     }
 
+    /// Interrupts the statement running on this connection, from another thread: PostgreSQL's cancel request (sent
+    /// without TLS, as a cancel key is no secret worth one), SQLite's interrupt. What was running in a transaction
+    /// is rolled back with it. `None` for MySQL, whose revisions all run statement by statement, each left to end.
+    pub fn interrupter(&self) -> Option<Box<dyn Fn() + Send + Sync>> {
+        match &self.kind {
+            Kind::Sqlite(conn) => {
+                let handle = conn.get_interrupt_handle();
+                Some(Box::new(move || handle.interrupt()))
+            }
+            Kind::Postgres(client) => {
+                let token = client.cancel_token();
+                Some(Box::new(move || {
+                    if let Err(err) = token.cancel_query(postgres::NoTls) {
+                        eprintln!("migrate: cancelling the running statement failed: {err}");
+                    }
+                }))
+            }
+            Kind::Mysql(_) => None,
+        }
+    }
+
     /// The SQLite file that does not exist yet, when an empty in-memory database stands in for it.
     pub fn missing_file(&self) -> Option<&Path> {
         self.missing.as_deref()

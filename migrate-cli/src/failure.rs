@@ -1,7 +1,7 @@
 //! Why a command failed, what to do next on the command line, and the exit code it ends with.
 
 use migrate_core::error::refusal_advice;
-use migrate_core::{Direction, Error, ErrorKind, FailureOutcome, MigrationFailure, RedoRefusal, RowState};
+use migrate_core::{Direction, Error, ErrorKind, FailureOutcome, MigrationFailure, RedoRefusal, RowState, StopPoint};
 use serde_json::{json, Value};
 
 /// The exit codes, documented in `migrate --help` and the README.
@@ -163,18 +163,26 @@ impl From<Error> for Failure {
                     _ => format!("fix {file}:{line} and run the command again"),
                 })
             }
-            Error::Stopped { completed, in_progress } => {
+            Error::Stopped { completed, at } => {
+                let (in_progress, rolled_back) = match at {
+                    StopPoint::Inside(revision, done) => {
+                        (Some(json!({ "revision": name(revision), "statements_done": done })), None)
+                    }
+                    StopPoint::RolledBack(revision) => (None, Some(name(revision))),
+                    StopPoint::Between => (None, None),
+                };
                 details = json!({
                     "completed": completed.iter().map(name).collect::<Vec<_>>(),
-                    "in_progress": in_progress.as_ref().map(|(r, done)| json!({ "revision": name(r), "statements_done": done })),
+                    "in_progress": in_progress,
+                    "rolled_back": rolled_back,
                 });
-                Some(match in_progress {
-                    Some((revision, done)) => format!(
+                Some(match at {
+                    StopPoint::Inside(revision, done) => format!(
                         "`migrate resume` goes on with revision {} from statement {}; then run the command again",
                         revision.version,
                         done + 1
                     ),
-                    None => "run the command again to go on".into(),
+                    _ => "run the command again to go on".into(),
                 })
             }
             Error::Resume { needs_answer: true, .. } => Some(

@@ -38,12 +38,28 @@ pub struct Config {
 }
 
 /// A stop asked for from outside a run: a signal, a shutdown, a caller that gave up. Cheap to clone; every clone is
-/// the same handle. The runner checks it at safe points only: before each revision, and before each statement of a
-/// revision run statement by statement, whose record is complete there. A revision in one transaction is never cut
-/// short: it commits, or a run in one transaction ([`Config::single_transaction`]) is rolled back whole. The run
-/// then ends with [`crate::Error::Stopped`], saying what is done and what the next run does.
-#[derive(Clone, Debug, Default)]
-pub struct Cancel(std::sync::Arc<std::sync::atomic::AtomicBool>);
+/// the same handle. The runner stops at safe points: before each revision, and before each statement of a revision
+/// run statement by statement, whose record is complete there. A revision running in one transaction is rolled back
+/// where the caller gave a way to interrupt its connection ([`Cancel::on_interrupt`]: the command line cancels
+/// PostgreSQL's query and interrupts SQLite), and otherwise commits before the run stops; a run in one transaction
+/// ([`Config::single_transaction`]) is rolled back whole. The run then ends with [`crate::Error::Stopped`], saying
+/// what is done and what the next run does.
+#[derive(Clone, Default)]
+pub struct Cancel(std::sync::Arc<CancelState>);
+
+#[derive(Default)]
+struct CancelState {
+    cancelled: std::sync::atomic::AtomicBool,
+    /// A revision runs in one transaction now, which interrupting the connection rolls back.
+    interruptible: std::sync::atomic::AtomicBool,
+    interrupt: std::sync::Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
+}
+
+impl std::fmt::Debug for Cancel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cancel").field("cancelled", &self.is_cancelled()).finish_non_exhaustive()
+    }
+}
 
 impl Cancel {
     /// A handle nobody has asked to stop yet.
@@ -51,14 +67,48 @@ impl Cancel {
         Cancel::default()
     }
 
-    /// Asks every run holding this handle to stop at its next safe point.
+    /// Asks every run holding this handle to stop at its next safe point; a revision running in one transaction
+    /// is interrupted, where a way to was given.
     pub fn cancel(&self) {
-        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        use std::sync::atomic::Ordering::SeqCst;
+        self.0.cancelled.store(true, SeqCst);
+        if self.0.interruptible.load(SeqCst) {
+            if let Some(interrupt) = self.0.interrupt.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                interrupt();
+            }
+        }
     }
 
     /// Whether a stop was asked for.
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(std::sync::atomic::Ordering::SeqCst)
+        self.0.cancelled.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// How to interrupt the statement running on the run's connection (PostgreSQL's cancel request, SQLite's
+    /// interrupt), called by [`Cancel::cancel`] only while a revision runs in one transaction, which the
+    /// interruption rolls back. Called from whichever thread cancels.
+    pub fn on_interrupt(&self, interrupt: impl Fn() + Send + Sync + 'static) {
+        *self.0.interrupt.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(interrupt));
+    }
+
+    /// Marks a revision in one transaction as running until the guard is dropped: a stop asked for meanwhile
+    /// interrupts it. The runner's.
+    pub fn interruptible(&self) -> Interruptible<'_> {
+        self.0.interruptible.store(true, std::sync::atomic::Ordering::SeqCst);
+        if self.is_cancelled() {
+            // Asked before the flag was up: the interruption is not lost.
+            self.cancel();
+        }
+        Interruptible(self)
+    }
+}
+
+/// See [`Cancel::interruptible`].
+pub struct Interruptible<'c>(&'c Cancel);
+
+impl Drop for Interruptible<'_> {
+    fn drop(&mut self) {
+        (self.0).0.interruptible.store(false, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

@@ -161,10 +161,21 @@ pub enum Error {
     Stopped {
         /// The revisions the run completed before it stopped (applied, reverted or stamped), in order; they stay.
         completed: Vec<RevisionId>,
-        /// The revision it stopped inside, run statement by statement, with the statements done: its row is marked
-        /// in progress, with that count, and resuming goes on from there. `None` when it stopped between revisions.
-        in_progress: Option<(RevisionId, i64)>,
+        /// Where it stopped.
+        at: StopPoint,
     },
+}
+
+/// Where a run stopped as asked ([`Error::Stopped`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StopPoint {
+    /// Between two revisions: the next run goes on from there.
+    Between,
+    /// Inside a revision run statement by statement, after this many statements, each recorded: its row is marked
+    /// in progress, and resuming goes on from the next statement.
+    Inside(RevisionId, i64),
+    /// Inside a revision running in one transaction, interrupted and rolled back: not applied.
+    RolledBack(RevisionId),
 }
 
 /// Where a revision failed, what the database said, and what stays applied.
@@ -362,7 +373,7 @@ impl Error {
                 "fix the cause, then resume the revision or mark it resolved"
             }
             Error::Moved { .. } => "check where the database is now and run the command again",
-            Error::Stopped { in_progress: Some(_), .. } => "resume the revision left in progress, then run again",
+            Error::Stopped { at: StopPoint::Inside(..), .. } => "resume the revision left in progress, then run again",
             Error::Stopped { .. } => "run again to go on",
             Error::Resume { needs_answer: true, .. } => {
                 "check the database, then resume saying whether the statement took effect (`InDoubt::Ran` or \
@@ -543,19 +554,24 @@ impl fmt::Display for Error {
             Error::Moved { message } => {
                 write!(f, "the database changed while this run waited for the lock: {message}; nothing was run")
             }
-            Error::Stopped { completed, in_progress } => {
+            Error::Stopped { completed, at } => {
                 match completed.last() {
                     None => f.write_str("stopped as asked before any revision completed")?,
                     Some(last) => write!(f, "stopped as asked after {} revision(s), the last {last}", completed.len())?,
                 }
-                match in_progress {
-                    Some((revision, done)) => write!(
+                match at {
+                    StopPoint::Inside(revision, done) => write!(
                         f,
                         "; revision {revision} was stopped after {done} statement(s), with its record complete: it \
                          is marked in progress, and resuming goes on from statement {}",
                         done + 1
                     ),
-                    None => f.write_str("; the lock is released, and the next run goes on from there"),
+                    StopPoint::RolledBack(revision) => write!(
+                        f,
+                        "; revision {revision}, under way in one transaction, was rolled back; the lock is released, \
+                         and the next run goes on from there"
+                    ),
+                    StopPoint::Between => f.write_str("; the lock is released, and the next run goes on from there"),
                 }
             }
         }

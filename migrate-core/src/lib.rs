@@ -37,7 +37,7 @@ pub use sql::{doubt, lex};
 pub use config::{Cancel, Config, HistoryTable, DEFAULT_LOCK_WAIT};
 pub use doubt::InDoubt;
 pub use driver::{Continuity, Driver, ExecFailure, LockFailure, RowChange, ScriptFailure, StepFailure};
-pub use error::{DbError, Error, ErrorKind, FailureOutcome, MigrationFailure, RedoRefusal, Refusal};
+pub use error::{DbError, Error, ErrorKind, FailureOutcome, MigrationFailure, RedoRefusal, Refusal, StopPoint};
 pub use history::{AppliedRow, BriefRow, Cells, ChangedFile, Reader, RowState, RowWrite};
 pub use import::{Foreign, Imported};
 pub use migrator::{Migrator, Offline, Redo};

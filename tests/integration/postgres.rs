@@ -288,3 +288,58 @@ fn transaction_mode_lock_timeout_reports_the_whole_wait() {
         assert_eq!(first.join().unwrap().unwrap(), 1);
     });
 }
+
+/// A stop asked for through a library's `Cancel` while a revision runs in one transaction: without a way to
+/// interrupt the connection the revision commits and the run stops after it; with one (PostgreSQL's cancel
+/// request), the revision is interrupted and rolled back.
+#[test]
+fn a_cancel_lets_a_transaction_commit_or_interrupts_it() {
+    let Some(db) = Db::new(Kind::Postgres, "pg_cancel") else { return };
+    let folder = Folder::new();
+    folder
+        .write("0001_a/up.sql", "CREATE TABLE a (id int);\nSELECT pg_sleep(1.3);")
+        .write("0001_a/down.sql", "DROP TABLE a;")
+        .write("0002_b/up.sql", "CREATE TABLE b (id int);\nSELECT pg_sleep(30.3);")
+        .write("0002_b/down.sql", "DROP TABLE b;");
+    let revisions = folder.revisions();
+    let sleeping = |conn: &mut Conn, what: &str| {
+        let sql = format!(
+            "SELECT count(*)::text FROM pg_stat_activity WHERE query LIKE '%{what}%' AND pid <> pg_backend_pid()"
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while conn.strings(&sql) == ["0"] {
+            assert!(std::time::Instant::now() < deadline, "nothing ran {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let mut watcher = db.connect();
+    let mut conn = db.connect();
+    let cancel = migrate::Cancel::new();
+    let err = std::thread::scope(|scope| {
+        let run = scope.spawn(|| Migrator::new(&revisions).cancel_with(cancel.clone()).upgrade(&mut conn));
+        sleeping(&mut watcher, "pg_sleep(1.3)");
+        cancel.cancel();
+        run.join().unwrap().unwrap_err()
+    });
+    let Error::Stopped { completed, at: migrate::StopPoint::Between } = &err else { panic!("{err}") };
+    assert_eq!(completed.len(), 1, "the revision under way committed: {err}");
+    assert_eq!(versions(&mut conn), ["0001"]);
+    // With an interrupter: the revision is cut short and rolled back.
+    let cancel = migrate::Cancel::new();
+    let token = client(&mut conn).cancel_token();
+    cancel.on_interrupt(move || {
+        let _ = token.cancel_query(postgres::NoTls);
+    });
+    let started = std::time::Instant::now();
+    let err = std::thread::scope(|scope| {
+        let run = scope.spawn(|| Migrator::new(&revisions).cancel_with(cancel.clone()).upgrade(&mut conn));
+        sleeping(&mut watcher, "pg_sleep(30.3)");
+        cancel.cancel();
+        run.join().unwrap().unwrap_err()
+    });
+    assert!(started.elapsed() < Duration::from_secs(20), "interrupted: {:?}", started.elapsed());
+    let Error::Stopped { at: migrate::StopPoint::RolledBack(revision), .. } = &err else { panic!("{err}") };
+    assert_eq!(revision.version, "0002");
+    assert_eq!(versions(&mut conn), ["0001"]);
+    assert!(!conn.has_table("b"));
+}

@@ -12,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use crate::config::{Cancel, Config, HistoryTable};
-use crate::error::{DbError, Error, FailureOutcome, MigrationFailure};
+use crate::error::{DbError, Error, FailureOutcome, MigrationFailure, StopPoint};
 use crate::folder::packed::{Expected, List};
 use crate::folder::scan::{Blocks, Severity};
 use crate::history::read::{Rows, Visit};
@@ -381,7 +381,7 @@ fn execute(
     let count = plan.steps.len();
     for (index, step) in plan.steps.iter().enumerate() {
         if config.cancel.is_cancelled() {
-            return Err(stopped(done, None));
+            return Err(stopped(done, StopPoint::Between));
         }
         let more = index + 1 < count || then_more;
         observer.step_started(step, done.len(), done.len() + count - index);
@@ -396,8 +396,18 @@ fn execute(
                 let sql = script.as_ref().map_or("", |s| s.sql());
                 let statements = sql::split(sql, driver.backend());
                 let change = row_change(step, driver.backend())?;
-                match driver.apply_in_transaction(sql, &statements, change, more) {
+                // A stop asked for while it runs interrupts it (where the caller said how), which rolls it back.
+                let interruptible = config.cancel.interruptible();
+                if config.cancel.is_cancelled() {
+                    return Err(stopped(done, StopPoint::Between));
+                }
+                let result = driver.apply_in_transaction(sql, &statements, change, more);
+                drop(interruptible);
+                match result {
                     Ok(continuity) => continuity,
+                    Err(StepFailure::Script(_) | StepFailure::Database(_)) if config.cancel.is_cancelled() => {
+                        return Err(stopped(done, StopPoint::RolledBack(step.revision.clone())))
+                    }
                     Err(StepFailure::Script(failure)) => {
                         return Err(failure_error(step, &statements, failure, FailureOutcome::RolledBack, done))
                     }
@@ -461,7 +471,7 @@ fn execute_in_one_transaction(
         if cancel.is_cancelled() {
             // The run is one transaction: stopping rolls it back whole.
             tx.rollback().map_err(db("rolling back the run"))?;
-            return Err(stopped(done, None));
+            return Err(stopped(done, StopPoint::Between));
         }
         observer.step_started(step, done.len() + index, done.len() + plan.steps.len());
         let started = Instant::now();
@@ -573,7 +583,7 @@ pub(crate) fn statement_by_statement(
     for (index, statement) in statements.iter().enumerate().skip(start) {
         if index > start && opened.is_none() && cancel.is_cancelled() {
             // Every statement so far is recorded, and the row says where to go on.
-            return Err(stopped(done, Some((step.revision.clone(), index as i64))));
+            return Err(stopped(done, StopPoint::Inside(step.revision.clone(), index as i64)));
         }
         observer.statement_started(step, index, count);
         let mut next = row.clone();
@@ -738,9 +748,9 @@ fn keep_what_the_database_kept(driver: &mut dyn Driver, failed: &mut AppliedRow)
     }
 }
 
-/// The error of a run stopped as asked, after the steps of `done`, inside `in_progress` if it stopped inside one.
-fn stopped(done: &[StepReport], in_progress: Option<(RevisionId, i64)>) -> Error {
-    Error::Stopped { completed: done.iter().map(|r| r.revision.clone()).collect(), in_progress }
+/// The error of a run stopped as asked, after the steps of `done`, at `at`.
+fn stopped(done: &[StepReport], at: StopPoint) -> Error {
+    Error::Stopped { completed: done.iter().map(|r| r.revision.clone()).collect(), at }
 }
 
 /// `row` as it stands once its revision is applied, `started` ago: no error, the time it took, now.
