@@ -364,3 +364,70 @@ impl Run {
 }
 
 pub(crate) use migrate_test_support::on_every_backend;
+
+/// A MariaDB server of the test's own, on a free port in a temporary directory, with `options` and, with `tls`, TLS
+/// on with a CA and a server certificate (for `localhost`) made for it; stopped when dropped. The server binaries
+/// come with the server the MySQL tests use.
+pub struct OwnMariadb {
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl OwnMariadb {
+    pub fn start(options: &[&str], tls: bool) -> OwnMariadb {
+        use std::process::Command;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let sh = |script: &str| {
+            let out = Command::new("sh").arg("-c").arg(script).current_dir(d).output().unwrap();
+            assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        if tls {
+            sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=migrate-test-ca \
+            && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost \
+            && printf 'subjectAltName=DNS:localhost\\nbasicConstraints=CA:FALSE\\n' > ext.cnf \
+            && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 \
+               -extfile ext.cnf");
+        }
+        sh(&format!(
+            "mariadb-install-db --no-defaults --user=root --datadir={} --auth-root-authentication-method=normal \
+             --skip-test-db > install.log 2>&1",
+            d.join("data").display()
+        ));
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("mariadbd")
+            .current_dir(d)
+            .args(["--no-defaults", "--user=root", "--bind-address=127.0.0.1", "--skip-grant-tables"])
+            .arg(format!("--datadir={}", d.join("data").display()))
+            .arg(format!("--port={port}"))
+            .arg(format!("--socket={}", d.join("sock").display()))
+            .arg(format!("--pid-file={}", d.join("pid").display()))
+            // mariadbd works in its data directory: every path is absolute.
+            .arg(format!("--log-error={}", d.join("error.log").display()))
+            .args(
+                if tls { &["ssl-ca=ca.pem", "ssl-cert=server.pem", "ssl-key=server.key"][..] } else { &[] }.iter().map(
+                    |o| {
+                        let (option, file) = o.split_once('=').unwrap();
+                        format!("--{option}={}", d.join(file).display())
+                    },
+                ),
+            )
+            .args(options)
+            .spawn()
+            .expect("mariadbd");
+        OwnMariadb { dir, child, port }
+    }
+
+    /// The CA that signed the server's certificate.
+    pub fn ca(&self) -> String {
+        self.dir.path().join("ca.pem").display().to_string()
+    }
+}
+
+impl Drop for OwnMariadb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

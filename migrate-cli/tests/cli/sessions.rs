@@ -1,6 +1,6 @@
 //! Every command, on every backend, as an operator would type it.
 
-use crate::harness::{on_every_backend, run, Db, Kind, Project};
+use crate::harness::{on_every_backend, run, Db, Kind, OwnMariadb, Project};
 
 const USERS_UP: &str = "CREATE TABLE users (\n    id INTEGER PRIMARY KEY,\n    login VARCHAR(40) NOT NULL\n);\n";
 const POSTS_UP: &str =
@@ -322,63 +322,6 @@ fn progress_of_a_long_revision_mysql() {
     progress_of_a_long_revision(Kind::Mysql);
 }
 
-/// A MariaDB server of the test's own, with TLS on, a CA and a server certificate (for `localhost`) made for it,
-/// stopped when dropped.
-struct TlsServer {
-    dir: tempfile::TempDir,
-    child: std::process::Child,
-    port: u16,
-}
-
-impl TlsServer {
-    fn start() -> TlsServer {
-        use std::process::Command;
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        let sh = |script: &str| {
-            let out = Command::new("sh").arg("-c").arg(script).current_dir(d).output().unwrap();
-            assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
-        };
-        sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=migrate-test-ca \
-            && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost \
-            && printf 'subjectAltName=DNS:localhost\\nbasicConstraints=CA:FALSE\\n' > ext.cnf \
-            && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 \
-               -extfile ext.cnf");
-        sh(&format!(
-            "mariadb-install-db --no-defaults --user=root --datadir={} --auth-root-authentication-method=normal \
-             --skip-test-db > install.log 2>&1",
-            d.join("data").display()
-        ));
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new("mariadbd")
-            .current_dir(d)
-            .args(["--no-defaults", "--user=root", "--bind-address=127.0.0.1", "--skip-grant-tables"])
-            .arg(format!("--datadir={}", d.join("data").display()))
-            .arg(format!("--port={port}"))
-            .arg(format!("--socket={}", d.join("sock").display()))
-            .arg(format!("--pid-file={}", d.join("pid").display()))
-            // mariadbd works in its data directory: every path is absolute.
-            .args(["ssl-ca=ca.pem", "ssl-cert=server.pem", "ssl-key=server.key", "log-error=error.log"].map(|o| {
-                let (option, file) = o.split_once('=').unwrap();
-                format!("--{option}={}", d.join(file).display())
-            }))
-            .spawn()
-            .expect("mariadbd");
-        TlsServer { dir, child, port }
-    }
-
-    fn ca(&self) -> String {
-        self.dir.path().join("ca.pem").display().to_string()
-    }
-}
-
-impl Drop for TlsServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// MySQL over TLS, against a MariaDB of the test's own with TLS on: `REQUIRED` encrypts, `DISABLED` does not,
 /// `VERIFY_IDENTITY` with the test's CA succeeds on `localhost` and fails on `127.0.0.1`, `VERIFY_CA` needs the CA,
 /// and `--sslmode` wins over the URL; a server without TLS is refused under `REQUIRED` and used in plain text under
@@ -387,7 +330,7 @@ impl Drop for TlsServer {
 fn mysql_tls_modes() {
     // Runs where the MySQL tests run (the server binaries come with the server the tests use).
     let Some(_db) = Db::new(Kind::Mysql, "mysql_tls") else { return };
-    let server = TlsServer::start();
+    let server = OwnMariadb::start(&[], true);
     let p = Project::new();
     p.write("0001_a/up.sql", "CREATE TABLE a (id INTEGER);\n").write("0001_a/down.sql", "DROP TABLE a;\n");
     let url = |host: &str, query: &str| format!("mysql://root@{host}:{}/mysql{query}", server.port);

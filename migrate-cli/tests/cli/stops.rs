@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{Db, Kind, Project};
+use crate::harness::{Db, Kind, OwnMariadb, Project};
 
 /// Polls `db` until a session of its database runs a statement that starts with `start`.
 fn wait_for_statement(db: &Db, start: &str) {
@@ -193,4 +193,44 @@ fn sqlite_a_signal_rolls_back_a_revision_in_one_transaction() {
         Kind::Sqlite,
         "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000000) SELECT count(*) FROM n",
     );
+}
+
+/// A server with `innodb_rollback_on_timeout`: a lock wait timeout (1205) rolls back the revision's whole open
+/// transaction, as a deadlock does. The record says what the server kept (none of the revision's statements), and
+/// resume leaves each in effect once.
+#[test]
+fn mysql_a_lock_wait_timeout_that_rolls_back_the_transaction_leaves_a_true_record() {
+    use ::mysql::prelude::Queryable;
+    // Runs where the MySQL tests run (the server binaries come with the server the tests use).
+    let Some(_db) = Db::new(Kind::Mysql, "rollback_on_timeout") else { return };
+    let server = OwnMariadb::start(&["--innodb-rollback-on-timeout=ON", "--innodb-lock-wait-timeout=1"], false);
+    let url = format!("mysql://root@127.0.0.1:{}/t", server.port);
+    let p = Project::new();
+    p.run(
+        None,
+        &["--database-url", &format!("mysql://root@127.0.0.1:{}/mysql", server.port), "wait", "--timeout", "60"],
+    )
+    .ok();
+    let mut admin = ::mysql::Conn::new(format!("mysql://root@127.0.0.1:{}/mysql", server.port).as_str()).unwrap();
+    admin.query_drop("CREATE DATABASE t").unwrap();
+    let mut other = ::mysql::Conn::new(url.as_str()).unwrap();
+    other.query_drop("CREATE TABLE d (id INT PRIMARY KEY, x INT NOT NULL) ENGINE = InnoDB").unwrap();
+    other.query_drop("INSERT INTO d VALUES (1, 0), (2, 0)").unwrap();
+    p.write(
+        "0001_d/up.sql",
+        "INSERT INTO d VALUES (100, 0);\nUPDATE d SET x = x + 1 WHERE id = 1;\nUPDATE d SET x = x + 1 WHERE id = 2;\n",
+    )
+    .write("0001_d/down.sql", "DELETE FROM d WHERE id >= 100;\n");
+    // Another session holds id 2 for longer than the server lets the revision wait.
+    other.query_drop("START TRANSACTION").unwrap();
+    other.query_drop("UPDATE d SET x = x + 10 WHERE id = 2").unwrap();
+    p.run(None, &["--database-url", &url, "upgrade"]).code(1).complains(&["(1205)"]);
+    other.query_drop("COMMIT").unwrap();
+    let row: Vec<(String, u64)> = other.query("SELECT state, statements_done FROM _migrate_history").unwrap();
+    assert_eq!(row, [("upgrading".to_owned(), 0)], "the server kept none of it");
+    let rows: Vec<u64> = other.query("SELECT id FROM d ORDER BY id").unwrap();
+    assert_eq!(rows, [1, 2], "row 100 was rolled back with the rest");
+    p.run(None, &["--database-url", &url, "resume"]).ok();
+    let all: Vec<(u64, u64)> = other.query("SELECT id, x FROM d ORDER BY id").unwrap();
+    assert_eq!(all, [(1, 1), (2, 11), (100, 0)], "each statement in effect once");
 }
