@@ -13,7 +13,9 @@ use crate::history::RowState;
 use crate::revision::{Direction, RevisionId};
 
 /// Everything that can go wrong planning or applying revisions.
-#[derive(Debug)]
+///
+/// Its `Debug` form is its message, then the database's error and the advice: what `main() -> Result<(), Box<dyn
+/// std::error::Error>>` prints when it returns one, as `anyhow` does (`{:#?}` adds the kind).
 #[non_exhaustive]
 pub enum Error {
     /// The revision folder has problems (run-time scan; at compile time these are compile errors).
@@ -578,6 +580,22 @@ impl fmt::Display for Error {
     }
 }
 
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")?;
+        if let Some(source) = std::error::Error::source(self) {
+            write!(f, "\n\nCaused by:\n    {source}")?;
+        }
+        if let Some(advice) = self.advice() {
+            write!(f, "\n\nNext: {advice}")?;
+        }
+        if f.alternate() {
+            write!(f, "\n\nKind: {}", self.kind().name())?;
+        }
+        Ok(())
+    }
+}
+
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
@@ -591,6 +609,19 @@ impl std::error::Error for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_reads_as_a_message_for_main_to_print() {
+        let err = Error::Database {
+            context: "applying revision 0001 (a)".to_owned(),
+            source: DbError::new("permission denied for schema public").with_code("42501"),
+        };
+        let shown = format!("{err:?}");
+        assert!(shown.starts_with("applying revision 0001 (a)\n\nCaused by:\n    permission denied"), "{shown}");
+        assert!(shown.contains("Next: the role lacks a privilege"), "{shown}");
+        assert!(!shown.contains("Database {"), "no struct dump: {shown}");
+        assert!(format!("{err:#?}").ends_with("Kind: database"));
+    }
 
     #[test]
     fn errors_are_small_and_say_their_source_once() {
