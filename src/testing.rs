@@ -179,14 +179,17 @@ impl Connection {
     /// Runs `sql` (one statement or several), returning nothing.
     ///
     /// # Panics
-    /// If the database refuses it, with its message.
+    /// If the database refuses it, at the caller's line, naming the backend, the statement and the database's
+    /// message and code.
+    #[track_caller]
     pub fn execute(&mut self, sql: &str) {
         let result = match self {
-            Connection::Sqlite(c) => c.execute_batch(sql).map_err(|e| e.to_string()),
+            Connection::Sqlite(c) => c.execute_batch(sql).map_err(|e| migrate_sqlite::db_error(e).to_string()),
             #[cfg(feature = "postgres")]
             Connection::Postgres(c) => c.batch_execute(sql).map_err(|e| postgres::message(&e)),
             #[cfg(feature = "mysql")]
-            Connection::Mysql(c) => ::mysql::prelude::Queryable::query_drop(&mut **c, sql).map_err(|e| e.to_string()),
+            Connection::Mysql(c) => ::mysql::prelude::Queryable::query_drop(&mut **c, sql)
+                .map_err(|e| migrate_mysql::db_error(e).to_string()),
         };
         if let Err(err) = result {
             panic!("{} refused {sql:?}: {err}", self.backend());
@@ -196,22 +199,27 @@ impl Connection {
     /// The rows `sql` returns, each value as text (`None` for NULL), as the database writes it.
     ///
     /// # Panics
-    /// If the database refuses it, with its message.
+    /// As [`Connection::execute`].
+    #[track_caller]
     pub fn rows(&mut self, sql: &str) -> Vec<Vec<Option<String>>> {
         let result = match self {
-            Connection::Sqlite(c) => sqlite::rows(c, sql).map_err(|e| e.to_string()),
+            Connection::Sqlite(c) => sqlite::rows(c, sql).map_err(|e| migrate_sqlite::db_error(e).to_string()),
             #[cfg(feature = "postgres")]
             Connection::Postgres(c) => postgres::rows(c, sql),
             #[cfg(feature = "mysql")]
-            Connection::Mysql(c) => mysql::rows(c, sql).map_err(|e| e.to_string()),
+            Connection::Mysql(c) => mysql::rows(c, sql).map_err(|e| migrate_mysql::db_error(e).to_string()),
         };
-        result.unwrap_or_else(|err| panic!("{} refused {sql:?}: {err}", self.backend()))
+        match result {
+            Ok(rows) => rows,
+            Err(err) => panic!("{} refused {sql:?}: {err}", self.backend()),
+        }
     }
 
     /// The first value of the first row `sql` returns (`None` for NULL or no row).
     ///
     /// # Panics
     /// As [`Connection::rows`].
+    #[track_caller]
     pub fn value(&mut self, sql: &str) -> Option<String> {
         self.rows(sql).into_iter().next().and_then(|row| row.into_iter().next().flatten())
     }
@@ -374,16 +382,19 @@ impl TestDatabase {
     }
 
     /// See [`Connection::execute`].
+    #[track_caller]
     pub fn execute(&mut self, sql: &str) {
         self.conn.execute(sql);
     }
 
     /// See [`Connection::rows`].
+    #[track_caller]
     pub fn rows(&mut self, sql: &str) -> Vec<Vec<Option<String>>> {
         self.conn.rows(sql)
     }
 
     /// See [`Connection::value`].
+    #[track_caller]
     pub fn value(&mut self, sql: &str) -> Option<String> {
         self.conn.value(sql)
     }
@@ -392,8 +403,12 @@ impl TestDatabase {
     ///
     /// # Panics
     /// If the catalog cannot be read.
+    #[track_caller]
     pub fn schema(&mut self) -> Schema {
-        Migrator::new(&[]).snapshot(self).unwrap_or_else(|err| panic!("reading the schema: {err}"))
+        match Migrator::new(&[]).snapshot(self) {
+            Ok(schema) => schema,
+            Err(err) => panic!("reading the schema of the {} test database: {err}", self.backend()),
+        }
     }
 }
 

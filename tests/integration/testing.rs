@@ -54,6 +54,18 @@ fn starts_empty(db: &mut TestDatabase) {
     assert_eq!(trip.checked.len(), 3);
 }
 
+/// A refused statement panics naming the backend, the statement and the database's message and code, the same way
+/// on every backend (MySQL's error once printed as `MySqlError { … }`).
+#[migrate::test]
+fn a_refused_statement_says_which_and_why(db: &mut TestDatabase) {
+    db.execute("CREATE TABLE t (id INTEGER NOT NULL)");
+    let panic = catch_unwind(AssertUnwindSafe(|| db.execute("INSERT INTO t VALUES (NULL)"))).unwrap_err();
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    let backend = db.backend().to_string();
+    assert!(message.starts_with(&format!("{backend} refused \"INSERT INTO t VALUES (NULL)\": ")), "{message}");
+    assert!(!message.contains("Error {") && message.ends_with(')'), "a message and its code: {message}");
+}
+
 #[migrate::test(EXAMPLE)]
 fn returns_a_result(db: &mut TestDatabase) -> Result<(), migrate::Error> {
     EXAMPLE.migrator().downgrade_to(db, "base")?;
