@@ -153,10 +153,16 @@ pub enum InDoubtArg {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create a revision: <UTC timestamp>_<name>/up.sql and down.sql, with templates.
+    /// Create a revision: <UTC timestamp>_<name>/up.sql and down.sql, with templates. Alembic's spelling works too:
+    /// `migrate revision -m "Add users table"` (the message names the folder, add_users_table, and heads up.sql).
+    #[command(visible_alias = "revision")]
     New {
         /// The revision's name (the folder is <version>_<name>).
-        name: String,
+        #[arg(required_unless_present = "message")]
+        name: Option<String>,
+        /// What the revision does, in words: its name is made from it, and it is the first line of up.sql.
+        #[arg(short, long, conflicts_with = "name")]
+        message: Option<String>,
         /// Number the revision after the newest (0001, 0002, ...) instead of a UTC timestamp.
         #[arg(long)]
         sequential: bool,

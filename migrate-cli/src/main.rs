@@ -76,8 +76,12 @@ fn dispatch(ctx: &mut Context, command: Command) -> Result<Exit, Failure> {
                 .map_err(|err| Failure::new(format!("making the manual page: {err}"), None))?;
             print_raw(&text, "the manual page")
         }
-        Command::New { name, sequential, no_transaction, dry_run } => {
-            new::new(ctx, &name, sequential, no_transaction, dry_run)
+        Command::New { name, message, sequential, no_transaction, dry_run } => {
+            let what = match (name, message) {
+                (Some(name), _) => new::Named::Name(name),
+                (None, message) => new::Named::Message(message.unwrap_or_default()),
+            };
+            new::new(ctx, &what, sequential, no_transaction, dry_run)
         }
         Command::Upgrade { target, run, out_of_order } => {
             let flags = RunFlags { out_of_order, single_transaction: run.single_transaction };

@@ -34,14 +34,39 @@ fn next_version(existing: &[String], sequential: bool) -> Result<String, Failure
 ///
 /// # Errors
 /// A name that cannot make a folder name, a version that would not be the newest, or a file system error.
+/// How a new revision is named: as given, or from a message (Alembic's `-m`).
+pub enum Named {
+    /// The name as given.
+    Name(String),
+    /// A sentence: the name is made from it (`Add users table` → `add_users_table`), and it heads `up.sql`.
+    Message(String),
+}
+
+/// `Add users table!` → `add_users_table`: lower case, every run of other characters one `_`.
+fn name_from(message: &str) -> String {
+    let mut name = String::new();
+    for c in message.trim().chars() {
+        if c.is_alphanumeric() {
+            name.extend(c.to_lowercase());
+        } else if !name.is_empty() && !name.ends_with('_') {
+            name.push('_');
+        }
+    }
+    name.trim_end_matches('_').to_owned()
+}
+
 pub fn new(
     ctx: &mut Context,
-    name: &str,
+    named: &Named,
     sequential: bool,
     no_transaction: bool,
     dry_run: bool,
 ) -> Result<Exit, Failure> {
-    let name = name.trim();
+    let (name, message) = match named {
+        Named::Name(name) => (name.trim().to_owned(), None),
+        Named::Message(message) => (name_from(message), Some(message.trim())),
+    };
+    let name = name.as_str();
     if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
         return Err(Failure::usage(
             format!("`{name}` cannot be a revision name: it becomes part of a folder name"),
@@ -72,7 +97,13 @@ pub fn new(
     if path.exists() {
         return Err(Failure::new(format!("{} already exists", path.display()), None));
     }
-    let files = [("up.sql", up_template(no_transaction)), ("down.sql", down_template(no_transaction))];
+    let mut up = up_template(no_transaction);
+    if let Some(message) = message {
+        // After the directive, which stays the first line.
+        let at = if no_transaction { up.find('\n').map_or(0, |n| n + 1) } else { 0 };
+        up.insert_str(at, &format!("-- {}\n", message.replace('\n', " ")));
+    }
+    let files = [("up.sql", up), ("down.sql", down_template(no_transaction))];
     if !dry_run {
         write(&path, &files).map_err(|err| Failure::new(format!("cannot create {}: {err}", path.display()), None))?;
     }
@@ -135,6 +166,14 @@ mod tests {
         assert_eq!(next_version(&["0001".into(), "0009".into()], true).unwrap(), "0010");
         assert_eq!(next_version(&["000001".into()], true).unwrap(), "000002");
         assert!(next_version(&["20240114171611".into()], true).is_err());
+    }
+
+    #[test]
+    fn a_message_names_the_revision() {
+        assert_eq!(name_from("Add users table"), "add_users_table");
+        assert_eq!(name_from("  Add e-mail (unique)!  "), "add_e_mail_unique");
+        assert_eq!(name_from("Ändra tabell"), "ändra_tabell");
+        assert_eq!(name_from("!!!"), "");
     }
 
     #[test]

@@ -24,6 +24,15 @@ fn new_names_revisions_by_utc_time_or_sequence() {
     let up = std::fs::read_to_string(q.migrations().join("0001_first/up.sql")).unwrap();
     assert!(up.starts_with("-- migrate:no-transaction\n"), "{up}");
     q.run(None, &["new", "second", "--sequential"]).ok().says(&["migrations/0002_second/up.sql"]);
+    // Alembic's spelling: the message names the revision and heads up.sql, after the directive.
+    q.run(None, &["revision", "-m", "Add users table", "--sequential", "--no-transaction"])
+        .ok()
+        .says(&["migrations/0003_add_users_table/up.sql"]);
+    let up = std::fs::read_to_string(q.migrations().join("0003_add_users_table/up.sql")).unwrap();
+    assert!(up.starts_with("-- migrate:no-transaction\n-- Add users table\n-- Write the SQL"), "{up}");
+    // Left as written, it is still a template, which the checks refuse, not a deliberate no-op.
+    q.run(None, &["verify"]).code(4).says(&["0003_add_users_table/up.sql: has no statement"]);
+    q.run(None, &["new", "-m", "x", "named"]).code(2);
 }
 
 #[test]
@@ -90,6 +99,8 @@ fn a_missing_sqlite_file_is_read_as_empty_and_created_only_by_writing_commands()
     assert!(!p.path().join("state/app.db").exists());
     p.run(None, &["--database-url", url, "upgrade", "+3"]).ok();
     assert!(p.path().join("state/app.db").exists());
+    // The runners' lock file goes when the run ends: nothing beside the database in `git status`.
+    assert!(!p.path().join("state/app.db-migrate-lock").exists());
     p.run(None, &["--database-url", "sqlite:nowhere/app.db", "upgrade"])
         .code(1)
         .complains(&["the folder nowhere does not exist"]);

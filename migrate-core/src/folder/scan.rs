@@ -290,11 +290,12 @@ fn comment_lines(text: &str) -> Vec<&str> {
         .collect()
 }
 
-/// `true` if `text` is a template as `migrate new` or `diesel migration generate` wrote it, untouched.
+/// `true` if `text` is a template as `migrate new` or `diesel migration generate` wrote it, untouched (`migrate
+/// revision -m "…"` heads it with the message).
 fn is_template(text: &str) -> bool {
     let lines = comment_lines(text);
-    [UP_TEMPLATE, DOWN_TEMPLATE].iter().any(|t| comment_lines(t) == lines)
-        || DIESEL_TEMPLATES.iter().any(|t| lines == [*t])
+    let ours = |lines: &[&str]| [UP_TEMPLATE, DOWN_TEMPLATE].iter().any(|t| comment_lines(t) == lines);
+    ours(&lines) || lines.len() > 1 && ours(&lines[1..]) || DIESEL_TEMPLATES.iter().any(|t| lines == [*t])
 }
 
 fn has_comment(text: &str) -> bool {

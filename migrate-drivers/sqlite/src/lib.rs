@@ -4,8 +4,9 @@
 //! database file it is joined by an advisory lock on a file beside it (`<database>-migrate-lock`), held for the whole
 //! run, so a runner that starts while another is between revisions, or running a `no-transaction` revision outside
 //! the write transaction, waits for it instead of finding its revision half done. The operating system lets that
-//! lock go when its process dies. Each revision commits with its history row; since SQLite cannot commit and keep its write lock, the driver takes the
-//! lock again at once and reports, through `PRAGMA data_version`, whether another connection wrote in the gap, so the
+//! lock go when its process dies; a run that ends removes the file (on Unix), still holding its lock, and a runner
+//! that then gets the lock on the removed file takes the one at the path instead. Each revision commits with its
+//! history row; since SQLite cannot commit and keep its write lock, the driver takes the lock again at once and reports, through `PRAGMA data_version`, whether another connection wrote in the gap, so the
 //! runner re-reads the history before going on. A `no-transaction` revision runs outside the lock transaction,
 //! statement by statement, behind a history row marked dirty.
 //!
@@ -43,8 +44,8 @@ pub struct Sqlite<'c> {
     saved_busy_timeout: Option<i64>,
     /// The bound history table's statements.
     queries: Queries,
-    /// The runners' lock file, locked, while the lock is held.
-    runner_lock: Option<File>,
+    /// The runners' lock file and its path, locked, while the lock is held.
+    runner_lock: Option<(File, String)>,
 }
 
 /// The history statements for one table, formatted once.
@@ -108,38 +109,55 @@ impl<'c> Sqlite<'c> {
     /// `Ok(None)` for a database without a file (in memory, temporary), which no other process can reach, and for a
     /// file whose directory cannot take the lock file (logged; the write lock still keeps runners apart, but one
     /// may then find another's `no-transaction` revision in progress).
-    fn lock_runners(&self, wait: Duration) -> Result<Option<File>, LockFailure> {
+    fn lock_runners(&self, wait: Duration) -> Result<Option<(File, String)>, LockFailure> {
         let Some(path) = self.conn.path().filter(|p| !p.is_empty()) else { return Ok(None) };
         let lock_path = format!("{path}-migrate-lock");
-        let mut file = match OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&lock_path) {
-            Ok(file) => file,
-            Err(err) => {
-                log::warn!("cannot open the runners' lock file {lock_path}: {err}; relying on the write lock alone");
-                return Ok(None);
+        let deadline = Instant::now() + wait;
+        loop {
+            let mut file = match OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&lock_path)
+            {
+                Ok(file) => file,
+                Err(err) => {
+                    log::warn!(
+                        "cannot open the runners' lock file {lock_path}: {err}; relying on the write lock alone"
+                    );
+                    return Ok(None);
+                }
+            };
+            let attempt = |file: &mut File| match file.try_lock() {
+                Ok(()) => Ok(true),
+                Err(TryLockError::WouldBlock) => Ok(false),
+                Err(TryLockError::Error(err)) => Err(DbError::new(format!("locking {lock_path}: {err}"))),
+            };
+            let holder = |file: &mut File| {
+                let mut text = String::new();
+                let read = file.rewind().and_then(|()| file.read_to_string(&mut text));
+                let who = text.trim();
+                Some(match read {
+                    Ok(_) if !who.is_empty() => {
+                        format!("another runner of this database ({who}; lock file {lock_path})")
+                    }
+                    _ => format!("another runner of this database (lock file {lock_path})"),
+                })
+            };
+            lock::poll(deadline.saturating_duration_since(Instant::now()), &mut file, attempt, holder)?;
+            if !is_at(&file, &lock_path) {
+                // The runner before this one removed it as it finished (and another may have made a new one): the
+                // lock that counts is the one on the file at the path now.
+                if Instant::now() >= deadline {
+                    let holder = Some(format!("another runner of this database (lock file {lock_path})"));
+                    return Err(LockFailure::Timeout { holder });
+                }
+                continue;
             }
-        };
-        let attempt = |file: &mut File| match file.try_lock() {
-            Ok(()) => Ok(true),
-            Err(TryLockError::WouldBlock) => Ok(false),
-            Err(TryLockError::Error(err)) => Err(DbError::new(format!("locking {lock_path}: {err}"))),
-        };
-        let holder = |file: &mut File| {
-            let mut text = String::new();
-            let read = file.rewind().and_then(|()| file.read_to_string(&mut text));
-            let who = text.trim();
-            Some(match read {
-                Ok(_) if !who.is_empty() => format!("another runner of this database ({who}; lock file {lock_path})"),
-                _ => format!("another runner of this database (lock file {lock_path})"),
-            })
-        };
-        lock::poll(wait, &mut file, attempt, holder)?;
-        // Who holds it, for the message of a runner that waits; the lock itself is what counts.
-        let who = format!("process {} since {}", std::process::id(), history::now_utc());
-        let noted = file.set_len(0).and_then(|()| file.rewind()).and_then(|()| file.write_all(who.as_bytes()));
-        if let Err(err) = noted {
-            log::info!("could not note the lock holder in {lock_path}: {err}");
+            // Who holds it, for the message of a runner that waits; the lock itself is what counts.
+            let who = format!("process {} since {}", std::process::id(), history::now_utc());
+            let noted = file.set_len(0).and_then(|()| file.rewind()).and_then(|()| file.write_all(who.as_bytes()));
+            if let Err(err) = noted {
+                log::info!("could not note the lock holder in {lock_path}: {err}");
+            }
+            return Ok(Some((file, lock_path)));
         }
-        Ok(Some(file))
     }
 
     fn data_version(&self) -> Result<i64, DbError> {
@@ -162,6 +180,22 @@ impl<'c> Sqlite<'c> {
             Ok(Continuity::Interrupted)
         }
     }
+}
+
+/// Whether `file` is the file at `path` now (not one removed from it since it was opened).
+#[cfg(unix)]
+fn is_at(file: &File, path: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(open), Ok(there)) => open.dev() == there.dev() && open.ino() == there.ino(),
+        _ => false,
+    }
+}
+
+/// Elsewhere the lock file is never removed, so the file opened is the one at the path.
+#[cfg(not(unix))]
+fn is_at(_: &File, _: &str) -> bool {
+    true
 }
 
 fn is_busy(err: &rusqlite::Error) -> bool {
@@ -350,7 +384,15 @@ impl Driver for Sqlite<'_> {
             result = self.conn.execute_batch("ROLLBACK").map_err(db_error);
         }
         self.locked = false;
-        if let Some(file) = self.runner_lock.take() {
+        if let Some((file, path)) = self.runner_lock.take() {
+            // Removed while still locked, so no file is left beside the database: a runner waiting on it finds,
+            // once it has it, that it is no longer the file at the path, and takes the one there (see
+            // `lock_runners`). Where a file cannot be told from another (not Unix), it stays.
+            if cfg!(unix) {
+                if let Err(err) = std::fs::remove_file(&path) {
+                    log::info!("could not remove the runners' lock file {path}: {err}");
+                }
+            }
             // Closing the file lets the lock go too; unlocking first says so when it fails.
             if let Err(err) = file.unlock() {
                 log::warn!("releasing the runners' lock file: {err}");
