@@ -49,6 +49,17 @@ pub use migrate_postgres as postgres;
 #[cfg(feature = "sqlite")]
 pub use migrate_sqlite as sqlite;
 
+/// The database client crates this crate is built with, for each backend feature that is on: use them from here
+/// (`migrate::client::rusqlite::Connection`) and no version in your `Cargo.toml` has to match this crate's.
+pub mod client {
+    #[cfg(feature = "mysql")]
+    pub use ::mysql;
+    #[cfg(feature = "postgres")]
+    pub use ::postgres;
+    #[cfg(feature = "sqlite")]
+    pub use ::rusqlite;
+}
+
 #[cfg(feature = "testing")]
 pub mod testing;
 

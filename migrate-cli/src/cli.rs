@@ -153,6 +153,10 @@ pub enum InDoubtArg {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start a project (Alembic's `init`): the revision folder, a migrate.toml with every option commented out, and
+    /// the lines to add to the application (Cargo.toml, build.rs, the call at start-up). Changes nothing that is
+    /// there already.
+    Init,
     /// Create a revision: <UTC timestamp>_<name>/up.sql and down.sql, with templates. Alembic's spelling works too:
     /// `migrate revision -m "Add users table"` (the message names the folder, add_users_table, and heads up.sql).
     #[command(visible_alias = "revision")]

@@ -63,6 +63,7 @@ fn print_raw(text: &[u8], what: &str) -> Result<Exit, Failure> {
 
 fn dispatch(ctx: &mut Context, command: Command) -> Result<Exit, Failure> {
     match command {
+        Command::Init => new::init(ctx),
         Command::Completions { shell } => {
             let mut text = Vec::new();
             clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "migrate", &mut text);

@@ -1,4 +1,5 @@
-//! `migrate new <name>`: a revision folder with `up.sql` and `down.sql` templates that say what goes where.
+//! `migrate new <name>` (or `revision -m`): a revision folder with `up.sql` and `down.sql` templates that say what
+//! goes where; `migrate init`: the folder, a commented `migrate.toml` and the lines to add to the application.
 
 use std::path::Path;
 
@@ -130,6 +131,64 @@ pub fn new(
     Ok(Exit::Done)
 }
 
+/// The `migrate.toml` that `migrate init` writes: every option, commented out, with its default.
+const CONFIG_TEMPLATE: &str =
+    "# migrate.toml: the command line's options for this project. A flag wins over an environment
+# variable, which wins over this file; `migrate config` shows every value and where it came from.
+
+# database_url = \"sqlite:app.db\"       # or postgres://user@host/db, mysql://user@host/db (prefer DATABASE_URL)
+# dir = \"migrations\"                   # the revision folder, relative to this file
+# history_table = \"_migrate_history\"
+# history_schema = \"app\"               # PostgreSQL schema or MySQL database of the history table
+# lock_wait = 60                        # seconds to wait for the migration lock
+# allow_empty_down = false              # run placeholder down files as no-ops, as migrations!(…, allow_empty_down)
+# init_sql = [\"SET lock_timeout = '5s'\"]
+";
+
+/// `init`: the revision folder, a commented `migrate.toml`, and what to add to the application; nothing that is there
+/// already is changed.
+///
+/// # Errors
+/// A file system error.
+pub fn init(ctx: &mut Context) -> Result<Exit, Failure> {
+    let dir = ctx.global.dir.clone();
+    let config = std::path::PathBuf::from(crate::config::FILE);
+    let made_dir = !dir.exists();
+    if made_dir {
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Failure::new(format!("cannot create {}: {e}", dir.display()), None))?;
+    }
+    let made_config = !config.exists();
+    if made_config {
+        std::fs::write(&config, CONFIG_TEMPLATE)
+            .map_err(|e| Failure::new(format!("cannot write {}: {e}", config.display()), None))?;
+    }
+    let folder = dir.display().to_string();
+    if ctx.out.is_json() {
+        ctx.out.json(&json!({
+            "command": "init",
+            "folder": folder,
+            "folder_created": made_dir,
+            "config": config,
+            "config_created": made_config,
+        }));
+        return Ok(Exit::Done);
+    }
+    let said = |made: bool| if made { "created" } else { "kept (already there)" };
+    ctx.out.line(&format!("{} {folder}/", said(made_dir)));
+    ctx.out.line(&format!("{} {}", said(made_config), config.display()));
+    ctx.out.line(&format!(
+        "\nnext, in the application:\n\
+         \x20 Cargo.toml   [dependencies] migrate = {{ path = \"…/migrate\" }}\n\
+         \x20              [build-dependencies] migrate-core = {{ path = \"…/migrate/migrate-core\" }}\n\
+         \x20 build.rs     fn main() {{ migrate_core::build::watch(\"{folder}\"); }}\n\
+         \x20 at start-up  static MIGRATIONS: migrate::Migrations = migrate::migrations!(\"{folder}\");\n\
+         \x20              MIGRATIONS.upgrade(&mut conn)?;\n\
+         then: migrate revision -m \"Create users table\""
+    ));
+    Ok(Exit::Done)
+}
+
 /// Waits for, and holds while the returned file is open, an exclusive lock on a file named after `dir` in the
 /// temporary directory: nothing is added to the project.
 fn take_turn(dir: &Path) -> Result<std::fs::File, Failure> {
@@ -166,6 +225,18 @@ mod tests {
         assert_eq!(next_version(&["0001".into(), "0009".into()], true).unwrap(), "0010");
         assert_eq!(next_version(&["000001".into()], true).unwrap(), "000002");
         assert!(next_version(&["20240114171611".into()], true).is_err());
+    }
+
+    #[test]
+    fn the_config_template_names_real_keys() {
+        let keys: Vec<&str> = CONFIG_TEMPLATE
+            .lines()
+            .filter_map(|l| l.strip_prefix("# ")?.split_once(" = ").map(|(key, _)| key))
+            .collect();
+        assert!(keys.len() >= 7, "{keys:?}");
+        for key in keys {
+            assert!(crate::config::KEYS.iter().any(|(k, _)| *k == key), "`{key}` is not a migrate.toml key");
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod locking;
 mod mysql;
 mod postgres;
 mod privileges;
+mod readme;
 mod scenarios;
 mod schema;
 mod splitting;

@@ -400,3 +400,23 @@ fn configuration_file_and_variables() {
     std::fs::write(sub.join("migrate.toml"), "lock_wiat = 3\n").unwrap();
     in_sub(&["status"], &[]).code(2).complains(&["migrate.toml: unknown key `lock_wiat`", "lock_wait"]);
 }
+
+/// `migrate init`, Alembic's first command: the folder and a commented migrate.toml that reads as the defaults, the
+/// lines to add to the application, and nothing changed the second time.
+#[test]
+fn init_starts_a_project() {
+    let p = Project::new();
+    std::fs::remove_dir_all(p.migrations()).ok();
+    p.run(None, &["init"]).ok().says(&[
+        "created migrations/",
+        "created migrate.toml",
+        "build.rs     fn main() { migrate_core::build::watch(\"migrations\"); }",
+        "migrate revision -m",
+    ]);
+    assert!(p.migrations().is_dir());
+    let toml = std::fs::read_to_string(p.path().join("migrate.toml")).unwrap();
+    assert!(toml.lines().all(|l| l.is_empty() || l.starts_with('#')), "every option commented out:\n{toml}");
+    p.run(None, &["config"]).ok().says(&["lock_wait", "60 s", "default"]);
+    p.run(None, &["init"]).ok().says(&["kept (already there) migrations/", "kept (already there) migrate.toml"]);
+    p.run(None, &["revision", "-m", "Create users table"]).ok().says(&["_create_users_table/up.sql"]);
+}
