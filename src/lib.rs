@@ -1,22 +1,46 @@
 //! Schema migrations as a folder of plain SQL revisions, checked at compile time and applied under a real lock.
 //!
+//! Three things to add to an application:
+//!
+//! ```toml
+//! # Cargo.toml (used by path for now: `migrate` on crates.io is an unrelated tool)
+//! [dependencies]
+//! migrate = { path = "/path/to/migrate" }   # features: sqlite (default), postgres, mysql, testing
+//!
+//! [build-dependencies]
+//! migrate-core = { path = "/path/to/migrate/migrate-core" }
 //! ```
-//! // A folder of `<version>_<name>/up.sql` + `down.sql` revisions, embedded and checked at compile time.
+//!
+//! ```no_run
+//! // build.rs: rebuild when a revision folder is added (editing a file already rebuilds)
+//! fn main() {
+//!     migrate_core::build::watch("migrations");
+//! }
+//! ```
+//!
+//! ```
+//! // At start-up: the folder of `<version>_<name>/up.sql` + `down.sql` revisions, embedded and checked at compile
+//! // time (this example embeds the repository's `examples/migrations`; yours is `"migrations"`), applied in one
+//! // blocking call under the migration lock.
 //! static MIGRATIONS: migrate::Migrations = migrate::migrations!("examples/migrations");
 //!
-//! let mut conn = rusqlite::Connection::open_in_memory()?;
-//! let report = MIGRATIONS.upgrade(&mut conn)?; // one blocking call at start-up
+//! let mut conn = migrate::client::rusqlite::Connection::open_in_memory()?;
+//! let report = MIGRATIONS.upgrade(&mut conn)?;
 //! assert_eq!(report.steps.len(), MIGRATIONS.revisions().len());
 //! assert!(MIGRATIONS.upgrade(&mut conn)?.is_empty()); // the second time, nothing is pending
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! The client crates come re-exported from [`client`] (`rusqlite`, and `postgres` and `mysql` with their
+//! features), so no version has to match. The `migrate` command line (`cargo install --locked --path migrate-cli`)
+//! runs the same folder with Alembic's commands: `init`, `revision -m`, `upgrade`, `downgrade`, `status`, ….
 //!
 //! The item form also generates one constant per revision, so a target is checked by the compiler:
 //!
 //! ```
 //! migrate::migrations!(mod schema = "examples/migrations");
 //!
-//! let mut conn = rusqlite::Connection::open_in_memory()?;
+//! let mut conn = migrate::client::rusqlite::Connection::open_in_memory()?;
 //! schema::MIGRATIONS.migrator().upgrade_to(&mut conn, schema::ADD_EMAIL)?;
 //! schema::MIGRATIONS.migrator().downgrade_to(&mut conn, schema::CREATE_USERS)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -25,7 +49,8 @@
 //! Features: `sqlite` (default) implements [`Database`] for `rusqlite::Connection`; `bundled-sqlite` (default)
 //! compiles SQLite from source; `postgres` for `postgres::Client`; `mysql` for `mysql::Conn` (MySQL and MariaDB);
 //! `testing` (for dev-dependencies) adds `migrate::testing`: a fresh database per test on each backend, migrated
-//! from a template, and the `#[migrate::test]` attribute that runs one test body on all three.
+//! from a template, and the `#[migrate::test]` attribute that runs one test body on all three. docs.rs documents
+//! them all.
 
 use std::time::Duration;
 
