@@ -11,7 +11,7 @@
 //! migrate-core = { path = "/path/to/migrate/migrate-core" }
 //! ```
 //!
-//! ```no_run
+//! ```ignore
 //! // build.rs: rebuild when a revision folder is added (editing a file already rebuilds)
 //! fn main() {
 //!     migrate_core::build::watch("migrations");
