@@ -1,4 +1,4 @@
-//! Prints the performance figures the README quotes, each comparison side by side in one run, rounds alternating
+//! Prints the performance figures docs/performance.md quotes, each comparison side by side in one run, rounds alternating
 //! which side goes first:
 //!
 //! 1. On SQLite (a file), and on PostgreSQL and MySQL when `MIGRATE_TEST_POSTGRES_URL` / `MIGRATE_TEST_MYSQL_URL` are

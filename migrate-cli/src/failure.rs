@@ -4,7 +4,7 @@ use migrate_core::error::refusal_advice;
 use migrate_core::{Direction, Error, ErrorKind, FailureOutcome, MigrationFailure, RedoRefusal, RowState, StopPoint};
 use serde_json::{json, Value};
 
-/// The exit codes, documented in `migrate --help` and the README.
+/// The exit codes, documented in `migrate --help` and docs/command-line.md.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
     /// Done, or nothing to report.

@@ -2,7 +2,7 @@
 //!
 //! The folder is read at run time by the same scanner the `migrations!()` macro uses at compile time, and applied
 //! through the same planner, runner and drivers, so the command line and an application that embeds the folder
-//! can never disagree about it. See `migrate --help` and the README for every command, its output and exit codes.
+//! can never disagree about it. See `migrate --help` and docs/command-line.md for every command, its output and exit codes.
 
 mod apply;
 mod cli;

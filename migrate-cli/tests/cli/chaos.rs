@@ -10,7 +10,7 @@
 //! On MySQL, `MIGRATE_CHAOS_MYISAM` kill trials run with the log table in MyISAM, and `MIGRATE_CHAOS_DEADLOCKS`
 //! trials make InnoDB pick a revision of data statements as a deadlock victim.
 //!
-//! A few trials run with the tests. The long run (the figures in the README) is:
+//! A few trials run with the tests. The long run (CONTRIBUTING.md) is:
 //!
 //! `MIGRATE_CHAOS_BIN=<path>` runs the trials with another build of `migrate` (an earlier version, to compare).
 //!
