@@ -534,6 +534,9 @@ impl Driver for Postgres<'_> {
             return Ok(None);
         };
         let Ok(pid) = pid.parse::<i32>() else { return Ok(None) };
+        // Inside a transaction (the transaction-scoped lock) the activity view is a snapshot taken at its first
+        // read, which may be older than the session asked about: a live runner would pass for gone.
+        self.batch("SELECT pg_catalog.pg_stat_clear_snapshot()")?;
         let sql = format!(
             "SELECT count(*)::text FROM pg_catalog.pg_stat_activity WHERE pid = {pid} AND \
              to_char(backend_start, 'YYYYMMDDHH24MISSUS') = {}",
