@@ -107,6 +107,7 @@ impl Progress {
 
 impl Observer for Progress {
     fn step_started(&mut self, step: &Step<'_>, index: usize, total: usize) {
+        crate::stop::started();
         let (doing, _) = verb(step.action);
         let label = format!("[{}/{total}] {doing} {}", index + 1, step.revision);
         self.with(|cur| {
@@ -116,6 +117,7 @@ impl Observer for Progress {
     }
 
     fn statement_started(&mut self, _step: &Step<'_>, index: usize, total: usize) {
+        crate::stop::started();
         self.with(|cur| cur.statement = Some((index, total)));
     }
 

@@ -94,8 +94,8 @@ pub fn resume(ctx: &mut Context, dry_run: bool, in_doubt: Option<InDoubtArg>) ->
     }
     let running = crate::stop::Running::start();
     let report = match answer {
-        Some(answer) => migrator.resume_with(&mut *driver, &mut (), answer)?,
-        None => migrator.resume(&mut *driver, &mut ())?,
+        Some(answer) => migrator.resume_with(&mut *driver, &mut crate::stop::Started, answer)?,
+        None => migrator.resume(&mut *driver, &mut crate::stop::Started)?,
     };
     drop(running);
     if ctx.out.is_json() {

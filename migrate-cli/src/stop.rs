@@ -4,8 +4,8 @@
 //! ([`migrate_core::Cancel`]): a revision in one transaction commits (or a single-transaction run rolls back whole),
 //! one run statement by statement stops after the statement that is running, its record complete, and the lock is
 //! released. The command then says where it stopped and exits 130 (SIGINT) or 143 (SIGTERM). A second signal stops
-//! at once, as a kill does: the database rolls back what was not committed and the record stays true. Outside a run
-//! the first signal stops at once.
+//! at once, as a kill does: the database rolls back what was not committed and the record stays true. Outside a run,
+//! and before its first step starts (while it waits for the lock), the first signal stops at once.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
@@ -17,6 +17,27 @@ use crate::failure::Exit;
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 /// Whether a command is running revisions now.
 static RUNNING: AtomicBool = AtomicBool::new(false);
+/// Whether a step of the run has started: before one has (while waiting for the lock, planning), a stop asked for
+/// stops at once, as nothing is under way.
+static STARTED: AtomicBool = AtomicBool::new(false);
+
+/// A step (or one of its statements) is starting: from now a stop waits for a safe point.
+pub fn started() {
+    STARTED.store(true, Ordering::SeqCst);
+}
+
+/// An observer that only marks the run as started, for commands that print no progress (`resume`).
+pub struct Started;
+
+impl migrate_core::Observer for Started {
+    fn step_started(&mut self, _: &migrate_core::Step<'_>, _: usize, _: usize) {
+        started();
+    }
+
+    fn statement_started(&mut self, _: &migrate_core::Step<'_>, _: usize, _: usize) {
+        started();
+    }
+}
 
 /// Listens for SIGINT and SIGTERM on a thread of its own; the handle it returns is cancelled by the first one that
 /// arrives while revisions run. Where the signals cannot be listened for, the handle is never cancelled (and the
@@ -33,7 +54,8 @@ pub fn install() -> Cancel {
                     for signal in signals.forever() {
                         let name = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
                         let first = SIGNAL.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst).is_ok();
-                        if !first || !RUNNING.load(Ordering::SeqCst) {
+                        let under_way = RUNNING.load(Ordering::SeqCst) && STARTED.load(Ordering::SeqCst);
+                        if !first || !under_way {
                             if first {
                                 eprintln!("migrate: {name}: stopping");
                             } else {

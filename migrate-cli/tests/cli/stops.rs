@@ -234,3 +234,25 @@ fn mysql_a_lock_wait_timeout_that_rolls_back_the_transaction_leaves_a_true_recor
     let all: Vec<(u64, u64)> = other.query("SELECT id, x FROM d ORDER BY id").unwrap();
     assert_eq!(all, [(1, 1), (2, 11), (100, 0)], "each statement in effect once");
 }
+
+/// A signal while `migrate` waits for the lock (nothing under way yet) stops it at once, not when the lock comes.
+#[test]
+fn postgres_a_signal_while_waiting_for_the_lock_stops_at_once() {
+    let Some(db) = Db::new(Kind::Postgres, "stops_waiting") else { return };
+    let p = Project::new();
+    p.write("0001_a/up.sql", "-- migrate:no-transaction\nSELECT pg_sleep(3.7);\n")
+        .write("0001_a/down.sql", "SELECT 1;");
+    let holder = upgrading(&p, &db);
+    wait_for_activity(&db, "pg_sleep(3.7)");
+    let waiter = upgrading(&p, &db);
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    signal(waiter.id(), "TERM");
+    let out = waiter.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(2), "at once: {:?}", started.elapsed());
+    assert!(stderr.contains("SIGTERM: stopping\n"), "{stderr}");
+    assert!(holder.wait_with_output().unwrap().status.success(), "the runner holding the lock goes on");
+    assert_eq!(db.versions(), ["0001"]);
+}
