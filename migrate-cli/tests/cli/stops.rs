@@ -5,18 +5,6 @@ use std::time::{Duration, Instant};
 
 use crate::harness::{Db, Kind, OwnMariadb, Project};
 
-/// Polls `db` until a session of its database runs a statement that starts with `start`.
-fn wait_for_statement(db: &Db, start: &str) {
-    let sql = format!(
-        "SELECT CAST(count(*) AS CHAR) FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE '{start}%'"
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while db.query(&sql)[0][0].as_deref() == Some("0") {
-        assert!(Instant::now() < deadline, "no session ran {start}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// MySQL: an INSERT into a MyISAM table takes effect at once. Before, its progress write waited for the next commit,
 /// so a kill -9 during the next statement left the row a statement behind and `resume` inserted the row again. Now
 /// the statement runs alone behind its intent, and its write commits with it: `resume` goes on after it.
@@ -28,15 +16,11 @@ fn mysql_a_kill_after_a_myisam_statement_leaves_a_true_record() {
     p.write("0001_fill/up.sql", "INSERT INTO m VALUES (1);\nDO SLEEP(3);\nINSERT INTO m VALUES (2);\n")
         .write("0001_fill/down.sql", "DELETE FROM m;\n");
     let mut child = p.command(Some(&db), &["upgrade"]).spawn().unwrap();
-    wait_for_statement(&db, "DO SLEEP");
+    wait_for_activity(&db, "DO SLEEP");
     child.kill().unwrap();
     child.wait().unwrap();
     // The server ends the dead client's statement on its own: wait until it has.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while db.query("SELECT CAST(count(*) AS CHAR) FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE 'DO SLEEP%'")[0][0].as_deref() != Some("0") {
-        assert!(Instant::now() < deadline, "the killed client's statement never ended");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until_ended(&db, "DO SLEEP");
     let row = db.history();
     assert_eq!(row[0][6].as_deref(), Some("1"), "the INSERT is recorded done: {row:?}");
     p.run(Some(&db), &["resume"]).ok();
@@ -58,10 +42,10 @@ fn signal(pid: u32, signal: &str) {
     assert!(sent.success(), "kill -{signal} {pid}");
 }
 
-/// Polls until a session of the test's schema or database runs a statement that starts with `start`.
-fn wait_for_activity(db: &Db, start: &str) {
+/// How many sessions of the test's schema or database run a statement that starts with `start` (on PostgreSQL,
+/// holds it anywhere: the statement rides in a batch of the revision's).
+fn running(db: &Db, start: &str) -> usize {
     let sql = match db.kind {
-        // The statement rides in a batch of the revision's: found anywhere in it.
         Kind::Postgres => format!(
             "SELECT count(*)::text FROM pg_stat_activity WHERE query LIKE '%{start}%' AND pid <> pg_backend_pid()"
         ),
@@ -70,11 +54,26 @@ fn wait_for_activity(db: &Db, start: &str) {
              '{start}%'"
         ),
     };
+    db.query(&sql)[0][0].as_deref().and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+/// Polls until `running` says `done`, for 30 s at most.
+fn wait(db: &Db, start: &str, done: impl Fn(usize) -> bool, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while db.query(&sql)[0][0].as_deref() == Some("0") {
-        assert!(Instant::now() < deadline, "no session ran {start}");
+    while !done(running(db, start)) {
+        assert!(Instant::now() < deadline, "{what}: {start}");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Polls until a session runs `start`.
+fn wait_for_activity(db: &Db, start: &str) {
+    wait(db, start, |n| n > 0, "no session ran");
+}
+
+/// Polls until no session runs `start` (the server ends a dead client's statement on its own time).
+fn wait_until_ended(db: &Db, start: &str) {
+    wait(db, start, |n| n == 0, "the server kept running");
 }
 
 /// SIGTERM (what `docker stop` and Kubernetes send) while a revision runs statement by statement: the statement
@@ -139,16 +138,7 @@ fn postgres_a_second_signal_stops_at_once() {
     assert!(stderr.contains("SIGINT again: stopping at once"), "{stderr}");
     // The server finishes the statement and its write, sent in one message, or neither: the row says which, and
     // nothing after it ran.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while db.query(
-        "SELECT count(*)::text FROM pg_stat_activity WHERE query LIKE '%pg_sleep(5.5)%' AND pid <> pg_backend_pid()",
-    )[0][0]
-        .as_deref()
-        != Some("0")
-    {
-        assert!(Instant::now() < deadline, "the server kept the statement");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until_ended(&db, "pg_sleep(5.5)");
     let row = &db.history()[0];
     assert_eq!(row[5].as_deref(), Some("upgrading"), "{row:?}");
     assert!(!db.tables().contains(&"a".to_owned()), "nothing after it ran");
