@@ -596,15 +596,19 @@ impl Driver for Mysql<'_> {
     /// a word: a name in a string or a comment only costs a write) takes effect at once. DDL that names an engine,
     /// or any DDL where the default engine takes no part in transactions, makes the list be read again.
     fn outside_transactions(&mut self, statement: &str) -> Result<bool, DbError> {
-        let lower = statement.to_ascii_lowercase();
         if sql::commits_implicitly(statement) {
             let default_too = self.nontransactional.as_deref().is_some_and(|names| names.iter().any(String::is_empty));
-            if default_too || lower.contains("engine") {
+            if default_too || statement.as_bytes().windows(6).any(|w| w.eq_ignore_ascii_case(b"engine")) {
                 self.nontransactional = None;
             }
             return Ok(false);
         }
         let names = self.nontransactional()?;
+        // Nothing to look for (the usual case): no copy of the statement is made.
+        if names.iter().all(String::is_empty) {
+            return Ok(false);
+        }
+        let lower = statement.to_ascii_lowercase();
         Ok(names.iter().any(|name| !name.is_empty() && mentions(&lower, name)))
     }
 
