@@ -188,12 +188,21 @@ impl From<RevisionTarget> for Target {
 pub struct Migrations {
     list: Embedded,
     allow_empty_down: bool,
+    folder: Option<&'static str>,
 }
 
 impl Migrations {
     #[doc(hidden)]
     pub const fn __embedded(packed: Packed, allow_empty_down: bool) -> Self {
-        Migrations { list: Embedded::new(packed), allow_empty_down }
+        Migrations { list: Embedded::new(packed), allow_empty_down, folder: None }
+    }
+
+    /// Names the folder the list was read from, by a short hash of its path (no path is kept in the binary): test
+    /// templates of one folder replace each other as its files change.
+    #[doc(hidden)]
+    pub const fn __folder(mut self, id: &'static str) -> Self {
+        self.folder = Some(id);
+        self
     }
 
     /// The revisions, in order.
@@ -209,7 +218,8 @@ impl Migrations {
 
     /// A migrator with the default configuration, to set options on.
     pub fn migrator(&self) -> Migrator<'_> {
-        Migrator { core: migrate_core::Migrator::embedded(&self.list) }.allow_empty_down(self.allow_empty_down)
+        Migrator { core: migrate_core::Migrator::embedded(&self.list), folder: self.folder }
+            .allow_empty_down(self.allow_empty_down)
     }
 
     /// Applies every pending revision, under the migration lock: the start-up call.
@@ -226,16 +236,18 @@ impl Migrations {
 #[derive(Clone, Debug)]
 pub struct Migrator<'r> {
     core: migrate_core::Migrator<'r>,
+    /// See [`Migrations::__folder`]: known for a list the macro embedded.
+    folder: Option<&'static str>,
 }
 
 impl<'r> Migrator<'r> {
     /// A migrator over `revisions` (embedded, or scanned at run time) with the default configuration.
     pub fn new(revisions: &'r [Revision]) -> Self {
-        Migrator { core: migrate_core::Migrator::new(revisions) }
+        Migrator { core: migrate_core::Migrator::new(revisions), folder: None }
     }
 
     fn with(self, f: impl FnOnce(migrate_core::Migrator<'r>) -> migrate_core::Migrator<'r>) -> Self {
-        Migrator { core: f(self.core) }
+        Migrator { core: f(self.core), folder: self.folder }
     }
 
     /// Keeps the history in `table` (default `_migrate_history`, no schema).
@@ -294,6 +306,12 @@ impl<'r> Migrator<'r> {
     /// The configuration.
     pub fn config(&self) -> &Config {
         self.core.config()
+    }
+
+    /// The folder the macro read the list from, as a short hash of its path.
+    #[cfg(feature = "testing")]
+    pub(crate) fn folder(&self) -> Option<&'static str> {
+        self.folder
     }
 
     /// The core migrator, for what it offers beyond these methods (statuses, offline scripts, observers).

@@ -30,7 +30,7 @@
 //!   choose; the system's temporary folder when the binary is elsewhere), removed at the end. A migrated one is a
 //!   copy of a template file migrated once per folder.
 //! - **PostgreSQL**, at `MIGRATE_TEST_POSTGRES_URL` (a user who may create databases): a database per test. A migrated
-//!   one is `CREATE DATABASE … TEMPLATE migrate_tpl_<fingerprint>`, a template migrated once per folder (built under
+//!   one is `CREATE DATABASE … TEMPLATE migrate_tpl_<folder>_<fingerprint>`, a template migrated once per folder (built under
 //!   another name and renamed when complete, so an interrupted build is never cloned; kept on the server for the
 //!   next run, `IS_TEMPLATE` and closed to connections).
 //! - **MySQL / MariaDB**, at `MIGRATE_TEST_MYSQL_URL`: a database per test. MySQL has no template databases, so a
@@ -40,7 +40,8 @@
 //!   differ each test migrates its own database instead, with a note saying why ([`TestDatabase::origin`]).
 //!
 //! The fingerprint covers every revision's version, name and checksums on that backend, the history table and this
-//! crate's version: change a file and the next run builds a new template. A backend without its URL is skipped with
+//! crate's version: change a file and the next run builds a new template, and drops the folder's older ones that no
+//! build holds (see [`template_name`]). A backend without its URL is skipped with
 //! a note on stderr, or fails when `MIGRATE_TEST_REQUIRE` lists it (`MIGRATE_TEST_REQUIRE=postgres,mysql` in CI);
 //! a backend whose feature (`postgres`, `mysql`) is not enabled is treated the same way. Databases are named
 //! `migrate_test_<pid>_<random>_<n>_<test>`: a test process killed outright cannot drop its own, and they can be
@@ -188,8 +189,9 @@ impl Connection {
             #[cfg(feature = "postgres")]
             Connection::Postgres(c) => c.batch_execute(sql).map_err(|e| postgres::message(&e)),
             #[cfg(feature = "mysql")]
-            Connection::Mysql(c) => ::mysql::prelude::Queryable::query_drop(&mut **c, sql)
-                .map_err(|e| migrate_mysql::db_error(e).to_string()),
+            Connection::Mysql(c) => {
+                migrate_mysql::execute_all(c, sql).map_err(|e| migrate_mysql::db_error(e).to_string())
+            }
         };
         if let Err(err) = result {
             panic!("{} refused {sql:?}: {err}", self.backend());
@@ -334,14 +336,14 @@ impl TestDatabase {
     pub fn migrated(backend: Backend, template: &(impl Template + ?Sized)) -> Option<TestDatabase> {
         let server = server_url(backend)?;
         let migrator = template.migrator();
-        let fingerprint = fingerprint(&migrator, backend);
+        let template = template_of(&migrator, backend);
         let name = unique_name();
         Some(match backend {
-            Backend::Sqlite => sqlite::migrated(&migrator, &fingerprint, &name),
+            Backend::Sqlite => sqlite::migrated(&migrator, &template, &name),
             #[cfg(feature = "postgres")]
-            Backend::Postgres => postgres::migrated(&server, &migrator, &fingerprint, &name),
+            Backend::Postgres => postgres::migrated(&server, &migrator, &template, &name),
             #[cfg(feature = "mysql")]
-            Backend::Mysql => mysql::migrated(&server, &migrator, &fingerprint, &name),
+            Backend::Mysql => mysql::migrated(&server, &migrator, &template, &name),
             #[allow(unreachable_patterns)]
             _ => unreachable!("server_url returns None for a backend not compiled in: {server}"),
         })
@@ -514,10 +516,34 @@ impl<C> Pool<C> {
 }
 
 /// The name of the template database (or, on SQLite, file) that databases migrated with `template` on `backend`
-/// are copied from: `migrate_tpl_<fingerprint>`. Templates stay on the server for the next run; to drop one on
-/// PostgreSQL, `ALTER DATABASE … IS_TEMPLATE false` first.
+/// are copied from: `migrate_tpl_<folder>_<fingerprint>`, where `<folder>` is a short hash of the folder's path (for
+/// a list `migrations!()` embedded; a [`Migrator`] over revisions read otherwise has `migrate_tpl_<fingerprint>`).
+///
+/// A template stays for the next run. The first run that builds a new template for a folder (its files changed)
+/// drops the folder's older templates that no build holds; a run still using one finds it gone and builds it again.
+/// To drop one by hand on PostgreSQL, `ALTER DATABASE … IS_TEMPLATE false` first.
 pub fn template_name(backend: Backend, template: &(impl Template + ?Sized)) -> String {
-    format!("migrate_tpl_{}", fingerprint(&template.migrator(), backend))
+    template_of(&template.migrator(), backend)
+}
+
+fn template_of(migrator: &Migrator<'_>, backend: Backend) -> String {
+    let fingerprint = fingerprint(migrator, backend);
+    match migrator.folder() {
+        Some(folder) => format!("migrate_tpl_{folder}_{fingerprint}"),
+        None => format!("migrate_tpl_{fingerprint}"),
+    }
+}
+
+/// Of `names`, the templates of `current`'s folder other than `current`: the ones its files no longer give.
+fn superseded(current: &str, names: impl IntoIterator<Item = String>) -> Vec<String> {
+    /// The folder part of `migrate_tpl_<8 hex>_<16 hex>`; `None` for any other name (a build under way included).
+    fn folder(name: &str) -> Option<&str> {
+        let (folder, fingerprint) = name.strip_prefix("migrate_tpl_")?.split_once('_')?;
+        let hex = |s: &str, len| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
+        (hex(folder, 8) && hex(fingerprint, 16)).then_some(folder)
+    }
+    let Some(group) = folder(current) else { return Vec::new() };
+    names.into_iter().filter(|n| n != current && folder(n) == Some(group)).collect()
 }
 
 /// Names the revisions as they run on `backend`, with the history table and this crate's version: equal
@@ -654,5 +680,73 @@ mod tests {
         assert_ne!(one, fingerprint(&fewer, Backend::Sqlite));
         let other = all.clone().history_table(crate::HistoryTable::new("h").unwrap());
         assert_ne!(one, fingerprint(&other, Backend::Sqlite));
+    }
+
+    #[test]
+    fn a_folder_s_older_templates_are_superseded() {
+        let current = "migrate_tpl_0123abcd_00112233445566ff";
+        let names = [
+            "migrate_tpl_0123abcd_00112233445566ff",          // itself
+            "migrate_tpl_0123abcd_aaaaaaaaaaaaaaaa",          // the same folder, older files
+            "migrate_tpl_0123abcd_aaaaaaaaaaaaaaaa_building", // a build under way
+            "migrate_tpl_99999999_aaaaaaaaaaaaaaaa",          // another folder
+            "migrate_tpl_aaaaaaaaaaaaaaaa",                   // a list read at run time
+            "migrate_test_1_x_0_t",
+            "app",
+        ];
+        let names = names.map(str::to_owned);
+        assert_eq!(superseded(current, names.clone()), ["migrate_tpl_0123abcd_aaaaaaaaaaaaaaaa"]);
+        assert!(superseded("migrate_tpl_aaaaaaaaaaaaaaaa", names).is_empty(), "no folder, nothing superseded");
+    }
+
+    /// A folder's template for older files is dropped when one for its new files is built, and a run still using the
+    /// old one builds it again.
+    #[test]
+    fn a_template_for_newer_files_replaces_the_older_one() {
+        let scan = crate::scan(std::path::Path::new("examples/migrations"), &crate::ScanOptions::default());
+        // A folder of its own, so that parallel runs do not meet.
+        let folder: &'static str = Box::leak(random_tag()[..8].to_owned().into_boxed_str());
+        let older = Migrator { folder: Some(folder), ..Migrator::new(&scan.revisions[..2]) };
+        let newer = Migrator { folder: Some(folder), ..Migrator::new(&scan.revisions) };
+        for backend in [Backend::Sqlite, Backend::Postgres, Backend::Mysql] {
+            let Some(mut probe) = TestDatabase::empty(backend) else { continue };
+            let (old, new) = (template_name(backend, &older), template_name(backend, &newer));
+            let exists = |probe: &mut TestDatabase, name: &str| match backend {
+                Backend::Sqlite => sqlite::dir().join(format!("{name}.db")).exists(),
+                Backend::Postgres => {
+                    probe.value(&format!("SELECT count(*) FROM pg_database WHERE datname = '{name}'")).as_deref()
+                        == Some("1")
+                }
+                _ => {
+                    let sql = format!("SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{name}'");
+                    probe.value(&sql).as_deref() == Some("1")
+                }
+            };
+            let count = |db: &mut TestDatabase| db.value("SELECT count(*) FROM _migrate_history");
+            let mut db = TestDatabase::migrated(backend, &older).unwrap();
+            assert_eq!(count(&mut db).as_deref(), Some("2"), "{backend}");
+            assert!(exists(&mut probe, &old), "{backend}: {old} was built");
+            let mut db = TestDatabase::migrated(backend, &newer).unwrap();
+            assert_eq!(count(&mut db).as_deref(), Some("3"), "{backend}");
+            assert!(exists(&mut probe, &new) && !exists(&mut probe, &old), "{backend}: {new} replaces {old}");
+            // This process still knows the old template (MySQL keeps its replay script): found gone, built again.
+            let mut db = TestDatabase::migrated(backend, &older).unwrap();
+            assert_eq!(count(&mut db).as_deref(), Some("2"), "{backend}");
+            drop(db);
+            // Nothing left behind (the old one, built again, dropped the new one, except on MySQL).
+            for name in [&old, &new] {
+                match backend {
+                    Backend::Sqlite => {
+                        sqlite::remove(&sqlite::dir().join(format!("{name}.db")));
+                        let _ = std::fs::remove_file(sqlite::dir().join(format!("{name}.lock")));
+                    }
+                    Backend::Postgres if exists(&mut probe, name) => {
+                        probe.execute(&format!("ALTER DATABASE {name} WITH IS_TEMPLATE false"));
+                        probe.execute(&format!("DROP DATABASE {name}"));
+                    }
+                    _ => probe.execute(&format!("DROP DATABASE IF EXISTS {name}")),
+                }
+            }
+        }
     }
 }

@@ -403,10 +403,7 @@ impl Connection {
             let result = match &mut self.kind {
                 Kind::Sqlite(conn) => conn.execute_batch(sql).map_err(|e| e.to_string()),
                 Kind::Postgres(client) => client.batch_execute(sql).map_err(|e| pg_message(&e)),
-                Kind::Mysql(conn) => {
-                    use mysql::prelude::Queryable;
-                    conn.query_drop(sql).map_err(|e| e.to_string())
-                }
+                Kind::Mysql(conn) => migrate_mysql::execute_all(conn, sql).map_err(|e| e.to_string()),
             };
             if let Err(err) = result {
                 return Err(Failure::usage(

@@ -137,6 +137,8 @@ fn revision_list(dir: &Path, revisions: &[Revision], allow_empty_down: bool, spa
     let table = proc_macro2::Literal::byte_string(&encoded.table);
     let sums = proc_macro2::Literal::byte_string(&encoded.sums);
     let sql_len = encoded.sql_len;
+    // The folder by a hash of its path, so that no path is kept in the binary (see `Migrations::__folder`).
+    let folder = migrate_core::Checksum::of(&dir.to_string_lossy()).to_hex()[..8].to_owned();
     quote! {{
         const __MIGRATE_SQL: &str = ::core::concat!(#(::core::include_str!(#paths)),*);
         const _: () = ::core::assert!(
@@ -147,6 +149,7 @@ fn revision_list(dir: &Path, revisions: &[Revision], allow_empty_down: bool, spa
             ::migrate::__private::Packed::new(__MIGRATE_SQL, #names, #table, #sums),
             #allow_empty_down,
         )
+        .__folder(#folder)
     }}
 }
 

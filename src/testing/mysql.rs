@@ -21,6 +21,11 @@ pub(super) fn drop_database(server: &str, name: &str) {
     });
 }
 
+/// The server's message and error number, as every other error of this crate reads.
+fn message(err: ::mysql::Error) -> String {
+    migrate_mysql::db_error(err).to_string()
+}
+
 fn quote(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
@@ -32,7 +37,7 @@ pub(super) fn connect(server: &str, database: Option<&str>) -> Result<Conn, Stri
         None => opts,
     };
     let what = database.unwrap_or("the server");
-    Conn::new(opts).map_err(|e| format!("cannot connect to {what} at {}: {e}", redact(server)))
+    Conn::new(opts).map_err(|e| format!("cannot connect to {what} at {}: {}", redact(server), message(e)))
 }
 
 /// Runs `f` on a connection with no database chosen, kept in a small pool so each test does not pay a connection.
@@ -45,10 +50,10 @@ fn admin<R>(server: &str, f: impl FnOnce(&mut Conn) -> Result<R, ::mysql::Error>
     // A DROP DATABASE waits for metadata locks at most this long, not the server's default of a year.
     let connect = || {
         let mut conn = connect(server, None)?;
-        conn.query_drop("SET SESSION lock_wait_timeout = 30").map_err(|e| e.to_string())?;
+        conn.query_drop("SET SESSION lock_wait_timeout = 30").map_err(message)?;
         Ok(conn)
     };
-    POOL.with(server, connect, f, broken)?.map_err(|e| e.to_string())
+    POOL.with(server, connect, f, broken)?.map_err(message)
 }
 
 fn create(server: &str, name: &str) -> TestDatabase {
@@ -61,12 +66,30 @@ pub(super) fn empty(server: &str, name: &str) -> TestDatabase {
     create(server, name)
 }
 
-pub(super) fn migrated(server: &str, migrator: &Migrator<'_>, fingerprint: &str, name: &str) -> TestDatabase {
-    let copy = template(server, migrator, fingerprint).unwrap_or_else(|e| panic!("{e}"));
+pub(super) fn migrated(server: &str, migrator: &Migrator<'_>, template: &str, name: &str) -> TestDatabase {
+    let copy = self::template(server, migrator, template).unwrap_or_else(|e| panic!("{e}"));
     let mut db = create(server, name);
     match &copy {
         Copy::Replay(script) => {
-            db.execute(script);
+            let replayed = migrate_mysql::execute_all(db.connection_mysql(), script).or_else(|err| match &err {
+                // A run for newer files of the folder dropped the template (see `template_name`): built again.
+                // The replay reads the template's rows (ER_BAD_DB_ERROR, ER_NO_SUCH_TABLE): built again, replayed
+                // into the database emptied.
+                ::mysql::Error::MySqlError(e) if e.code == 1049 || e.code == 1146 => {
+                    match build(server, migrator, template) {
+                        Ok((Copy::Replay(script), _)) => {
+                            let empty = format!("DROP DATABASE {q}; CREATE DATABASE {q}; USE {q}", q = quote(name));
+                            migrate_mysql::execute_all(db.connection_mysql(), &empty)
+                                .and_then(|()| migrate_mysql::execute_all(db.connection_mysql(), &script))
+                        }
+                        _ => Err(err),
+                    }
+                }
+                _ => Err(err),
+            });
+            if let Err(err) = replayed {
+                panic!("replaying template {template} into test database {name} failed: {}", message(err));
+            }
             db.origin = Origin::Copied;
         }
         Copy::Migrate => {
@@ -88,13 +111,14 @@ enum Copy {
     Migrate,
 }
 
-/// How databases are made for `fingerprint`, decided once per process: the template database is migrated under a
+/// How databases are made from template database `name`, decided once per process: the template is migrated under a
 /// named lock (across processes; an interrupted build is finished by the next one, since upgrading is idempotent),
-/// read into a script, and the script replayed once into a scratch database that must come out equal to it.
-fn template(server: &str, migrator: &Migrator<'_>, fingerprint: &str) -> Result<Copy, String> {
+/// read into a script, and the script replayed once into a scratch database that must come out equal to it. The
+/// replay needs the template no more, so a run for newer files of the folder may drop it (see `template_name`).
+fn template(server: &str, migrator: &Migrator<'_>, name: &str) -> Result<Copy, String> {
     static TEMPLATES: PerProcess<Result<Copy, String>> = PerProcess::new();
-    TEMPLATES.get(format!("{fingerprint} {server}"), || {
-        let (copy, note) = build(server, migrator, fingerprint)?;
+    TEMPLATES.get(format!("{name} {server}"), || {
+        let (copy, note) = build(server, migrator, name)?;
         if let Some(note) = note {
             super::note(&format!("migrate::testing: each MySQL test database is migrated, not copied: {note}"));
         }
@@ -102,31 +126,57 @@ fn template(server: &str, migrator: &Migrator<'_>, fingerprint: &str) -> Result<
     })
 }
 
-fn build(server: &str, migrator: &Migrator<'_>, fingerprint: &str) -> Result<(Copy, Option<String>), String> {
-    let name = format!("migrate_tpl_{fingerprint}");
+/// The named lock a build of template `name` holds, from creating it to reading it.
+fn lock(conn: &mut Conn, name: &str, wait: u32) -> Result<bool, String> {
+    let got: Option<i64> = conn.query_first(format!("SELECT GET_LOCK('{name}', {wait})")).map_err(message)?.flatten();
+    Ok(got == Some(1))
+}
+
+fn build(server: &str, migrator: &Migrator<'_>, name: &str) -> Result<(Copy, Option<String>), String> {
     if migrator.core().config().table.schema().is_some() {
         return Ok((Copy::Migrate, Some("the history table is in another database".to_owned())));
     }
     let mut lock = connect(server, None)?;
-    let got: Option<i64> = lock
-        .query_first(format!("SELECT GET_LOCK('migrate_testing_{fingerprint}', 600)"))
-        .map_err(|e| e.to_string())?
-        .flatten();
-    if got != Some(1) {
+    if !self::lock(&mut lock, name, 600)? {
         return Err(format!("cannot take the lock to build template database {name}"));
     }
+    let built = build_locked(server, migrator, name, &mut lock);
+    if built.is_ok() {
+        drop_superseded(&mut lock, name);
+    }
+    let _ = lock.query_drop(format!("DO RELEASE_LOCK('{name}')"));
+    built
+}
+
+/// Drops the folder's template databases that `name` supersedes, each only when no build holds its lock.
+fn drop_superseded(conn: &mut Conn, name: &str) {
+    let Ok(names) = conn.query::<String, _>("SHOW DATABASES LIKE 'migrate\\_tpl\\_%'") else { return };
+    for old in super::superseded(name, names) {
+        if lock(conn, &old, 0) == Ok(true) {
+            let _ = conn.query_drop(format!("DROP DATABASE IF EXISTS {}", quote(&old)));
+            let _ = conn.query_drop(format!("DO RELEASE_LOCK('{old}')"));
+        }
+    }
+}
+
+fn build_locked(
+    server: &str,
+    migrator: &Migrator<'_>,
+    name: &str,
+    lock: &mut Conn,
+) -> Result<(Copy, Option<String>), String> {
     let built = (|| {
-        lock.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", quote(&name))).map_err(|e| e.to_string())?;
-        let mut conn = connect(server, Some(&name))?;
+        lock.query_drop(format!("CREATE DATABASE IF NOT EXISTS {}", quote(name))).map_err(message)?;
+        let mut conn = connect(server, Some(name))?;
         match migrator.upgrade(&mut conn) {
             Ok(_) => Ok(conn),
             // A build killed mid-revision left it dirty (or half of a revision failing on the next run): start
             // again from nothing. Any other error (a lost connection, a timeout) is not a reason to drop it.
             Err(err) if matches!(err.kind(), ErrorKind::Dirty | ErrorKind::Migration) => {
                 drop(conn);
-                lock.query_drop(format!("DROP DATABASE {n}; CREATE DATABASE {n}", n = quote(&name)))
-                    .map_err(|e| e.to_string())?;
-                conn = connect(server, Some(&name))?;
+                migrate_mysql::execute_all(lock, &format!("DROP DATABASE {n}; CREATE DATABASE {n}", n = quote(name)))
+                    .map_err(message)?;
+                conn = connect(server, Some(name))?;
                 migrator.upgrade(&mut conn).map_err(|again| {
                     format!("migrating the MySQL template failed: {again} (the first attempt: {err})")
                 })?;
@@ -135,9 +185,8 @@ fn build(server: &str, migrator: &Migrator<'_>, fingerprint: &str) -> Result<(Co
             Err(err) => Err(format!("migrating the MySQL template failed: {err}")),
         }
     })();
-    let _ = lock.query_drop(format!("DO RELEASE_LOCK('migrate_testing_{fingerprint}')"));
     let mut conn = built?;
-    let (script, tables) = match script(&mut conn, &name).map_err(|e| e.to_string())? {
+    let (script, tables) = match script(&mut conn, name).map_err(message)? {
         Ok(made) => made,
         Err(why) => return Ok((Copy::Migrate, Some(why))),
     };
@@ -150,7 +199,7 @@ fn build(server: &str, migrator: &Migrator<'_>, fingerprint: &str) -> Result<(Co
     );
     let mut copy = create(server, &super::unique_name());
     let replayed = match &mut copy.conn {
-        Connection::Mysql(c) => c.query_drop(&script).map_err(|e| e.to_string()),
+        Connection::Mysql(c) => migrate_mysql::execute_all(c, &script).map_err(message),
         #[allow(unreachable_patterns)]
         _ => unreachable!(),
     };
@@ -199,14 +248,14 @@ fn checksums(conn: &mut Conn, tables: &[String]) -> Result<Vec<Option<String>>, 
         return Ok(Vec::new());
     }
     let list = tables.iter().map(|t| quote(t)).collect::<Vec<_>>().join(", ");
-    let rows = rows(conn, &format!("CHECKSUM TABLE {list}")).map_err(|e| e.to_string())?;
+    let rows = rows(conn, &format!("CHECKSUM TABLE {list}")).map_err(message)?;
     Ok(rows.into_iter().map(|mut row| row.pop().flatten()).collect())
 }
 
 /// The history table's rows, every column, in order.
 fn history(conn: &mut Conn, migrator: &Migrator<'_>) -> Result<Vec<Vec<Option<String>>>, String> {
     let table = migrator.core().config().table.qualified(quote);
-    rows(conn, &format!("SELECT * FROM {table} ORDER BY 1")).map_err(|e| e.to_string())
+    rows(conn, &format!("SELECT * FROM {table} ORDER BY 1")).map_err(message)
 }
 
 /// The script that makes a database equal to `template` (the current database of `conn`): its tables (as `SHOW

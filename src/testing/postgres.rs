@@ -59,24 +59,31 @@ pub(super) fn empty(server: &str, name: &str) -> TestDatabase {
     database(server, name)
 }
 
-pub(super) fn migrated(server: &str, migrator: &Migrator<'_>, fingerprint: &str, name: &str) -> TestDatabase {
-    let template = template(server, migrator, fingerprint).unwrap_or_else(|e| panic!("{e}"));
-    admin(server, |c| c.batch_execute(&format!("CREATE DATABASE {} TEMPLATE {}", quote(name), quote(&template))))
-        .unwrap_or_else(|e| panic!("cannot create test database {name} from template {template}: {e}"));
+pub(super) fn migrated(server: &str, migrator: &Migrator<'_>, template: &str, name: &str) -> TestDatabase {
+    let clone = |template: &str| {
+        admin(server, |c| c.batch_execute(&format!("CREATE DATABASE {} TEMPLATE {}", quote(name), quote(template))))
+    };
+    let source = self::template(server, migrator, template).unwrap_or_else(|e| panic!("{e}"));
+    clone(&source)
+        .or_else(|err| match err.ends_with("(3D000)") {
+            // A run for newer files of the folder dropped it (see `template_name`): built again.
+            true => clone(&build(server, migrator, template).unwrap_or_else(|e| panic!("{e}"))),
+            false => Err(err),
+        })
+        .unwrap_or_else(|e| panic!("cannot create test database {name} from template {source}: {e}"));
     let mut db = database(server, name);
     db.origin = Origin::Copied;
     db
 }
 
-/// The template database for `fingerprint`, migrated once: per process (a map) and across processes (an advisory
-/// lock while it is built; built under another name and renamed, so an interrupted build is never cloned).
-fn template(server: &str, migrator: &Migrator<'_>, fingerprint: &str) -> Result<String, String> {
+/// The template database `name`, migrated once: per process (a map) and across processes (an advisory lock while it
+/// is built; built under another name and renamed, so an interrupted build is never cloned).
+fn template(server: &str, migrator: &Migrator<'_>, name: &str) -> Result<String, String> {
     static TEMPLATES: PerProcess<Result<String, String>> = PerProcess::new();
-    TEMPLATES.get(format!("{fingerprint} {server}"), || build(server, migrator, fingerprint))
+    TEMPLATES.get(format!("{name} {server}"), || build(server, migrator, name))
 }
 
-fn build(server: &str, migrator: &Migrator<'_>, fingerprint: &str) -> Result<String, String> {
-    let name = format!("migrate_tpl_{fingerprint}");
+fn build(server: &str, migrator: &Migrator<'_>, name: &str) -> Result<String, String> {
     let building = format!("{name}_building");
     // One session holds the lock from the check to the rename.
     let mut admin = connect(server, None)?;
@@ -100,12 +107,31 @@ fn build(server: &str, migrator: &Migrator<'_>, fingerprint: &str) -> Result<Str
             .batch_execute(&format!(
                 "ALTER DATABASE {b} RENAME TO {n}; ALTER DATABASE {n} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false",
                 b = quote(&building),
-                n = quote(&name)
+                n = quote(name)
             ))
-            .map_err(|e| message(&e))
+            .map_err(|e| message(&e))?;
+        drop_superseded(&mut admin, name);
+        Ok(())
     })();
     let _ = admin.batch_execute(&format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK})"));
-    built.map(|()| name)
+    built.map(|()| name.to_owned())
+}
+
+/// Drops the folder's templates that `name` supersedes, under the build lock. A template cannot be dropped, so each
+/// is unmarked first; a clone under way makes the drop wait for it, and a drop refused for another reason leaves the
+/// template marked again.
+fn drop_superseded(admin: &mut Client, name: &str) {
+    let Ok(rows) = admin.query("SELECT datname FROM pg_database WHERE datname LIKE 'migrate\\_tpl\\_%'", &[]) else {
+        return;
+    };
+    for old in super::superseded(name, rows.iter().map(|r| r.get::<_, String>(0))) {
+        let old = quote(&old);
+        if admin.batch_execute(&format!("ALTER DATABASE {old} WITH IS_TEMPLATE false")).is_ok()
+            && admin.batch_execute(&format!("DROP DATABASE {old}")).is_err()
+        {
+            let _ = admin.batch_execute(&format!("ALTER DATABASE {old} WITH IS_TEMPLATE true"));
+        }
+    }
 }
 
 pub(super) fn rows(client: &mut Client, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {

@@ -17,7 +17,7 @@ pub(super) fn remove(path: &Path) {
 
 /// Where the files go: `MIGRATE_TEST_SQLITE_DIR`; else `migrate-testing/` in the target directory the test binary
 /// runs from (`target/debug/deps/…`), the user's own and removed by `cargo clean`; else the system's temporary folder.
-fn dir() -> PathBuf {
+pub(super) fn dir() -> PathBuf {
     let dir = std::env::var_os("MIGRATE_TEST_SQLITE_DIR").map(PathBuf::from).unwrap_or_else(|| {
         let exe = std::env::current_exe().ok();
         let deps = exe.as_deref().and_then(Path::parent).filter(|d| d.file_name().is_some_and(|n| n == "deps"));
@@ -44,39 +44,39 @@ pub(super) fn empty(name: &str) -> TestDatabase {
     database(&path)
 }
 
-pub(super) fn migrated(migrator: &Migrator<'_>, fingerprint: &str, name: &str) -> TestDatabase {
-    let template = template(migrator, fingerprint).unwrap_or_else(|e| panic!("{e}"));
+pub(super) fn migrated(migrator: &Migrator<'_>, template: &str, name: &str) -> TestDatabase {
     let path = dir().join(format!("{name}.db"));
     remove(&path);
-    std::fs::copy(&template, &path)
-        .unwrap_or_else(|e| panic!("cannot copy {} to {}: {e}", template.display(), path.display()));
+    let source = self::template(migrator, template).unwrap_or_else(|e| panic!("{e}"));
+    let copied = std::fs::copy(&source, &path).or_else(|err| match err.kind() {
+        // A run for newer files of the folder dropped it (see `template_name`): built again.
+        std::io::ErrorKind::NotFound => {
+            std::fs::copy(build(migrator, template).unwrap_or_else(|e| panic!("{e}")), &path)
+        }
+        _ => Err(err),
+    });
+    copied.unwrap_or_else(|e| panic!("cannot copy {} to {}: {e}", source.display(), path.display()));
     let mut db = database(&path);
     db.origin = Origin::Copied;
     db
 }
 
-/// The template file for `fingerprint`, migrated once: per process (a map) and across processes (a file lock while
-/// it is built; built under another name and renamed, so an interrupted build is never copied).
-fn template(migrator: &Migrator<'_>, fingerprint: &str) -> Result<PathBuf, String> {
+/// The template file `name`, migrated once: per process (a map) and across processes (a file lock while it is
+/// built; built under another name and renamed, so an interrupted build is never copied).
+fn template(migrator: &Migrator<'_>, name: &str) -> Result<PathBuf, String> {
     static TEMPLATES: PerProcess<Result<PathBuf, String>> = PerProcess::new();
-    TEMPLATES.get(fingerprint.to_owned(), || build(migrator, fingerprint))
+    TEMPLATES.get(name.to_owned(), || build(migrator, name))
 }
 
-fn build(migrator: &Migrator<'_>, fingerprint: &str) -> Result<PathBuf, String> {
+fn build(migrator: &Migrator<'_>, name: &str) -> Result<PathBuf, String> {
     let dir = dir();
-    let path = dir.join(format!("migrate_tpl_{fingerprint}.db"));
-    let lock_path = dir.join(format!("migrate_tpl_{fingerprint}.lock"));
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| format!("cannot create {}: {e}", lock_path.display()))?;
-    lock.lock().map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+    let path = dir.join(format!("{name}.db"));
+    let lock = lock_file(&dir, name)?;
+    lock.lock().map_err(|e| format!("cannot lock {}: {e}", dir.join(format!("{name}.lock")).display()))?;
     if path.exists() {
         return Ok(path);
     }
-    let building = dir.join(format!("migrate_tpl_{fingerprint}.{}.building", std::process::id()));
+    let building = dir.join(format!("{name}.{}.building", std::process::id()));
     remove(&building);
     let mut conn = open(&building)?;
     let applied = migrator.upgrade(&mut conn);
@@ -87,7 +87,31 @@ fn build(migrator: &Migrator<'_>, fingerprint: &str) -> Result<PathBuf, String> 
     }
     std::fs::rename(&building, &path).map_err(|e| format!("cannot rename {}: {e}", building.display()))?;
     remove(&building);
+    drop_superseded(&dir, name);
     Ok(path)
+}
+
+fn lock_file(dir: &Path, name: &str) -> Result<std::fs::File, String> {
+    let path = dir.join(format!("{name}.lock"));
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))
+}
+
+/// Removes the files of the folder's templates that `name` supersedes, each only when no build holds its lock.
+fn drop_superseded(dir: &Path, name: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let names = entries.filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".db").map(str::to_owned));
+    for old in super::superseded(name, names) {
+        let Ok(lock) = lock_file(dir, &old) else { continue };
+        if lock.try_lock().is_ok() {
+            remove(&dir.join(format!("{old}.db")));
+            let _ = std::fs::remove_file(dir.join(format!("{old}.lock")));
+        }
+    }
 }
 
 pub(super) fn rows(conn: &rusqlite::Connection, sql: &str) -> Result<Vec<Vec<Option<String>>>, rusqlite::Error> {

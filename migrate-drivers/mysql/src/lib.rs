@@ -347,6 +347,18 @@ pub fn db_error(err: mysql::Error) -> DbError {
     }
 }
 
+/// Runs `sql`, one statement or several, and reads every result, so that the error of any statement is returned:
+/// the `mysql` crate's `query_drop` returns only the first statement's and drops the others'.
+pub fn execute_all(conn: &mut Conn, sql: &str) -> Result<(), mysql::Error> {
+    let mut result = conn.query_iter(sql)?;
+    while let Some(set) = result.iter() {
+        for row in set {
+            row?;
+        }
+    }
+    Ok(())
+}
+
 fn quote(ident: &str) -> String {
     history::quote_identifier(Backend::Mysql, ident)
 }
