@@ -184,7 +184,15 @@ impl Connection {
     /// message and code.
     #[track_caller]
     pub fn execute(&mut self, sql: &str) {
-        let result = match self {
+        if let Err(err) = self.try_execute(sql) {
+            panic!("{} refused {sql:?}: {err}", self.backend());
+        }
+    }
+
+    /// Runs `sql` (one statement or several), returning the database's message and code if it refuses any of
+    /// it: for a test that a constraint holds.
+    pub fn try_execute(&mut self, sql: &str) -> Result<(), String> {
+        match self {
             Connection::Sqlite(c) => c.execute_batch(sql).map_err(|e| migrate_sqlite::db_error(e).to_string()),
             #[cfg(feature = "postgres")]
             Connection::Postgres(c) => c.batch_execute(sql).map_err(|e| postgres::message(&e)),
@@ -192,9 +200,6 @@ impl Connection {
             Connection::Mysql(c) => {
                 migrate_mysql::execute_all(c, sql).map_err(|e| migrate_mysql::db_error(e).to_string())
             }
-        };
-        if let Err(err) = result {
-            panic!("{} refused {sql:?}: {err}", self.backend());
         }
     }
 
@@ -387,6 +392,11 @@ impl TestDatabase {
     #[track_caller]
     pub fn execute(&mut self, sql: &str) {
         self.conn.execute(sql);
+    }
+
+    /// See [`Connection::try_execute`].
+    pub fn try_execute(&mut self, sql: &str) -> Result<(), String> {
+        self.conn.try_execute(sql)
     }
 
     /// See [`Connection::rows`].

@@ -1,7 +1,9 @@
 //! The README's Quickstart, followed literally: its shell block makes a new crate, its `Cargo.toml` lines replace the
 //! empty `[dependencies]` that `cargo new` wrote (with the path pointing at this checkout), its `build.rs` and
-//! `src/main.rs` are written as they are, and `cargo run` must print what the README says, twice. A README that drifts
-//! from the code fails.
+//! `src/main.rs` are written as they are, and `cargo run` must print what the README says, twice. Then the item form
+//! (a second revision and another `main`) must print what the README says, and docs/testing.md's tests, added to the
+//! same crate as that guide says, must pass on every backend this run has. A README or guide that drifts from the
+//! code fails.
 //!
 //! It builds a crate from scratch (a few minutes), so it runs where `MIGRATE_README_TEST=1` is set (`.ci/run` sets
 //! it) and otherwise prints a note.
@@ -36,6 +38,11 @@ fn block<'b>(quickstart: &'b [String], first: &str) -> &'b str {
         .iter()
         .find(|b| b.starts_with(first))
         .unwrap_or_else(|| panic!("the README's Quickstart has no block starting `{first}`"))
+}
+
+/// The block of guide `text` whose first line starts with `first`.
+fn block_of(text: &str, first: &str) -> String {
+    blocks(text).into_iter().find(|b| b.starts_with(first)).unwrap_or_else(|| panic!("no block starting `{first}`"))
 }
 
 fn run(command: &mut Command, what: &str) -> String {
@@ -86,4 +93,30 @@ fn the_quickstart_builds_and_runs_as_written() {
     let second = run(&mut cargo(), "cargo run, again");
     assert_eq!(second.trim(), "0 revision(s) applied");
     assert!(!app.join("app.db-migrate-lock").exists(), "nothing left beside the database");
+
+    // The item form, on the same crate and database.
+    run(
+        Command::new("sh").arg("-c").arg(block_of(&readme, "mkdir migrations/0002_add_name")).current_dir(&app),
+        "the item form's shell block",
+    );
+    std::fs::write(app.join("src/main.rs"), block_of(&readme, "// src/main.rs, the item form")).unwrap();
+    let printed = run(&mut cargo(), "cargo run, the item form");
+    assert!(readme.contains(&format!("prints `{}`", printed.trim())), "the README does not say `{}`", printed.trim());
+
+    // docs/testing.md's tests, added to the same crate.
+    let guide = std::fs::read_to_string(root.join("docs/testing.md")).unwrap();
+    let dev = block_of(&guide, "[dev-dependencies]").replace("/path/to/migrate", &root.display().to_string());
+    let manifest = std::fs::read_to_string(app.join("Cargo.toml")).unwrap();
+    std::fs::write(app.join("Cargo.toml"), format!("{manifest}\n{dev}")).unwrap();
+    std::fs::create_dir_all(app.join("tests")).unwrap();
+    std::fs::write(app.join("tests/revisions.rs"), block_of(&guide, "// tests/revisions.rs")).unwrap();
+    let tested = run(
+        Command::new(env!("CARGO"))
+            .args(["test", "--quiet", "--test", "revisions"])
+            .current_dir(&app)
+            .env("CARGO_TARGET_DIR", root.join("target/readme"))
+            .env_remove("RUSTFLAGS"),
+        "cargo test, docs/testing.md's tests",
+    );
+    assert!(tested.contains("test result: ok. 6 passed"), "docs/testing.md says six tests run:\n{tested}");
 }

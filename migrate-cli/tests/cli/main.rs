@@ -9,6 +9,7 @@ mod local;
 mod offline;
 mod postgres;
 mod problems;
+mod readme;
 mod schema;
 mod secrets;
 mod sessions;
