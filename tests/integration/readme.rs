@@ -94,7 +94,33 @@ fn the_quickstart_builds_and_runs_as_written() {
     assert_eq!(second.trim(), "0 revision(s) applied");
     assert!(!app.join("app.db-migrate-lock").exists(), "nothing left beside the database");
 
-    // The item form, on the same crate and database.
+    // On PostgreSQL: the feature line in place of the first, the other main, a database of its own.
+    if let Some(db) = migrate::testing::TestDatabase::empty(migrate::Backend::Postgres) {
+        let line = block_of(&readme, "migrate = { path = \"/path/to/migrate\", features")
+            .replace("/path/to/migrate", &root.display().to_string());
+        let manifest = std::fs::read_to_string(app.join("Cargo.toml")).unwrap();
+        let first = manifest.lines().find(|l| l.starts_with("migrate = ")).expect("the dependency line").to_owned();
+        std::fs::write(app.join("Cargo.toml"), manifest.replace(&first, line.trim_end())).unwrap();
+        std::fs::write(app.join("src/main.rs"), block_of(&readme, "// src/main.rs, on PostgreSQL")).unwrap();
+        let printed = run(cargo().env("DATABASE_URL", db.url()), "cargo run on PostgreSQL");
+        assert_eq!(printed.trim(), "1 revision(s) applied");
+    }
+    // On MySQL: the same main with the connection its comment gives.
+    if let Some(db) = migrate::testing::TestDatabase::empty(migrate::Backend::Mysql) {
+        let main = block_of(&readme, "// src/main.rs, on PostgreSQL");
+        let (line, mysql) = main.lines().find_map(|l| Some((l, l.split_once("// MySQL: ")?.1))).expect("a MySQL line");
+        let main = main
+            .replace(line, &format!("    let mut conn = {mysql};"))
+            .replace("use migrate::client::postgres;", "use migrate::client::mysql;");
+        std::fs::write(app.join("src/main.rs"), main).unwrap();
+        let manifest = std::fs::read_to_string(app.join("Cargo.toml")).unwrap();
+        std::fs::write(app.join("Cargo.toml"), manifest.replace("features = [\"postgres\"]", "features = [\"mysql\"]"))
+            .unwrap();
+        let printed = run(cargo().env("DATABASE_URL", db.url()), "cargo run on MySQL");
+        assert_eq!(printed.trim(), "1 revision(s) applied");
+    }
+
+    // The item form, on the same crate and SQLite database.
     run(
         Command::new("sh").arg("-c").arg(block_of(&readme, "mkdir migrations/0002_add_name")).current_dir(&app),
         "the item form's shell block",
