@@ -7,6 +7,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::harness::{Db, Kind, Project};
+
 /// The first ```console block after `heading` in `text`.
 fn console_block<'t>(text: &'t str, heading: &str) -> &'t str {
     let section = &text[text.find(heading).unwrap_or_else(|| panic!("no `{heading}` section"))..];
@@ -66,19 +68,18 @@ fn normalise(text: &str) -> String {
     out.trim_end().to_owned()
 }
 
-#[test]
-fn the_readme_session_runs_as_shown() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+/// Types each command of `block` in `dir` with this build's `migrate` first on the `PATH`, and checks that it prints
+/// what the block shows; `replace` pairs (a placeholder in the text, its value in this run) apply to both.
+fn session(block: &str, dir: &Path, replace: &[(&str, &str)]) {
     let bin = Path::new(env!("CARGO_BIN_EXE_migrate")).parent().unwrap();
     let path = std::env::join_paths(
         std::iter::once(bin.to_path_buf()).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
     )
     .unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let fill = |text: &str| replace.iter().fold(text.to_owned(), |text, (from, to)| text.replace(from, to));
     let mut env: Vec<(String, String)> = Vec::new();
-    for (command, shown) in steps(console_block(&readme, "## The command line")) {
-        let command = command.replace("/path/to/migrate", &root.display().to_string());
+    for (command, shown) in steps(block) {
+        let command = fill(&command);
         let typed = command.split(" #").next().unwrap().trim();
         if let Some(assignment) = typed.strip_prefix("export ") {
             let (key, value) = assignment.split_once('=').expect("export KEY=VALUE");
@@ -88,7 +89,7 @@ fn the_readme_session_runs_as_shown() {
         let out = Command::new("sh")
             .arg("-c")
             .arg(format!("exec 2>&1; {typed}"))
-            .current_dir(dir.path())
+            .current_dir(dir)
             .env("PATH", &path)
             .env_remove("DATABASE_URL")
             .env_remove("NO_COLOR")
@@ -100,8 +101,20 @@ fn the_readme_session_runs_as_shown() {
         if let Some(code) = out.status.code().filter(|&c| c != 0) {
             printed.push_str(&format!("[exit {code}]\n"));
         }
-        assert_eq!(normalise(&printed), normalise(&shown), "the README's `$ {command}` prints otherwise");
+        assert_eq!(normalise(&printed), normalise(&fill(&shown)), "`$ {command}` prints otherwise");
     }
+}
+
+#[test]
+fn the_readme_session_runs_as_shown() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    session(
+        console_block(&readme, "## The command line"),
+        dir.path(),
+        &[("/path/to/migrate", &root.display().to_string())],
+    );
 
     let guide = std::fs::read_to_string(root.join("docs/command-line.md")).unwrap();
     let at = guide.find("The script of `migrate sql downgrade 0002 --dialect postgres`").expect("the offline sample");
@@ -118,6 +131,53 @@ fn the_readme_session_runs_as_shown() {
         shown,
         "docs/command-line.md's offline script is not what `migrate sql` writes"
     );
+}
+
+/// docs/command-line.md's revision that fails part way, on MySQL: the folder is the one its `cat` shows, with a
+/// first revision that makes `accounts` and a third that indexes it.
+#[test]
+fn the_guide_s_failing_revision_runs_as_shown() {
+    let Some(db) = Db::new(Kind::Mysql, "readme_failure") else { return };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let guide = std::fs::read_to_string(root.join("docs/command-line.md")).unwrap();
+    let block = console_block(&guide, "## A revision that fails part way");
+    let (_, backfill) = steps(block).into_iter().find(|(c, _)| c.starts_with("cat ")).expect("the file shown");
+    let p = Project::new();
+    p.write("0001_accounts/up.sql", "CREATE TABLE accounts (id INT PRIMARY KEY, email VARCHAR(100));\nINSERT INTO accounts VALUES (1, 'Ada@Example.com');\n")
+        .write("0001_accounts/down.sql", "DROP TABLE accounts;\n")
+        .write("0002_backfill/up.sql", backfill.trim_end_matches('\n'))
+        .write("0002_backfill/down.sql", "ALTER TABLE accounts DROP COLUMN domain;\n")
+        .write("0003_index/up.sql", "CREATE INDEX accounts_domain ON accounts (domain);\n")
+        .write("0003_index/down.sql", "DROP INDEX accounts_domain ON accounts;\n");
+    std::fs::write(p.migrations().join("0002_backfill/up.sql"), format!("{}\n", backfill.trim_end())).unwrap();
+    session(block, p.path(), &[("mysql://root@127.0.0.1:3306/demo", &db.url), ("'demo.", &format!("'{}.", db.ident))]);
+    assert_eq!(db.query("SELECT domain FROM accounts"), [[Some("example.com".to_owned())]]);
+}
+
+/// docs/command-line.md's `migrate.toml` is read without complaint, each key from the file.
+#[test]
+fn the_guide_s_configuration_file_is_read() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let guide = std::fs::read_to_string(root.join("docs/command-line.md")).unwrap();
+    let start = guide.find("# migrate.toml\n").expect("the guide's migrate.toml");
+    let file: String = guide[start..guide[start..].find("```").unwrap() + start]
+        .lines()
+        .map(|l| format!("{}\n", l.trim_start()))
+        .collect();
+    let p = Project::new();
+    std::fs::write(p.path().join("migrate.toml"), &file).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_migrate"))
+        .arg("config")
+        .current_dir(p.path())
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{printed}{}", String::from_utf8_lossy(&out.stderr));
+    for key in file.lines().filter_map(|l| l.split_once(" = ")).map(|(k, _)| k) {
+        let line = printed.lines().find(|l| l.contains(key)).unwrap_or_else(|| panic!("`migrate config` omits {key}"));
+        assert!(line.contains("migrate.toml"), "{key} is not read from the file: {line}");
+    }
 }
 
 #[test]
