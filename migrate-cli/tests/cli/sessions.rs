@@ -284,6 +284,10 @@ fn init_sql_runs_on_connect(kind: Kind) {
     p.run(Some(&db), &[&init[..], &["upgrade"]].concat()).ok().says(&["applied    0001 (a)"]);
     assert_eq!(db.query("SELECT count(*) FROM init_marker"), [[Some("2".to_owned())]], "both ran, in order, first");
     p.run(Some(&db), &["status", "--init-sql", "SELEC 1"]).code(2).complains(&["--init-sql #1 (`SELEC 1`) failed"]);
+    // Several statements in one: a failure after the first is not lost (MySQL's client drops later results).
+    p.run(Some(&db), &["status", "--init-sql", "SELECT 1; SELEC 2"])
+        .code(2)
+        .complains(&["--init-sql #1 (`SELECT 1; SELEC 2`) failed"]);
 }
 
 /// A MySQL folder whose table names a table created later in the same file applies with foreign-key checks turned
