@@ -62,7 +62,7 @@ pub use migrate_core::{
     Foreign, HistoryTable, Imported, InDoubt, LockFailure, MigrationFailure, Observer, OutOfOrder, Problem,
     ProblemKind, Reader, RedoRefusal, Refusal, Report, Resolution, Revision, RevisionId, RoundTrip, RowChange,
     RowState, RowWrite, Scan, ScanOptions, Schema, Script, ScriptFailure, ScriptKind, Step, StepFailure, StepReport,
-    StopPoint, Target, DEFAULT_LOCK_WAIT,
+    StopPoint, Target, DEFAULT_LOCK_TIMEOUT, DEFAULT_LOCK_WAIT,
 };
 pub use migrate_macros::migrations;
 #[cfg(feature = "testing")]
@@ -260,6 +260,14 @@ impl<'r> Migrator<'r> {
     #[must_use]
     pub fn lock_wait(self, wait: Duration) -> Self {
         self.with(|m| m.lock_wait(wait))
+    }
+
+    /// Bounds how long a revision's statement waits for a lock on what it changes (default
+    /// [`DEFAULT_LOCK_TIMEOUT`], 2 s; `None`: the session's own setting, by default for ever). See
+    /// [`Config::lock_timeout`].
+    #[must_use]
+    pub fn lock_timeout(self, timeout: Option<Duration>) -> Self {
+        self.with(|m| m.lock_timeout(timeout))
     }
 
     /// Takes the migration lock (default `true`).

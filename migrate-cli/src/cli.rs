@@ -64,6 +64,11 @@ pub struct Global {
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = migrate_core::DEFAULT_LOCK_WAIT.as_secs_f64(), env = "MIGRATE_LOCK_WAIT")]
     pub lock_wait: f64,
 
+    /// How long a revision's statement may wait for a lock on the table it changes, in seconds (0: no bound, the
+    /// session's own setting): an ALTER TABLE queued behind a long transaction stalls every query of that table.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = migrate_core::DEFAULT_LOCK_TIMEOUT.as_secs_f64(), env = "MIGRATE_LOCK_TIMEOUT")]
+    pub lock_timeout: f64,
+
     /// Accept empty (placeholder) down files, as `migrations!(…, allow_empty_down)` does: a downgrade (redo, sql)
     /// runs them as no-ops instead of refusing, and verify does not count them as problems.
     #[arg(long, global = true, env = "MIGRATE_ALLOW_EMPTY_DOWN")]

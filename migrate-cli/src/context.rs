@@ -37,7 +37,7 @@ impl Context {
     /// A migrator over `revisions` configured by the global options and `flags`.
     ///
     /// # Errors
-    /// An invalid history table name or schema, or a negative lock wait.
+    /// An invalid history table name or schema, or a negative lock wait or lock timeout.
     pub fn migrator<'r>(&self, revisions: &'r [Revision], flags: RunFlags) -> Result<Migrator<'r>, Failure> {
         let g = &self.global;
         let mut table = HistoryTable::new(&g.history_table)?;
@@ -46,10 +46,14 @@ impl Context {
         }
         let lock_wait = Duration::try_from_secs_f64(g.lock_wait)
             .map_err(|_| Failure::usage(format!("--lock-wait {} is not a number of seconds", g.lock_wait), None))?;
+        let lock_timeout = Duration::try_from_secs_f64(g.lock_timeout).map_err(|_| {
+            Failure::usage(format!("--lock-timeout {} is not a number of seconds", g.lock_timeout), None)
+        })?;
         Ok(Migrator::new(revisions)
             .history_table(table)
             .lock(!g.no_lock)
             .lock_wait(lock_wait)
+            .lock_timeout((!lock_timeout.is_zero()).then_some(lock_timeout))
             .out_of_order(if flags.out_of_order { OutOfOrder::Allow } else { OutOfOrder::Error })
             .single_transaction(flags.single_transaction)
             .allow_empty_down(g.allow_empty_down)

@@ -141,6 +141,7 @@ const CONFIG_TEMPLATE: &str =
 # history_table = \"_migrate_history\"
 # history_schema = \"app\"               # PostgreSQL schema or MySQL database of the history table
 # lock_wait = 60                        # seconds to wait for the migration lock
+# lock_timeout = 2                      # seconds a revision's statement may wait for a table lock (0: no bound)
 # allow_empty_down = false              # run placeholder down files as no-ops, as migrations!(…, allow_empty_down)
 # init_sql = [\"SET lock_timeout = '5s'\"]
 ";

@@ -10,6 +10,10 @@ use crate::plan::OutOfOrder;
 /// How long a run waits for the migration lock unless told otherwise.
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60);
 
+/// How long one statement of a revision may wait for a lock on what it changes, unless told otherwise (see
+/// [`Config::lock_timeout`]).
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// How a migrator behaves. `Config::default()` is what a start-up migration wants; set fields one by one, or use
 /// the [`Migrator`](crate::Migrator)'s builder methods.
 #[derive(Clone, Debug)]
@@ -21,6 +25,14 @@ pub struct Config {
     pub lock: bool,
     /// How long to wait for the lock before failing with [`Error::LockTimeout`] (default [`DEFAULT_LOCK_WAIT`]).
     pub lock_wait: Duration,
+    /// How long a revision's statement may wait for a lock on what it changes (default [`DEFAULT_LOCK_TIMEOUT`];
+    /// `None`: as long as the session's own setting says, by default for ever). An `ALTER TABLE` waiting behind a
+    /// long transaction makes every later query of that table wait behind it: this bounds that stall. PostgreSQL:
+    /// `SET LOCAL lock_timeout` in the round trip that runs the revision (a statement that runs alone, outside a
+    /// transaction, such as `CREATE INDEX CONCURRENTLY`, keeps the session's). MySQL and MariaDB: the session's
+    /// `lock_wait_timeout` (metadata locks, whole seconds) while revisions run, restored after. SQLite: the
+    /// migration lock is the database's write lock, and its waits are bounded by [`Config::lock_wait`].
+    pub lock_timeout: Option<Duration>,
     /// Pending revisions older than the newest applied one (default: refuse).
     pub out_of_order: OutOfOrder,
     /// Run all revisions of the run in one transaction (default `false`: one transaction per revision).
@@ -118,6 +130,7 @@ impl Default for Config {
             table: HistoryTable::default(),
             lock: true,
             lock_wait: DEFAULT_LOCK_WAIT,
+            lock_timeout: Some(DEFAULT_LOCK_TIMEOUT),
             out_of_order: OutOfOrder::Error,
             single_transaction: false,
             allow_empty_down: false,

@@ -97,6 +97,15 @@ impl<'r> Migrator<'r> {
         self
     }
 
+    /// Bounds how long a revision's statement waits for a lock on what it changes (default
+    /// [`DEFAULT_LOCK_TIMEOUT`](crate::DEFAULT_LOCK_TIMEOUT); `None`: the session's own setting). See
+    /// [`Config::lock_timeout`].
+    #[must_use]
+    pub fn lock_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config.lock_timeout = timeout;
+        self
+    }
+
     /// Takes the migration lock (default `true`).
     #[must_use]
     pub fn lock(mut self, lock: bool) -> Self {

@@ -6,6 +6,7 @@ mod corpus;
 mod doubt;
 mod embedded;
 mod import;
+mod lock_guard;
 mod locking;
 mod mysql;
 mod postgres;

@@ -109,7 +109,8 @@ fn every_run_leaves_autocommit_on_and_its_record_committed() {
 }
 
 /// Applying and reverting revisions of one DDL statement each switches autocommit a fixed number of times per run,
-/// not twice per revision: each revision is one round trip, as with a plain client.
+/// not twice per revision: each revision is one round trip, as with a plain client. The `SET`s counted per run: autocommit
+/// off and on, and the session's `lock_wait_timeout` saved, bounded and restored.
 #[test]
 fn autocommit_is_not_switched_per_revision() {
     use mysql::prelude::Queryable;
@@ -137,7 +138,7 @@ fn autocommit_is_not_switched_per_revision() {
         .unwrap();
         assert_eq!(report.steps.len(), 20);
         let switched = switches(client) - before;
-        assert!(switched <= 2, "{what}: autocommit switched {switched} times for 20 revisions");
+        assert!(switched <= 5, "{what}: {switched} SET statements for 20 revisions");
     }
 }
 

@@ -397,6 +397,10 @@ fn configuration_file_and_variables() {
     ]);
     let json = in_sub(&["config", "--format", "json"], &[]).ok().json();
     assert!(json["file"].as_str().unwrap().ends_with("migrate.toml"), "{json}");
+    in_sub(&["config"], &[]).ok().says(&["lock_timeout     2 s", "default"]);
+    in_sub(&["config", "--lock-timeout", "0"], &[]).ok().says(&["lock_timeout     0 (no bound: the session's own)"]);
+    in_sub(&["config"], &[("MIGRATE_LOCK_TIMEOUT", "0.5")]).ok().says(&["0.5 s", "environment (MIGRATE_LOCK_TIMEOUT)"]);
+    in_sub(&["status", "--lock-timeout=-1"], &[]).code(2).complains(&["--lock-timeout -1 is not a number of seconds"]);
     std::fs::write(sub.join("migrate.toml"), "lock_wiat = 3\n").unwrap();
     in_sub(&["status"], &[]).code(2).complains(&["migrate.toml: unknown key `lock_wiat`", "lock_wait"]);
 }

@@ -353,7 +353,7 @@ pub(crate) fn resume(
     let step = Step { action, revision: name.clone(), known, script: None, file };
     refuse_blocked(config, std::slice::from_ref(&step), backend)?;
     let started = Instant::now();
-    statement_by_statement(driver, &config.cancel, &step, &script, row, false, done, false, &[], observer)?;
+    statement_by_statement(driver, config, &step, &script, row, false, done, false, &[], observer)?;
     let after = newest(&read_history(driver, &config.table)?);
     guard.release()?;
     Ok(Report {

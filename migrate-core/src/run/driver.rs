@@ -124,6 +124,16 @@ pub trait Driver {
     /// Releases the lock (and rolls back anything left uncommitted). Must be safe to call when the lock is not held.
     fn unlock(&mut self) -> Result<(), DbError>;
 
+    /// Bounds how long the statements of the revision that runs next wait for a lock on what they change
+    /// ([`Config::lock_timeout`]; `None`: the session's own setting). Called before each revision; a driver applies
+    /// it in the round trips that run the revision, not in one of its own, and leaves the session's setting as it
+    /// found it. The default does nothing (SQLite, whose waits the lock wait bounds).
+    ///
+    /// [`Config::lock_timeout`]: crate::Config::lock_timeout
+    fn set_lock_timeout(&mut self, timeout: Option<Duration>) {
+        let _ = timeout;
+    }
+
     /// Opens a transaction.
     fn begin(&mut self) -> Result<(), DbError>;
 

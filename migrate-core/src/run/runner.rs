@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::config::{Cancel, Config, HistoryTable};
+use crate::config::{Config, HistoryTable};
 use crate::error::{DbError, Error, FailureOutcome, MigrationFailure, StopPoint};
 use crate::folder::packed::{Expected, List};
 use crate::folder::scan::{Blocks, Severity};
@@ -376,7 +376,7 @@ fn execute(
     observer: &mut dyn Observer,
 ) -> Result<Continuity, Error> {
     if config.single_transaction {
-        return execute_in_one_transaction(driver, &config.cancel, plan, done, observer);
+        return execute_in_one_transaction(driver, config, plan, done, observer);
     }
     let count = plan.steps.len();
     for (index, step) in plan.steps.iter().enumerate() {
@@ -386,11 +386,12 @@ fn execute(
         let more = index + 1 < count || then_more;
         observer.step_started(step, done.len(), done.len() + count - index);
         let started = Instant::now();
+        driver.set_lock_timeout(config.lock_timeout);
         let continuity = match &step.script {
             Some(script) if !script.transaction() || !driver.transactional_ddl() => {
                 let mut row = dirty_row(step, rows, driver.backend());
                 row.runner = driver.runner_id();
-                statement_by_statement(driver, &config.cancel, step, script, row, true, 0, more, done, observer)?
+                statement_by_statement(driver, config, step, script, row, true, 0, more, done, observer)?
             }
             script => {
                 let sql = script.as_ref().map_or("", |s| s.sql());
@@ -453,7 +454,7 @@ fn log_step(step: &Step<'_>, took: Duration) {
 
 fn execute_in_one_transaction(
     driver: &mut dyn Driver,
-    cancel: &Cancel,
+    config: &Config,
     plan: &Plan<'_>,
     done: &mut Vec<StepReport>,
     observer: &mut dyn Observer,
@@ -468,13 +469,14 @@ fn execute_in_one_transaction(
     let mut tx = Transaction::begin(driver).map_err(db("opening a transaction"))?;
     let mut in_run = Vec::new();
     for (index, step) in plan.steps.iter().enumerate() {
-        if cancel.is_cancelled() {
+        if config.cancel.is_cancelled() {
             // The run is one transaction: stopping rolls it back whole.
             tx.rollback().map_err(db("rolling back the run"))?;
             return Err(stopped(done, StopPoint::Between));
         }
         observer.step_started(step, done.len() + index, done.len() + plan.steps.len());
         let started = Instant::now();
+        tx.driver().set_lock_timeout(config.lock_timeout);
         if let Some(script) = &step.script {
             let statements = sql::split(script.sql(), tx.driver().backend());
             if let Err(failure) = tx.driver().run_script(script.sql(), &statements) {
@@ -547,7 +549,7 @@ fn dirty_row(step: &Step<'_>, rows: &[AppliedRow], backend: Backend) -> AppliedR
 #[allow(clippy::too_many_arguments)] // one call site each for run and resume; a struct would only rename them
 pub(crate) fn statement_by_statement(
     driver: &mut dyn Driver,
-    cancel: &Cancel,
+    config: &Config,
     step: &Step<'_>,
     script: &Script,
     mut row: AppliedRow,
@@ -558,7 +560,9 @@ pub(crate) fn statement_by_statement(
     observer: &mut dyn Observer,
 ) -> Result<Continuity, Error> {
     let backend = driver.backend();
+    let cancel = &config.cancel;
     let started = Instant::now();
+    driver.set_lock_timeout(config.lock_timeout);
     let statements = sql::split(script.sql(), backend);
     let context = |what: &str| format!("{what} revision {} in the history table", step.revision);
     row.in_doubt = false;

@@ -72,6 +72,12 @@ pub struct Mysql<'c> {
     deferred: Option<String>,
     /// The tables that take no part in transactions ([`Mysql::nontransactional`]), once read this run.
     nontransactional: Option<Vec<String>>,
+    /// The bound on a revision's metadata-lock waits, in seconds ([`Driver::set_lock_timeout`]).
+    lock_wait_timeout: Option<u64>,
+    /// The session's `lock_wait_timeout` as this driver set it, its own value saved in a session variable; `None`
+    /// while the session has its own. Set in the first round trip of a revision's statements, restored in the first
+    /// round trip after them: never a round trip of its own.
+    session_lock_wait: Option<u64>,
 }
 
 impl<'c> Mysql<'c> {
@@ -88,6 +94,8 @@ impl<'c> Mysql<'c> {
             pending: false,
             deferred: None,
             nontransactional: None,
+            lock_wait_timeout: None,
+            session_lock_wait: None,
         }
     }
 
@@ -147,13 +155,27 @@ impl<'c> Mysql<'c> {
     }
 
     /// What must go before the next statement, as one text: the deferred write (with a `COMMIT` after it if
-    /// `commit` and autocommit stays off), then the autocommit switch the work needs (turning it on commits). With
-    /// the number of parts before the switch's end, if there is a switch.
+    /// `commit` and autocommit stays off), the session's `lock_wait_timeout` as the work needs it (the bound inside a
+    /// revision's statements, the session's own outside them), then the autocommit switch the work needs (turning
+    /// it on commits). With the number of parts before the switch's end, if there is a switch.
     fn preamble(&mut self, commit: bool) -> Option<(String, usize, Option<usize>)> {
         let mut parts: Vec<String> = self.deferred.take().into_iter().collect();
         let switch = self.autocommit_off != Some(self.grouping);
         if commit && !parts.is_empty() && !switch {
             parts.push("COMMIT".to_owned());
+        }
+        let wanted = if self.grouping { self.lock_wait_timeout } else { None };
+        if wanted != self.session_lock_wait {
+            match wanted {
+                Some(seconds) => {
+                    if self.session_lock_wait.is_none() {
+                        parts.push(format!("SET {SAVED_LOCK_WAIT} = @@SESSION.lock_wait_timeout"));
+                    }
+                    parts.push(format!("SET SESSION lock_wait_timeout = {seconds}"));
+                }
+                None => parts.push(format!("SET SESSION lock_wait_timeout = {SAVED_LOCK_WAIT}")),
+            }
+            self.session_lock_wait = wanted;
         }
         if switch {
             parts.push(if self.grouping { "SET autocommit = 0" } else { "SET autocommit = 1" }.to_owned());
@@ -317,10 +339,13 @@ impl Failed {
 
 /// A driver dropped with autocommit off (a run without the lock, or one that stopped part way) turns it back on: the
 /// history writes pending say what ran and are committed, and the connection goes back to its owner as it came.
+/// The session variable that keeps the session's own `lock_wait_timeout` while revisions run under the bound.
+const SAVED_LOCK_WAIT: &str = "@migrate_saved_lock_wait_timeout";
+
 impl Drop for Mysql<'_> {
     fn drop(&mut self) {
         self.grouping = false;
-        if self.autocommit_off != Some(false) || self.deferred.is_some() {
+        if self.autocommit_off != Some(false) || self.deferred.is_some() || self.session_lock_wait.is_some() {
             if let Err(err) = self.settled() {
                 log::warn!("turning autocommit back on (committing the history writes pending): {err}");
             }
@@ -545,6 +570,11 @@ impl Driver for Mysql<'_> {
             self.pending = false;
         }
         Ok(Continuity::Held)
+    }
+
+    /// Whole seconds, the server's unit, rounded up: a bound is never shorter than asked.
+    fn set_lock_timeout(&mut self, timeout: Option<Duration>) {
+        self.lock_wait_timeout = timeout.map(|t| t.as_secs() + u64::from(t.subsec_nanos() > 0)).map(|s| s.max(1));
     }
 
     fn begin(&mut self) -> Result<(), DbError> {

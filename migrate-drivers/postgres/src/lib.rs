@@ -53,6 +53,9 @@ pub struct Postgres<'c> {
     in_transaction: bool,
     locked: bool,
     lock_wait: Duration,
+    /// The bound on a revision's lock waits ([`Driver::set_lock_timeout`]), set with `SET LOCAL` in the
+    /// transactions that run it.
+    lock_timeout: Option<Duration>,
     key: i64,
     search_path: Option<String>,
     schema: Option<String>,
@@ -77,6 +80,7 @@ impl<'c> Postgres<'c> {
             in_transaction: false,
             locked: false,
             lock_wait: Duration::ZERO,
+            lock_timeout: None,
             key: 0,
             search_path: None,
             schema: None,
@@ -146,6 +150,16 @@ impl<'c> Postgres<'c> {
             )),
             _ => None,
         })
+    }
+
+    /// `SET LOCAL lock_timeout` for the transaction it is sent in, with its line end; empty without a bound. A
+    /// revision's own `SET` comes after it and wins.
+    fn lock_timeout_sql(&self) -> String {
+        match self.lock_timeout {
+            // Zero would turn PostgreSQL's bound off: a millisecond is the least.
+            Some(timeout) => format!("SET LOCAL lock_timeout = '{}ms';\n", timeout.as_millis().max(1)),
+            None => String::new(),
+        }
     }
 
     fn restore_search_path_sql(&self) -> String {
@@ -397,8 +411,19 @@ impl Driver for Postgres<'_> {
         self.relock_after_commit(more)
     }
 
+    /// In a transaction this driver opened (a run in one transaction), the statement carries the bound on its lock
+    /// waits; outside one (a statement in a revision's own transaction, or one that runs alone) it runs as written.
     fn execute(&mut self, statement: &str) -> Result<(), DbError> {
-        self.batch(statement)
+        let guard = if self.in_transaction { self.lock_timeout_sql() } else { String::new() };
+        self.batch(&format!("{guard}{statement}")).map_err(|mut err| {
+            // The position is the statement's, not the text's.
+            err.position = err.position.map(|chars| chars.saturating_sub(guard.chars().count()));
+            err
+        })
+    }
+
+    fn set_lock_timeout(&mut self, timeout: Option<Duration>) {
+        self.lock_timeout = timeout;
     }
 
     fn apply_in_transaction(
@@ -420,6 +445,7 @@ impl Driver for Postgres<'_> {
         if !self.in_transaction {
             sql.push_str("BEGIN;\n");
         }
+        sql.push_str(&self.lock_timeout_sql());
         let mut starts = Vec::with_capacity(statements.len());
         for statement in statements {
             starts.push(sql.len());
@@ -484,7 +510,7 @@ impl Driver for Postgres<'_> {
         let write = write.sql(Backend::Postgres, &self.name());
         if !self.has_counter() {
             // A newline first: the statement may end in a `--` comment.
-            if let Err(err) = self.batch(&format!("BEGIN;\n{statement}\n;")) {
+            if let Err(err) = self.batch(&format!("BEGIN;\n{}{statement}\n;", self.lock_timeout_sql())) {
                 let _ = self.batch("ROLLBACK");
                 return Err(ExecFailure::Statement(err));
             }
@@ -493,7 +519,7 @@ impl Driver for Postgres<'_> {
                 ExecFailure::History(err)
             });
         }
-        let head = format!("SELECT pg_catalog.setval('{COUNTER}', 1, false);\nBEGIN;\n");
+        let head = format!("SELECT pg_catalog.setval('{COUNTER}', 1, false);\nBEGIN;\n{}", self.lock_timeout_sql());
         let sql = format!("{head}{statement}\n;\nSELECT pg_catalog.nextval('{COUNTER}');\n{write};\nCOMMIT");
         let Err(err) = self.client.batch_execute(&sql).map_err(db_error) else { return Ok(()) };
         if let Err(rollback) = self.batch("ROLLBACK") {
