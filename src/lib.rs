@@ -62,7 +62,7 @@ pub use migrate_core::{
     Foreign, HistoryTable, Imported, InDoubt, LockFailure, MigrationFailure, Observer, OutOfOrder, Problem,
     ProblemKind, Reader, RedoRefusal, Refusal, Report, Resolution, Revision, RevisionId, RoundTrip, RowChange,
     RowState, RowWrite, Scan, ScanOptions, Schema, Script, ScriptFailure, ScriptKind, Step, StepFailure, StepReport,
-    StopPoint, Target, DEFAULT_LOCK_TIMEOUT, DEFAULT_LOCK_WAIT,
+    StopPoint, Target, DEFAULT_LOCK_RETRY, DEFAULT_LOCK_TIMEOUT, DEFAULT_LOCK_WAIT,
 };
 pub use migrate_macros::migrations;
 #[cfg(feature = "testing")]
@@ -268,6 +268,13 @@ impl<'r> Migrator<'r> {
     #[must_use]
     pub fn lock_timeout(self, timeout: Option<Duration>) -> Self {
         self.with(|m| m.lock_timeout(timeout))
+    }
+
+    /// How long a revision whose lock wait ran out is tried again (default [`DEFAULT_LOCK_RETRY`], 30 s; zero:
+    /// never). See [`Config::lock_retry`].
+    #[must_use]
+    pub fn lock_retry(self, budget: Duration) -> Self {
+        self.with(|m| m.lock_retry(budget))
     }
 
     /// Takes the migration lock (default `true`).

@@ -190,6 +190,7 @@ fn print_report(ctx: &Context, name: &str, report: &Report) {
                 "version": s.revision.version,
                 "name": s.revision.name,
                 "duration_ms": s.duration.as_secs_f64() * 1e3,
+                "tries": s.tries,
             })).collect::<Vec<_>>(),
         }));
         return;

@@ -69,6 +69,11 @@ pub struct Global {
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = migrate_core::DEFAULT_LOCK_TIMEOUT.as_secs_f64(), env = "MIGRATE_LOCK_TIMEOUT")]
     pub lock_timeout: f64,
 
+    /// How long a revision whose lock wait ran out is tried again, in seconds (0: never), with growing pauses
+    /// between tries; only a try that left nothing behind is repeated.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = migrate_core::DEFAULT_LOCK_RETRY.as_secs_f64(), env = "MIGRATE_LOCK_RETRY")]
+    pub lock_retry: f64,
+
     /// Accept empty (placeholder) down files, as `migrations!(…, allow_empty_down)` does: a downgrade (redo, sql)
     /// runs them as no-ops instead of refusing, and verify does not count them as problems.
     #[arg(long, global = true, env = "MIGRATE_ALLOW_EMPTY_DOWN")]

@@ -14,7 +14,7 @@ use crate::failure::Failure;
 pub const FILE: &str = "migrate.toml";
 
 /// The keys a file may hold: each global option, as its flag is spelled with `_` for `-`, and its variable.
-pub const KEYS: [(&str, &str); 15] = [
+pub const KEYS: [(&str, &str); 16] = [
     ("database_url", "DATABASE_URL"),
     ("dir", "MIGRATE_DIR"),
     ("history_table", "MIGRATE_HISTORY_TABLE"),
@@ -24,6 +24,7 @@ pub const KEYS: [(&str, &str); 15] = [
     ("connect_timeout", "MIGRATE_CONNECT_TIMEOUT"),
     ("lock_wait", "MIGRATE_LOCK_WAIT"),
     ("lock_timeout", "MIGRATE_LOCK_TIMEOUT"),
+    ("lock_retry", "MIGRATE_LOCK_RETRY"),
     ("no_lock", "MIGRATE_NO_LOCK"),
     ("allow_empty_down", "MIGRATE_ALLOW_EMPTY_DOWN"),
     ("init_sql", "MIGRATE_INIT_SQL"),
@@ -160,6 +161,7 @@ pub fn apply(global: &mut Global, matches: &ArgMatches) -> Result<Settings, Fail
                     "connect_timeout" => global.connect_timeout = seconds(key)?.unwrap_or_default(),
                     "lock_wait" => global.lock_wait = seconds(key)?.unwrap_or_default(),
                     "lock_timeout" => global.lock_timeout = seconds(key)?.unwrap_or_default(),
+                    "lock_retry" => global.lock_retry = seconds(key)?.unwrap_or_default(),
                     "no_lock" => {
                         global.no_lock = table[key].as_bool().ok_or_else(|| wrong(key, "true or false"))?;
                     }

@@ -49,11 +49,14 @@ impl Context {
         let lock_timeout = Duration::try_from_secs_f64(g.lock_timeout).map_err(|_| {
             Failure::usage(format!("--lock-timeout {} is not a number of seconds", g.lock_timeout), None)
         })?;
+        let lock_retry = Duration::try_from_secs_f64(g.lock_retry)
+            .map_err(|_| Failure::usage(format!("--lock-retry {} is not a number of seconds", g.lock_retry), None))?;
         Ok(Migrator::new(revisions)
             .history_table(table)
             .lock(!g.no_lock)
             .lock_wait(lock_wait)
             .lock_timeout((!lock_timeout.is_zero()).then_some(lock_timeout))
+            .lock_retry(lock_retry)
             .out_of_order(if flags.out_of_order { OutOfOrder::Allow } else { OutOfOrder::Error })
             .single_transaction(flags.single_transaction)
             .allow_empty_down(g.allow_empty_down)

@@ -135,8 +135,19 @@ impl From<Error> for Failure {
                 Some("wait for the other run to finish, or wait longer: --lock-wait <seconds>".into())
             }
             Error::Migration(failure) => {
-                let MigrationFailure { direction, revision, file, line, statement, outcome, applied, source, .. } =
-                    &**failure;
+                let MigrationFailure {
+                    direction,
+                    revision,
+                    file,
+                    line,
+                    statement,
+                    outcome,
+                    applied,
+                    source,
+                    tries,
+                    tried_for,
+                    ..
+                } = &**failure;
                 details = json!({
                     "direction": direction.name(),
                     "revision": name(revision),
@@ -153,8 +164,21 @@ impl From<Error> for Failure {
                     "completed_before": applied.iter().map(|(d, r)| json!({
                         "direction": d.name(), "version": r.version, "name": r.name,
                     })).collect::<Vec<_>>(),
+                    "tries": tries,
+                    "tried_for_s": tried_for.as_secs_f64(),
                 });
                 Some(match outcome {
+                    _ if source.lock_wait_ran_out() => {
+                        let then = match outcome {
+                            FailureOutcome::Dirty { .. } => "then `migrate resume`",
+                            _ => "then run the command again",
+                        };
+                        format!(
+                            "another session held a lock on what {file} changes for longer than this run tried: end \
+                             that session (or wait for it), {then}; `--lock-timeout` and `--lock-retry` set how long \
+                             to wait"
+                        )
+                    }
                     FailureOutcome::Dirty { .. } => {
                         let state =
                             if *direction == Direction::Up { RowState::Upgrading } else { RowState::Downgrading };
@@ -214,7 +238,8 @@ impl From<Error> for Failure {
         // record asks for.
         let refused = match &err {
             Error::Database { source, .. } => source.refusal(),
-            Error::Migration(failure) => failure.source.refusal(),
+            // A lock wait that ran out has its own hint above, with the options that set it.
+            Error::Migration(failure) if !failure.source.lock_wait_ran_out() => failure.source.refusal(),
             _ => None,
         };
         let hint = match (refused, &err) {

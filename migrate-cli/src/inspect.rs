@@ -696,6 +696,7 @@ pub fn config(ctx: &mut Context) -> Result<Exit, Failure> {
             "lock_wait" => format!("{} s", g.lock_wait),
             "lock_timeout" if g.lock_timeout == 0.0 => "0 (no bound: the session's own)".to_owned(),
             "lock_timeout" => format!("{} s", g.lock_timeout),
+            "lock_retry" => format!("{} s", g.lock_retry),
             "no_lock" => g.no_lock.to_string(),
             "allow_empty_down" => g.allow_empty_down.to_string(),
             "init_sql" => format!("{:?}", g.init_sql),

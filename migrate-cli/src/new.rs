@@ -142,6 +142,7 @@ const CONFIG_TEMPLATE: &str =
 # history_schema = \"app\"               # PostgreSQL schema or MySQL database of the history table
 # lock_wait = 60                        # seconds to wait for the migration lock
 # lock_timeout = 2                      # seconds a revision's statement may wait for a table lock (0: no bound)
+# lock_retry = 30                       # seconds to keep trying a revision whose lock wait ran out (0: never)
 # allow_empty_down = false              # run placeholder down files as no-ops, as migrations!(…, allow_empty_down)
 # init_sql = [\"SET lock_timeout = '5s'\"]
 ";

@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use migrate_core::plan::Step;
-use migrate_core::{Action, Observer, StepReport};
+use migrate_core::{Action, DbError, Observer, StepReport};
 
 use crate::output::{duration, Output, Style};
 
@@ -131,13 +131,25 @@ impl Observer for Progress {
             let ms = report.duration.as_secs_f64() * 1e3;
             let style =
                 if matches!(report.action, Action::Apply | Action::StampApplied) { Style::Good } else { Style::Warn };
+            let tries = if report.tries > 1 { format!(" ({} tries)", report.tries) } else { String::new() };
             self.out.line(&format!(
                 "{}  {}  {}",
                 self.out.paint(&format!("{done:<9}"), style),
                 report.revision,
-                self.out.paint(&duration(ms), Style::Dim)
+                self.out.paint(&format!("{}{tries}", duration(ms)), Style::Dim)
             ));
         }
+    }
+
+    fn lock_wait_ran_out(&mut self, step: &Step<'_>, tries: u32, error: &DbError, pause: Duration) {
+        self.with(|cur| self.clear(cur));
+        self.out.note(&format!(
+            "{} {} gave up waiting for a lock (try {tries}: {}); trying again in {:.1} s",
+            verb(step.action).0,
+            step.revision,
+            error.message,
+            pause.as_secs_f64()
+        ));
     }
 }
 

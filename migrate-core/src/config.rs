@@ -14,6 +14,10 @@ pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60);
 /// [`Config::lock_timeout`]).
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long a revision is tried again after its lock wait ran out, unless told otherwise (see
+/// [`Config::lock_retry`]).
+pub const DEFAULT_LOCK_RETRY: Duration = Duration::from_secs(30);
+
 /// How a migrator behaves. `Config::default()` is what a start-up migration wants; set fields one by one, or use
 /// the [`Migrator`](crate::Migrator)'s builder methods.
 #[derive(Clone, Debug)]
@@ -33,6 +37,13 @@ pub struct Config {
     /// `lock_wait_timeout` (metadata locks, whole seconds) while revisions run, restored after. SQLite: the
     /// migration lock is the database's write lock, and its waits are bounded by [`Config::lock_wait`].
     pub lock_timeout: Option<Duration>,
+    /// How long a revision whose lock wait ran out is tried again (default [`DEFAULT_LOCK_RETRY`]; zero: never),
+    /// with pauses between tries that grow from a quarter of a second to five seconds, randomised, and the migration
+    /// lock released meanwhile where the revision runs in one transaction. Only a try that left nothing behind is
+    /// repeated: a revision in one transaction (rolled back whole), or a statement of one run statement by
+    /// statement whose row reads back as it was before it. When the budget is spent the run fails as any failing
+    /// statement does; a revision stopped before its first statement took effect is left pending, not dirty.
+    pub lock_retry: Duration,
     /// Pending revisions older than the newest applied one (default: refuse).
     pub out_of_order: OutOfOrder,
     /// Run all revisions of the run in one transaction (default `false`: one transaction per revision).
@@ -131,6 +142,7 @@ impl Default for Config {
             lock: true,
             lock_wait: DEFAULT_LOCK_WAIT,
             lock_timeout: Some(DEFAULT_LOCK_TIMEOUT),
+            lock_retry: DEFAULT_LOCK_RETRY,
             out_of_order: OutOfOrder::Error,
             single_transaction: false,
             allow_empty_down: false,

@@ -51,6 +51,12 @@ impl DbError {
         })
     }
 
+    /// Whether the statement gave up waiting for a lock after the bound the run set ([`crate::Config::lock_timeout`]):
+    /// PostgreSQL's `lock_not_available`, MySQL's `ER_LOCK_WAIT_TIMEOUT`. Such a statement did not take effect.
+    pub fn lock_wait_ran_out(&self) -> bool {
+        matches!(self.code.as_deref(), Some("55P03" | "1205"))
+    }
+
     /// An error with a message only.
     pub fn new(message: impl Into<String>) -> DbError {
         DbError { code: None, message: message.into(), position: None, source: None }

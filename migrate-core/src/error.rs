@@ -200,13 +200,26 @@ pub struct MigrationFailure {
     pub applied: Vec<(Direction, RevisionId)>,
     /// The database's error.
     pub source: DbError,
+    /// How many times the revision was tried: more than 1 when its lock wait ran out and it was tried again.
+    pub tries: u32,
+    /// For how long it was tried, where its lock wait ran out.
+    pub tried_for: Duration,
 }
 
 impl fmt::Display for MigrationFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let MigrationFailure { direction, revision, file, line, statement, outcome, applied, .. } = self;
+        let MigrationFailure { direction, revision, file, line, statement, outcome, applied, source, tries, tried_for } =
+            self;
         let doing = if *direction == Direction::Up { "applying" } else { "reverting" };
         write!(f, "{doing} revision {revision} failed at {file}:{line}\n  statement: {statement}")?;
+        if source.lock_wait_ran_out() {
+            write!(
+                f,
+                "\n  it gave up waiting for a lock on what it changes, {tries} time(s) in {:.1} s: another session holds \
+                 one",
+                tried_for.as_secs_f64()
+            )?;
+        }
         match outcome {
             FailureOutcome::RolledBack => write!(f, "\n  the revision was rolled back and left no trace")?,
             FailureOutcome::RunRolledBack => {

@@ -34,7 +34,7 @@ pub use run::{driver, lock, offline};
 pub use schema::roundtrip;
 pub use sql::{doubt, lex};
 
-pub use config::{Cancel, Config, HistoryTable, DEFAULT_LOCK_TIMEOUT, DEFAULT_LOCK_WAIT};
+pub use config::{Cancel, Config, HistoryTable, DEFAULT_LOCK_RETRY, DEFAULT_LOCK_TIMEOUT, DEFAULT_LOCK_WAIT};
 pub use doubt::InDoubt;
 pub use driver::{Continuity, Driver, ExecFailure, LockFailure, RowChange, ScriptFailure, StepFailure};
 pub use error::{DbError, Error, ErrorKind, FailureOutcome, MigrationFailure, RedoRefusal, Refusal, StopPoint};

@@ -106,6 +106,14 @@ impl<'r> Migrator<'r> {
         self
     }
 
+    /// How long a revision whose lock wait ran out is tried again (default
+    /// [`DEFAULT_LOCK_RETRY`](crate::DEFAULT_LOCK_RETRY); zero: never). See [`Config::lock_retry`].
+    #[must_use]
+    pub fn lock_retry(mut self, budget: Duration) -> Self {
+        self.config.lock_retry = budget;
+        self
+    }
+
     /// Takes the migration lock (default `true`).
     #[must_use]
     pub fn lock(mut self, lock: bool) -> Self {

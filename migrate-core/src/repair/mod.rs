@@ -13,6 +13,7 @@ use crate::plan::{self, Action, Step};
 use crate::revision::{Backend, Direction, Revision, RevisionId, Script};
 use crate::run::driver::Driver;
 use crate::run::lock::Transaction;
+use crate::run::retry::Retries;
 use crate::run::runner::{
     db, live_runner, lock, newest, read_for_writing, read_history, refuse_blocked, statement_by_statement, Observer,
     Report, StepReport,
@@ -353,13 +354,25 @@ pub(crate) fn resume(
     let step = Step { action, revision: name.clone(), known, script: None, file };
     refuse_blocked(config, std::slice::from_ref(&step), backend)?;
     let started = Instant::now();
-    statement_by_statement(driver, config, &step, &script, row, false, done, false, &[], observer)?;
+    statement_by_statement(
+        driver,
+        config,
+        &step,
+        &script,
+        row,
+        false,
+        done,
+        false,
+        &[],
+        &mut Retries::default(),
+        observer,
+    )?;
     let after = newest(&read_history(driver, &config.table)?);
     guard.release()?;
     Ok(Report {
         before: Some(name.clone()),
         after,
-        steps: vec![StepReport { action, revision: name, duration: started.elapsed() }],
+        steps: vec![StepReport { action, revision: name, duration: started.elapsed(), tries: 1 }],
         warnings: Vec::new(),
     })
 }

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::config::HistoryTable;
+use crate::config::{Cancel, HistoryTable};
 use crate::error::{DbError, Error};
 use crate::history;
 use crate::revision::Backend;
@@ -119,18 +119,29 @@ impl<'d> LockGuard<'d> {
     /// # Errors
     /// As [`LockGuard::acquire`]; the lock is not held afterwards.
     pub fn retake(&mut self, pause: Duration, wait: Duration) -> Result<(), Error> {
-        if self.held {
-            self.held = false;
+        self.retake_unless_stopped(&Cancel::new(), pause, wait).map(drop)
+    }
+
+    /// As [`LockGuard::retake`], with the pause cut short when a stop is asked for through `cancel`: the lock is
+    /// then not taken again, and the answer is `false`.
+    ///
+    /// # Errors
+    /// As [`LockGuard::acquire`]; the lock is not held afterwards.
+    pub fn retake_unless_stopped(&mut self, cancel: &Cancel, pause: Duration, wait: Duration) -> Result<bool, Error> {
+        let held = std::mem::take(&mut self.held);
+        if held {
             self.driver
                 .unlock()
                 .map_err(|source| Error::Database { context: "releasing the migration lock".to_owned(), source })?;
-            std::thread::sleep(pause);
+        }
+        if !crate::run::retry::sleep(cancel, pause) {
+            return Ok(false);
+        }
+        if held {
             take(self.driver, wait)?;
             self.held = true;
-        } else {
-            std::thread::sleep(pause);
         }
-        Ok(())
+        Ok(true)
     }
 
     /// A guard that holds no lock, for runs with locking turned off; `table` is bound all the same.

@@ -21,6 +21,7 @@ use crate::plan::{self, Action, Command, Plan, Policy, Step, Target};
 use crate::revision::{Backend, RevisionId, Script};
 use crate::run::driver::{Continuity, Driver, ExecFailure, RowChange, ScriptFailure, StepFailure};
 use crate::run::lock::{LockGuard, Transaction};
+use crate::run::retry::{self, Retries};
 use crate::sql::{self, Statement};
 
 /// One step that ran.
@@ -33,6 +34,9 @@ pub struct StepReport {
     pub revision: RevisionId,
     /// How long it took.
     pub duration: Duration,
+    /// How many times it was tried: more than 1 when its lock wait ran out and it was tried again
+    /// ([`Config::lock_retry`]).
+    pub tries: u32,
 }
 
 /// What a run did.
@@ -133,6 +137,20 @@ pub trait Observer {
     fn step_finished(&mut self, report: &StepReport) {
         let _ = report;
     }
+
+    /// The lock wait of try `tries` of `step` ran out with `error`; it is tried again after `pause`.
+    fn lock_wait_ran_out(&mut self, step: &Step<'_>, tries: u32, error: &DbError, pause: Duration) {
+        let _ = (step, tries, error, pause);
+    }
+}
+
+/// How the steps of a plan ended, when no error ended them.
+enum Outcome {
+    /// They ran; the lock held throughout or not.
+    Ran(Continuity),
+    /// A step's lock wait ran out and left nothing behind: the plan is made again, after the pause, and the step
+    /// tried again.
+    TryAgain(Duration),
 }
 
 impl Observer for () {}
@@ -208,6 +226,7 @@ pub(crate) fn run(
         }
     }
     let mut guard = lock(driver, config)?;
+    let mut retries = Retries::default();
     let mut done = Vec::new();
     let mut warnings = Vec::new();
     let mut after = before.clone();
@@ -263,7 +282,18 @@ pub(crate) fn run(
                 command = pin(&command, &plan, &rows);
                 pinned = true;
             }
-            let continuity = execute(guard.driver(), config, &plan, &rows, then_more, &mut done, observer)?;
+            let continuity =
+                match execute(guard.driver(), config, &plan, &rows, then_more, &mut done, &mut retries, observer)? {
+                    Outcome::Ran(continuity) => continuity,
+                    // The lock goes meanwhile (a transaction-scoped one went with the revision's transaction), and
+                    // the history is read again under it: another runner may have applied the revision.
+                    Outcome::TryAgain(pause) => {
+                        if !guard.retake_unless_stopped(&config.cancel, pause, config.lock_wait)? {
+                            return Err(stopped(&done, StopPoint::Between));
+                        }
+                        continue;
+                    }
+                };
             if continuity == Continuity::Held {
                 after = plan.after(&rows);
                 break;
@@ -366,6 +396,7 @@ fn pin(command: &Command, plan: &Plan<'_>, rows: &[AppliedRow]) -> Command {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn execute(
     driver: &mut dyn Driver,
     config: &Config,
@@ -373,10 +404,11 @@ fn execute(
     rows: &[AppliedRow],
     then_more: bool,
     done: &mut Vec<StepReport>,
+    retries: &mut Retries,
     observer: &mut dyn Observer,
-) -> Result<Continuity, Error> {
+) -> Result<Outcome, Error> {
     if config.single_transaction {
-        return execute_in_one_transaction(driver, config, plan, done, observer);
+        return execute_in_one_transaction(driver, config, plan, done, retries, observer);
     }
     let count = plan.steps.len();
     for (index, step) in plan.steps.iter().enumerate() {
@@ -391,7 +423,7 @@ fn execute(
             Some(script) if !script.transaction() || !driver.transactional_ddl() => {
                 let mut row = dirty_row(step, rows, driver.backend());
                 row.runner = driver.runner_id();
-                statement_by_statement(driver, config, step, script, row, true, 0, more, done, observer)?
+                statement_by_statement(driver, config, step, script, row, true, 0, more, done, retries, observer)?
             }
             script => {
                 let sql = script.as_ref().map_or("", |s| s.sql());
@@ -410,7 +442,13 @@ fn execute(
                         return Err(stopped(done, StopPoint::RolledBack(step.revision.clone())))
                     }
                     Err(StepFailure::Script(failure)) => {
-                        return Err(failure_error(step, &statements, failure, FailureOutcome::RolledBack, done))
+                        // Rolled back, so nothing of it stays: tried again within the budget.
+                        if let Some(pause) = retries.after(config, &step.revision, &failure.error) {
+                            observer.lock_wait_ran_out(step, retries.tries(&step.revision) - 1, &failure.error, pause);
+                            return Ok(Outcome::TryAgain(pause));
+                        }
+                        let err = failure_error(step, &statements, failure, FailureOutcome::RolledBack, done);
+                        return Err(with_tries(err, retries, step));
                     }
                     Err(StepFailure::Database(source)) => {
                         return Err(Error::Database {
@@ -432,14 +470,28 @@ fn execute(
             }
         };
         log_step(step, started.elapsed());
-        let report = StepReport { action: step.action, revision: step.revision.clone(), duration: started.elapsed() };
+        let report = StepReport {
+            action: step.action,
+            revision: step.revision.clone(),
+            duration: started.elapsed(),
+            tries: retries.tries(&step.revision),
+        };
         observer.step_finished(&report);
         done.push(report);
         if continuity == Continuity::Interrupted && more {
-            return Ok(Continuity::Interrupted);
+            return Ok(Outcome::Ran(Continuity::Interrupted));
         }
     }
-    Ok(Continuity::Held)
+    Ok(Outcome::Ran(Continuity::Held))
+}
+
+/// `err` with how many times its revision was tried, where its lock wait ran out.
+fn with_tries(mut err: Error, retries: &Retries, step: &Step<'_>) -> Error {
+    if let Error::Migration(failure) = &mut err {
+        failure.tries = retries.tries(&step.revision);
+        failure.tried_for = retries.spent(&step.revision);
+    }
+    err
 }
 
 fn log_step(step: &Step<'_>, took: Duration) {
@@ -457,8 +509,9 @@ fn execute_in_one_transaction(
     config: &Config,
     plan: &Plan<'_>,
     done: &mut Vec<StepReport>,
+    retries: &mut Retries,
     observer: &mut dyn Observer,
-) -> Result<Continuity, Error> {
+) -> Result<Outcome, Error> {
     if !driver.transactional_ddl() && plan.steps.iter().any(|s| s.script.is_some()) {
         return Err(Error::NotTransactional {
             revision: plan.steps[0].revision.clone(),
@@ -481,18 +534,29 @@ fn execute_in_one_transaction(
             let statements = sql::split(script.sql(), tx.driver().backend());
             if let Err(failure) = tx.driver().run_script(script.sql(), &statements) {
                 tx.rollback().map_err(db("rolling back the run"))?;
-                return Err(failure_error(step, &statements, failure, FailureOutcome::RunRolledBack, &in_run));
+                // The whole run is rolled back, so nothing of it stays: tried again within the budget.
+                if let Some(pause) = retries.after(config, &step.revision, &failure.error) {
+                    observer.lock_wait_ran_out(step, retries.tries(&step.revision) - 1, &failure.error, pause);
+                    return Ok(Outcome::TryAgain(pause));
+                }
+                let err = failure_error(step, &statements, failure, FailureOutcome::RunRolledBack, &in_run);
+                return Err(with_tries(err, retries, step));
             }
         }
         record(tx.driver(), step, started.elapsed())?;
         log_step(step, started.elapsed());
-        let report = StepReport { action: step.action, revision: step.revision.clone(), duration: started.elapsed() };
+        let report = StepReport {
+            action: step.action,
+            revision: step.revision.clone(),
+            duration: started.elapsed(),
+            tries: retries.tries(&step.revision),
+        };
         observer.step_finished(&report);
         in_run.push(report);
     }
     tx.commit().map_err(db("committing the run"))?;
     done.append(&mut in_run);
-    Ok(Continuity::Held)
+    Ok(Outcome::Ran(Continuity::Held))
 }
 
 fn record(driver: &mut dyn Driver, step: &Step<'_>, took: Duration) -> Result<(), Error> {
@@ -557,6 +621,7 @@ pub(crate) fn statement_by_statement(
     start: usize,
     more: bool,
     done: &[StepReport],
+    retries: &mut Retries,
     observer: &mut dyn Observer,
 ) -> Result<Continuity, Error> {
     let backend = driver.backend();
@@ -652,6 +717,22 @@ pub(crate) fn statement_by_statement(
                 {
                     recording = sql::Recording::Alone;
                 }
+                // Its lock wait ran out: tried again within the budget, if the row reads back as it was before it
+                // (nothing of it, nor of the statements before it, was undone with it).
+                Err(ExecFailure::Statement(err)) if opened.is_none() && err.lock_wait_ran_out() => {
+                    let mut kept = row.clone();
+                    keep_what_the_database_kept(driver, &mut kept);
+                    // The read may have ended what the driver does for a revision's statements (MySQL: it commits
+                    // what is pending, both statements and their writes): it goes on as before the next one.
+                    if kept.statements_done != row.statements_done || driver.before_statements().is_err() {
+                        break result;
+                    }
+                    let Some(pause) = retries.after(config, &step.revision, err) else { break result };
+                    observer.lock_wait_ran_out(step, retries.tries(&step.revision) - 1, err, pause);
+                    if !retry::sleep(cancel, pause) {
+                        break result;
+                    }
+                }
                 _ => break result,
             }
         };
@@ -675,6 +756,18 @@ pub(crate) fn statement_by_statement(
                 }
                 keep_what_the_database_kept(driver, &mut failed);
                 let index_done = usize::try_from(failed.statements_done).unwrap_or(index);
+                // A revision whose first statement gave up waiting for a lock took no effect: it stays pending,
+                // with no row, so the next upgrade applies it.
+                if error.lock_wait_ran_out() && index_done == 0 && step.action == Action::Apply {
+                    match driver.delete_row(&failed.version) {
+                        Ok(()) => {
+                            let failure = ScriptFailure { index, error };
+                            let err = failure_error(step, &statements, failure, FailureOutcome::RolledBack, done);
+                            return Err(with_tries(err, retries, step));
+                        }
+                        Err(err) => log::warn!("removing the row of {}, which took no effect: {err}", step.revision),
+                    }
+                }
                 let failure = ScriptFailure { index, error };
                 let line = failure_line(statement, &failure.error);
                 let error = format!("line {line}: {}: {}", statement.first_line(), failure.error);
@@ -686,7 +779,7 @@ pub(crate) fn statement_by_statement(
                     log::error!("could not record the failure of {} in the history table: {err}", step.revision);
                 }
                 let outcome = FailureOutcome::Dirty { statements_done: index_done as i64 };
-                return Err(failure_error(step, &statements, failure, outcome, done));
+                return Err(with_tries(failure_error(step, &statements, failure, outcome, done), retries, step));
             }
             Err(ExecFailure::History(source)) => {
                 return Err(Error::Database { context: context("recording progress of"), source });
@@ -790,5 +883,7 @@ pub(crate) fn failure_error(
         outcome,
         applied: done.iter().map(|s| (s.action.direction(), s.revision.clone())).collect(),
         source: failure.error,
+        tries: 1,
+        tried_for: Duration::ZERO,
     }))
 }
