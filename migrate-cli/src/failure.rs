@@ -135,19 +135,8 @@ impl From<Error> for Failure {
                 Some("wait for the other run to finish, or wait longer: --lock-wait <seconds>".into())
             }
             Error::Migration(failure) => {
-                let MigrationFailure {
-                    direction,
-                    revision,
-                    file,
-                    line,
-                    statement,
-                    outcome,
-                    applied,
-                    source,
-                    tries,
-                    tried_for,
-                    ..
-                } = &**failure;
+                let MigrationFailure { direction, revision, file, line, statement, outcome, applied, source, .. } =
+                    &**failure;
                 details = json!({
                     "direction": direction.name(),
                     "revision": name(revision),
@@ -164,8 +153,9 @@ impl From<Error> for Failure {
                     "completed_before": applied.iter().map(|(d, r)| json!({
                         "direction": d.name(), "version": r.version, "name": r.name,
                     })).collect::<Vec<_>>(),
-                    "tries": tries,
-                    "tried_for_s": tried_for.as_secs_f64(),
+                    "tries": failure.tries,
+                    "tried_for_s": failure.tried_for.as_secs_f64(),
+                    "held_by": failure.held_by,
                 });
                 Some(match outcome {
                     _ if source.lock_wait_ran_out() => {

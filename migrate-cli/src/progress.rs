@@ -141,10 +141,18 @@ impl Observer for Progress {
         }
     }
 
-    fn lock_wait_ran_out(&mut self, step: &Step<'_>, tries: u32, error: &DbError, pause: Duration) {
+    fn lock_wait_ran_out(
+        &mut self,
+        step: &Step<'_>,
+        tries: u32,
+        error: &DbError,
+        held_by: Option<&str>,
+        pause: Duration,
+    ) {
         self.with(|cur| self.clear(cur));
+        let held_by = held_by.map(|h| format!("; held by {h}")).unwrap_or_default();
         self.out.note(&format!(
-            "{} {} gave up waiting for a lock (try {tries}: {}); trying again in {:.1} s",
+            "{} {} gave up waiting for a lock (try {tries}: {}{held_by}); trying again in {:.1} s",
             verb(step.action).0,
             step.revision,
             error.message,

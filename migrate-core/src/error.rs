@@ -204,12 +204,15 @@ pub struct MigrationFailure {
     pub tries: u32,
     /// For how long it was tried, where its lock wait ran out.
     pub tried_for: Duration,
+    /// Who held the lock it waited for, where its lock wait ran out and the database could tell
+    /// ([`Driver::lock_holders`](crate::Driver::lock_holders)).
+    pub held_by: Option<String>,
 }
 
 impl fmt::Display for MigrationFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let MigrationFailure { direction, revision, file, line, statement, outcome, applied, source, tries, tried_for } =
-            self;
+        let MigrationFailure { direction, revision, file, line, statement, outcome, applied, source, .. } = self;
+        let (tries, tried_for) = (self.tries, self.tried_for);
         let doing = if *direction == Direction::Up { "applying" } else { "reverting" };
         write!(f, "{doing} revision {revision} failed at {file}:{line}\n  statement: {statement}")?;
         if source.lock_wait_ran_out() {
@@ -219,6 +222,9 @@ impl fmt::Display for MigrationFailure {
                  one",
                 tried_for.as_secs_f64()
             )?;
+            if let Some(held_by) = &self.held_by {
+                write!(f, "\n  held by: {held_by}")?;
+            }
         }
         match outcome {
             FailureOutcome::RolledBack => write!(f, "\n  the revision was rolled back and left no trace")?,
@@ -357,6 +363,22 @@ impl Error {
     /// (`Display`), so a caller that has its own words for the next step (the command line names its commands)
     /// does not say it twice.
     pub fn advice(&self) -> Option<&'static str> {
+        if let Error::Migration(failure) = self {
+            if failure.source.lock_wait_ran_out() {
+                return Some(match failure.outcome {
+                    FailureOutcome::Dirty { .. } => {
+                        "the session named held a lock on what the revision changes for longer than the run tried: \
+                         end it or wait for it, then resume the revision; the lock timeout and the lock retry budget \
+                         set how long a run waits"
+                    }
+                    _ => {
+                        "the session named held a lock on what the revision changes for longer than the run tried: \
+                         end it or wait for it, then run again; the lock timeout and the lock retry budget set how \
+                         long a run waits"
+                    }
+                });
+            }
+        }
         let refused = match self {
             Error::Database { source, .. } => source.refusal(),
             Error::Migration(failure) => failure.source.refusal(),

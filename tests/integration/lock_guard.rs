@@ -33,12 +33,38 @@ fn start(db: &Db, no_transaction: bool, setting: &str) -> (Vec<Revision>, Conn) 
     (revisions, conn)
 }
 
-/// A session with an open transaction that read `accounts`: it holds a lock the `ALTER TABLE` must wait for.
+/// A session with an open transaction that read `accounts`: it holds a lock the `ALTER TABLE` must wait for. Its
+/// query holds a value that must not be shown.
 fn blocker(db: &Db) -> Conn {
     let mut blocker = db.connect();
     let begin = if db.kind == Kind::Postgres { "BEGIN" } else { "START TRANSACTION" };
-    blocker.exec(&format!("{begin}; SELECT * FROM accounts"));
+    blocker.exec(&format!("{begin}; SELECT * FROM accounts WHERE 'sekrit' <> ''"));
     blocker
+}
+
+/// The session id of `conn`, as the database names it in its session list.
+fn session_id(conn: &mut Conn) -> String {
+    match conn.backend() {
+        migrate::Backend::Postgres => conn.strings("SELECT pg_backend_pid()").remove(0),
+        _ => conn.strings("SELECT CONNECTION_ID()").remove(0),
+    }
+}
+
+/// `err` names the session `blocker` as the lock's holder, its query without the value in it.
+fn names_the_holder(err: &Error, blocker: &mut Conn) {
+    let Error::Migration(failure) = err else { panic!("{err:?}") };
+    let held_by = failure.held_by.as_deref().unwrap_or_else(|| panic!("no holder named: {err}"));
+    let id = session_id(blocker);
+    let named = match blocker.backend() {
+        migrate::Backend::Postgres => format!("pid {id} ("),
+        _ => format!("connection {id} ("),
+    };
+    assert!(held_by.contains(&named) && !held_by.contains("sekrit"), "{held_by}");
+    // MariaDB keeps no idle session's last query.
+    if blocker.backend() == migrate::Backend::Postgres {
+        assert!(held_by.contains("FROM accounts WHERE ? <> ?"), "{held_by}");
+    }
+    assert!(err.to_string().contains(&format!("held by: {held_by}")), "{err}");
 }
 
 /// Upgrades under a 300 ms bound, tried again for `retry`, while `blocker` holds the table: the error must come
@@ -136,9 +162,10 @@ fn postgres_a_revision_waits_no_longer_than_the_lock_timeout() {
 fn mysql_a_statement_waits_no_longer_than_the_lock_timeout() {
     let Some(db) = Db::new(Kind::Mysql, "my_lock_timeout") else { return };
     let (revisions, mut conn) = start(&db, false, "SET SESSION lock_wait_timeout = 77");
-    let blocker = blocker(&db);
+    let mut blocker = blocker(&db);
     // A bound below a second is a second: the server's unit.
     let err = bounded(&revisions, &mut conn, false, Duration::ZERO);
+    names_the_holder(&err, &mut blocker);
     assert!(format!("{err:?}").contains("Lock wait timeout exceeded"), "{err:?}");
     assert_eq!(conn.strings("SELECT @@SESSION.lock_wait_timeout"), ["77"], "the session's own, restored");
     // The statement did not run, and it was the revision's first: no row, the revision is pending.
@@ -165,8 +192,9 @@ fn mysql_a_later_statement_is_tried_again_alone() {
     let revisions = folder.revisions();
     let mut conn = db.connect();
     Migrator::new(&revisions[..1]).upgrade(&mut conn).unwrap();
-    let holder = blocker(&db);
+    let mut holder = blocker(&db);
     let err = bounded(&revisions, &mut conn, false, Duration::from_secs(1));
+    names_the_holder(&err, &mut holder);
     let Error::Migration(failure) = &err else { panic!("{err:?}") };
     assert!(failure.tries > 1, "{err}");
     assert_eq!(

@@ -184,3 +184,29 @@ fn tls_modes() {
     .code(2)
     .complains(&["holds no certificate"]);
 }
+
+/// A revision behind a long transaction: each try's note on stderr names the session holding the lock, the failure
+/// names it too with the options that set the waits, and the next run applies the revision once that session ends.
+#[test]
+fn a_revision_behind_a_long_transaction_names_its_blocker() {
+    let Some(db) = Db::new(Kind::Postgres, "lock_blocker") else { return };
+    let p = Project::new();
+    p.write("0001_a/up.sql", "CREATE TABLE a (id int);\n").write("0001_a/down.sql", "DROP TABLE a;\n");
+    p.run(Some(&db), &["upgrade"]).ok();
+    p.write("0002_b/up.sql", "ALTER TABLE a ADD COLUMN b int;\n")
+        .write("0002_b/down.sql", "ALTER TABLE a DROP COLUMN b;\n");
+    let mut blocker = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    let pid: i32 = blocker.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    blocker.batch_execute("BEGIN; SELECT * FROM a WHERE 'sekrit' <> ''").unwrap();
+    let run = p.run(Some(&db), &["upgrade", "--lock-timeout", "0.2", "--lock-retry", "1.5"]);
+    run.code(1).complains(&[
+        &format!("gave up waiting for a lock (try 1: canceling statement due to lock timeout; held by pid {pid} ("),
+        "trying again in",
+        &format!("held by: pid {pid} ("),
+        "SELECT * FROM a WHERE ? <> ?",
+        "--lock-timeout",
+    ]);
+    assert!(!run.stderr.contains("sekrit"), "{}", run.stderr);
+    blocker.batch_execute("COMMIT").unwrap();
+    p.run(Some(&db), &["upgrade"]).ok().says(&["applied    0002 (b)"]);
+}

@@ -134,6 +134,16 @@ pub trait Driver {
         let _ = timeout;
     }
 
+    /// Who holds a lock that `statement` waited for until its lock wait ran out, in one line for the operator: each
+    /// session's id, user, client, state, how long its transaction has been open and its query with every value
+    /// masked ([`crate::sql::masked`]); where the database cannot tell which sessions hold what the statement needs,
+    /// the sessions with the oldest open transactions, said so. `Ok(None)` where it cannot tell at all (the
+    /// default). Asked after the statement failed, on the same session.
+    fn lock_holders(&mut self, statement: &str) -> Result<Option<String>, DbError> {
+        let _ = statement;
+        Ok(None)
+    }
+
     /// Opens a transaction.
     fn begin(&mut self) -> Result<(), DbError>;
 

@@ -138,9 +138,17 @@ pub trait Observer {
         let _ = report;
     }
 
-    /// The lock wait of try `tries` of `step` ran out with `error`; it is tried again after `pause`.
-    fn lock_wait_ran_out(&mut self, step: &Step<'_>, tries: u32, error: &DbError, pause: Duration) {
-        let _ = (step, tries, error, pause);
+    /// The lock wait of try `tries` of `step` ran out with `error`, the lock `held_by` the sessions named where the
+    /// database could tell; it is tried again after `pause`.
+    fn lock_wait_ran_out(
+        &mut self,
+        step: &Step<'_>,
+        tries: u32,
+        error: &DbError,
+        held_by: Option<&str>,
+        pause: Duration,
+    ) {
+        let _ = (step, tries, error, held_by, pause);
     }
 }
 
@@ -442,13 +450,15 @@ fn execute(
                         return Err(stopped(done, StopPoint::RolledBack(step.revision.clone())))
                     }
                     Err(StepFailure::Script(failure)) => {
+                        let held_by = held_by(driver, &statements, &failure);
                         // Rolled back, so nothing of it stays: tried again within the budget.
                         if let Some(pause) = retries.after(config, &step.revision, &failure.error) {
-                            observer.lock_wait_ran_out(step, retries.tries(&step.revision) - 1, &failure.error, pause);
+                            let tries = retries.tries(&step.revision) - 1;
+                            observer.lock_wait_ran_out(step, tries, &failure.error, held_by.as_deref(), pause);
                             return Ok(Outcome::TryAgain(pause));
                         }
                         let err = failure_error(step, &statements, failure, FailureOutcome::RolledBack, done);
-                        return Err(with_tries(err, retries, step));
+                        return Err(with_tries(err, retries, step, held_by));
                     }
                     Err(StepFailure::Database(source)) => {
                         return Err(Error::Database {
@@ -485,13 +495,28 @@ fn execute(
     Ok(Outcome::Ran(Continuity::Held))
 }
 
-/// `err` with how many times its revision was tried, where its lock wait ran out.
-fn with_tries(mut err: Error, retries: &Retries, step: &Step<'_>) -> Error {
+/// `err` with how many times its revision was tried and who held the lock, where its lock wait ran out.
+fn with_tries(mut err: Error, retries: &Retries, step: &Step<'_>, held_by: Option<String>) -> Error {
     if let Error::Migration(failure) = &mut err {
         failure.tries = retries.tries(&step.revision);
         failure.tried_for = retries.spent(&step.revision);
+        failure.held_by = held_by;
     }
     err
+}
+
+/// Who holds the lock the failed statement waited for, where its lock wait ran out and the database can tell.
+fn held_by(driver: &mut dyn Driver, statements: &[Statement<'_>], failure: &ScriptFailure) -> Option<String> {
+    let statement = statements.get(failure.index).filter(|_| failure.error.lock_wait_ran_out())?;
+    holders(driver, statement.text)
+}
+
+/// [`Driver::lock_holders`] of `statement`; a failure to tell is logged, not reported.
+fn holders(driver: &mut dyn Driver, statement: &str) -> Option<String> {
+    driver.lock_holders(statement).unwrap_or_else(|err| {
+        log::warn!("reading who holds the lock a statement waited for: {err}");
+        None
+    })
 }
 
 fn log_step(step: &Step<'_>, took: Duration) {
@@ -534,13 +559,15 @@ fn execute_in_one_transaction(
             let statements = sql::split(script.sql(), tx.driver().backend());
             if let Err(failure) = tx.driver().run_script(script.sql(), &statements) {
                 tx.rollback().map_err(db("rolling back the run"))?;
+                let held_by = held_by(driver, &statements, &failure);
                 // The whole run is rolled back, so nothing of it stays: tried again within the budget.
                 if let Some(pause) = retries.after(config, &step.revision, &failure.error) {
-                    observer.lock_wait_ran_out(step, retries.tries(&step.revision) - 1, &failure.error, pause);
+                    let tries = retries.tries(&step.revision) - 1;
+                    observer.lock_wait_ran_out(step, tries, &failure.error, held_by.as_deref(), pause);
                     return Ok(Outcome::TryAgain(pause));
                 }
                 let err = failure_error(step, &statements, failure, FailureOutcome::RunRolledBack, &in_run);
-                return Err(with_tries(err, retries, step));
+                return Err(with_tries(err, retries, step, held_by));
             }
         }
         record(tx.driver(), step, started.elapsed())?;
@@ -678,6 +705,8 @@ pub(crate) fn statement_by_statement(
                 recording = sql::Recording::Alone;
             }
         }
+        // Who held the lock, when the statement's lock wait last ran out.
+        let mut held: Option<String> = None;
         let result = loop {
             let result = match (recording, opened.is_some()) {
                 (sql::Recording::Alone, _) => {
@@ -727,8 +756,9 @@ pub(crate) fn statement_by_statement(
                     if kept.statements_done != row.statements_done || driver.before_statements().is_err() {
                         break result;
                     }
+                    held = holders(driver, statement.text);
                     let Some(pause) = retries.after(config, &step.revision, err) else { break result };
-                    observer.lock_wait_ran_out(step, retries.tries(&step.revision) - 1, err, pause);
+                    observer.lock_wait_ran_out(step, retries.tries(&step.revision) - 1, err, held.as_deref(), pause);
                     if !retry::sleep(cancel, pause) {
                         break result;
                     }
@@ -763,7 +793,7 @@ pub(crate) fn statement_by_statement(
                         Ok(()) => {
                             let failure = ScriptFailure { index, error };
                             let err = failure_error(step, &statements, failure, FailureOutcome::RolledBack, done);
-                            return Err(with_tries(err, retries, step));
+                            return Err(with_tries(err, retries, step, held));
                         }
                         Err(err) => log::warn!("removing the row of {}, which took no effect: {err}", step.revision),
                     }
@@ -779,7 +809,7 @@ pub(crate) fn statement_by_statement(
                     log::error!("could not record the failure of {} in the history table: {err}", step.revision);
                 }
                 let outcome = FailureOutcome::Dirty { statements_done: index_done as i64 };
-                return Err(with_tries(failure_error(step, &statements, failure, outcome, done), retries, step));
+                return Err(with_tries(failure_error(step, &statements, failure, outcome, done), retries, step, held));
             }
             Err(ExecFailure::History(source)) => {
                 return Err(Error::Database { context: context("recording progress of"), source });
@@ -885,5 +915,6 @@ pub(crate) fn failure_error(
         source: failure.error,
         tries: 1,
         tried_for: Duration::ZERO,
+        held_by: None,
     }))
 }

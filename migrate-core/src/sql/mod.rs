@@ -498,6 +498,62 @@ pub fn leading_words(statement: &str, dialect: Backend, count: usize) -> Vec<Str
     words
 }
 
+/// `statement` as it may be shown to someone who may not see the data (who holds a lock, in an error): string
+/// literals, dollar-quoted bodies and numbers as `?`, comments left out, each run of whitespace as one space, at most
+/// `max` characters (then `…`).
+pub fn masked(statement: &str, dialect: Backend, max: usize) -> String {
+    let mut out = String::new();
+    let mut lexer = Lexer::new(statement, dialect);
+    while let Some(token) = lexer.next_token(None) {
+        let text = match token.kind {
+            lex::Kind::Space | lex::Kind::LineComment | lex::Kind::BlockComment => " ",
+            lex::Kind::String | lex::Kind::Dollar => "?",
+            lex::Kind::Word if token.text.starts_with(|c: char| c.is_ascii_digit()) => "?",
+            _ => token.text,
+        };
+        if text == " " && (out.is_empty() || out.ends_with(' ')) {
+            continue;
+        }
+        out.push_str(text);
+    }
+    let out = out.trim_end();
+    match out.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &out[..end]),
+        None => out.to_owned(),
+    }
+}
+
+/// The names `statement` mentions that may be tables, as the dialect writes them (`accounts`, `app.accounts`,
+/// `"Accounts"`): each word that is not a number and each quoted name, joined to the next by a `.` between them.
+/// Keywords come too; the database tells which name is a table.
+pub fn names_in(statement: &str, dialect: Backend) -> Vec<String> {
+    let tokens = lex::code(statement, dialect);
+    let name = |t: &lex::Token<'_>| match t.kind {
+        lex::Kind::Word => !t.text.starts_with(|c: char| c.is_ascii_digit()),
+        lex::Kind::Quoted => t.closed,
+        _ => false,
+    };
+    let mut names: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        if !name(&tokens[i]) {
+            i += 1;
+            continue;
+        }
+        let mut text = tokens[i].text.to_owned();
+        while i + 2 < tokens.len() && tokens[i + 1].text == "." && name(&tokens[i + 2]) {
+            text.push('.');
+            text.push_str(tokens[i + 2].text);
+            i += 2;
+        }
+        if !names.contains(&text) {
+            names.push(text);
+        }
+        i += 1;
+    }
+    names
+}
+
 fn non_transactional(statement: &str, backend: Backend) -> Option<&'static str> {
     // MySQL commits DDL implicitly; every revision there already runs statement by statement.
     if backend == Backend::Mysql {
@@ -539,6 +595,32 @@ fn non_transactional(statement: &str, backend: Backend) -> Option<&'static str> 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_statement_is_shown_without_its_values() {
+        use super::{masked, Backend};
+        let sql = "UPDATE accounts SET password = 'hunter2', n = 42 -- why\n  WHERE id = $1 AND note = $$x$$";
+        assert_eq!(
+            masked(sql, Backend::Postgres, 200),
+            "UPDATE accounts SET password = ?, n = ? WHERE id = $? AND note = ?"
+        );
+        assert_eq!(masked("SELECT 'a''b', \"t1\".x", Backend::Postgres, 200), "SELECT ?, \"t1\".x");
+        assert_eq!(masked("INSERT INTO t VALUES (\"s\\\"x\")", Backend::Mysql, 200), "INSERT INTO t VALUES (?)");
+        assert_eq!(masked("SELECT * FROM a_long_table_name", Backend::Sqlite, 10), "SELECT * F…");
+    }
+
+    #[test]
+    fn the_names_a_statement_mentions() {
+        use super::{names_in, Backend};
+        assert_eq!(
+            names_in("ALTER TABLE app.accounts ADD COLUMN \"Email\" text DEFAULT 'x' -- y", Backend::Postgres),
+            ["ALTER", "TABLE", "app.accounts", "ADD", "COLUMN", "\"Email\"", "text", "DEFAULT"]
+        );
+        assert_eq!(
+            names_in("CREATE INDEX i ON `db`.`t` (a, 2)", Backend::Mysql),
+            ["CREATE", "INDEX", "i", "ON", "`db`.`t`", "a"]
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -572,6 +572,79 @@ impl Driver for Mysql<'_> {
         Ok(Continuity::Held)
     }
 
+    /// The sessions holding a metadata lock on a table `statement` names, where the server keeps
+    /// `performance_schema.metadata_locks` (MySQL 8 by default; MariaDB with `performance_schema` on); elsewhere the
+    /// sessions with the oldest open InnoDB transactions, this database's first, said so. The server shows the
+    /// query of a session that is running one; an idle session's last query it does not keep.
+    fn lock_holders(&mut self, statement: &str) -> Result<Option<String>, DbError> {
+        let tables: Vec<Value> = sql::names_in(statement, Backend::Mysql)
+            .iter()
+            .filter_map(|name| name.rsplit('.').next())
+            .map(|name| Value::from(name.trim_matches('`')))
+            .collect();
+        let conn = self.settled()?;
+        let mut ids: Vec<u64> = Vec::new();
+        if !tables.is_empty() {
+            let list = vec!["?"; tables.len()].join(", ");
+            let sql = format!(
+                "SELECT DISTINCT t.PROCESSLIST_ID FROM performance_schema.metadata_locks m \
+                 JOIN performance_schema.threads t ON t.THREAD_ID = m.OWNER_THREAD_ID \
+                 WHERE m.OBJECT_TYPE = 'TABLE' AND m.OBJECT_SCHEMA = DATABASE() AND m.OBJECT_NAME IN ({list}) \
+                 AND m.LOCK_STATUS = 'GRANTED' AND t.PROCESSLIST_ID <> CONNECTION_ID()"
+            );
+            // Not kept by this server (or not readable by this user): the fallback below.
+            ids = conn.exec(sql, tables).unwrap_or_default();
+        }
+        let exact = !ids.is_empty();
+        if !exact {
+            ids = conn
+                .query(
+                    "SELECT t.trx_mysql_thread_id FROM information_schema.INNODB_TRX t \
+                     JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id \
+                     WHERE t.trx_mysql_thread_id <> CONNECTION_ID() \
+                     ORDER BY p.DB <=> DATABASE() DESC, t.trx_started LIMIT 3",
+                )
+                .map_err(db_error)?;
+        }
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        let list = ids.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+        /// ID, USER, HOST, COMMAND, STATE, seconds the transaction has been open, INFO.
+        type Session =
+            (u64, Option<String>, Option<String>, Option<String>, Option<String>, Option<i64>, Option<String>);
+        let sessions: Vec<Session> = conn
+            .query(format!(
+                "SELECT p.ID, p.USER, p.HOST, p.COMMAND, p.STATE, TIMESTAMPDIFF(SECOND, t.trx_started, NOW()), p.INFO \
+                 FROM information_schema.PROCESSLIST p \
+                 LEFT JOIN information_schema.INNODB_TRX t ON t.trx_mysql_thread_id = p.ID \
+                 WHERE p.ID IN ({list}) ORDER BY p.DB <=> DATABASE() DESC, t.trx_started"
+            ))
+            .map_err(db_error)?;
+        let described: Vec<String> = sessions
+            .into_iter()
+            .map(|(id, user, host, command, state, open, info)| {
+                let state = state.filter(|s| !s.is_empty()).map(|s| format!(", {s}")).unwrap_or_default();
+                let open = open.map(|s| format!(", transaction open {s} s")).unwrap_or_default();
+                let query = info.map_or_else(|| "(idle)".to_owned(), |q| sql::masked(&q, Backend::Mysql, 120));
+                format!(
+                    "connection {id} ({}@{}, {}{state}{open}): {query}",
+                    user.unwrap_or_default(),
+                    host.unwrap_or_default(),
+                    command.unwrap_or_default()
+                )
+            })
+            .collect();
+        Ok((!described.is_empty()).then(|| match exact {
+            true => described.join("; "),
+            false => format!(
+                "the server does not say which session holds a lock on a table it names; the oldest open \
+                 transactions, this database's first: {}",
+                described.join("; ")
+            ),
+        }))
+    }
+
     /// Whole seconds, the server's unit, rounded up: a bound is never shorter than asked.
     fn set_lock_timeout(&mut self, timeout: Option<Duration>) {
         self.lock_wait_timeout = timeout.map(|t| t.as_secs() + u64::from(t.subsec_nanos() > 0)).map(|s| s.max(1));

@@ -24,7 +24,7 @@ use std::time::Duration;
 use migrate_core::doubt::{CatalogObject, ObjectKind, Presence};
 use migrate_core::history::{self, Cells, Reader, ADDED_COLUMNS, COLUMNS};
 use migrate_core::lock;
-use migrate_core::sql::Statement;
+use migrate_core::sql::{self, Statement};
 use migrate_core::{
     AppliedRow, Backend, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure, RowChange, RowWrite,
     ScriptFailure, StepFailure,
@@ -424,6 +424,57 @@ impl Driver for Postgres<'_> {
 
     fn set_lock_timeout(&mut self, timeout: Option<Duration>) {
         self.lock_timeout = timeout;
+    }
+
+    /// The sessions holding a lock on a relation `statement` names (each name it mentions that `to_regclass` finds),
+    /// oldest transaction first; where none does, the oldest open transactions of this database, said so.
+    fn lock_holders(&mut self, statement: &str) -> Result<Option<String>, DbError> {
+        // A name the server cannot parse as one is left out rather than failing the query.
+        let names: Vec<String> = sql::names_in(statement, Backend::Postgres)
+            .into_iter()
+            .filter(|n| n.split('.').count() <= 2 && !n.contains('\0'))
+            .collect();
+        let columns = "a.pid::text, coalesce(a.usename, '?'), coalesce(host(a.client_addr), 'local socket'), \
+                       coalesce(nullif(a.application_name, ''), '-'), coalesce(a.state, '?'), \
+                       coalesce(extract(epoch FROM now() - a.xact_start)::bigint::text, '?'), coalesce(a.query, '')";
+        let on_them = format!(
+            "SELECT {columns}, string_agg(DISTINCT l.mode, ', ') FROM pg_catalog.pg_locks l \
+             JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.granted AND l.locktype = 'relation' AND l.pid <> pg_catalog.pg_backend_pid() \
+             AND l.relation IN (SELECT pg_catalog.to_regclass(n)::oid FROM unnest($1::text[]) AS n) \
+             GROUP BY 1, 2, 3, 4, 5, 6, 7, a.xact_start ORDER BY a.xact_start NULLS LAST LIMIT 3"
+        );
+        let oldest = format!(
+            "SELECT {columns}, '' FROM pg_catalog.pg_stat_activity a WHERE a.datname = pg_catalog.current_database() \
+             AND a.xact_start IS NOT NULL AND a.pid <> pg_catalog.pg_backend_pid() ORDER BY a.xact_start LIMIT 3"
+        );
+        let describe = |rows: Vec<postgres::Row>| -> Vec<String> {
+            rows.iter()
+                .map(|r| {
+                    let get = |i: usize| r.get::<_, Option<String>>(i).unwrap_or_default();
+                    let modes = get(7);
+                    let holds = if modes.is_empty() { String::new() } else { format!(", holds {modes}") };
+                    format!(
+                        "pid {} ({}@{}, application {}, {}, transaction open {} s{holds}): {}",
+                        get(0),
+                        get(1),
+                        get(2),
+                        get(3),
+                        get(4),
+                        get(5),
+                        sql::masked(&get(6), Backend::Postgres, 120)
+                    )
+                })
+                .collect()
+        };
+        let holders = describe(self.client.query(&on_them, &[&names]).map_err(db_error)?);
+        if !holders.is_empty() {
+            return Ok(Some(holders.join("; ")));
+        }
+        let oldest = describe(self.client.query(&oldest, &[]).map_err(db_error)?);
+        Ok((!oldest.is_empty()).then(|| {
+            format!("no session holds a lock on a table it names; the oldest open transactions: {}", oldest.join("; "))
+        }))
     }
 
     fn apply_in_transaction(
