@@ -10,12 +10,15 @@
 //!    embedding the files by hand with `include_str!` (release, dependencies already built): the crate alone, the
 //!    rebuild after editing one file, and the stripped binary's size; and how long the macro's binary takes to
 //!    decode its embedded list on first use.
+//! 3. Applying the revisions on PostgreSQL and MySQL with the lock guard (the default lock timeout, set in round
+//!    trips that already go) and without it (`lock_timeout(None)`): the guard must cost no round trip.
 //!
 //! ```text
 //! cargo run --release --example bench                      # everything (about 15 minutes with both servers)
 //! cargo run --release --example bench -- runs 1000         # start, apply and revert, at the sizes given
 //! cargo run --release --example bench -- start 1000 10000  # only the start-up with nothing pending
 //! cargo run --release --example bench -- build 1000        # only the build figures
+//! cargo run --release --example bench -- guard 1000        # only the guard's cost
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -372,6 +375,47 @@ fn bench_runs(dir: &Path, sizes: &[usize], start_only: bool) {
     }
 }
 
+/// Applying `n` revisions with the lock guard (the default lock timeout, set in the revision's own round trip) and
+/// without it (`lock_timeout(None)`, as before the guard existed), rounds alternating which goes first: the guard
+/// must cost no round trip.
+fn bench_guard(dir: &Path, sizes: &[usize]) {
+    println!("| backend | revisions | apply all: guard on / off |");
+    println!("|---|---|---|");
+    for place in places(dir) {
+        if matches!(place, Place::Sqlite(_)) {
+            // Nothing is set on SQLite: its write lock is the migration lock.
+            continue;
+        }
+        for &n in sizes {
+            let revisions = revisions(n);
+            let (mut on, mut off) = (Vec::new(), Vec::new());
+            for round in 0..3 {
+                let order = if round % 2 == 0 { [true, false] } else { [false, true] };
+                for guard in order {
+                    let mut conn = place.fresh("bench_guard");
+                    settle(&place, &mut conn);
+                    let migrator = match guard {
+                        true => Migrator::new(&revisions),
+                        false => Migrator::new(&revisions).lock_timeout(None),
+                    };
+                    let started = Instant::now();
+                    assert_eq!(migrator.upgrade(&mut conn).unwrap().steps.len(), n);
+                    if guard { &mut on } else { &mut off }.push(started.elapsed());
+                    place.drop_db(&mut conn, "bench_guard");
+                }
+            }
+            let pair = Pair::of(on, off);
+            println!(
+                "| {} | {n} | {:.0} / {:.0} ms = **{:.2}×** (medians of 3) |",
+                place.name(),
+                ms(pair.ours),
+                ms(pair.plain),
+                pair.ratio()
+            );
+        }
+    }
+}
+
 /// Writes a binary crate `name` in `dir` that embeds `n` revisions, with `migrations!()` or by hand.
 fn write_crate(dir: &Path, name: &str, n: usize, by_hand: bool) -> PathBuf {
     let krate = dir.join(name);
@@ -502,10 +546,11 @@ fn main() {
         "start" => bench_runs(&dir, &sizes, true),
         "runs" => bench_runs(&dir, &sizes, false),
         "build" => bench_build(&dir, &sizes),
+        "guard" => bench_guard(&dir, &sizes),
         "all" => {
             bench_runs(&dir, &sizes, false);
             bench_build(&dir, &sizes);
         }
-        other => panic!("unknown part {other:?}: start, runs, build or all"),
+        other => panic!("unknown part {other:?}: start, runs, build, guard or all"),
     }
 }

@@ -213,3 +213,33 @@ fn mysql_a_later_statement_is_tried_again_alone() {
     assert_eq!(conn.strings("SELECT count(*) FROM audit"), ["1"], "the statements before it ran once");
     assert_eq!(versions(&mut conn), ["0001", "0002"]);
 }
+
+/// `-- migrate:lock-timeout` in a file sets the bound for that file whatever the run's: shorter here, so the run's
+/// 10 s never comes into it.
+#[test]
+fn a_revision_sets_its_own_lock_timeout() {
+    for kind in [Kind::Postgres, Kind::Mysql] {
+        let Some(db) = Db::new(kind, "lock_timeout_directive") else { continue };
+        let folder = Folder::new();
+        folder
+            .write("0001_accounts/up.sql", "CREATE TABLE accounts (id INT PRIMARY KEY);")
+            .write("0001_accounts/down.sql", "DROP TABLE accounts;")
+            .write(
+                "0002_email/up.sql",
+                "-- migrate:lock-timeout 500ms\nALTER TABLE accounts ADD COLUMN email VARCHAR(100);",
+            )
+            .write("0002_email/down.sql", "ALTER TABLE accounts DROP COLUMN email;");
+        let revisions = folder.revisions();
+        let mut conn = db.connect();
+        Migrator::new(&revisions[..1]).upgrade(&mut conn).unwrap();
+        let _blocker = blocker(&db);
+        let started = Instant::now();
+        let err = Migrator::new(&revisions)
+            .lock_timeout(Some(Duration::from_secs(10)))
+            .lock_retry(Duration::ZERO)
+            .upgrade(&mut conn)
+            .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(4), "{kind:?}: waited {:?}", started.elapsed());
+        assert!(err.to_string().contains("gave up waiting for a lock"), "{kind:?}: {err}");
+    }
+}

@@ -22,9 +22,16 @@ pub(crate) struct Retries {
 }
 
 impl Retries {
-    /// After `error` ended a try of `revision`: the pause before the next try, or `None` when there is none (the
-    /// error is not a lock wait that ran out, the budget would be spent, or a stop was asked for).
-    pub(crate) fn after(&mut self, config: &Config, revision: &RevisionId, error: &DbError) -> Option<Duration> {
+    /// After `error` ended a try of `revision`, whose statements wait for a lock at most `timeout`: the pause before
+    /// the next try, or `None` when there is none (the error is not a lock wait that ran out, the budget would be
+    /// spent, or a stop was asked for).
+    pub(crate) fn after(
+        &mut self,
+        config: &Config,
+        timeout: Option<Duration>,
+        revision: &RevisionId,
+        error: &DbError,
+    ) -> Option<Duration> {
         if !error.lock_wait_ran_out() {
             return None;
         }
@@ -33,12 +40,12 @@ impl Retries {
             // The first try's own wait counts as spent.
             current => {
                 let now = Instant::now();
-                let began = now.checked_sub(config.lock_timeout.unwrap_or_default()).unwrap_or(now);
+                let began = now.checked_sub(timeout.unwrap_or_default()).unwrap_or(now);
                 current.insert((revision.clone(), began, 0))
             }
         };
         let pause = pause(*again + 1);
-        let fits = since.elapsed() + pause + config.lock_timeout.unwrap_or_default() <= config.lock_retry;
+        let fits = since.elapsed() + pause + timeout.unwrap_or_default() <= config.lock_retry;
         let go = fits && !config.cancel.is_cancelled();
         *again += u32::from(go);
         go.then_some(pause)
@@ -115,21 +122,30 @@ mod tests {
         };
         let mut retries = Retries::default();
         assert_eq!(retries.tries(&revision), 1);
-        assert!(retries.after(&config, &revision, &DbError::new("syntax error").with_code("42601")).is_none());
-        assert!(retries.after(&config, &revision, &timed_out).is_some());
+        assert!(retries
+            .after(&config, config.lock_timeout, &revision, &DbError::new("syntax error").with_code("42601"))
+            .is_none());
+        assert!(retries.after(&config, config.lock_timeout, &revision, &timed_out).is_some());
         assert_eq!(retries.tries(&revision), 2);
         // MySQL's lock wait timeout too; a deadlock is not a wait that ran out.
         assert!(retries
-            .after(&config, &revision, &DbError::new("Lock wait timeout exceeded").with_code("1205"))
+            .after(
+                &config,
+                config.lock_timeout,
+                &revision,
+                &DbError::new("Lock wait timeout exceeded").with_code("1205")
+            )
             .is_some());
-        assert!(retries.after(&config, &revision, &DbError::new("Deadlock found").with_code("1213")).is_none());
+        assert!(retries
+            .after(&config, config.lock_timeout, &revision, &DbError::new("Deadlock found").with_code("1213"))
+            .is_none());
         // No budget, no second try.
         let none = Config { lock_retry: Duration::ZERO, ..config.clone() };
         let other = RevisionId { version: "0003".into(), name: "c".into() };
-        assert!(Retries::default().after(&none, &other, &timed_out).is_none());
+        assert!(Retries::default().after(&none, none.lock_timeout, &other, &timed_out).is_none());
         // A stop asked for ends the tries.
         config.cancel.cancel();
-        assert!(retries.after(&config, &revision, &timed_out).is_none());
+        assert!(retries.after(&config, config.lock_timeout, &revision, &timed_out).is_none());
         assert_eq!(retries.tries(&revision), 3, "a try refused is not counted");
     }
 

@@ -426,7 +426,8 @@ fn execute(
         let more = index + 1 < count || then_more;
         observer.step_started(step, done.len(), done.len() + count - index);
         let started = Instant::now();
-        driver.set_lock_timeout(config.lock_timeout);
+        let timeout = lock_timeout(config, step.script.as_deref());
+        driver.set_lock_timeout(timeout);
         let continuity = match &step.script {
             Some(script) if !script.transaction() || !driver.transactional_ddl() => {
                 let mut row = dirty_row(step, rows, driver.backend());
@@ -452,7 +453,7 @@ fn execute(
                     Err(StepFailure::Script(failure)) => {
                         let held_by = held_by(driver, &statements, &failure);
                         // Rolled back, so nothing of it stays: tried again within the budget.
-                        if let Some(pause) = retries.after(config, &step.revision, &failure.error) {
+                        if let Some(pause) = retries.after(config, timeout, &step.revision, &failure.error) {
                             let tries = retries.tries(&step.revision) - 1;
                             observer.lock_wait_ran_out(step, tries, &failure.error, held_by.as_deref(), pause);
                             return Ok(Outcome::TryAgain(pause));
@@ -493,6 +494,12 @@ fn execute(
         }
     }
     Ok(Outcome::Ran(Continuity::Held))
+}
+
+/// How long the statements of `script` wait for a lock: its `-- migrate:lock-timeout` where it has one, else the
+/// run's.
+fn lock_timeout(config: &Config, script: Option<&Script>) -> Option<Duration> {
+    script.and_then(|s| sql::lock_timeout_directive(s.sql())).unwrap_or(config.lock_timeout)
 }
 
 /// `err` with how many times its revision was tried and who held the lock, where its lock wait ran out.
@@ -554,14 +561,15 @@ fn execute_in_one_transaction(
         }
         observer.step_started(step, done.len() + index, done.len() + plan.steps.len());
         let started = Instant::now();
-        tx.driver().set_lock_timeout(config.lock_timeout);
+        let timeout = lock_timeout(config, step.script.as_deref());
+        tx.driver().set_lock_timeout(timeout);
         if let Some(script) = &step.script {
             let statements = sql::split(script.sql(), tx.driver().backend());
             if let Err(failure) = tx.driver().run_script(script.sql(), &statements) {
                 tx.rollback().map_err(db("rolling back the run"))?;
                 let held_by = held_by(driver, &statements, &failure);
                 // The whole run is rolled back, so nothing of it stays: tried again within the budget.
-                if let Some(pause) = retries.after(config, &step.revision, &failure.error) {
+                if let Some(pause) = retries.after(config, timeout, &step.revision, &failure.error) {
                     let tries = retries.tries(&step.revision) - 1;
                     observer.lock_wait_ran_out(step, tries, &failure.error, held_by.as_deref(), pause);
                     return Ok(Outcome::TryAgain(pause));
@@ -654,7 +662,8 @@ pub(crate) fn statement_by_statement(
     let backend = driver.backend();
     let cancel = &config.cancel;
     let started = Instant::now();
-    driver.set_lock_timeout(config.lock_timeout);
+    let timeout = lock_timeout(config, Some(script));
+    driver.set_lock_timeout(timeout);
     let statements = sql::split(script.sql(), backend);
     let context = |what: &str| format!("{what} revision {} in the history table", step.revision);
     row.in_doubt = false;
@@ -757,7 +766,7 @@ pub(crate) fn statement_by_statement(
                         break result;
                     }
                     held = holders(driver, statement.text);
-                    let Some(pause) = retries.after(config, &step.revision, err) else { break result };
+                    let Some(pause) = retries.after(config, timeout, &step.revision, err) else { break result };
                     observer.lock_wait_ran_out(step, retries.tries(&step.revision) - 1, err, held.as_deref(), pause);
                     if !retry::sleep(cancel, pause) {
                         break result;

@@ -291,6 +291,44 @@ pub enum Directive {
     NoTransaction,
     /// `-- migrate:irreversible` (in a `down` file): the revision cannot be reverted.
     Irreversible,
+    /// `-- migrate:lock-timeout 30s` (or `500ms`, `30`, `off`): this file's statements wait for a lock this long,
+    /// whatever the run's lock timeout; `off` (`None`) leaves the session's own setting.
+    LockTimeout(Option<std::time::Duration>),
+}
+
+/// The value of `-- migrate:lock-timeout <value>`: `30s`, `500ms`, `30` (seconds), `off` or `0` (no bound).
+fn lock_timeout_value(value: &str) -> Result<Option<std::time::Duration>, String> {
+    let value = value.trim();
+    let (number, unit) = match value.strip_suffix("ms") {
+        Some(n) => (n, 1e-3),
+        None => (value.strip_suffix('s').unwrap_or(value), 1.0),
+    };
+    match (value, number.trim().parse::<f64>()) {
+        ("off", _) => Ok(None),
+        (_, Ok(0.0)) => Ok(None),
+        (_, Ok(n)) if n > 0.0 && n * unit < 1e7 => Ok(Some(std::time::Duration::from_secs_f64(n * unit))),
+        _ => Err(format!(
+            "`-- migrate:lock-timeout {value}` is not a time: write seconds (`30s` or `30`), milliseconds (`500ms`) or \
+             `off`"
+        )),
+    }
+}
+
+/// The lock timeout `script`'s leading comment sets (`-- migrate:lock-timeout …`), if any: read where the runner
+/// needs it, without the rest of [`directives`]' checks, which the scan has made.
+pub fn lock_timeout_directive(script: &str) -> Option<Option<std::time::Duration>> {
+    let script = script.strip_prefix('\u{feff}').unwrap_or(script);
+    for line in script.lines() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        let comment = trimmed.strip_prefix("--")?.trim();
+        if let Some(value) = comment.strip_prefix("migrate:lock-timeout") {
+            return lock_timeout_value(value).ok();
+        }
+    }
+    None
 }
 
 /// A problem with a `-- migrate:` line.
@@ -337,10 +375,14 @@ pub fn directives(script: &str) -> (Vec<Directive>, Vec<DirectiveProblem>) {
         match word {
             "no-transaction" => found.push(Directive::NoTransaction),
             "irreversible" => found.push(Directive::Irreversible),
+            _ if word.starts_with("lock-timeout") => match lock_timeout_value(&word["lock-timeout".len()..]) {
+                Ok(timeout) => found.push(Directive::LockTimeout(timeout)),
+                Err(message) => problems.push(DirectiveProblem { line, message }),
+            },
             other => problems.push(DirectiveProblem {
                 line,
                 message: format!(
-                    "unknown directive `-- migrate:{other}`; the directives are `-- migrate:no-transaction` and `-- migrate:irreversible`"
+                    "unknown directive `-- migrate:{other}`; the directives are `-- migrate:no-transaction`, `-- migrate:irreversible` and `-- migrate:lock-timeout <time>`"
                 ),
             }),
         }
@@ -595,6 +637,32 @@ fn non_transactional(statement: &str, backend: Backend) -> Option<&'static str> 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_lock_timeout_directive() {
+        use super::{directives, lock_timeout_directive, Directive};
+        use std::time::Duration;
+        let (found, problems) =
+            directives("-- migrate:lock-timeout 30s\n-- migrate:no-transaction\nALTER TABLE t ADD c int;");
+        assert_eq!(found, [Directive::LockTimeout(Some(Duration::from_secs(30))), Directive::NoTransaction]);
+        assert!(problems.is_empty());
+        for (text, expected) in [
+            ("500ms", Some(Some(Duration::from_millis(500)))),
+            ("2", Some(Some(Duration::from_secs(2)))),
+            ("1.5s", Some(Some(Duration::from_millis(1500)))),
+            ("off", Some(None)),
+            ("0", Some(None)),
+        ] {
+            let script = format!("-- a comment\n-- migrate:lock-timeout {text}\nALTER TABLE t ADD c int;");
+            assert_eq!(lock_timeout_directive(&script), expected, "{text}");
+            assert!(directives(&script).1.is_empty(), "{text}");
+        }
+        assert_eq!(lock_timeout_directive("ALTER TABLE t ADD c int;\n-- migrate:lock-timeout 5s"), None);
+        let (_, problems) = directives("-- migrate:lock-timeout soon\nSELECT 1;");
+        assert!(problems[0].message.contains("is not a time: write seconds"), "{problems:?}");
+        let (_, problems) = directives("-- migrate:lock-timeouts 5s\nSELECT 1;");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+    }
+
     #[test]
     fn a_statement_is_shown_without_its_values() {
         use super::{masked, Backend};
