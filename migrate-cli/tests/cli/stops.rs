@@ -226,6 +226,42 @@ fn mysql_a_lock_wait_timeout_that_rolls_back_the_transaction_leaves_a_true_recor
     assert_eq!(all, [(1, 1), (2, 11), (100, 0)], "each statement in effect once");
 }
 
+/// A server that keeps `performance_schema.metadata_locks`: the session holding the metadata lock a revision waited
+/// for is named as such (not as one of the oldest open transactions), and the others are not.
+#[test]
+fn mysql_the_metadata_lock_holder_is_named_where_the_server_keeps_them() {
+    use ::mysql::prelude::Queryable;
+    let Some(_db) = Db::new(Kind::Mysql, "metadata_locks") else { return };
+    let server = OwnMariadb::start(
+        &["--performance-schema=ON", "--performance-schema-instrument=wait/lock/metadata/sql/mdl=ON"],
+        false,
+    );
+    let admin_url = format!("mysql://root@127.0.0.1:{}/mysql", server.port);
+    let p = Project::new();
+    p.run(None, &["--database-url", &admin_url, "wait", "--timeout", "60"]).ok();
+    let mut admin = ::mysql::Conn::new(admin_url.as_str()).unwrap();
+    admin.query_drop("CREATE DATABASE t; CREATE TABLE t.a (id INT); CREATE TABLE t.other (id INT)").unwrap();
+    let url = format!("mysql://root@127.0.0.1:{}/t", server.port);
+    // An older transaction on another table, and the one holding `a`.
+    let mut older = ::mysql::Conn::new(url.as_str()).unwrap();
+    older.query_drop("START TRANSACTION").unwrap();
+    older.query_drop("SELECT * FROM other").unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    let mut holder = ::mysql::Conn::new(url.as_str()).unwrap();
+    holder.query_drop("START TRANSACTION").unwrap();
+    holder.query_drop("SELECT * FROM a").unwrap();
+    let id: u64 = holder.query_first("SELECT CONNECTION_ID()").unwrap().unwrap();
+    let older_id: u64 = older.query_first("SELECT CONNECTION_ID()").unwrap().unwrap();
+    p.write("0001_b/up.sql", "ALTER TABLE a ADD COLUMN b INT;\n")
+        .write("0001_b/down.sql", "ALTER TABLE a DROP COLUMN b;\n");
+    let run = p.run(None, &["--database-url", &url, "upgrade", "--lock-timeout", "1", "--lock-retry", "0"]);
+    run.code(1).complains(&[&format!("held by: connection {id} (root@")]);
+    assert!(!run.stderr.contains("oldest open transactions"), "{}", run.stderr);
+    assert!(!run.stderr.contains(&format!("connection {older_id} (")), "{}", run.stderr);
+    holder.query_drop("COMMIT").unwrap();
+    p.run(None, &["--database-url", &url, "upgrade"]).ok().says(&["applied    0001 (b)"]);
+}
+
 /// A signal while `migrate` waits for the lock (nothing under way yet) stops it at once, not when the lock comes.
 #[test]
 fn postgres_a_signal_while_waiting_for_the_lock_stops_at_once() {
