@@ -36,6 +36,15 @@ fn observe_with(ctx: &mut Context, required: bool, snapshot: bool) -> Result<Opt
     Ok(Some(Observed { backend: url.backend(), shown: url.shown().to_owned(), rows, schema }))
 }
 
+/// ` (3 tries)` where a revision was tried more than once (its lock wait ran out); empty otherwise.
+fn tries(row: &AppliedRow) -> String {
+    if row.tries > 1 {
+        format!(" ({} tries)", row.tries)
+    } else {
+        String::new()
+    }
+}
+
 fn row_json(row: &AppliedRow) -> Value {
     json!({
         "version": row.version,
@@ -46,6 +55,7 @@ fn row_json(row: &AppliedRow) -> Value {
         "statements_done": row.statements_done,
         "in_doubt": row.in_doubt,
         "error": row.error,
+        "tries": row.tries,
     })
 }
 
@@ -101,11 +111,12 @@ pub fn current(ctx: &mut Context) -> Result<Exit, Failure> {
     } else {
         let text = match applied {
             Some(row) => format!(
-                "{} ({}), applied {} in {}",
+                "{} ({}), applied {} in {}{}",
                 ctx.out.paint(&row.version, Style::Bold),
                 row.name,
                 row.applied_at,
-                recorded(row.duration_ms)
+                recorded(row.duration_ms),
+                tries(row)
             ),
             None => "base (nothing applied)".to_owned(),
         };
@@ -154,6 +165,7 @@ pub fn history(ctx: &mut Context) -> Result<Exit, Failure> {
                 "state": observed.as_ref().map(|_| state_word(e).0),
                 "applied_at": e.row.as_ref().map(|r| r.applied_at.clone()),
                 "duration_ms": e.row.as_ref().map(|r| r.duration_ms),
+                "tries": e.row.as_ref().map(|r| r.tries),
             })).collect::<Vec<_>>(),
             "problems": problems.iter().chain(&warnings).map(|p| problem_json(p, &ctx.global.dir)).collect::<Vec<_>>(),
         }));
@@ -169,7 +181,7 @@ pub fn history(ctx: &mut Context) -> Result<Exit, Failure> {
                 (e.name.name.clone(), None),
                 if observed.is_some() { (word.to_owned(), Some(style)) } else { ("-".to_owned(), None) },
                 (row.map_or_else(String::new, |r| r.applied_at.clone()), None),
-                (row.map_or_else(String::new, |r| recorded(r.duration_ms)), Some(Style::Dim)),
+                (row.map_or_else(String::new, |r| recorded(r.duration_ms) + &tries(r)), Some(Style::Dim)),
             ]
         })
         .collect();
@@ -414,10 +426,9 @@ pub fn show(ctx: &mut Context, reference: &str) -> Result<Exit, Failure> {
     match (&observed, &entry) {
         (Some(o), Some(e)) => {
             let (word, style) = state_word(e);
-            let when = e
-                .row
-                .as_ref()
-                .map_or(String::new(), |r| format!(" (applied at {} in {})", r.applied_at, recorded(r.duration_ms)));
+            let when = e.row.as_ref().map_or(String::new(), |r| {
+                format!(" (applied at {} in {}{})", r.applied_at, recorded(r.duration_ms), tries(r))
+            });
             out.line(&format!("state     {}{when} on {}", out.paint(word, style), o.shown));
             for note in notes(e) {
                 out.line(&format!("          {note}"));

@@ -129,6 +129,8 @@ fn postgres_a_revision_waits_no_longer_than_the_lock_timeout() {
         // A blocker that ends while the run tries: it gets its lock and applies, once.
         let report = outlasts(&revisions, &mut conn, blocker, single_transaction);
         assert!(report.steps.len() == 1 && report.steps[0].tries > 1, "{what}: {report:?}");
+        let recorded = conn.strings("SELECT tries FROM _migrate_history WHERE version = '0002'");
+        assert_eq!(recorded, [report.steps[0].tries.to_string()], "{what}: the history counts the tries");
         assert_eq!(versions(&mut conn), ["0001", "0002"], "{what}");
         assert_eq!(conn.strings("SHOW lock_timeout"), ["7s"], "{what}");
     }
@@ -175,6 +177,8 @@ fn mysql_a_statement_waits_no_longer_than_the_lock_timeout() {
     let report = outlasts(&revisions, &mut conn, blocker, false);
     assert!(report.steps[0].tries > 1, "{report:?}");
     assert_eq!(versions(&mut conn), ["0001", "0002"]);
+    let recorded = conn.strings("SELECT tries FROM _migrate_history WHERE version = '0002'");
+    assert_eq!(recorded, [report.steps[0].tries.to_string()], "the history counts the tries");
     assert_eq!(conn.strings("SELECT @@SESSION.lock_wait_timeout"), ["77"]);
 }
 

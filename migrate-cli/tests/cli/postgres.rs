@@ -209,4 +209,17 @@ fn a_revision_behind_a_long_transaction_names_its_blocker() {
     assert!(!run.stderr.contains("sekrit"), "{}", run.stderr);
     blocker.batch_execute("COMMIT").unwrap();
     p.run(Some(&db), &["upgrade"]).ok().says(&["applied    0002 (b)"]);
+    // A revision that took several tries says so, in the report and in the history.
+    p.run(Some(&db), &["downgrade", "0001"]).ok();
+    let mut blocker = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    blocker.batch_execute("BEGIN; SELECT * FROM a").unwrap();
+    let releases = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1200));
+        blocker.batch_execute("COMMIT").unwrap();
+    });
+    p.run(Some(&db), &["upgrade", "--lock-timeout", "0.2"]).ok().says(&["applied    0002 (b)", "tries)"]);
+    releases.join().unwrap();
+    p.run(Some(&db), &["history"]).ok().says(&["tries)"]);
+    let json = p.run(Some(&db), &["history", "--format", "json"]).ok().json();
+    assert!(json["revisions"][1]["tries"].as_i64().unwrap() > 1, "{json}");
 }

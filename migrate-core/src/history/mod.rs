@@ -109,6 +109,9 @@ pub struct AppliedRow {
     ///
     /// [`Driver::runner_id`]: crate::Driver::runner_id
     pub runner: Option<String>,
+    /// How many times the revision was tried before it applied: more than 1 when its lock wait ran out and it was
+    /// tried again ([`Config::lock_retry`](crate::Config::lock_retry)); 1 in a table made before it was recorded.
+    pub tries: i64,
 }
 
 impl AppliedRow {
@@ -135,6 +138,7 @@ impl AppliedRow {
             error: None,
             in_doubt: false,
             runner: None,
+            tries: 1,
         }
     }
 
@@ -172,8 +176,11 @@ pub const IN_DOUBT: &str = "in_doubt";
 /// A column added after the first version of the table ([`AppliedRow::runner`]).
 pub const RUNNER: &str = "runner";
 
+/// A column added after the first version of the table ([`AppliedRow::tries`]).
+pub const TRIES: &str = "tries";
+
 /// The columns added after the first version of the table ([`ADDED`]), as writes name them after [`COLUMNS`].
-pub const ADDED_COLUMNS: &str = "in_doubt, runner";
+pub const ADDED_COLUMNS: &str = "in_doubt, runner, tries";
 
 /// `ALTER TABLE` statements adding `missing` (columns of [`ADDED`], as a read found them missing) to the history
 /// table `name` (qualified and quoted) made by an earlier version. PostgreSQL says `IF NOT EXISTS`; on SQLite and
@@ -185,6 +192,7 @@ pub fn add_columns_sql(backend: Backend, name: &str, missing: &[&str]) -> Vec<St
         .filter_map(|column| match *column {
             IN_DOUBT => Some(format!("{IN_DOUBT} {} NOT NULL DEFAULT 0", in_doubt_type(backend))),
             RUNNER => Some(format!("{RUNNER} {} NULL", runner_type(backend))),
+            TRIES => Some(format!("{TRIES} {} NOT NULL DEFAULT 1", tries_type(backend))),
             _ => None,
         })
         .map(|definition| format!("ALTER TABLE {name} ADD COLUMN {guard}{definition}"))
@@ -208,6 +216,14 @@ fn runner_type(backend: Backend) -> &'static str {
         "VARCHAR(255)"
     } else {
         "TEXT"
+    }
+}
+
+fn tries_type(backend: Backend) -> &'static str {
+    if backend == Backend::Sqlite {
+        "INTEGER"
+    } else {
+        "INT"
     }
 }
 
@@ -273,6 +289,7 @@ impl RowWrite<'_> {
                     ("error", opt(row.error.clone())),
                     (IN_DOUBT, i32::from(row.in_doubt).to_string()),
                     (RUNNER, opt(row.runner.clone())),
+                    (TRIES, row.tries.to_string()),
                 ];
                 if let RowWrite::Started(_) = self {
                     let columns: Vec<&str> = values.iter().map(|(column, _)| *column).collect();
@@ -396,10 +413,12 @@ pub fn create_table_sql(backend: Backend, name: &str) -> String {
     progress_checksum {hash} NULL,
     error {long} NULL,
     {IN_DOUBT} {doubt} NOT NULL DEFAULT 0,
-    {RUNNER} {runner} NULL
+    {RUNNER} {runner} NULL,
+    {TRIES} {tries} NOT NULL DEFAULT 1
 ){tail}",
         doubt = in_doubt_type(backend),
-        runner = runner_type(backend)
+        runner = runner_type(backend),
+        tries = tries_type(backend)
     )
 }
 
@@ -456,7 +475,7 @@ mod tests {
         assert!(mysql.starts_with("INSERT INTO `h` (version, name, up_checksum,"), "{mysql}");
         assert!(
             mysql.contains("ON DUPLICATE KEY UPDATE name = VALUES(name),")
-                && mysql.ends_with("runner = VALUES(runner)")
+                && mysql.ends_with("runner = VALUES(runner), tries = VALUES(tries)")
         );
         let postgres = RowWrite::Started(&row).sql(Backend::Postgres, "\"h\"");
         assert!(postgres.contains("ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name,"), "{postgres}");

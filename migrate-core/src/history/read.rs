@@ -19,7 +19,7 @@
 use crate::db::DbError;
 use crate::revision::{Backend, Checksum};
 
-use super::{AppliedRow, RowState, IN_DOUBT, RUNNER};
+use super::{AppliedRow, RowState, IN_DOUBT, RUNNER, TRIES};
 
 /// The cells of one row a driver read, by their place in the columns it named first ([`Reader::columns`]).
 pub trait Cells {
@@ -87,9 +87,10 @@ enum Column {
     Error,
     InDoubt,
     Runner,
+    Tries,
 }
 
-const NAMES: [(&str, Column); 13] = [
+const NAMES: [(&str, Column); 14] = [
     ("version", Column::Version),
     ("name", Column::Name),
     ("up_checksum", Column::UpChecksum),
@@ -103,6 +104,7 @@ const NAMES: [(&str, Column); 13] = [
     ("error", Column::Error),
     (IN_DOUBT, Column::InDoubt),
     (RUNNER, Column::Runner),
+    (TRIES, Column::Tries),
 ];
 
 /// The columns every version of the history table has.
@@ -117,12 +119,12 @@ const FIRST: [Column; 11] = {
 };
 
 /// The columns added to the history table after its first version, which a table made before them lacks.
-pub const ADDED: [&str; 2] = [IN_DOUBT, RUNNER];
+pub const ADDED: [&str; 3] = [IN_DOUBT, RUNNER, TRIES];
 
 /// Where each column of the history table is among the cells of a row: found by name, once per read.
 #[derive(Default)]
 struct Layout {
-    at: [Option<usize>; 13],
+    at: [Option<usize>; 14],
 }
 
 impl Layout {
@@ -196,6 +198,8 @@ impl Layout {
         row.error = owned(self.text(cells, Column::Error)?);
         row.in_doubt = self.integer(cells, Column::InDoubt)? != 0;
         row.runner = owned(self.text(cells, Column::Runner)?);
+        // A table made before tries were recorded says none: 1.
+        row.tries = self.integer(cells, Column::Tries)?.max(1);
         Ok(row)
     }
 }
@@ -251,7 +255,7 @@ impl Reader for Rows {
             )));
         }
         if self.selection == Selection::Full {
-            self.history.missing = self.layout.lacking(&[InDoubt, Runner]);
+            self.history.missing = self.layout.lacking(&[InDoubt, Runner, Tries]);
         }
         Ok(())
     }
@@ -359,7 +363,7 @@ mod tests {
         ]);
         assert!(rows.row(&cells).unwrap());
         let history = rows.into_history();
-        assert_eq!(history.missing, ["in_doubt", "runner"]);
+        assert_eq!(history.missing, ["in_doubt", "runner", "tries"]);
         let row = &history.rows[0];
         assert_eq!((row.version.as_str(), row.name.as_str(), row.state), ("0001", "a", RowState::Upgrading));
         assert_eq!((row.duration_ms, row.statements_done, row.error.as_deref()), (12, 2, Some("boom")));

@@ -51,6 +51,7 @@ fn row_for(r: &Revision) -> AppliedRow {
         error: None,
         in_doubt: false,
         runner: None,
+        tries: 1,
     }
 }
 

@@ -437,7 +437,10 @@ fn execute(
             script => {
                 let sql = script.as_ref().map_or("", |s| s.sql());
                 let statements = sql::split(sql, driver.backend());
-                let change = row_change(step, driver.backend())?;
+                let mut change = row_change(step, driver.backend())?;
+                if let RowChange::Insert(row) = &mut change {
+                    row.tries = i64::from(retries.tries(&step.revision));
+                }
                 // A stop asked for while it runs interrupts it (where the caller said how), which rolls it back.
                 let interruptible = config.cancel.interruptible();
                 if config.cancel.is_cancelled() {
@@ -578,7 +581,7 @@ fn execute_in_one_transaction(
                 return Err(with_tries(err, retries, step, held_by));
             }
         }
-        record(tx.driver(), step, started.elapsed())?;
+        record(tx.driver(), step, started.elapsed(), retries.tries(&step.revision))?;
         log_step(step, started.elapsed());
         let report = StepReport {
             action: step.action,
@@ -594,10 +597,11 @@ fn execute_in_one_transaction(
     Ok(Outcome::Ran(Continuity::Held))
 }
 
-fn record(driver: &mut dyn Driver, step: &Step<'_>, took: Duration) -> Result<(), Error> {
+fn record(driver: &mut dyn Driver, step: &Step<'_>, took: Duration, tries: u32) -> Result<(), Error> {
     let result = match row_change(step, driver.backend())? {
         RowChange::Insert(mut row) => {
             row.duration_ms = took.as_millis().try_into().unwrap_or(i64::MAX);
+            row.tries = i64::from(tries);
             driver.insert_row(&row)
         }
         RowChange::Delete(version) => driver.delete_row(version),
@@ -699,12 +703,6 @@ pub(crate) fn statement_by_statement(
         if last && step.action != Action::Revert {
             mark_applied(&mut next, started);
         }
-        // After the last statement, one write records both its progress and the end of the revision.
-        let write = match (last, step.action) {
-            (true, Action::Revert) => RowWrite::Reverted(&row.version),
-            (true, _) => RowWrite::Finished(&next),
-            (false, _) => RowWrite::Progress(&next),
-        };
         let mut recording = sql::recording(statement.text, backend);
         if opened.is_none() {
             let outside = driver
@@ -717,6 +715,14 @@ pub(crate) fn statement_by_statement(
         // Who held the lock, when the statement's lock wait last ran out.
         let mut held: Option<String> = None;
         let result = loop {
+            // The row counts the tries so far, this one's included.
+            next.tries = i64::from(retries.tries(&step.revision));
+            // After the last statement, one write records both its progress and the end of the revision.
+            let write = match (last, step.action) {
+                (true, Action::Revert) => RowWrite::Reverted(&row.version),
+                (true, _) => RowWrite::Finished(&next),
+                (false, _) => RowWrite::Progress(&next),
+            };
             let result = match (recording, opened.is_some()) {
                 (sql::Recording::Alone, _) => {
                     let mut intent = row.clone();

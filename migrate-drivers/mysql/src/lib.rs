@@ -409,6 +409,7 @@ fn params(row: &AppliedRow) -> Vec<Value> {
         row.error.clone().into(),
         i32::from(row.in_doubt).into(),
         row.runner.clone().into(),
+        row.tries.into(),
     ]
 }
 
@@ -821,7 +822,7 @@ impl Driver for Mysql<'_> {
 
     fn insert_row(&mut self, row: &AppliedRow) -> Result<(), DbError> {
         let sql = format!(
-            "INSERT INTO {} ({COLUMNS}, {ADDED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO {} ({COLUMNS}, {ADDED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             self.name()
         );
         let result = self.settled().and_then(|conn| conn.exec_drop(sql, params(row)).map_err(db_error));
@@ -845,7 +846,7 @@ impl Mysql<'_> {
         let sql = format!(
             "UPDATE {} SET version = ?, name = ?, up_checksum = ?, down_checksum = ?, down_sql = ?, applied_at = ?, \
              duration_ms = ?, state = ?, statements_done = ?, progress_checksum = ?, error = ?, in_doubt = ?, \
-             runner = ? WHERE version = ?",
+             runner = ?, tries = ? WHERE version = ?",
             self.name()
         );
         let mut values = params(row);

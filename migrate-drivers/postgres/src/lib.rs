@@ -242,7 +242,7 @@ fn literal(text: &str) -> String {
 fn values(row: &AppliedRow, duration: &str) -> String {
     let runner = row.runner.as_deref().map_or_else(|| "NULL".to_owned(), literal);
     let base = history::row_values(Backend::Postgres, row, &literal(&row.applied_at), duration);
-    format!("{base}, {}, {runner}", i32::from(row.in_doubt))
+    format!("{base}, {}, {runner}, {}", i32::from(row.in_doubt), row.tries)
 }
 
 /// A row of a simple query, whose every cell comes as text.

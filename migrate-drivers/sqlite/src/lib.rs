@@ -26,7 +26,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read as _, Seek as _, Write as _};
 use std::time::{Duration, Instant};
 
-use migrate_core::history::{self, Cells, Reader, COLUMNS, IN_DOUBT, RUNNER};
+use migrate_core::history::{self, Cells, Reader, COLUMNS, IN_DOUBT, RUNNER, TRIES};
 use migrate_core::lock;
 use migrate_core::{
     AppliedRow, Backend, Checksum, Continuity, DbError, Driver, ExecFailure, HistoryTable, LockFailure, RowWrite,
@@ -63,13 +63,13 @@ impl Queries {
         Queries {
             table: table.clone(),
             insert: format!(
-                "INSERT INTO {name} ({COLUMNS}, {IN_DOUBT}, {RUNNER}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, \
-                 ?12, ?13)"
+                "INSERT INTO {name} ({COLUMNS}, {IN_DOUBT}, {RUNNER}, {TRIES}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, \
+                 ?10, ?11, ?12, ?13, ?14)"
             ),
             update: format!(
                 "UPDATE {name} SET name = ?2, up_checksum = ?3, down_checksum = ?4, down_sql = ?5, applied_at = ?6, \
                  duration_ms = ?7, state = ?8, statements_done = ?9, progress_checksum = ?10, error = ?11, \
-                 in_doubt = ?12, runner = ?13 WHERE version = ?1"
+                 in_doubt = ?12, runner = ?13, tries = ?14 WHERE version = ?1"
             ),
             delete: format!("DELETE FROM {name} WHERE version = ?1"),
             name,
@@ -306,6 +306,7 @@ fn with_row_params<R>(row: &AppliedRow, f: impl FnOnce(&[&dyn rusqlite::ToSql]) 
         row.error,
         i64::from(row.in_doubt),
         row.runner,
+        row.tries,
     ])
 }
 
