@@ -269,6 +269,28 @@ pub enum Command {
         #[arg(long)]
         deny_warnings: bool,
     },
+    /// The safety lint of the up files: statements that hold a lock other queries wait behind (an index built
+    /// without CONCURRENTLY, a foreign key or check added valid, SET NOT NULL, ALGORITHM=COPY), or that break the
+    /// version of the application still running (a table or column dropped or renamed). Each finding names its rule,
+    /// file and line, and the safe way to write it; a statement silences one with `-- migrate:allow(rule) reason`
+    /// on the line before it. Changes nothing, connects to nothing. Exit 4 on a finding at level deny.
+    Lint {
+        /// Judge in this backend's dialect; default: the database URL's scheme, or every backend without one.
+        #[arg(long, value_enum)]
+        dialect: Option<Dialect>,
+        /// A rule's level: RULE=allow, RULE=warn (the default) or RULE=deny; repeatable.
+        #[arg(long, value_name = "RULE=LEVEL")]
+        level: Vec<String>,
+        /// Judge only the revisions after this version: the ones a project already shipped are exempt.
+        #[arg(long, value_name = "VERSION")]
+        start_after: Option<String>,
+        /// Count warnings as failures too (exit 4).
+        #[arg(long)]
+        deny_warnings: bool,
+        /// Also print each finding as a GitHub Actions annotation, on stdout.
+        #[arg(long)]
+        github: bool,
+    },
     /// Print the database's schema as read from its catalog (tables, columns, keys, indexes, views, triggers,
     /// routines, sequences, types; the history table left out), in a sorted text form to commit and compare.
     Schema,

@@ -11,6 +11,7 @@ mod context;
 mod database;
 mod failure;
 mod inspect;
+mod lint;
 mod new;
 mod offline;
 mod output;
@@ -106,6 +107,9 @@ fn dispatch(ctx: &mut Context, command: Command) -> Result<Exit, Failure> {
             inspect::verify(ctx, schema.as_deref(), judge)
         }
         Command::Schema => inspect::schema(ctx),
+        Command::Lint { dialect, level, start_after, deny_warnings, github } => {
+            lint::lint(ctx, lint::Ask { dialect, levels: level, start_after, deny_warnings, github })
+        }
         Command::Sql { direction, target, dialect, from } => {
             offline::sql(ctx, direction, target.as_deref(), dialect, from.as_deref())
         }

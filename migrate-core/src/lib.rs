@@ -18,6 +18,7 @@ pub mod db;
 pub mod error;
 pub mod folder;
 pub mod history;
+pub mod lint;
 pub mod migrator;
 pub mod plan;
 mod repair;
@@ -55,7 +56,8 @@ mod tests {
 
     /// The stages of the crate, lowest first: a top-level file or a folder each.
     const LAYERS: &[&str] = &[
-        "revision", "sql", "folder", "db", "history", "schema", "error", "plan", "config", "run", "repair", "migrator",
+        "revision", "sql", "lint", "folder", "db", "history", "schema", "error", "plan", "config", "run", "repair",
+        "migrator",
     ];
 
     /// Architecture Invariant: the crate is layered by stage. A file imports only its own folder and the stages

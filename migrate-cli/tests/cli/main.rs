@@ -5,6 +5,7 @@ mod dialects;
 mod durations;
 mod harness;
 mod layouts;
+mod lint;
 mod local;
 mod offline;
 mod postgres;
