@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use migrate_core::lint::{Finding, Level, LintOptions};
 use migrate_core::{scan, Backend, Backends, ProblemKind, Revision, Scan, ScanOptions, Severity};
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
@@ -25,11 +26,27 @@ pub fn expand(input: &Input) -> TokenStream {
     let dir = Path::new(&manifest_dir).join(&relative);
     let scanned = scan(&dir, &ScanOptions::default().allow_empty_down(input.allow_empty_down));
     let targets = input.targets();
-    match errors(&scanned, targets, input.backends.is_some(), &relative, span) {
+    let findings = match &input.lint {
+        Some(options) => {
+            let options = LintOptions { backends: Some(targets), ..options.clone() };
+            migrate_core::lint::lint(&scanned.revisions, &options)
+        }
+        None => Vec::new(),
+    };
+    let denied =
+        findings.iter().filter(|f| f.level == Level::Deny).map(|f| syn::Error::new(span, f.display_under(&relative)));
+    let refused = errors(&scanned, targets, input.backends.is_some(), &relative, span)
+        .into_iter()
+        .chain(denied)
+        .reduce(|mut all, next| {
+            all.combine(next);
+            all
+        });
+    match refused {
         Some(err) => with_errors(input, &scanned.revisions, err.to_compile_error()),
         None => {
             let list = revision_list(&dir, &scanned.revisions, input.allow_empty_down, span);
-            let warnings = warnings(&scanned, targets, &relative, span);
+            let warnings = warnings(&scanned, targets, &findings, &relative, span);
             output(input, &scanned.revisions, &quote! {{ #warnings #list }})
         }
     }
@@ -70,23 +87,28 @@ pub fn errors(scanned: &Scan, targets: Backends, named: bool, relative: &Path, s
         })
 }
 
-/// Each warning of the scan that concerns `targets`, as a warning of the build: stable proc macros cannot emit one,
-/// so each is the use of a deprecated constant whose note is the warning (shown by cargo as ``use of deprecated
-/// constant `…`: <warning>``, silenced like any lint with `#[allow(deprecated)]` on the item).
-fn warnings(scanned: &Scan, targets: Backends, relative: &Path, span: Span) -> TokenStream {
-    let items = scanned.problems.iter().filter(|p| p.severity == Severity::Warning && p.backends.intersects(targets));
-    let items = items.map(|p| {
-        let note = format!("migrations: {}", p.display_under(relative));
-        quote::quote_spanned! {span=>
-            const _: () = {
-                #[deprecated(note = #note)]
-                #[allow(non_upper_case_globals)]
-                const migration_folder_warning: () = ();
-                migration_folder_warning
-            };
-        }
-    });
+/// Each warning of the scan that concerns `targets`, and each lint finding at level warn, as a warning of the build.
+fn warnings(scanned: &Scan, targets: Backends, findings: &[Finding], relative: &Path, span: Span) -> TokenStream {
+    let folder = scanned.problems.iter().filter(|p| p.severity == Severity::Warning && p.backends.intersects(targets));
+    let folder = folder.map(|p| format!("migrations: {}", p.display_under(relative)));
+    let linted = findings.iter().filter(|f| f.level == Level::Warn);
+    let linted = linted.map(|f| format!("migrations lint: {}", f.display_under(relative)));
+    let items = folder.chain(linted).map(|note| build_warning(&note, span));
     quote! { #(#items)* }
+}
+
+/// A warning of the build: stable proc macros cannot emit one, so it is the use of a deprecated constant whose note
+/// is the warning (shown by cargo as ``use of deprecated constant `…`: <warning>``, silenced like any lint with
+/// `#[allow(deprecated)]` on the item).
+fn build_warning(note: &str, span: Span) -> TokenStream {
+    quote::quote_spanned! {span=>
+        const _: () = {
+            #[deprecated(note = #note)]
+            #[allow(non_upper_case_globals)]
+            const migration_folder_warning: () = ();
+            migration_folder_warning
+        };
+    }
 }
 
 fn with_errors(input: &Input, revisions: &[Revision], errors: TokenStream) -> TokenStream {

@@ -176,6 +176,14 @@ pub struct Finding {
     pub message: String,
 }
 
+impl Finding {
+    /// The finding as [`Display`](std::fmt::Display) writes it, its file under `dir` (the revision folder as the
+    /// user names it).
+    pub fn display_under(&self, dir: &std::path::Path) -> String {
+        Finding { file: dir.join(&self.file), ..self.clone() }.to_string()
+    }
+}
+
 impl std::fmt::Display for Finding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

@@ -1,0 +1,2 @@
+CREATE TABLE accounts (id INT PRIMARY KEY, legacy TEXT);
+CREATE TABLE audit (id INT);

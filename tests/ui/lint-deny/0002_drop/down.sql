@@ -1,0 +1,2 @@
+CREATE TABLE audit (id INT);
+ALTER TABLE accounts ADD COLUMN legacy TEXT;
