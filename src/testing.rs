@@ -526,8 +526,9 @@ impl<C> Pool<C> {
 }
 
 /// The name of the template database (or, on SQLite, file) that databases migrated with `template` on `backend`
-/// are copied from: `migrate_tpl_<folder>_<fingerprint>`, where `<folder>` is a short hash of the folder's path (for
-/// a list `migrations!()` embedded; a [`Migrator`] over revisions read otherwise has `migrate_tpl_<fingerprint>`).
+/// are copied from: `migrate_tpl_<folder>_<fingerprint>`, where `<folder>` is a short hash of the folder's path, the
+/// backend and the history table (for a list `migrations!()` embedded; a [`Migrator`] over revisions read otherwise
+/// has `migrate_tpl_<fingerprint>`).
 ///
 /// A template stays for the next run. The first run that builds a new template for a folder (its files changed)
 /// drops the folder's older templates that no build holds; a run still using one finds it gone and builds it again.
@@ -539,7 +540,14 @@ pub fn template_name(backend: Backend, template: &(impl Template + ?Sized)) -> S
 fn template_of(migrator: &Migrator<'_>, backend: Backend) -> String {
     let fingerprint = fingerprint(migrator, backend);
     match migrator.folder() {
-        Some(folder) => format!("migrate_tpl_{folder}_{fingerprint}"),
+        // The group is the folder as this configuration runs it (backend, history table): only newer files of the
+        // same folder and configuration supersede a template, never another configuration of the folder in use
+        // at the same time.
+        Some(folder) => {
+            let table = migrator.core().config().table.qualified(|s| s.to_owned());
+            let group = &Checksum::of(&format!("{folder} {backend} {table}")).to_hex()[..8];
+            format!("migrate_tpl_{group}_{fingerprint}")
+        }
         None => format!("migrate_tpl_{fingerprint}"),
     }
 }
@@ -718,6 +726,10 @@ mod tests {
         let folder: &'static str = Box::leak(random_tag()[..8].to_owned().into_boxed_str());
         let older = Migrator { folder: Some(folder), ..Migrator::new(&scan.revisions[..2]) };
         let newer = Migrator { folder: Some(folder), ..Migrator::new(&scan.revisions) };
+        // Another configuration of the same folder, in use at the same time: neither supersedes the other.
+        let elsewhere = newer.clone().history_table(crate::HistoryTable::new("elsewhere").unwrap());
+        assert_ne!(template_name(Backend::Sqlite, &newer)[..20], template_name(Backend::Sqlite, &elsewhere)[..20]);
+        assert_eq!(template_name(Backend::Sqlite, &newer)[..20], template_name(Backend::Sqlite, &older)[..20]);
         for backend in [Backend::Sqlite, Backend::Postgres, Backend::Mysql] {
             let Some(mut probe) = TestDatabase::empty(backend) else { continue };
             let (old, new) = (template_name(backend, &older), template_name(backend, &newer));

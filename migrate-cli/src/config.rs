@@ -66,6 +66,44 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// Where each option's value came from, by key.
     pub origins: Vec<(&'static str, Origin)>,
+    /// The `[lint]` table: the safety lint's levels and `start_after`, for `migrate lint` and `migrate verify`.
+    pub lint: Option<migrate_core::lint::LintOptions>,
+}
+
+/// The `[lint]` table of the file named `shown`: `start_after = "0042"`, and `deny`, `warn` and `allow` as lists of
+/// rule names.
+fn lint_table(value: &toml::Value, shown: &str) -> Result<migrate_core::lint::LintOptions, Failure> {
+    use migrate_core::lint::{self, Level, LintOptions};
+    let wrong = |what: String| Failure::usage(format!("{shown}: [lint] {what}"), Some(fix_hint()));
+    let table = value.as_table().ok_or_else(|| wrong("must be a table".to_owned()))?;
+    let mut options = LintOptions::default();
+    for (key, value) in table {
+        match key.as_str() {
+            "start_after" => {
+                let version =
+                    value.as_str().ok_or_else(|| wrong("`start_after` must be a version, as a string".into()))?;
+                options.start_after = Some(version.to_owned());
+            }
+            level => {
+                let level = Level::parse(level).ok_or_else(|| {
+                    wrong(format!("unknown key `{key}`; the keys are `start_after`, `deny`, `warn` and `allow`"))
+                })?;
+                let names = value.as_array().ok_or_else(|| wrong(format!("`{key}` must be a list of rule names")))?;
+                for name in names {
+                    let name = name.as_str().unwrap_or_default();
+                    if lint::rule(name).is_none() && name != lint::ALLOW_RULE {
+                        let rules: Vec<&str> = lint::RULES.iter().map(|r| r.name).collect();
+                        return Err(wrong(format!(
+                            "`{key}` names no rule `{name}`; the rules are {}",
+                            rules.join(", ")
+                        )));
+                    }
+                    options.levels.insert(name.to_owned(), level);
+                }
+            }
+        }
+    }
+    Ok(options)
 }
 
 /// The file `--config` names, or `migrate.toml` in `start` or the nearest parent that has one.
@@ -97,7 +135,7 @@ pub fn apply(global: &mut Global, matches: &ArgMatches) -> Result<Settings, Fail
     }
     let shown = path.as_deref().unwrap_or(Path::new(FILE)).display().to_string();
     for key in table.keys() {
-        if !KEYS.iter().any(|(k, _)| k == key) {
+        if key != "lint" && !KEYS.iter().any(|(k, _)| k == key) {
             let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
             return Err(Failure::usage(
                 format!("{shown}: unknown key `{key}`; the keys are {}", known.join(", ")),
@@ -120,6 +158,7 @@ pub fn apply(global: &mut Global, matches: &ArgMatches) -> Result<Settings, Fail
             .transpose()
     };
     let mut settings = Settings { path: path.clone(), ..Settings::default() };
+    settings.lint = table.get("lint").map(|value| lint_table(value, &shown)).transpose()?;
     let base = path.as_deref().and_then(Path::parent).map(Path::to_owned).unwrap_or_default();
     for (key, var) in KEYS {
         let id = key;

@@ -503,6 +503,17 @@ pub fn verify(ctx: &mut Context, schema_file: Option<&std::path::Path>, judge: J
         .filter(|p| p.severity == Severity::Warning && p.backends.intersects(judged))
         .map(|p| p.display_under(&dir).to_string())
         .collect();
+    // The safety lint, where migrate.toml's [lint] asks for it (as `lint(...)` does of the macro).
+    if let Some(options) = &ctx.settings.lint {
+        let options = migrate_core::lint::LintOptions { backends: Some(judged), ..options.clone() };
+        for finding in migrate_core::lint::lint(&scan.revisions, &options) {
+            let text = finding.display_under(&dir);
+            match finding.level {
+                migrate_core::lint::Level::Deny => problems.push(text),
+                _ => warnings.push(text),
+            }
+        }
+    }
     let mut notes: Vec<String> = Vec::new();
     for r in &scan.revisions {
         for backend in judged.iter() {

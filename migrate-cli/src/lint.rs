@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use migrate_core::lint::{self, Level, LintOptions};
+use migrate_core::lint::{self, Level};
 use migrate_core::Backends;
 
 use crate::cli::Dialect;
@@ -30,7 +30,11 @@ pub struct Ask {
 /// # Errors
 /// A `--level` that names no rule or no level; a `DATABASE_URL` that cannot be read.
 pub fn lint(ctx: &mut Context, ask: Ask) -> Result<Exit, Failure> {
-    let mut options = LintOptions { start_after: ask.start_after, ..LintOptions::default() };
+    // migrate.toml's [lint] first; the flags win over it.
+    let mut options = ctx.settings.lint.clone().unwrap_or_default();
+    if ask.start_after.is_some() {
+        options.start_after = ask.start_after;
+    }
     for pair in &ask.levels {
         let (name, level) = pair.split_once('=').unwrap_or((pair, ""));
         let known = lint::rule(name).is_some() || name == lint::ALLOW_RULE;

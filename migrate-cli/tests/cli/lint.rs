@@ -52,3 +52,22 @@ fn findings_levels_formats_and_exit_codes() {
         .ok()
         .says(&["up.sql:1: warn[allow-without-reason]", "up.sql:2: warn[drop-column] on sqlite"]);
 }
+
+/// migrate.toml's `[lint]`: levels and `start_after` for `migrate lint` (its flags win) and for `migrate verify`,
+/// which reports a finding at deny as a problem (exit 4) and one at warn as a warning.
+#[test]
+fn the_configuration_file_sets_levels_for_lint_and_verify() {
+    let p = project();
+    p.run(None, &["verify", "--dialect", "postgres"]).ok();
+    std::fs::write(p.path().join("migrate.toml"), "[lint]\ndeny = [\"add-index-non-concurrently\"]\n").unwrap();
+    p.run(None, &["lint", "--dialect", "postgres"]).code(4).says(&["deny[add-index-non-concurrently]"]);
+    p.run(None, &["lint", "--dialect", "postgres", "--level", "add-index-non-concurrently=warn"]).ok();
+    p.run(None, &["verify", "--dialect", "postgres"]).code(4).says(&["deny[add-index-non-concurrently] on postgres"]);
+    std::fs::write(p.path().join("migrate.toml"), "[lint]\nstart_after = \"0002\"\ndeny = [\"drop-table\"]\n").unwrap();
+    p.run(None, &["verify", "--dialect", "postgres"]).ok();
+    p.run(None, &["lint", "--dialect", "postgres", "--start-after", "0001"]).ok().says(&["0 denied, 1 warning(s)"]);
+    std::fs::write(p.path().join("migrate.toml"), "[lint]\ndeny = [\"drop-everything\"]\n").unwrap();
+    p.run(None, &["lint"]).code(2).complains(&["[lint] `deny` names no rule `drop-everything`", "drop-column"]);
+    std::fs::write(p.path().join("migrate.toml"), "[lint]\nforbid = []\n").unwrap();
+    p.run(None, &["lint"]).code(2).complains(&["[lint] unknown key `forbid`"]);
+}
