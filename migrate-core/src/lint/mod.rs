@@ -96,6 +96,31 @@ pub const RULES: &[Rule] = &[
                   the validated check makes instant (PostgreSQL 12 and later)",
     },
     Rule {
+        name: "drop-index-non-concurrently",
+        backends: POSTGRES,
+        reason: "DROP INDEX blocks reads and writes of the table until the index is gone",
+        instead: "DROP INDEX CONCURRENTLY, in a file that starts with -- migrate:no-transaction",
+    },
+    Rule {
+        name: "change-column-type",
+        backends: POSTGRES,
+        reason: "changing a column's type rewrites the table (and its indexes) while it blocks reads and writes",
+        instead: "add a column of the new type, write both, backfill in batches, switch, then drop the old (a change \
+                  PostgreSQL can make without a rewrite, such as varchar(n) to text, may be silenced with a reason)",
+    },
+    Rule {
+        name: "add-unique-constraint-without-index",
+        backends: POSTGRES,
+        reason: "adding a unique constraint builds its index while it blocks writes to the table",
+        instead: "CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT … UNIQUE USING INDEX",
+    },
+    Rule {
+        name: "mysql-lock-shared-exclusive",
+        backends: MYSQL,
+        reason: "LOCK=SHARED or LOCK=EXCLUSIVE blocks writes (or reads too) for the whole ALTER TABLE",
+        instead: "LOCK=NONE where the change allows it, or an online schema change tool",
+    },
+    Rule {
         name: "mysql-algorithm-copy",
         backends: MYSQL,
         reason: "ALGORITHM=COPY rebuilds the table and blocks writes to it for the whole copy",
@@ -241,6 +266,9 @@ fn lint_file(text: &str, backend: Backend, path: &std::path::Path, options: &Lin
             created.push(table);
             continue;
         }
+        if let Some(index) = words.created_index() {
+            created.push(index);
+        }
         for (name, table) in words.findings(backend) {
             if table.as_ref().is_some_and(|t| created.contains(t)) || allowed.iter().any(|a| a == name) {
                 continue;
@@ -371,6 +399,24 @@ impl<'a> Words<'a> {
         self.name(i).map(|(name, _)| name)
     }
 
+    /// The index `CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] name` makes.
+    fn created_index(&self) -> Option<String> {
+        if self.word(0) != "CREATE" {
+            return None;
+        }
+        let mut i = self.find(1, &["INDEX"]).filter(|&i| i <= 2)? + 1;
+        if self.word(i) == "CONCURRENTLY" {
+            i += 1;
+        }
+        if self.word(i) == "IF" && self.word(i + 1) == "NOT" && self.word(i + 2) == "EXISTS" {
+            i += 3;
+        }
+        if self.word(i) == "ON" {
+            return None;
+        }
+        self.name(i).map(|(name, _)| name)
+    }
+
     /// The rules this statement breaks, each with the table it acts on.
     fn findings(&self, backend: Backend) -> Vec<(&'static str, Option<String>)> {
         let mut found = Vec::new();
@@ -384,6 +430,11 @@ impl<'a> Words<'a> {
                     found.push(("add-index-non-concurrently", self.name(at).map(|(n, _)| n)));
                 }
             }
+        }
+        // DROP INDEX [CONCURRENTLY] [IF EXISTS] name: the index, in place of a table, for the exemption.
+        if backend == Backend::Postgres && w0 == "DROP" && w1 == "INDEX" && self.word(2) != "CONCURRENTLY" {
+            let at = if self.word(2) == "IF" && self.word(3) == "EXISTS" { 4 } else { 2 };
+            found.push(("drop-index-non-concurrently", self.name(at).map(|(n, _)| n)));
         }
         if w0 == "DROP" && w1 == "TABLE" {
             let at = if self.word(2) == "IF" && self.word(3) == "EXISTS" { 4 } else { 2 };
@@ -408,6 +459,32 @@ impl<'a> Words<'a> {
             }
             if self.find(after, &["SET", "NOT", "NULL"]).is_some() {
                 found.push(("set-not-null", table.clone()));
+            }
+            // ALTER [COLUMN] c [SET DATA] TYPE t
+            let retyped = (after..self.tokens.len()).any(|i| {
+                if self.word(i) != "ALTER" {
+                    return false;
+                }
+                // ALTER, COLUMN maybe, the column's name (which may be `type`), SET DATA maybe, TYPE.
+                let mut j = i + 1 + usize::from(self.word(i + 1) == "COLUMN") + 1;
+                if self.word(j) == "SET" && self.word(j + 1) == "DATA" {
+                    j += 2;
+                }
+                self.word(j) == "TYPE"
+            });
+            if backend == Backend::Postgres && retyped {
+                found.push(("change-column-type", table.clone()));
+            }
+            let unique = (after..self.tokens.len())
+                .any(|i| self.word(i) == "ADD" && (self.word(i + 1) == "UNIQUE" || self.word(i + 3) == "UNIQUE"));
+            if unique && self.find(after, &["USING", "INDEX"]).is_none() {
+                found.push(("add-unique-constraint-without-index", table.clone()));
+            }
+            if (after..self.tokens.len()).any(|i| {
+                let value = if self.tokens.get(i + 1).is_some_and(|t| t.text == "=") { i + 2 } else { i + 1 };
+                self.word(i) == "LOCK" && matches!(self.word(value).as_str(), "SHARED" | "EXCLUSIVE")
+            }) {
+                found.push(("mysql-lock-shared-exclusive", table.clone()));
             }
             if (after..self.tokens.len()).any(|i| {
                 self.word(i) == "ALGORITHM"

@@ -56,6 +56,30 @@ fn each_rule_with_an_unsafe_a_safe_and_a_silenced_statement() {
             "ALTER TABLE accounts ALTER COLUMN email DROP NOT NULL;",
         ),
         (
+            "drop-index-non-concurrently",
+            &[Postgres],
+            "DROP INDEX accounts_email;",
+            "DROP INDEX CONCURRENTLY accounts_email;",
+        ),
+        (
+            "change-column-type",
+            &[Postgres],
+            "ALTER TABLE accounts ALTER COLUMN email TYPE VARCHAR(200);",
+            "ALTER TABLE accounts ALTER COLUMN email SET DEFAULT '';",
+        ),
+        (
+            "add-unique-constraint-without-index",
+            &[Postgres],
+            "ALTER TABLE accounts ADD CONSTRAINT email_unique UNIQUE (email);",
+            "ALTER TABLE accounts ADD CONSTRAINT email_unique UNIQUE USING INDEX accounts_email;",
+        ),
+        (
+            "mysql-lock-shared-exclusive",
+            &[Mysql],
+            "ALTER TABLE accounts ADD COLUMN n INT, LOCK=EXCLUSIVE;",
+            "ALTER TABLE accounts ADD COLUMN n INT, LOCK=NONE;",
+        ),
+        (
             "mysql-algorithm-copy",
             &[Mysql],
             "ALTER TABLE accounts ADD COLUMN n INT, ALGORITHM=COPY;",
@@ -95,8 +119,10 @@ fn each_rule_with_an_unsafe_a_safe_and_a_silenced_statement() {
             assert!(found(safe_sql, backend).is_empty(), "{rule} on {backend}: {safe_sql}");
             let silenced = format!("-- migrate:allow({rule}) done on purpose, see the ticket\n{unsafe_sql}");
             assert!(found(&silenced, backend).is_empty(), "{rule} on {backend}: {silenced}");
-            // A table the same file created is exempt: nothing else uses it yet.
-            let fresh = format!("CREATE TABLE accounts (id INT PRIMARY KEY, email TEXT);\n{unsafe_sql}");
+            // A table (or index) the same file created is exempt: nothing else uses it yet.
+            let fresh = format!(
+                "CREATE TABLE accounts (id INT PRIMARY KEY, email TEXT);\nCREATE INDEX accounts_email ON accounts (email);\n{unsafe_sql}"
+            );
             if *rule != "sqlite-add-not-null-without-default" {
                 assert!(found(&fresh, backend).is_empty(), "{rule} on {backend}: {fresh}");
             }
@@ -106,6 +132,16 @@ fn each_rule_with_an_unsafe_a_safe_and_a_silenced_statement() {
     for r in RULES {
         assert!(cases.iter().any(|(name, ..)| name == &r.name), "no case for {}", r.name);
     }
+}
+
+#[test]
+fn a_column_named_type_is_not_a_type_change() {
+    assert!(found("ALTER TABLE accounts ALTER COLUMN type SET NOT NULL;", Backend::Postgres) == ["set-not-null@1"]);
+    assert_eq!(found("ALTER TABLE accounts ALTER type TYPE TEXT;", Backend::Postgres), ["change-column-type@1"]);
+    assert_eq!(
+        found("ALTER TABLE accounts ALTER COLUMN n SET DATA TYPE bigint;", Backend::Postgres),
+        ["change-column-type@1"]
+    );
 }
 
 #[test]
