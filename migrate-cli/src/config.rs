@@ -91,14 +91,13 @@ fn lint_table(value: &toml::Value, shown: &str) -> Result<migrate_core::lint::Li
                 let names = value.as_array().ok_or_else(|| wrong(format!("`{key}` must be a list of rule names")))?;
                 for name in names {
                     let name = name.as_str().unwrap_or_default();
-                    if lint::rule(name).is_none() && name != lint::ALLOW_RULE {
+                    if !options.set_level(name, level) {
                         let rules: Vec<&str> = lint::RULES.iter().map(|r| r.name).collect();
                         return Err(wrong(format!(
                             "`{key}` names no rule `{name}`; the rules are {}",
                             rules.join(", ")
                         )));
                     }
-                    options.levels.insert(name.to_owned(), level);
                 }
             }
         }

@@ -37,18 +37,16 @@ pub fn lint(ctx: &mut Context, ask: Ask) -> Result<Exit, Failure> {
     }
     for pair in &ask.levels {
         let (name, level) = pair.split_once('=').unwrap_or((pair, ""));
-        let known = lint::rule(name).is_some() || name == lint::ALLOW_RULE;
-        let level = Level::parse(level).filter(|_| known).ok_or_else(|| {
+        if !Level::parse(level).is_some_and(|level| options.set_level(name, level)) {
             let rules: Vec<&str> = lint::RULES.iter().map(|r| r.name).collect();
-            Failure::usage(
+            return Err(Failure::usage(
                 format!(
                     "--level {pair}: write RULE=allow, RULE=warn or RULE=deny, where RULE is one of {}",
                     rules.join(", ")
                 ),
                 None,
-            )
-        })?;
-        options.levels.insert(name.to_owned(), level);
+            ));
+        }
     }
     let backend = match ask.dialect {
         Some(dialect) => Some(migrate_core::Backend::from(dialect)),

@@ -95,12 +95,8 @@ fn parse_lint(input: ParseStream<'_>) -> syn::Result<LintOptions> {
             for rule in rules.parse_terminated(Ident::parse, Token![,])? {
                 let name = rule.to_string().replace('_', "-");
                 if name == "all" {
-                    for r in lint::RULES {
-                        options.levels.insert(r.name.to_owned(), level);
-                    }
-                } else if lint::rule(&name).is_some() || name == lint::ALLOW_RULE {
-                    options.levels.insert(name, level);
-                } else {
+                    lint::RULES.iter().for_each(|r| assert!(options.set_level(r.name, level)));
+                } else if !options.set_level(&name, level) {
                     let names: Vec<String> = lint::RULES.iter().map(|r| r.name.replace('-', "_")).collect();
                     return Err(syn::Error::new(
                         rule.span(),

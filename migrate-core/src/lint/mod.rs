@@ -179,6 +179,16 @@ impl LintOptions {
     pub fn level(&self, name: &str) -> Level {
         self.levels.get(name).copied().unwrap_or(Level::Warn)
     }
+
+    /// Sets rule `name` (a rule of [`RULES`], or [`ALLOW_RULE`]) to `level`; `false`, and nothing set, where there
+    /// is no such rule.
+    pub fn set_level(&mut self, name: &str, level: Level) -> bool {
+        if rule(name).is_none() && name != ALLOW_RULE {
+            return false;
+        }
+        self.levels.insert(name.to_owned(), level);
+        true
+    }
 }
 
 /// One finding.

@@ -415,6 +415,9 @@ impl Driver for Postgres<'_> {
     /// waits; outside one (a statement in a revision's own transaction, or one that runs alone) it runs as written.
     fn execute(&mut self, statement: &str) -> Result<(), DbError> {
         let guard = if self.in_transaction { self.lock_timeout_sql() } else { String::new() };
+        if guard.is_empty() {
+            return self.batch(statement);
+        }
         self.batch(&format!("{guard}{statement}")).map_err(|mut err| {
             // The position is the statement's, not the text's.
             err.position = err.position.map(|chars| chars.saturating_sub(guard.chars().count()));
