@@ -505,7 +505,8 @@ pub fn verify(ctx: &mut Context, schema_file: Option<&std::path::Path>, judge: J
         .collect();
     // The safety lint, where migrate.toml's [lint] asks for it (as `lint(...)` does of the macro).
     if let Some(options) = &ctx.settings.lint {
-        let options = migrate_core::lint::LintOptions { backends: Some(judged), ..options.clone() };
+        let lock_timeout_off = ctx.global.lock_timeout == 0.0;
+        let options = migrate_core::lint::LintOptions { backends: Some(judged), lock_timeout_off, ..options.clone() };
         for finding in migrate_core::lint::lint(&scan.revisions, &options) {
             let text = finding.display_under(&dir);
             match finding.level {

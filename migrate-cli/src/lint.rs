@@ -32,6 +32,8 @@ pub struct Ask {
 pub fn lint(ctx: &mut Context, ask: Ask) -> Result<Exit, Failure> {
     // migrate.toml's [lint] first; the flags win over it.
     let mut options = ctx.settings.lint.clone().unwrap_or_default();
+    // A run without a lock timeout leaves unbounded every file that sets none of its own.
+    options.lock_timeout_off = ctx.global.lock_timeout == 0.0;
     if ask.start_after.is_some() {
         options.start_after = ask.start_after;
     }

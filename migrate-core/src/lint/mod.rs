@@ -12,8 +12,10 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use crate::revision::{Backend, Backends, Revision};
-use crate::sql::{self, lex, Statement};
+use crate::revision::{Backend, Backends, Revision, Script};
+use crate::sql::{self, Statement};
+
+mod read;
 
 /// How a finding of a rule counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -66,6 +68,7 @@ pub const ALLOW_RULE: &str = "allow-without-reason";
 const ALL: &[Backend] = &[Backend::Postgres, Backend::Mysql, Backend::Sqlite];
 const POSTGRES: &[Backend] = &[Backend::Postgres];
 const MYSQL: &[Backend] = &[Backend::Mysql];
+const POSTGRES_MYSQL: &[Backend] = &[Backend::Postgres, Backend::Mysql];
 const SQLITE: &[Backend] = &[Backend::Sqlite];
 
 /// Every rule, by name.
@@ -115,6 +118,66 @@ pub const RULES: &[Rule] = &[
         instead: "CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT … UNIQUE USING INDEX",
     },
     Rule {
+        name: "add-column-volatile-default",
+        backends: POSTGRES,
+        reason: "a column added with a volatile default (random(), gen_random_uuid(), clock_timestamp()), a serial \
+                 or identity column, or a stored generated column is filled row by row: the table is rewritten \
+                 while reads and writes of it wait",
+        instead: "add the column without a default (a constant default is instant since PostgreSQL 11), set the \
+                  default in a second statement, and backfill existing rows in batches",
+    },
+    Rule {
+        name: "add-not-null-column-without-default",
+        backends: POSTGRES,
+        reason: "ADD COLUMN … NOT NULL without a default fails on a table that has rows",
+        instead: "give it a DEFAULT, or add it nullable, backfill, then make it NOT NULL (see set-not-null)",
+    },
+    Rule {
+        name: "add-primary-key-without-index",
+        backends: POSTGRES,
+        reason: "adding a primary key builds its index (and checks NOT NULL on every row) while it blocks reads and \
+                 writes of the table",
+        instead: "CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT … PRIMARY KEY USING INDEX",
+    },
+    Rule {
+        name: "validate-in-same-transaction",
+        backends: POSTGRES,
+        reason: "the lock taken to add the NOT VALID constraint is held until the file's transaction ends, so \
+                 VALIDATE's full scan runs under it",
+        instead: "VALIDATE CONSTRAINT in a later revision (or in a file that starts with -- migrate:no-transaction)",
+    },
+    Rule {
+        name: "lock-timeout-off",
+        backends: POSTGRES_MYSQL,
+        reason: "no lock timeout bounds this statement: while it waits for its table's lock, every later query of \
+                 the table waits behind it",
+        instead: "leave the run's lock timeout on, give the file a bound (-- migrate:lock-timeout 10s), or set one \
+                  in the file (SET lock_timeout, SET lock_wait_timeout) before it",
+    },
+    Rule {
+        name: "mysql-add-foreign-key",
+        backends: MYSQL,
+        reason: "with foreign_key_checks on, MySQL and MariaDB add a foreign key by copying the table, blocking \
+                 writes to it for the copy",
+        instead: "SET foreign_key_checks = 0 earlier in the file (the key is then added in place without checking \
+                  the rows: check them with a query first), or an online schema change tool",
+    },
+    Rule {
+        name: "mysql-modify-column",
+        backends: MYSQL,
+        reason: "MODIFY or CHANGE COLUMN copies the table, blocking writes to it, unless the server can make the \
+                 change in place (a longer VARCHAR within its length prefix, ENUM values added at the end)",
+        instead: "state ALGORITHM=INPLACE, LOCK=NONE (or ALGORITHM=INSTANT) so that the server refuses a change it \
+                  would copy the table for, or use an online schema change tool",
+    },
+    Rule {
+        name: "mysql-enum-reorder",
+        backends: MYSQL,
+        reason: "changing an ENUM's or SET's values other than by adding at the end (within the same storage size) \
+                 copies the table, blocking writes to it",
+        instead: "add new values at the end of the list and leave unused ones in place",
+    },
+    Rule {
         name: "mysql-lock-shared-exclusive",
         backends: MYSQL,
         reason: "LOCK=SHARED or LOCK=EXCLUSIVE blocks writes (or reads too) for the whole ALTER TABLE",
@@ -127,10 +190,20 @@ pub const RULES: &[Rule] = &[
         instead: "ALGORITHM=INPLACE or INSTANT where the change allows it, or an online schema change tool",
     },
     Rule {
-        name: "sqlite-add-not-null-without-default",
+        name: "sqlite-unsupported-alter",
         backends: SQLITE,
-        reason: "SQLite refuses ADD COLUMN … NOT NULL without a default: the revision cannot apply",
-        instead: "give the column a DEFAULT, or rebuild the table (SQLite's 12-step procedure)",
+        reason: "SQLite's ALTER TABLE cannot make this change: the revision fails",
+        instead: "SQLite's table rebuild (https://www.sqlite.org/lang_altertable.html#otheralter), in an override \
+                  file (up.sqlite.sql) where the folder serves other backends too",
+    },
+    Rule {
+        name: "table-rebuild",
+        backends: ALL,
+        reason: "copying a table into a new one and swapping the names blocks writers for the whole copy (on SQLite \
+                 every writer of the database), and loses the writes made during the copy unless the old table was \
+                 locked first",
+        instead: "ALTER TABLE in place where the backend can; otherwise lock the old table first and run it when \
+                  writers can wait for the copy (on SQLite, where it is the only way, keep it)",
     },
     Rule {
         name: "drop-table",
@@ -172,6 +245,8 @@ pub struct LintOptions {
     pub start_after: Option<String>,
     /// The backends to judge in (default: every one a file runs on).
     pub backends: Option<Backends>,
+    /// The run's lock timeout is off (`lock_timeout = 0`): a file without its own bound is unbounded.
+    pub lock_timeout_off: bool,
 }
 
 impl LintOptions {
@@ -238,18 +313,19 @@ impl std::fmt::Display for Finding {
 /// The findings of `revisions`' up files, in order, at their levels (none at [`Level::Allow`]).
 pub fn lint(revisions: &[Revision], options: &LintOptions) -> Vec<Finding> {
     let mut findings = Vec::new();
+    // What the folder's statements so far made of each table, in each backend's reading: shipped revisions too.
+    let mut catalogs: HashMap<Backend, read::Catalog> = HashMap::new();
     for revision in revisions {
-        if options.start_after.as_deref().is_some_and(|after| !newer(revision.version(), after)) {
-            continue;
-        }
+        let judged = options.start_after.as_deref().is_none_or(|after| newer(revision.version(), after));
         for backend in options.backends.unwrap_or(Backends::ALL).iter() {
             let script = revision.up(backend);
             // An override file is judged for its own backend; a generic one for each backend without one.
             if script.backend().is_some_and(|b| b != backend) {
                 continue;
             }
+            let catalog = catalogs.entry(backend).or_default();
             let path = revision.path_of(script);
-            lint_file(script.sql(), backend, &path, options, &mut findings);
+            lint_file(script, backend, &path, options, catalog, judged.then_some(&mut findings));
         }
     }
     findings
@@ -263,41 +339,58 @@ fn newer(version: &str, after: &str) -> bool {
     }
 }
 
-fn lint_file(text: &str, backend: Backend, path: &std::path::Path, options: &LintOptions, out: &mut Vec<Finding>) {
+/// Lints one file into `out` (only learning its tables into `catalog` where `out` is `None`: a shipped revision).
+fn lint_file(
+    script: &Script,
+    backend: Backend,
+    path: &std::path::Path,
+    options: &LintOptions,
+    catalog: &mut read::Catalog,
+    mut out: Option<&mut Vec<Finding>>,
+) {
+    let text = script.sql();
     let statements = sql::split(text, backend);
-    let mut created: Vec<String> = Vec::new();
+    let words: Vec<read::Words<'_>> = statements.iter().map(|s| read::Words::of(s.text, backend)).collect();
+    let rebuilds = match out {
+        Some(_) => read::rebuilds(&words),
+        None => Vec::new(),
+    };
+    let timeout_off = match sql::lock_timeout_directive(text) {
+        Some(bound) => bound.is_none(),
+        None => options.lock_timeout_off,
+    };
+    let mut file = read::File { transaction: script.transaction(), timeout_off, ..read::File::default() };
     let mut previous_end = 0;
-    for statement in &statements {
-        let gap = &text[previous_end.min(statement.offset)..statement.offset];
-        previous_end = statement.offset + statement.text.len();
-        let allowed = allows(gap, statement, backend, path, options, out);
-        let words = Words::of(statement.text, backend);
-        if let Some(table) = words.created_table() {
-            created.push(table);
-            continue;
-        }
-        if let Some(index) = words.created_index() {
-            created.push(index);
-        }
-        for (name, table) in words.findings(backend) {
-            if table.as_ref().is_some_and(|t| created.contains(t)) || allowed.iter().any(|a| a == name) {
-                continue;
+    for (i, (statement, words)) in statements.iter().zip(&words).enumerate() {
+        if let Some(out) = out.as_deref_mut() {
+            let gap = &text[previous_end.min(statement.offset)..statement.offset];
+            previous_end = statement.offset + statement.text.len();
+            let allowed = allows(gap, statement, backend, path, options, out);
+            for hit in words.hits(backend, &mut file, catalog, rebuilds[i].as_deref()) {
+                let fresh = hit.rule != "table-rebuild" && hit.table.as_ref().is_some_and(|t| file.created.contains(t));
+                // A column without a default fails only on a table with rows.
+                let empty = hit.rule == "add-not-null-column-without-default"
+                    && hit.table.as_ref().is_some_and(|t| file.emptied.contains(t));
+                if fresh || empty || allowed.iter().any(|a| a == hit.rule) {
+                    continue;
+                }
+                let Some(rule) = rule(hit.rule) else { continue };
+                let level = options.level(hit.rule);
+                if level == Level::Allow || !rule.backends.contains(&backend) {
+                    continue;
+                }
+                out.push(Finding {
+                    rule: rule.name,
+                    level,
+                    backend,
+                    file: path.to_owned(),
+                    line: statement.line,
+                    statement: statement.first_line().to_owned(),
+                    message: format!("{}; instead: {}", hit.detail.as_deref().unwrap_or(rule.reason), rule.instead),
+                });
             }
-            let Some(rule) = rule(name) else { continue };
-            let level = options.level(name);
-            if level == Level::Allow || !rule.backends.contains(&backend) {
-                continue;
-            }
-            out.push(Finding {
-                rule: rule.name,
-                level,
-                backend,
-                file: path.to_owned(),
-                line: statement.line,
-                statement: statement.first_line().to_owned(),
-                message: format!("{}; instead: {}", rule.reason, rule.instead),
-            });
         }
+        catalog.learn(words);
     }
 }
 
@@ -340,223 +433,6 @@ fn allows(
         }
     }
     names
-}
-
-/// A statement's code as words (upper case; quoted names as written) and the names after them.
-struct Words<'a> {
-    tokens: Vec<lex::Token<'a>>,
-}
-
-impl<'a> Words<'a> {
-    fn of(statement: &'a str, backend: Backend) -> Words<'a> {
-        Words { tokens: lex::code(statement, backend) }
-    }
-
-    /// The word at `i` in upper case (empty past the end, or for a token that is not a word).
-    fn word(&self, i: usize) -> String {
-        match self.tokens.get(i) {
-            Some(t) if t.kind == lex::Kind::Word => t.text.to_ascii_uppercase(),
-            _ => String::new(),
-        }
-    }
-
-    /// The position of `words` in sequence, from `from` on.
-    fn find(&self, from: usize, words: &[&str]) -> Option<usize> {
-        (from..self.tokens.len()).find(|&i| words.iter().enumerate().all(|(k, w)| self.word(i + k) == *w))
-    }
-
-    /// The table name at `i` (a word or quoted name, maybe qualified), normalised: unquoted, lower case, without
-    /// its schema; with the position after it.
-    fn name(&self, mut i: usize) -> Option<(String, usize)> {
-        let part = |t: &lex::Token<'_>| match t.kind {
-            lex::Kind::Word => Some(t.text.to_ascii_lowercase()),
-            lex::Kind::Quoted => Some(t.text[1..t.text.len().saturating_sub(1)].to_owned()),
-            _ => None,
-        };
-        let mut name = part(self.tokens.get(i)?)?;
-        while self.tokens.get(i + 1).is_some_and(|t| t.text == ".") {
-            name = part(self.tokens.get(i + 2)?)?;
-            i += 2;
-        }
-        Some((name, i + 1))
-    }
-
-    /// The table after `ALTER TABLE [IF EXISTS] [ONLY]`, with the position after it.
-    fn altered(&self) -> Option<(String, usize)> {
-        if self.word(0) != "ALTER" || self.word(1) != "TABLE" {
-            return None;
-        }
-        let mut i = 2;
-        if self.word(i) == "IF" && self.word(i + 1) == "EXISTS" {
-            i += 2;
-        }
-        if self.word(i) == "ONLY" {
-            i += 1;
-        }
-        self.name(i)
-    }
-
-    /// The table `CREATE [TEMP] TABLE [IF NOT EXISTS] name` makes.
-    fn created_table(&self) -> Option<String> {
-        if self.word(0) != "CREATE" {
-            return None;
-        }
-        let at = self.find(1, &["TABLE"]).filter(|&i| i <= 3)?;
-        let mut i = at + 1;
-        if self.word(i) == "IF" && self.word(i + 1) == "NOT" && self.word(i + 2) == "EXISTS" {
-            i += 3;
-        }
-        self.name(i).map(|(name, _)| name)
-    }
-
-    /// The index `CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] name` makes.
-    fn created_index(&self) -> Option<String> {
-        if self.word(0) != "CREATE" {
-            return None;
-        }
-        let mut i = self.find(1, &["INDEX"]).filter(|&i| i <= 2)? + 1;
-        if self.word(i) == "CONCURRENTLY" {
-            i += 1;
-        }
-        if self.word(i) == "IF" && self.word(i + 1) == "NOT" && self.word(i + 2) == "EXISTS" {
-            i += 3;
-        }
-        if self.word(i) == "ON" {
-            return None;
-        }
-        self.name(i).map(|(name, _)| name)
-    }
-
-    /// The rules this statement breaks, each with the table it acts on.
-    fn findings(&self, backend: Backend) -> Vec<(&'static str, Option<String>)> {
-        let mut found = Vec::new();
-        let (w0, w1) = (self.word(0), self.word(1));
-        // CREATE [UNIQUE] INDEX [CONCURRENTLY] … ON [ONLY] table
-        if w0 == "CREATE" && (w1 == "INDEX" || (w1 == "UNIQUE" && self.word(2) == "INDEX")) {
-            let concurrently = self.find(1, &["CONCURRENTLY"]).is_some_and(|i| i <= 3);
-            if !concurrently {
-                if let Some(on) = self.find(2, &["ON"]) {
-                    let at = if self.word(on + 1) == "ONLY" { on + 2 } else { on + 1 };
-                    found.push(("add-index-non-concurrently", self.name(at).map(|(n, _)| n)));
-                }
-            }
-        }
-        // DROP INDEX [CONCURRENTLY] [IF EXISTS] name: the index, in place of a table, for the exemption.
-        if backend == Backend::Postgres && w0 == "DROP" && w1 == "INDEX" && self.word(2) != "CONCURRENTLY" {
-            let at = if self.word(2) == "IF" && self.word(3) == "EXISTS" { 4 } else { 2 };
-            found.push(("drop-index-non-concurrently", self.name(at).map(|(n, _)| n)));
-        }
-        if w0 == "DROP" && w1 == "TABLE" {
-            let at = if self.word(2) == "IF" && self.word(3) == "EXISTS" { 4 } else { 2 };
-            found.push(("drop-table", self.name(at).map(|(n, _)| n)));
-        }
-        // MySQL's RENAME TABLE a TO b.
-        if w0 == "RENAME" && w1 == "TABLE" {
-            found.push(("rename-table", self.name(2).map(|(n, _)| n)));
-        }
-        if let Some((table, after)) = self.altered() {
-            let table = Some(table);
-            let not_valid = self.find(after, &["NOT", "VALID"]).is_some();
-            let references =
-                self.find(after, &["FOREIGN", "KEY"]).is_some() || self.find(after, &["REFERENCES"]).is_some();
-            if references && !not_valid {
-                found.push(("add-foreign-key-not-valid", table.clone()));
-            }
-            let check = (after..self.tokens.len())
-                .any(|i| self.word(i) == "ADD" && (self.word(i + 1) == "CHECK" || self.word(i + 3) == "CHECK"));
-            if check && !not_valid {
-                found.push(("add-check-constraint-not-valid", table.clone()));
-            }
-            if self.find(after, &["SET", "NOT", "NULL"]).is_some() {
-                found.push(("set-not-null", table.clone()));
-            }
-            // ALTER [COLUMN] c [SET DATA] TYPE t
-            let retyped = (after..self.tokens.len()).any(|i| {
-                if self.word(i) != "ALTER" {
-                    return false;
-                }
-                // ALTER, COLUMN maybe, the column's name (which may be `type`), SET DATA maybe, TYPE.
-                let mut j = i + 1 + usize::from(self.word(i + 1) == "COLUMN") + 1;
-                if self.word(j) == "SET" && self.word(j + 1) == "DATA" {
-                    j += 2;
-                }
-                self.word(j) == "TYPE"
-            });
-            if backend == Backend::Postgres && retyped {
-                found.push(("change-column-type", table.clone()));
-            }
-            let unique = (after..self.tokens.len())
-                .any(|i| self.word(i) == "ADD" && (self.word(i + 1) == "UNIQUE" || self.word(i + 3) == "UNIQUE"));
-            if unique && self.find(after, &["USING", "INDEX"]).is_none() {
-                found.push(("add-unique-constraint-without-index", table.clone()));
-            }
-            if (after..self.tokens.len()).any(|i| {
-                let value = if self.tokens.get(i + 1).is_some_and(|t| t.text == "=") { i + 2 } else { i + 1 };
-                self.word(i) == "LOCK" && matches!(self.word(value).as_str(), "SHARED" | "EXCLUSIVE")
-            }) {
-                found.push(("mysql-lock-shared-exclusive", table.clone()));
-            }
-            if (after..self.tokens.len()).any(|i| {
-                self.word(i) == "ALGORITHM"
-                    && (self.word(i + 1) == "COPY"
-                        || (self.tokens.get(i + 1).is_some_and(|t| t.text == "=") && self.word(i + 2) == "COPY"))
-            }) {
-                found.push(("mysql-algorithm-copy", table.clone()));
-            }
-            for i in after..self.tokens.len() {
-                if self.word(i) != "DROP" {
-                    continue;
-                }
-                let next = self.word(i + 1);
-                // DROP COLUMN c, or MySQL's DROP c; not DROP INDEX, CONSTRAINT, PRIMARY KEY, FOREIGN KEY, CHECK, …
-                let other = [
-                    "INDEX",
-                    "KEY",
-                    "CONSTRAINT",
-                    "PRIMARY",
-                    "FOREIGN",
-                    "CHECK",
-                    "DEFAULT",
-                    "NOT",
-                    "EXPRESSION",
-                    "IDENTITY",
-                    "PARTITION",
-                    "SYSTEM",
-                ];
-                if next == "COLUMN"
-                    || (backend == Backend::Mysql && !next.is_empty() && !other.contains(&next.as_str()))
-                {
-                    found.push(("drop-column", table.clone()));
-                }
-            }
-            if let Some(rename) = self.find(after, &["RENAME"]) {
-                match self.word(rename + 1).as_str() {
-                    "TO" | "AS" => found.push(("rename-table", table.clone())),
-                    "COLUMN" => found.push(("rename-column", table.clone())),
-                    "INDEX" | "KEY" | "CONSTRAINT" => {}
-                    // PostgreSQL's and SQLite's RENAME a TO b.
-                    _ if self.find(rename, &["TO"]).is_some() => found.push(("rename-column", table.clone())),
-                    _ => {}
-                }
-            }
-            if backend == Backend::Sqlite {
-                if let Some(add) = self.find(after, &["ADD"]) {
-                    let not_null = self.find(add, &["NOT", "NULL"]).is_some();
-                    if not_null && self.find(add, &["DEFAULT"]).is_none() && self.word(add + 1) != "CONSTRAINT" {
-                        found.push(("sqlite-add-not-null-without-default", table.clone()));
-                    }
-                }
-            }
-        }
-        // One finding per rule and statement, however many clauses of an ALTER TABLE break it.
-        let mut seen = Vec::new();
-        found.retain(|(name, _)| {
-            let first = !seen.contains(name);
-            seen.push(*name);
-            first
-        });
-        found
-    }
 }
 
 #[cfg(test)]
