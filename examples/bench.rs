@@ -12,6 +12,8 @@
 //!    decode its embedded list on first use.
 //! 3. Applying the revisions on PostgreSQL and MySQL with the lock guard (the default lock timeout, set in round
 //!    trips that already go) and without it (`lock_timeout(None)`): the guard must cost no round trip.
+//! 4. Building the crate of part 2 with `migrations!("migrations", lint)` and without, alternating (medians of 9),
+//!    and the lint of the same revisions in this process.
 //!
 //! ```text
 //! cargo run --release --example bench                      # everything (about 15 minutes with both servers)
@@ -19,6 +21,7 @@
 //! cargo run --release --example bench -- start 1000 10000  # only the start-up with nothing pending
 //! cargo run --release --example bench -- build 1000        # only the build figures
 //! cargo run --release --example bench -- guard 1000        # only the guard's cost
+//! cargo run --release --example bench -- lint 1000         # only the lint's cost to the build
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -533,6 +536,55 @@ fn bench_build(dir: &Path, sizes: &[usize]) {
     }
 }
 
+/// The crate alone built with `migrations!("migrations", lint)` and without, alternating, medians of `rounds`.
+fn bench_lint(dir: &Path, sizes: &[usize], rounds: usize) {
+    let target = dir.join("build-target");
+    println!("\n| revisions | the crate alone: lint on / off | the lint itself, in process (release) |");
+    println!("|---|---|---|");
+    for &n in sizes {
+        let off = write_crate(dir, &format!("lintoff{n}"), n, false);
+        let on = write_crate(dir, &format!("linton{n}"), n, false);
+        let main = std::fs::read_to_string(on.join("src/main.rs")).unwrap();
+        std::fs::write(
+            on.join("src/main.rs"),
+            main.replace(r#"migrations!("migrations")"#, r#"migrations!("migrations", lint)"#),
+        )
+        .unwrap();
+        let (mut with, mut without) = (Vec::new(), Vec::new());
+        // Dependencies first, outside the figures.
+        cargo(&on, &target, &["build"]);
+        cargo(&off, &target, &["build"]);
+        for _ in 0..rounds {
+            for (krate, name, times) in
+                [(&on, format!("linton{n}"), &mut with), (&off, format!("lintoff{n}"), &mut without)]
+            {
+                cargo(krate, &target, &["clean", "-p", &name]);
+                times.push(cargo(krate, &target, &["build"]));
+            }
+        }
+        let revisions = revisions(n);
+        let options = migrate_core::lint::LintOptions::default();
+        let lint_time = median(
+            (0..rounds)
+                .map(|_| {
+                    let started = Instant::now();
+                    let findings = migrate_core::lint::lint(&revisions, &options);
+                    assert!(findings.is_empty(), "the bench's revisions are safe: {findings:?}");
+                    started.elapsed()
+                })
+                .collect(),
+        );
+        let (with, without) = (median(with), median(without));
+        println!(
+            "| {n} | {:.2} / {:.2} s = **{:.3}×** | {:.1} ms |",
+            with.as_secs_f64(),
+            without.as_secs_f64(),
+            with.as_secs_f64() / without.as_secs_f64(),
+            ms(lint_time)
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let which = args.first().map(String::as_str).unwrap_or("all");
@@ -547,10 +599,11 @@ fn main() {
         "runs" => bench_runs(&dir, &sizes, false),
         "build" => bench_build(&dir, &sizes),
         "guard" => bench_guard(&dir, &sizes),
+        "lint" => bench_lint(&dir, &sizes, 9),
         "all" => {
             bench_runs(&dir, &sizes, false);
             bench_build(&dir, &sizes);
         }
-        other => panic!("unknown part {other:?}: start, runs, build, guard or all"),
+        other => panic!("unknown part {other:?}: start, runs, build, guard, lint or all"),
     }
 }

@@ -73,34 +73,17 @@ pub struct Settings {
 /// The `[lint]` table of the file named `shown`: `start_after = "0042"`, and `deny`, `warn` and `allow` as lists of
 /// rule names.
 fn lint_table(value: &toml::Value, shown: &str) -> Result<migrate_core::lint::LintOptions, Failure> {
-    use migrate_core::lint::{self, Level, LintOptions};
+    use migrate_core::lint::{Entry, LintOptions};
     let wrong = |what: String| Failure::usage(format!("{shown}: [lint] {what}"), Some(fix_hint()));
     let table = value.as_table().ok_or_else(|| wrong("must be a table".to_owned()))?;
     let mut options = LintOptions::default();
     for (key, value) in table {
-        match key.as_str() {
-            "start_after" => {
-                let version =
-                    value.as_str().ok_or_else(|| wrong("`start_after` must be a version, as a string".into()))?;
-                options.start_after = Some(version.to_owned());
-            }
-            level => {
-                let level = Level::parse(level).ok_or_else(|| {
-                    wrong(format!("unknown key `{key}`; the keys are `start_after`, `deny`, `warn` and `allow`"))
-                })?;
-                let names = value.as_array().ok_or_else(|| wrong(format!("`{key}` must be a list of rule names")))?;
-                for name in names {
-                    let name = name.as_str().unwrap_or_default();
-                    if !options.set_level(name, level) {
-                        let rules: Vec<&str> = lint::RULES.iter().map(|r| r.name).collect();
-                        return Err(wrong(format!(
-                            "`{key}` names no rule `{name}`; the rules are {}",
-                            rules.join(", ")
-                        )));
-                    }
-                }
-            }
-        }
+        let entry = match value {
+            toml::Value::String(text) => Entry::Text(text),
+            toml::Value::Array(items) => Entry::List(items.iter().map(toml::Value::as_str).collect()),
+            _ => Entry::Other,
+        };
+        options.set_entry(key, entry).map_err(wrong)?;
     }
     Ok(options)
 }

@@ -17,18 +17,33 @@ use crate::input::Input;
 
 /// Expands the macro: the revision list, or every problem as a compile error.
 pub fn expand(input: &Input) -> TokenStream {
-    let span = input.path.span();
-    let relative = PathBuf::from(input.path.value());
     let Some(manifest_dir) = std::env::var_os("CARGO_MANIFEST_DIR") else {
-        let err = syn::Error::new(span, "CARGO_MANIFEST_DIR is not set: build with cargo");
+        let err = syn::Error::new(input.path.span(), "CARGO_MANIFEST_DIR is not set: build with cargo");
         return with_errors(input, &[], err.to_compile_error());
     };
-    let dir = Path::new(&manifest_dir).join(&relative);
+    expand_in(input, Path::new(&manifest_dir))
+}
+
+/// [`expand`] for the crate in `manifest_dir`.
+pub fn expand_in(input: &Input, manifest_dir: &Path) -> TokenStream {
+    let span = input.path.span();
+    let relative = PathBuf::from(input.path.value());
+    let dir = manifest_dir.join(&relative);
+    // migrate.toml's [lint] turns the lint on as it does for `migrate verify`; the macro's `lint(...)` wins over it.
+    let (config, configured) = match crate::config::lint_table(manifest_dir) {
+        Ok(Some((path, options))) => (Some(path), options),
+        Ok(None) => (None, None),
+        Err(message) => return with_errors(input, &[], syn::Error::new(span, message).to_compile_error()),
+    };
+    let lint = match (configured, &input.lint) {
+        (Some(file), Some(given)) => Some(file.overlaid(given)),
+        (file, given) => file.or_else(|| given.clone()),
+    };
     let scanned = scan(&dir, &ScanOptions::default().allow_empty_down(input.allow_empty_down));
     let targets = input.targets();
-    let findings = match &input.lint {
+    let findings = match lint {
         Some(options) => {
-            let options = LintOptions { backends: Some(targets), ..options.clone() };
+            let options = LintOptions { backends: Some(targets), ..options };
             migrate_core::lint::lint(&scanned.revisions, &options)
         }
         None => Vec::new(),
@@ -47,7 +62,10 @@ pub fn expand(input: &Input) -> TokenStream {
         None => {
             let list = revision_list(&dir, &scanned.revisions, input.allow_empty_down, span);
             let warnings = warnings(&scanned, targets, &findings, &relative, span);
-            output(input, &scanned.revisions, &quote! {{ #warnings #list }})
+            // Read by the compiler too, so that editing the configuration rebuilds the crate and lints again.
+            let config = config.map(|path| path.to_string_lossy().into_owned()).into_iter();
+            let tracked = quote! { #(const _: &[u8] = ::core::include_bytes!(#config);)* };
+            output(input, &scanned.revisions, &quote! {{ #tracked #warnings #list }})
         }
     }
 }

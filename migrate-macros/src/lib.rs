@@ -7,6 +7,7 @@
 
 use proc_macro::TokenStream;
 
+mod config;
 mod expand;
 mod input;
 mod test;

@@ -119,7 +119,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         name: "add-column-volatile-default",
-        backends: POSTGRES,
+        backends: POSTGRES_MYSQL,
         reason: "a column added with a volatile default (random(), gen_random_uuid(), clock_timestamp()), a serial \
                  or identity column, or a stored generated column is filled row by row: the table is rewritten \
                  while reads and writes of it wait",
@@ -178,6 +178,14 @@ pub const RULES: &[Rule] = &[
         instead: "add new values at the end of the list and leave unused ones in place",
     },
     Rule {
+        name: "mysql-add-check-constraint",
+        backends: MYSQL,
+        reason: "MySQL and MariaDB add a check constraint by copying the table, blocking writes to it while every \
+                 row is checked",
+        instead: "check the rows in the application or a trigger first and add the constraint when writers can \
+                  wait for the copy, or use an online schema change tool",
+    },
+    Rule {
         name: "mysql-lock-shared-exclusive",
         backends: MYSQL,
         reason: "LOCK=SHARED or LOCK=EXCLUSIVE blocks writes (or reads too) for the whole ALTER TABLE",
@@ -209,6 +217,13 @@ pub const RULES: &[Rule] = &[
         name: "drop-table",
         backends: ALL,
         reason: "the version of the application still running may read the table",
+        instead: "stop using it in one release, drop it in a later one",
+    },
+    Rule {
+        name: "drop-schema",
+        backends: POSTGRES_MYSQL,
+        reason: "DROP SCHEMA or DROP DATABASE removes every table in it, and the version of the application still \
+                 running may read them",
         instead: "stop using it in one release, drop it in a later one",
     },
     Rule {
@@ -264,6 +279,58 @@ impl LintOptions {
         self.levels.insert(name.to_owned(), level);
         true
     }
+
+    /// Takes one entry of a `[lint]` table (`migrate.toml`): `start_after = "0042"`, or `deny`, `warn` or `allow`
+    /// as a list of rule names.
+    ///
+    /// # Errors
+    /// What is wrong with the entry, in words that follow `[lint] ` (an unknown key, a value of the wrong type, a
+    /// name of no rule).
+    pub fn set_entry(&mut self, key: &str, value: Entry<'_>) -> Result<(), String> {
+        match (key, value) {
+            ("start_after", Entry::Text(version)) => self.start_after = Some(version.to_owned()),
+            ("start_after", _) => return Err("`start_after` must be a version, as a string".to_owned()),
+            (level, value) => {
+                let level = Level::parse(level).ok_or_else(|| {
+                    format!("unknown key `{key}`; the keys are `start_after`, `deny`, `warn` and `allow`")
+                })?;
+                let Entry::List(names) = value else { return Err(format!("`{key}` must be a list of rule names")) };
+                for name in names {
+                    if !self.set_level(name.unwrap_or_default(), level) {
+                        let rules: Vec<&str> = RULES.iter().map(|r| r.name).collect();
+                        return Err(format!(
+                            "`{key}` names no rule `{}`; the rules are {}",
+                            name.unwrap_or_default(),
+                            rules.join(", ")
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// These options with `over`'s on top: its levels and its `start_after` win where it sets them.
+    pub fn overlaid(mut self, over: &LintOptions) -> LintOptions {
+        self.levels.extend(over.levels.iter().map(|(k, v)| (k.clone(), *v)));
+        if over.start_after.is_some() {
+            self.start_after.clone_from(&over.start_after);
+        }
+        self.backends = over.backends.or(self.backends);
+        self.lock_timeout_off |= over.lock_timeout_off;
+        self
+    }
+}
+
+/// A value of a `[lint]` table, as a configuration reader gives it to [`LintOptions::set_entry`].
+#[derive(Clone, Debug)]
+pub enum Entry<'a> {
+    /// A string.
+    Text(&'a str),
+    /// A list, each item a string (`None` for an item that is not).
+    List(Vec<Option<&'a str>>),
+    /// Anything else.
+    Other,
 }
 
 /// One finding.

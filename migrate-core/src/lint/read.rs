@@ -82,7 +82,7 @@ impl Catalog {
         let Some((table, after)) = words.altered() else { return };
         for clause in words.clauses(after) {
             let w = |k: usize| words.word(clause.start + k);
-            match (w(0).as_str(), w(1).as_str()) {
+            match (w(0), w(1)) {
                 ("RENAME", "TO" | "AS") => {
                     if let Some((to, _)) = words.name(clause.start + 2) {
                         self.rename_table(&table, to);
@@ -107,7 +107,7 @@ impl Catalog {
                 }
                 ("DROP", _) => {
                     let at = clause.start + 1 + usize::from(w(1) == "COLUMN");
-                    if !CLAUSE_OBJECTS.contains(&words.word(at).as_str()) || w(1) == "COLUMN" {
+                    if !CLAUSE_OBJECTS.contains(&words.word(at)) || w(1) == "COLUMN" {
                         let at = if words.word(at) == "IF" && words.word(at + 1) == "EXISTS" { at + 2 } else { at };
                         if let Some((column, _)) = words.name(at) {
                             self.tables.entry(table.clone()).or_default().remove(&column);
@@ -219,19 +219,41 @@ const SERIAL: &[&str] = &["SERIAL", "BIGSERIAL", "SMALLSERIAL", "SERIAL2", "SERI
 /// A statement's code as words (upper case; quoted names as written) and the names after them.
 pub(super) struct Words<'a> {
     tokens: Vec<lex::Token<'a>>,
+    /// The words in upper case, one after another (made once, in one allocation, read by every rule), and where
+    /// each token's is in it (empty for a token that is not a word).
+    upper: String,
+    spans: Vec<Range<usize>>,
 }
+
+/// Statements no rule judges and that change no table's columns, by their first word: not read further, since
+/// a folder's data (`INSERT` of thousands of rows) is most of its text.
+const UNJUDGED: &[&str] =
+    &["INSERT", "UPDATE", "SELECT", "WITH", "VALUES", "COMMENT", "GRANT", "REVOKE", "COPY", "CALL"];
 
 impl<'a> Words<'a> {
     pub fn of(statement: &'a str, backend: Backend) -> Words<'a> {
-        Words { tokens: lex::code(statement, backend) }
+        let first = statement.find(|c: char| !c.is_ascii_alphabetic()).map_or(statement, |end| &statement[..end]);
+        if UNJUDGED.iter().any(|w| w.eq_ignore_ascii_case(first)) {
+            return Words { tokens: Vec::new(), upper: String::new(), spans: Vec::new() };
+        }
+        let tokens = lex::code(statement, backend);
+        let mut upper = String::new();
+        let spans = tokens
+            .iter()
+            .map(|t| {
+                let start = upper.len();
+                if t.kind == lex::Kind::Word {
+                    upper.extend(t.text.chars().map(|c| c.to_ascii_uppercase()));
+                }
+                start..upper.len()
+            })
+            .collect();
+        Words { tokens, upper, spans }
     }
 
     /// The word at `i` in upper case (empty past the end, or for a token that is not a word).
-    pub fn word(&self, i: usize) -> String {
-        match self.tokens.get(i) {
-            Some(t) if t.kind == lex::Kind::Word => t.text.to_ascii_uppercase(),
-            _ => String::new(),
-        }
+    pub fn word(&self, i: usize) -> &str {
+        self.spans.get(i).map_or("", |span| &self.upper[span.clone()])
     }
 
     fn text(&self, i: usize) -> &str {
@@ -380,7 +402,7 @@ impl<'a> Words<'a> {
             return Some((from, self.name(after + 1)?.0));
         }
         let (from, after) = self.altered()?;
-        if self.word(after) == "RENAME" && matches!(self.word(after + 1).as_str(), "TO" | "AS") {
+        if self.word(after) == "RENAME" && matches!(self.word(after + 1), "TO" | "AS") {
             return Some((from, self.name(after + 2)?.0));
         }
         None
@@ -397,7 +419,7 @@ impl<'a> Words<'a> {
 
     /// The table `DELETE FROM t` (without `WHERE`) or `TRUNCATE [TABLE] t` empties.
     fn emptied_table(&self) -> Option<String> {
-        let at = match (self.word(0).as_str(), self.word(1).as_str()) {
+        let at = match (self.word(0), self.word(1)) {
             ("DELETE", "FROM") => 2,
             ("TRUNCATE", "TABLE") => 2,
             ("TRUNCATE", _) => 1,
@@ -416,7 +438,7 @@ impl<'a> Words<'a> {
         let close = self.close(after);
         let mut columns = Vec::new();
         for part in self.split_commas(after + 1..close) {
-            if CLAUSE_OBJECTS.contains(&self.word(part.start).as_str()) || self.word(part.start) == "LIKE" {
+            if CLAUSE_OBJECTS.contains(&self.word(part.start)) || self.word(part.start) == "LIKE" {
                 continue;
             }
             if let Some((column, at)) = self.name(part.start) {
@@ -445,13 +467,13 @@ impl<'a> Words<'a> {
             }
             // A type's words, array brackets and a schema's dot continue it; other marks end it.
             let mark = matches!(self.text(i), "[" | "]" | ".");
-            let ends_type = AFTER_TYPE.contains(&word.as_str())
+            let ends_type = AFTER_TYPE.contains(&word)
                 || (word == "CHARACTER" && self.word(i + 1) == "SET")
                 || (word.is_empty() && !mark);
             if ends_type {
                 break;
             }
-            words.push(if mark { self.text(i).to_owned() } else { word });
+            words.push(if mark { self.text(i) } else { word }.to_owned());
             i += 1;
         }
         if words.is_empty() {
@@ -467,7 +489,7 @@ impl<'a> Words<'a> {
         let mut i = clause.start + 1;
         if self.word(i) == "COLUMN" {
             i += 1;
-        } else if CLAUSE_OBJECTS.contains(&self.word(i).as_str()) || self.text(i) == "(" {
+        } else if CLAUSE_OBJECTS.contains(&self.word(i)) || self.text(i) == "(" {
             return None;
         }
         if self.word(i) == "IF" && self.word(i + 1) == "NOT" && self.word(i + 2) == "EXISTS" {
@@ -496,7 +518,7 @@ impl<'a> Words<'a> {
         let first = self.word(clause.start);
         let at = clause.start + 1 + usize::from(self.word(clause.start + 1) == "COLUMN");
         let (old, after) = self.name(at)?;
-        match first.as_str() {
+        match first {
             "MODIFY" => Some((old.clone(), old, after)),
             "CHANGE" => {
                 let (new, after) = self.name(after)?;
@@ -510,7 +532,7 @@ impl<'a> Words<'a> {
     fn option_is(&self, option: &str, values: &[&str]) -> bool {
         (0..self.tokens.len()).any(|i| {
             let value = if self.text(i + 1) == "=" { i + 2 } else { i + 1 };
-            self.word(i) == option && values.contains(&self.word(value).as_str())
+            self.word(i) == option && values.contains(&self.word(value))
         })
     }
 
@@ -520,16 +542,15 @@ impl<'a> Words<'a> {
             && (0..self.tokens.len()).any(|i| {
                 self.word(i) == "FOREIGN_KEY_CHECKS"
                     && matches!(self.text(i + 1), "=" | ":")
-                    && matches!(self.word(i + 2 + usize::from(self.text(i + 2) == "=")).as_str(), "0" | "OFF")
+                    && matches!(self.word(i + 2 + usize::from(self.text(i + 2) == "=")), "0" | "OFF")
             })
     }
 
     /// A statement that sets the session's own lock timeout (`SET lock_timeout`, `SET lock_wait_timeout`).
     fn sets_lock_timeout(&self) -> bool {
         self.word(0) == "SET"
-            && (0..self.tokens.len()).any(|i| {
-                matches!(self.word(i).as_str(), "LOCK_TIMEOUT" | "LOCK_WAIT_TIMEOUT" | "INNODB_LOCK_WAIT_TIMEOUT")
-            })
+            && (0..self.tokens.len())
+                .any(|i| matches!(self.word(i), "LOCK_TIMEOUT" | "LOCK_WAIT_TIMEOUT" | "INNODB_LOCK_WAIT_TIMEOUT"))
     }
 
     /// The existing table a statement waits for a lock on, where it takes one that blocks other queries of it.
@@ -541,9 +562,9 @@ impl<'a> Words<'a> {
         if let Some(table) = self.dropped_table() {
             return Some(table);
         }
-        match (w0.as_str(), w1.as_str()) {
+        match (w0, w1) {
             ("RENAME" | "TRUNCATE", _) | ("LOCK", _) => {
-                let at = 1 + usize::from(matches!(w1.as_str(), "TABLE" | "TABLES"));
+                let at = 1 + usize::from(matches!(w1, "TABLE" | "TABLES"));
                 self.name(at).map(|(n, _)| n)
             }
             ("CREATE", "INDEX" | "UNIQUE") => {
@@ -589,6 +610,10 @@ impl<'a> Words<'a> {
         if let Some(index) = self.created_index() {
             file.created.push(index);
         }
+        if self.word(0) == "CREATE" && matches!(self.word(1), "SCHEMA" | "DATABASE") {
+            let at = if self.word(2) == "IF" && self.word(3) == "NOT" { 5 } else { 2 };
+            file.created.extend(self.name(at).map(|(n, _)| n));
+        }
         if let Some(table) = rebuild.filter(|t| !file.created.iter().any(|c| c == t)) {
             found.push(Hit::on("table-rebuild", &Some(table.to_owned())));
             // The old table under its temporary name is the rebuild's own, as a table the file created.
@@ -615,6 +640,10 @@ impl<'a> Words<'a> {
         }
         if let Some(table) = self.dropped_table() {
             found.push(Hit::on("drop-table", &Some(table)));
+        }
+        if w0 == "DROP" && matches!(w1, "SCHEMA" | "DATABASE") {
+            let at = if self.word(2) == "IF" && self.word(3) == "EXISTS" { 4 } else { 2 };
+            found.push(Hit::on("drop-schema", &self.name(at).map(|(n, _)| n)));
         }
         // MySQL's RENAME TABLE a TO b.
         if w0 == "RENAME" && w1 == "TABLE" {
@@ -661,10 +690,10 @@ impl<'a> Words<'a> {
             let w = |k: usize| self.word(clause.start + k);
             let not_valid = self.find_in(clause.clone(), &["NOT", "VALID"]).is_some();
             let using_index = self.find_in(clause.clone(), &["USING", "INDEX"]).is_some();
-            match w(0).as_str() {
+            match w(0) {
                 "ADD" => {
                     let object = if w(1) == "CONSTRAINT" { w(3) } else { w(1) };
-                    match object.as_str() {
+                    match object {
                         "PRIMARY" if !using_index => found.push(Hit::on("add-primary-key-without-index", &table)),
                         "UNIQUE" if !using_index => found.push(Hit::on("add-unique-constraint-without-index", &table)),
                         "FOREIGN" => {
@@ -675,7 +704,14 @@ impl<'a> Words<'a> {
                                 found.push(Hit::on("mysql-add-foreign-key", &table));
                             }
                         }
-                        "CHECK" if !not_valid => found.push(Hit::on("add-check-constraint-not-valid", &table)),
+                        "CHECK" => {
+                            if !not_valid {
+                                found.push(Hit::on("add-check-constraint-not-valid", &table));
+                            }
+                            if !in_place {
+                                found.push(Hit::on("mysql-add-check-constraint", &table));
+                            }
+                        }
                         _ => {}
                     }
                     if not_valid {
@@ -727,15 +763,15 @@ impl<'a> Words<'a> {
                 "DROP" => {
                     let next = w(1);
                     // DROP [COLUMN] c; not DROP INDEX, CONSTRAINT, PRIMARY KEY, FOREIGN KEY, …
-                    let column = next == "COLUMN"
-                        || (!CLAUSE_OBJECTS.contains(&next.as_str()) && self.name(clause.start + 1).is_some());
+                    let column =
+                        next == "COLUMN" || (!CLAUSE_OBJECTS.contains(&next) && self.name(clause.start + 1).is_some());
                     if column {
                         found.push(Hit::on("drop-column", &table));
                     } else if backend == Backend::Sqlite {
                         found.push(sqlite("SQLite's ALTER TABLE drops columns only, not constraints or keys"));
                     }
                 }
-                "RENAME" => match w(1).as_str() {
+                "RENAME" => match w(1) {
                     "TO" | "AS" => found.push(Hit::on("rename-table", &table)),
                     "COLUMN" => found.push(Hit::on("rename-column", &table)),
                     "INDEX" | "KEY" | "CONSTRAINT" => {}
@@ -765,12 +801,12 @@ impl<'a> Words<'a> {
         let generated = has(&["GENERATED"]) || has(&["AS"]);
         let stored =
             generated && (has(&["STORED"]) || (has(&["GENERATED"]) && !has(&["VIRTUAL"]) && !has(&["IDENTITY"])));
-        let serial = SERIAL.contains(&self.word(def.start).as_str());
+        let serial = SERIAL.contains(&self.word(def.start));
         let not_null = has(&["NOT", "NULL"]) || has(&["PRIMARY", "KEY"]);
         match backend {
             Backend::Postgres => {
                 let volatile = default.and_then(|d| {
-                    (d + 1..def.end).map(|i| self.word(i)).find(|w| VOLATILE.contains(&w.as_str()) && !w.is_empty())
+                    (d + 1..def.end).map(|i| self.word(i)).find(|w| VOLATILE.contains(w) && !w.is_empty())
                 });
                 let detail = if serial {
                     Some(format!("a {} column is filled from its sequence, row by row", self.word(def.start)))
@@ -791,7 +827,12 @@ impl<'a> Words<'a> {
                 if not_null && (default.is_none() || default_null) && !generated && !serial && !has(&["IDENTITY"]) {
                     found.push(Hit::on("add-not-null-column-without-default", table));
                 }
-                // A key or check written with the column validates every row as a constraint added alone does.
+                // A key or check written with the column builds or validates as one added alone does.
+                if has(&["PRIMARY", "KEY"]) {
+                    found.push(Hit::on("add-primary-key-without-index", table));
+                } else if has(&["UNIQUE"]) {
+                    found.push(Hit::on("add-unique-constraint-without-index", table));
+                }
                 if has(&["REFERENCES"]) {
                     found.push(Hit::on("add-foreign-key-not-valid", table));
                 }
@@ -810,7 +851,7 @@ impl<'a> Words<'a> {
                     Some("a generated column ALTER TABLE adds must be VIRTUAL, not STORED")
                 } else if default.is_some_and(|d| {
                     let value = self.word(d + 1);
-                    matches!(value.as_str(), "CURRENT_TIME" | "CURRENT_DATE" | "CURRENT_TIMESTAMP")
+                    matches!(value, "CURRENT_TIME" | "CURRENT_DATE" | "CURRENT_TIMESTAMP")
                         || (self.text(d + 1) == "("
                             && (d + 2..self.close(d + 1)).any(|i| {
                                 let w = self.word(i);
@@ -825,7 +866,29 @@ impl<'a> Words<'a> {
                     found.push(Hit { rule: "sqlite-unsupported-alter", table: None, detail: Some(detail.to_owned()) });
                 }
             }
-            Backend::Mysql => {}
+            Backend::Mysql => {
+                // An expression default that calls a function (`DEFAULT (UUID())`; `DEFAULT (1 + 1)` is instant).
+                let calls = default.is_some_and(|d| {
+                    self.text(d + 1) == "("
+                        && (d + 2..self.close(d + 1)).any(|i| self.text(i + 1) == "(" && !self.word(i).is_empty())
+                });
+                let detail = if has(&["AUTO_INCREMENT"]) {
+                    Some("an AUTO_INCREMENT column is numbered row by row")
+                } else if stored {
+                    Some("a stored generated column is computed for every row")
+                } else if calls {
+                    Some("an expression default that calls a function is computed for every row")
+                } else {
+                    None
+                };
+                if let Some(detail) = detail {
+                    found.push(Hit {
+                        rule: "add-column-volatile-default",
+                        table: table.clone(),
+                        detail: Some(format!("{detail}, so the table is copied while writes to it wait")),
+                    });
+                }
+            }
         }
     }
 }

@@ -126,6 +126,18 @@ fn each_rule_with_an_unsafe_a_safe_and_a_silenced_statement() {
             "ALTER TABLE accounts MODIFY status ENUM('new', 'paid', 'refunded');",
         ),
         (
+            "mysql-add-check-constraint",
+            &[Mysql],
+            "ALTER TABLE accounts ADD CONSTRAINT positive CHECK (id > 0);",
+            "ALTER TABLE accounts ADD CONSTRAINT positive CHECK (id > 0), ALGORITHM=INPLACE;",
+        ),
+        (
+            "drop-schema",
+            &[Postgres, Mysql],
+            "DROP SCHEMA IF EXISTS reporting CASCADE;",
+            "DROP VIEW accounts_view;",
+        ),
+        (
             "table-rebuild",
             &[Postgres, Mysql, Sqlite],
             "DROP TABLE accounts;\nALTER TABLE accounts_new RENAME TO accounts;",
@@ -194,7 +206,7 @@ fn each_rule_with_an_unsafe_a_safe_and_a_silenced_statement() {
             // A table (or index) the same file created is exempt: nothing else uses it yet. SQLite refuses what
             // it refuses whatever the table.
             let fresh = format!(
-                "CREATE TABLE accounts (id INT PRIMARY KEY, email TEXT);\nCREATE INDEX accounts_email ON accounts (email);\n{unsafe_sql}"
+                "CREATE SCHEMA reporting;\nCREATE TABLE accounts (id INT PRIMARY KEY, email TEXT);\nCREATE INDEX accounts_email ON accounts (email);\n{unsafe_sql}"
             );
             if *rule != "sqlite-unsupported-alter" {
                 assert_eq!(hits(&fresh), Vec::<String>::new(), "{rule} on {backend}: {fresh}");
@@ -402,6 +414,33 @@ fn columns_added_with_what_fills_every_row() {
     assert_eq!(
         postgres("ALTER TABLE accounts ADD COLUMN a INT NOT NULL, ADD COLUMN b INT NOT NULL, DROP COLUMN email;"),
         ["add-not-null-column-without-default@1", "drop-column@1"]
+    );
+    // The same on MySQL, where a column copies the table for other reasons (MariaDB 10.11 refuses ALGORITHM=INSTANT
+    // or INPLACE for each of these, and takes the others instantly).
+    let mysql = |sql: &str| found(sql, Backend::Mysql);
+    for copy in [
+        "ADD COLUMN n INT AUTO_INCREMENT UNIQUE",
+        "ADD COLUMN n INT AS (id * 2) STORED",
+        "ADD COLUMN token CHAR(36) DEFAULT (UUID())",
+    ] {
+        assert_eq!(mysql(&format!("ALTER TABLE accounts {copy};")), ["add-column-volatile-default@1"], "{copy}");
+    }
+    for instant in [
+        "ADD COLUMN n INT AS (id * 2) VIRTUAL",
+        "ADD COLUMN n INT DEFAULT (1 + 1)",
+        "ADD COLUMN at TIMESTAMP DEFAULT CURRENT_TIMESTAMP",
+        "ADD COLUMN n INT NOT NULL",
+    ] {
+        assert_eq!(mysql(&format!("ALTER TABLE accounts {instant};")), Vec::<String>::new(), "{instant}");
+    }
+    // A key written with the column builds its index as one added alone does.
+    assert_eq!(
+        postgres("ALTER TABLE accounts ADD COLUMN code TEXT UNIQUE;"),
+        ["add-unique-constraint-without-index@1"]
+    );
+    assert_eq!(
+        postgres("ALTER TABLE accounts ADD COLUMN n BIGINT PRIMARY KEY DEFAULT 1;"),
+        ["add-primary-key-without-index@1"]
     );
     // A table the file emptied has no row for the NOT NULL to fail on.
     assert_eq!(
