@@ -52,11 +52,21 @@ pub(super) struct Type {
 #[derive(Clone, Debug, Default)]
 pub(super) struct Catalog {
     tables: HashMap<String, HashMap<String, Type>>,
+    /// `CHECK (c IS NOT NULL) NOT VALID` constraints not validated yet: by table and constraint, the column.
+    unvalidated: HashMap<(String, String), String>,
+    /// Columns (by table) a validated `CHECK (c IS NOT NULL)` covers: PostgreSQL 12 and later set them `NOT NULL`
+    /// without a scan.
+    checked_not_null: Vec<(String, String)>,
 }
 
 impl Catalog {
     fn column(&self, table: &str, column: &str) -> Option<&Type> {
         self.tables.get(table)?.get(column)
+    }
+
+    /// Whether a validated `CHECK (column IS NOT NULL)` of `table` makes `SET NOT NULL` instant.
+    fn checked_not_null(&self, table: &str, column: &str) -> bool {
+        self.checked_not_null.iter().any(|(t, c)| t == table && c == column)
     }
 
     /// Takes in what `words` (one statement) does to tables and columns.
@@ -99,7 +109,32 @@ impl Catalog {
                         }
                     }
                 }
+                ("VALIDATE", "CONSTRAINT") => {
+                    let name = words.name(clause.start + 2).map(|(n, _)| n).unwrap_or_default();
+                    if let Some(column) = self.unvalidated.remove(&(table.clone(), name)) {
+                        self.checked_not_null.push((table.clone(), column));
+                    }
+                }
                 ("ADD", _) => {
+                    // ADD [CONSTRAINT name] CHECK (column IS NOT NULL) [NOT VALID]
+                    let named = w(1) == "CONSTRAINT";
+                    let check = clause.start + if named { 3 } else { 1 };
+                    if words.word(check) == "CHECK" && words.text(check + 1) == "(" {
+                        let not_null = words.name(check + 2).filter(|(_, at)| {
+                            words.word(*at) == "IS"
+                                && words.word(at + 1) == "NOT"
+                                && words.word(at + 2) == "NULL"
+                                && words.text(at + 3) == ")"
+                        });
+                        if let Some((column, _)) = not_null {
+                            if words.find_in(clause.clone(), &["NOT", "VALID"]).is_none() {
+                                self.checked_not_null.push((table.clone(), column));
+                            } else if named {
+                                let name = words.name(clause.start + 2).map(|(n, _)| n).unwrap_or_default();
+                                self.unvalidated.insert((table.clone(), name), column);
+                            }
+                        }
+                    }
                     if let Some((column, at)) = words.added_column(clause.clone()) {
                         let t = words.column_type(at, clause.end);
                         self.set(&table, column, t);
@@ -726,7 +761,9 @@ impl<'a> Words<'a> {
                     }
                 }
                 "ALTER" => {
-                    if self.find_in(clause.clone(), &["SET", "NOT", "NULL"]).is_some() {
+                    let column = self.name(clause.start + 1 + usize::from(w(1) == "COLUMN")).map(|(c, _)| c);
+                    let checked = column.is_some_and(|c| catalog.checked_not_null(&name, &c));
+                    if self.find_in(clause.clone(), &["SET", "NOT", "NULL"]).is_some() && !checked {
                         found.push(Hit::on("set-not-null", &table));
                     }
                     if let Some((column, at)) = self.retyped(clause.clone()) {

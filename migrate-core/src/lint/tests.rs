@@ -472,3 +472,33 @@ fn lock_timeout_off_is_reported_once_per_file_and_only_where_nothing_bounds_it()
     assert!(rules("-- migrate:lock-timeout 5s\nALTER TABLE accounts ADD COLUMN a INT;").is_empty());
     assert!(rules("SET LOCAL lock_timeout = '5s';\nALTER TABLE accounts ADD COLUMN a INT;").is_empty());
 }
+
+/// PostgreSQL 12 and later set a column `NOT NULL` without a scan when a validated check says so: the way the
+/// rule's advice goes, over two revisions or in one file.
+#[test]
+fn set_not_null_after_a_validated_check_is_instant() {
+    let postgres = |sql: &str| found(sql, Backend::Postgres);
+    let add = "ALTER TABLE accounts ADD CONSTRAINT email_nn CHECK (email IS NOT NULL) NOT VALID;";
+    let validate = "ALTER TABLE accounts VALIDATE CONSTRAINT email_nn;";
+    let set = "ALTER TABLE accounts ALTER COLUMN email SET NOT NULL;";
+    // Not validated yet: the scan happens.
+    assert_eq!(postgres(&format!("{add}\n{set}")), ["set-not-null@2"]);
+    // Validated in the same file: instant, though the validation itself holds the lock of the add.
+    assert_eq!(postgres(&format!("{add}\n{validate}\n{set}")), ["validate-in-same-transaction@2"]);
+    // A check added valid covers it too; a check of another column does not.
+    assert_eq!(
+        postgres(&format!("ALTER TABLE accounts ADD CHECK (email IS NOT NULL);\n{set}")),
+        ["add-check-constraint-not-valid@1"]
+    );
+    assert_eq!(
+        postgres(&format!("ALTER TABLE accounts ADD CONSTRAINT n CHECK (name IS NOT NULL) NOT VALID;\nALTER TABLE accounts VALIDATE CONSTRAINT n;\n{set}")),
+        ["validate-in-same-transaction@2", "set-not-null@3"]
+    );
+    // Over revisions: the check added and validated in shipped ones.
+    let mut revisions = folder(set);
+    let earlier =
+        folder(&format!("{add}\n-- migrate:allow(validate-in-same-transaction) the table is small\n{validate}"));
+    revisions.insert(1, earlier[1].clone());
+    let options = LintOptions { backends: Some(Backends::only(Backend::Postgres)), ..LintOptions::default() };
+    assert!(lint(&revisions, &options).iter().all(|f| f.rule != "set-not-null"));
+}
