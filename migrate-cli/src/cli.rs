@@ -291,6 +291,21 @@ pub enum Command {
         #[arg(long)]
         github: bool,
     },
+    /// The round trip of the revisions: each is applied, reverted and applied again on a scratch database, with the
+    /// schema compared around each step, so a down that does not undo its up (an index left behind, a default not
+    /// put back) is named before a release. The scratch database is made on the --dev-url server (a temporary file
+    /// for SQLite) and dropped afterwards; the database itself is never touched. Exit 4 when a revision fails the
+    /// trip.
+    Test {
+        /// The server to make the scratch database on (a development one): postgres://…, mysql://…, or sqlite: for
+        /// a temporary file; default with a SQLite database: a temporary file.
+        #[arg(long, value_name = "URL", env = "MIGRATE_DEV_URL")]
+        dev_url: Option<String>,
+        /// Only the revisions pending on the database (which is read, not changed): the scratch database is first
+        /// brought up to the last one applied.
+        #[arg(long)]
+        pending: bool,
+    },
     /// Print the database's schema as read from its catalog (tables, columns, keys, indexes, views, triggers,
     /// routines, sequences, types; the history table left out), in a sorted text form to commit and compare.
     Schema,

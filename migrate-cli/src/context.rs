@@ -99,8 +99,17 @@ impl Context {
     pub fn database_url(&mut self) -> Result<Option<DatabaseUrl>, Failure> {
         let file = self.settings.database_url.as_deref();
         let Some((raw, source)) = database::find(self.global.database_url.as_deref(), file)? else { return Ok(None) };
-        self.out.hide(&database::passwords(&raw));
-        let url = DatabaseUrl::parse(&raw, source)?;
+        self.url(&raw, source).map(Some)
+    }
+
+    /// `raw` as a URL of this run: its password hidden from all output from here on, with the connect timeout and
+    /// the TLS settings every connection takes.
+    ///
+    /// # Errors
+    /// A URL that cannot be read, or a connect timeout that is not a number of seconds.
+    pub fn url(&mut self, raw: &str, source: database::Source) -> Result<DatabaseUrl, Failure> {
+        self.out.hide(&database::passwords(raw));
+        let url = DatabaseUrl::parse(raw, source)?;
         self.out.hide(url.secrets());
         let seconds = self.global.connect_timeout;
         let timeout = Duration::try_from_secs_f64(seconds).ok().filter(|t| !t.is_zero()).ok_or_else(|| {
@@ -113,7 +122,7 @@ impl Context {
         let mysql = url.backend() == migrate_core::Backend::Mysql;
         let mode = self.global.sslmode.filter(|_| !(mysql && from_pg_variable("sslmode")));
         let root = self.global.sslrootcert.as_deref().filter(|_| !(mysql && from_pg_variable("sslrootcert")));
-        Ok(Some(url.with_connect_timeout(timeout).with_tls(mode, root)))
+        Ok(url.with_connect_timeout(timeout).with_tls(mode, root))
     }
 
     /// The database URL, which this command needs.

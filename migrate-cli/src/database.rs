@@ -23,6 +23,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A connection idle this long is probed, so one whose server or network is gone ends instead of hanging.
 const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
 
+#[derive(Clone)]
 enum Target {
     Sqlite(PathBuf),
     Postgres(Box<postgres::Config>, Tls),
@@ -40,6 +41,8 @@ pub enum Source {
     DotEnv,
     /// `database_url` in `migrate.toml`.
     File,
+    /// `--dev-url` (or `MIGRATE_DEV_URL`): the server of scratch databases.
+    DevUrl,
 }
 
 impl Source {
@@ -49,6 +52,7 @@ impl Source {
             Source::Environment => "DATABASE_URL",
             Source::DotEnv => "DATABASE_URL in .env",
             Source::File => "database_url in migrate.toml",
+            Source::DevUrl => "--dev-url",
         }
     }
 }
@@ -228,6 +232,33 @@ impl DatabaseUrl {
             *tls = std::mem::take(tls).overridden(mode, root);
         }
         self
+    }
+
+    /// The same server and credentials, on the database `name` (for SQLite, the file `name`).
+    pub fn with_database(&self, name: &str) -> DatabaseUrl {
+        let target = match &self.target {
+            Target::Sqlite(_) => Target::Sqlite(PathBuf::from(name)),
+            Target::Postgres(config, tls) => {
+                let mut config = config.clone();
+                config.dbname(name);
+                Target::Postgres(config, tls.clone())
+            }
+            Target::Mysql(opts, tls) => {
+                let opts = mysql::OptsBuilder::from_opts((**opts).clone()).db_name(Some(name));
+                Target::Mysql(Box::new(opts.into()), tls.clone())
+            }
+        };
+        let shown = match self.backend {
+            Backend::Sqlite => format!("sqlite:{name}"),
+            _ => {
+                let (base, query) =
+                    self.shown.split_once('?').map_or((self.shown.as_str(), None), |(b, q)| (b, Some(q)));
+                let host = base.find("://").map_or(0, |i| i + 3);
+                let server = base[host..].find('/').map_or(base, |i| &base[..host + i]);
+                format!("{server}/{name}{}", query.map(|q| format!("?{q}")).unwrap_or_default())
+            }
+        };
+        DatabaseUrl { backend: self.backend, shown, secrets: self.secrets.clone(), target, ..*self }
     }
 
     /// The backend the URL names.
@@ -455,6 +486,17 @@ mod tests {
         assert_eq!(passwords("weird://u:pw1234@[bad"), ["pw1234"]);
         assert_eq!(passwords("postgres://app@db/app?sslmode=disable&password=q%26pw"), ["q%26pw", "q&pw"]);
         assert_eq!(redacted("postgres://app@db/app?password=q%26pw"), "postgres://app@db/app?password=***");
+    }
+
+    #[test]
+    fn another_database_on_the_same_server() {
+        let url =
+            DatabaseUrl::parse("postgres://app:secret@db.internal:5432/app?sslmode=disable", Source::Flag).unwrap();
+        let scratch = url.with_database("migrate_test_1");
+        assert_eq!(scratch.shown(), "postgres://app:***@db.internal:5432/migrate_test_1?sslmode=disable");
+        assert_eq!(scratch.secrets(), url.secrets());
+        let url = DatabaseUrl::parse("mysql://root@127.0.0.1:3306", Source::Flag).unwrap();
+        assert_eq!(url.with_database("t").shown(), "mysql://root@127.0.0.1:3306/t");
     }
 
     #[test]

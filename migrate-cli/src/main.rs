@@ -19,6 +19,7 @@ mod progress;
 mod repair;
 mod stop;
 mod tls;
+mod trip;
 
 use std::process::ExitCode;
 
@@ -107,6 +108,7 @@ fn dispatch(ctx: &mut Context, command: Command) -> Result<Exit, Failure> {
             inspect::verify(ctx, schema.as_deref(), judge)
         }
         Command::Schema => inspect::schema(ctx),
+        Command::Test { dev_url, pending } => trip::test(ctx, trip::Ask { dev_url, pending }),
         Command::Lint { dialect, level, start_after, deny_warnings, github } => {
             lint::lint(ctx, lint::Ask { dialect, levels: level, start_after, deny_warnings, github })
         }

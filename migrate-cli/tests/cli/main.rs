@@ -15,4 +15,5 @@ mod schema;
 mod secrets;
 mod sessions;
 mod stops;
+mod trip;
 mod verdict;
