@@ -972,7 +972,15 @@ fn mysql_redefinition(old: &Type, new: &Type) -> Option<Hit> {
         }
         (kind @ ("ENUM" | "SET"), new_kind) if new_kind == kind => {
             let appended = new.args.len() >= old.args.len() && new.args[..old.args.len()] == old.args[..];
-            let size = |n: usize| if kind == "ENUM" { usize::from(n > 255) } else { n.saturating_sub(1) / 8 };
+            // Bytes per value: an ENUM takes 1 up to 255 values, then 2; a SET 1, 2, 3, 4 or 8 by its members.
+            let size = |n: usize| match (kind, n) {
+                ("ENUM", n) => 1 + usize::from(n > 255),
+                (_, 0..=8) => 1,
+                (_, 9..=16) => 2,
+                (_, 17..=24) => 3,
+                (_, 25..=32) => 4,
+                _ => 8,
+            };
             let moved = !appended || size(old.args.len()) != size(new.args.len());
             moved.then(|| Hit {
                 rule: "mysql-enum-reorder",

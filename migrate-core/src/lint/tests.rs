@@ -353,6 +353,18 @@ fn earlier_revisions_tell_what_a_column_was() {
     )[0]
     .message;
     assert!(message.starts_with("ENUM('new','paid') becomes ENUM('new')"), "{message}");
+    // An append that changes the storage size copies the table too: a SET past 8 members, an ENUM past 255.
+    let set = |n: usize| (1..=n).map(|i| format!("'v{i}'")).collect::<Vec<_>>().join(", ");
+    let grown = |from: usize, to: usize| -> Vec<&'static str> {
+        // The table made by one revision, its column changed by the next.
+        let mut revisions = folder(&format!("ALTER TABLE flags MODIFY f SET({});", set(to)));
+        revisions.insert(1, folder(&format!("CREATE TABLE flags (id INT, f SET({}));", set(from)))[1].clone());
+        let options = LintOptions { backends: Some(Backends::only(Backend::Mysql)), ..LintOptions::default() };
+        lint(&revisions, &options).into_iter().map(|f| f.rule).collect()
+    };
+    assert_eq!(grown(8, 9), ["mysql-enum-reorder"]);
+    assert_eq!(grown(3, 8), Vec::<&str>::new());
+    assert_eq!(grown(40, 60), Vec::<&str>::new(), "33 to 64 members all take 8 bytes");
     // Within one file, the catalog follows the statements.
     assert_eq!(
         mysql("ALTER TABLE accounts RENAME COLUMN status TO state;\nALTER TABLE accounts MODIFY state ENUM('new', 'paid', 'lost');"),
