@@ -264,6 +264,18 @@ pub(crate) fn run(
                 }
                 continue;
             }
+            // The runner of a dirty row, found gone, may have finished between the read and the check (and ended
+            // its session): the row it left says so. Read again before calling the revision dirty.
+            if foreign_dirty(guard.driver(), &rows) {
+                let again = read_for_writing(guard.driver(), &config.table, true)?.rows;
+                if again != rows {
+                    let since = *waiting.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= config.lock_wait {
+                        return Err(Error::LockTimeout { waited: since.elapsed(), holder: None });
+                    }
+                    continue;
+                }
+            }
             waiting = None;
             let plan = plan::plan(revisions, &rows, &command, &policy)?;
             let backend = guard.driver().backend();
@@ -375,6 +387,12 @@ pub(crate) fn live_runner(driver: &mut dyn Driver, rows: &[AppliedRow]) -> Resul
         }
     }
     Ok(None)
+}
+
+/// Whether a dirty row of `rows` was written by another runner's session.
+fn foreign_dirty(driver: &mut dyn Driver, rows: &[AppliedRow]) -> bool {
+    let own = driver.runner_id();
+    rows.iter().any(|r| r.state.is_dirty() && r.runner.is_some() && r.runner != own)
 }
 
 /// The newest revision a history records.
