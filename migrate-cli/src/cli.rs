@@ -307,8 +307,14 @@ pub enum Command {
         pending: bool,
     },
     /// Print the database's schema as read from its catalog (tables, columns, keys, indexes, views, triggers,
-    /// routines, sequences, types; the history table left out), in a sorted text form to commit and compare.
-    Schema,
+    /// routines, sequences, types; the history table left out), in a sorted text form to commit and compare; or,
+    /// with `--diagram mermaid`, as an entity-relationship diagram a README renders.
+    Schema {
+        /// Print a diagram instead: `mermaid` (tables, columns, keys, and a line per foreign key), for a
+        /// ```` ```mermaid ```` block on GitHub, GitLab and most documentation sites.
+        #[arg(long, value_enum, value_name = "KIND")]
+        diagram: Option<Diagram>,
+    },
     /// Print the SQL script an upgrade or downgrade would run, history writes, transaction boundaries and the lock
     /// included, without connecting (offline mode).
     Sql {
@@ -390,4 +396,11 @@ pub enum SqlDirection {
     Upgrade,
     /// The script of a downgrade.
     Downgrade,
+}
+
+/// A kind of schema diagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Diagram {
+    /// A Mermaid entity-relationship diagram.
+    Mermaid,
 }

@@ -608,12 +608,22 @@ fn live_schema(ctx: &mut Context) -> Result<(String, Schema), Failure> {
     Ok((url.shown().to_owned(), schema))
 }
 
-/// `schema`: prints the database's schema snapshot (in JSON, as the text under `schema`).
+/// `schema`: prints the database's schema snapshot (in JSON, as the text under `schema`), or with `diagram` as a
+/// diagram.
 ///
 /// # Errors
 /// No database URL; the connection or the catalog read failing.
-pub fn schema(ctx: &mut Context) -> Result<Exit, Failure> {
+pub fn schema(ctx: &mut Context, diagram: Option<crate::cli::Diagram>) -> Result<Exit, Failure> {
     let (shown, schema) = live_schema(ctx)?;
+    if let Some(crate::cli::Diagram::Mermaid) = diagram {
+        let text = migrate_core::schema::mermaid::diagram(&schema);
+        if ctx.out.is_json() {
+            ctx.out.json(&json!({ "database": shown, "mermaid": text }));
+        } else {
+            ctx.out.line(text.trim_end());
+        }
+        return Ok(Exit::Done);
+    }
     if ctx.out.is_json() {
         ctx.out.json(&json!({ "database": shown, "schema": schema.to_string() }));
     } else {

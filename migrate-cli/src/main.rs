@@ -107,7 +107,7 @@ fn dispatch(ctx: &mut Context, command: Command) -> Result<Exit, Failure> {
             let judge = inspect::Judge { dialect: dialect.map(migrate_core::Backend::from), deny_warnings };
             inspect::verify(ctx, schema.as_deref(), judge)
         }
-        Command::Schema => inspect::schema(ctx),
+        Command::Schema { diagram } => inspect::schema(ctx, diagram),
         Command::Test { dev_url, pending } => trip::test(ctx, trip::Ask { dev_url, pending }),
         Command::Lint { dialect, level, start_after, deny_warnings, github } => {
             lint::lint(ctx, lint::Ask { dialect, levels: level, start_after, deny_warnings, github })

@@ -35,7 +35,34 @@ fn schema_and_verify_schema(kind: Kind) {
     assert!(problems.iter().any(|p| p.as_str().unwrap().contains("accounts.nickname")), "{json}");
 }
 
-on_every_backend!(schema_and_verify_schema);
+/// `migrate schema --diagram mermaid`: the tables, their columns with keys, and a line per foreign key.
+fn schema_as_a_diagram(kind: Kind) {
+    let Some(db) = Db::new(kind, "schema_diagram") else { return };
+    let p = Project::new();
+    p.write(
+        "0001_blog/up.sql",
+        "CREATE TABLE accounts (id INT NOT NULL PRIMARY KEY, email VARCHAR(100) NOT NULL UNIQUE);\n\
+         CREATE TABLE posts (id INT NOT NULL PRIMARY KEY, author_id INT NOT NULL, title VARCHAR(200),\n\
+           CONSTRAINT posts_author FOREIGN KEY (author_id) REFERENCES accounts (id));\n",
+    );
+    p.write("0001_blog/down.sql", "DROP TABLE posts;\nDROP TABLE accounts;\n");
+    p.run(Some(&db), &["upgrade"]).ok();
+    let diagram = p.run(Some(&db), &["schema", "--diagram", "mermaid"]);
+    diagram.ok().says(&[
+        "erDiagram",
+        "    accounts {",
+        " id PK",
+        " email UK",
+        "    posts {",
+        " author_id FK",
+        "accounts ||--o{ posts : \"author_id\"",
+    ]);
+    assert!(!diagram.stdout.contains("_migrate_history"), "{}", diagram.stdout);
+    let json = p.run(Some(&db), &["--format", "json", "schema", "--diagram", "mermaid"]).ok().json();
+    assert!(json["mermaid"].as_str().unwrap().starts_with("erDiagram"), "{json}");
+}
+
+on_every_backend!(schema_and_verify_schema, schema_as_a_diagram);
 
 /// `--write-schema FILE` (and `write_schema` in migrate.toml) writes the snapshot after each upgrade and downgrade.
 #[test]

@@ -25,6 +25,7 @@
 //!
 //! [`Driver::snapshot`]: crate::Driver::snapshot
 
+pub mod mermaid;
 pub mod roundtrip;
 
 use std::collections::BTreeMap;
