@@ -25,6 +25,7 @@
 //!
 //! [`Driver::snapshot`]: crate::Driver::snapshot
 
+pub mod generate;
 pub mod mermaid;
 pub mod roundtrip;
 

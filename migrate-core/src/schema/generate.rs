@@ -1,0 +1,626 @@
+//! A revision written from two schemas: the statements that take a database from `current` to `desired` (the up),
+//! and back (the down), in the backend's dialect, from the snapshots' own definitions (which are the catalog's
+//! deparsed SQL). What a machine must not guess is written for review, never silently: a column dropped and another
+//! added on the same table (a rename, unless `renames` says so), a type change that can lose data, a dropped table.
+//! The result is a proposal: [`crate::Migrator`]'s round trip, or applying both files to a scratch database and
+//! comparing snapshots, proves it before it is saved.
+//!
+//! PostgreSQL for now: tables, columns (added, dropped, type, nullability, default), primary keys, unique, check,
+//! exclusion and foreign-key constraints, indexes, triggers, views and materialized views, sequences, and enum and
+//! domain types. Functions and procedures are left for review: the snapshot keeps their bodies on one line and
+//! their arguments without names, which is not enough to write them back.
+
+use std::collections::BTreeMap;
+
+use super::{member_kind, MemberKind, Object, ObjectKind, Schema};
+use crate::revision::Backend;
+
+/// The files of a generated revision.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Generated {
+    /// The up file's statements.
+    pub up: String,
+    /// The down file's statements.
+    pub down: String,
+    /// What a person must look at before the revision is kept, one sentence each (also written as
+    /// `-- migrate:review` comments at the statements).
+    pub review: Vec<String>,
+}
+
+impl Generated {
+    /// Whether the two schemas were the same: nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.up.trim().is_empty() && self.down.trim().is_empty()
+    }
+}
+
+/// What differs between the schema a revision should give (`expected`) and the one it gave, but for the order of
+/// columns: PostgreSQL adds a column at the end of its table, so a column the desired schema has in the middle ends
+/// up last, which no query that names its columns can tell.
+pub fn proof_differences(expected: &Schema, actual: &Schema) -> Vec<super::Difference> {
+    super::diff(expected, actual).into_iter().filter(|d| !d.object.starts_with("the columns of table ")).collect()
+}
+
+/// A column said to be renamed: on `table`, `from` in the current schema is `to` in the desired one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rename {
+    /// The table.
+    pub table: String,
+    /// The current name.
+    pub from: String,
+    /// The desired name.
+    pub to: String,
+}
+
+impl Rename {
+    /// Reads `table.old=new`.
+    pub fn parse(text: &str) -> Option<Rename> {
+        let (column, to) = text.split_once('=')?;
+        let (table, from) = column.rsplit_once('.')?;
+        let ok = |s: &str| !s.trim().is_empty();
+        (ok(table) && ok(from) && ok(to)).then(|| Rename {
+            table: table.trim().to_owned(),
+            from: from.trim().to_owned(),
+            to: to.trim().to_owned(),
+        })
+    }
+}
+
+/// The revision that takes `current` to `desired` on `backend`, and back.
+///
+/// # Errors
+/// A backend this cannot write for yet, or a rename that names no such column.
+pub fn generate(current: &Schema, desired: &Schema, backend: Backend, renames: &[Rename]) -> Result<Generated, String> {
+    if backend != Backend::Postgres {
+        return Err(format!(
+            "writing a revision from a schema change is not done for {backend} yet (PostgreSQL is); write it by hand"
+        ));
+    }
+    let mut renamed = current.clone();
+    let mut up_renames = Vec::new();
+    let mut down_renames = Vec::new();
+    for rename in renames {
+        let key = (ObjectKind::Table, super::ident(&rename.table));
+        let object = renamed
+            .objects
+            .get_mut(&key)
+            .ok_or_else(|| format!("--rename {}: no table {}", show(rename), rename.table))?;
+        let member = object
+            .members
+            .remove(&format!("column {}", super::ident(&rename.from)))
+            .ok_or_else(|| format!("--rename {}: no column {}.{}", show(rename), rename.table, rename.from))?;
+        object.members.insert(format!("column {}", super::ident(&rename.to)), member);
+        let (table, from, to) = (&key.1, super::ident(&rename.from), super::ident(&rename.to));
+        up_renames.push(format!("ALTER TABLE {table} RENAME COLUMN {from} TO {to};"));
+        down_renames.push(format!("ALTER TABLE {table} RENAME COLUMN {to} TO {from};"));
+    }
+    let mut review = Vec::new();
+    let up = statements(&renamed, desired, &mut review);
+    let mut down = statements(desired, &renamed, &mut Vec::new());
+    down_renames.reverse();
+    let up = up_renames.into_iter().chain(up).collect::<Vec<_>>();
+    down.extend(down_renames);
+    Ok(Generated { up: lines(&up), down: lines(&down), review })
+}
+
+fn show(rename: &Rename) -> String {
+    format!("{}.{}={}", rename.table, rename.from, rename.to)
+}
+
+fn lines(statements: &[String]) -> String {
+    statements.iter().map(|s| format!("{s}\n")).collect()
+}
+
+/// A column's definition in its parts: `character varying(36) not null default 'x'::text collate "C"`.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Column {
+    ty: String,
+    not_null: bool,
+    default: Option<String>,
+    /// `generated always as (…) stored` or `generated … as identity`.
+    generated: Option<String>,
+    collate: Option<String>,
+}
+
+impl Column {
+    fn parse(definition: &str) -> Column {
+        let mut rest = definition.trim().to_owned();
+        let mut column = Column::default();
+        if let Some(at) = rest.find(" collate ") {
+            column.collate = Some(rest[at + " collate ".len()..].trim().to_owned());
+            rest.truncate(at);
+        }
+        if let Some(at) = rest.find(" generated ") {
+            column.generated = Some(rest[at + 1..].trim().to_owned());
+            rest.truncate(at);
+        }
+        if let Some(at) = rest.find(" default ") {
+            column.default = Some(rest[at + " default ".len()..].trim().to_owned());
+            rest.truncate(at);
+        }
+        if let Some(stripped) = rest.strip_suffix(" not null") {
+            column.not_null = true;
+            rest = stripped.to_owned();
+        }
+        column.ty = rest.trim().to_owned();
+        column
+    }
+
+    /// As a column of `CREATE TABLE` or `ADD COLUMN` writes it, after the name.
+    fn sql(&self) -> String {
+        let mut out = self.ty.clone();
+        if let Some(collate) = &self.collate {
+            out.push_str(&format!(" COLLATE {collate}"));
+        }
+        if let Some(generated) = &self.generated {
+            out.push_str(&format!(" {generated}"));
+        }
+        if let Some(default) = &self.default {
+            out.push_str(&format!(" DEFAULT {default}"));
+        }
+        if self.not_null {
+            out.push_str(" NOT NULL");
+        }
+        out
+    }
+}
+
+/// A member of a table as the statements need it: its name (None where the database makes one up), kind and
+/// definition.
+struct Part<'a> {
+    label: &'a str,
+    name: Option<&'a str>,
+    kind: MemberKind,
+    definition: &'a str,
+}
+
+fn parts(object: &Object) -> Vec<Part<'_>> {
+    object
+        .members
+        .iter()
+        .filter_map(|(label, member)| {
+            let kind = member_kind(label)?;
+            let rest = &label[kind.word().len() + 1..];
+            // A named member's label is `kind name`, its definition apart; an unnamed one's label holds its
+            // definition.
+            let (name, definition) = if member.definition.is_empty() && kind != MemberKind::Column(0) {
+                (None, rest)
+            } else {
+                (Some(rest), member.definition.as_str())
+            };
+            Some(Part { label, name, kind, definition })
+        })
+        .collect()
+}
+
+/// The clause that makes a constraint or index member, as `ADD …` (or `CREATE INDEX`) writes it.
+fn constraint_sql(part: &Part<'_>) -> String {
+    let head = match part.name {
+        Some(name) => format!("CONSTRAINT {name} "),
+        None => String::new(),
+    };
+    let body = match part.kind {
+        MemberKind::PrimaryKey => format!("PRIMARY KEY {}", part.definition),
+        MemberKind::Unique => format!("UNIQUE {}", part.definition),
+        MemberKind::ForeignKey => format!("FOREIGN KEY {}", part.definition),
+        MemberKind::Check => format!("CHECK {}", part.definition),
+        MemberKind::Exclusion => format!("EXCLUDE {}", part.definition),
+        _ => part.definition.to_owned(),
+    };
+    format!("{head}{body}")
+}
+
+fn index_sql(table: &str, part: &Part<'_>) -> String {
+    let (unique, method) = match part.definition.strip_prefix("unique ") {
+        Some(rest) => ("UNIQUE ", rest),
+        None => ("", part.definition),
+    };
+    let name = part.name.map(|n| format!("{n} ")).unwrap_or_default();
+    format!("CREATE {unique}INDEX {name}ON {table} USING {method};")
+}
+
+fn trigger_sql(part: &Part<'_>) -> String {
+    format!("CREATE TRIGGER {} {};", part.name.unwrap_or_default(), part.definition)
+}
+
+/// The statement that drops a member of `table`, by its name, or for one the database named, by the name
+/// PostgreSQL gives such a member (`<table>_<columns>_pkey`, `_key`, `_fkey`, `_idx`); a check constraint's made-up
+/// name cannot be told from its definition, so it is left for review.
+fn drop_member(table: &str, part: &Part<'_>, review: &mut Vec<String>) -> Option<String> {
+    let conventional = || -> Option<String> {
+        let open = part.definition.find('(')?;
+        let close = part.definition[open..].find(')')? + open;
+        let columns: Vec<&str> = part.definition[open + 1..close].split(',').map(str::trim).collect();
+        if columns.iter().any(|c| c.is_empty() || !c.chars().all(|ch| ch.is_alphanumeric() || ch == '_')) {
+            return None;
+        }
+        let suffix = match part.kind {
+            MemberKind::PrimaryKey => return Some(format!("{table}_pkey")),
+            MemberKind::Unique => "key",
+            MemberKind::ForeignKey => "fkey",
+            MemberKind::Index => "idx",
+            _ => return None,
+        };
+        Some(format!("{table}_{}_{suffix}", columns.join("_")))
+    };
+    let name = match (part.kind, part.name) {
+        (MemberKind::Column(_), _) => return None,
+        (_, Some(name)) => name.to_owned(),
+        (_, None) => match conventional() {
+            Some(name) => name,
+            None => {
+                let sentence = format!(
+                    "{} on {table} has a name the database made up, which the snapshot does not keep: drop it by its \
+                     name",
+                    part.label
+                );
+                review.push(sentence.clone());
+                return Some(format!("-- migrate:review {sentence}"));
+            }
+        },
+    };
+    Some(match part.kind {
+        MemberKind::Index => format!("DROP INDEX {name};"),
+        MemberKind::Trigger => format!("DROP TRIGGER {name} ON {table};"),
+        _ => format!("ALTER TABLE {table} DROP CONSTRAINT {name};"),
+    })
+}
+
+/// The statements that take `from` to `to`, in an order that respects what depends on what.
+fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -> Vec<String> {
+    let of = |schema: &Schema, kind: ObjectKind| -> BTreeMap<String, Object> {
+        schema.objects.iter().filter(|((k, _), _)| *k == kind).map(|((_, n), o)| (n.clone(), o.clone())).collect()
+    };
+    let (from_tables, to_tables) = (of(from, ObjectKind::Table), of(to, ObjectKind::Table));
+    let mut out = Vec::new();
+
+    // Views first out, last in: they depend on the tables.
+    for kind in [ObjectKind::MaterializedView, ObjectKind::View] {
+        let word = if kind == ObjectKind::View { "VIEW" } else { "MATERIALIZED VIEW" };
+        for (name, old) in of(from, kind) {
+            if of(to, kind).get(&name) != Some(&old) {
+                out.push(format!("DROP {word} {name};"));
+            }
+        }
+    }
+    // Members that go or change: foreign keys before the keys they name, triggers, indexes, constraints.
+    for rank in [
+        MemberKind::ForeignKey,
+        MemberKind::Trigger,
+        MemberKind::Index,
+        MemberKind::Check,
+        MemberKind::Exclusion,
+        MemberKind::Unique,
+        MemberKind::PrimaryKey,
+    ] {
+        for (table, old) in &from_tables {
+            let new = to_tables.get(table);
+            for part in parts(old).into_iter().filter(|p| p.kind == rank) {
+                let stays = new.is_some_and(|n| n.members.get(part.label) == old.members.get(part.label));
+                // A table that goes takes its members with it.
+                if !stays && new.is_some() {
+                    out.extend(drop_member(table, &part, review));
+                }
+            }
+        }
+    }
+    // Tables that go, in one statement, so the keys between them need no order.
+    let gone: Vec<&String> = from_tables.keys().filter(|t| !to_tables.contains_key(*t)).collect();
+    for table in &gone {
+        let sentence = format!("table {table} is dropped, with its rows");
+        out.push(format!("-- migrate:review {sentence}"));
+        review.push(sentence);
+    }
+    if !gone.is_empty() {
+        out.push(format!("DROP TABLE {};", gone.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")));
+    }
+    // Types and sequences that are new, or enums that gain values.
+    for (name, object) in of(to, ObjectKind::Type) {
+        match of(from, ObjectKind::Type).get(&name) {
+            None => out.push(type_sql(&name, &object.definition)),
+            Some(old) if *old == object => {}
+            Some(old) => {
+                let users = type_users(from, &name);
+                out.extend(alter_type(&name, &old.definition, &object.definition, &users, review));
+            }
+        }
+    }
+    let mut owned = Vec::new();
+    for (name, object) in of(to, ObjectKind::Sequence) {
+        if !of(from, ObjectKind::Sequence).contains_key(&name) {
+            let (create, owner) = sequence_sql(&name, &object.definition);
+            out.push(create);
+            owned.extend(owner);
+        }
+    }
+    // Tables that are new, and the columns of the others.
+    for (table, new) in &to_tables {
+        let Some(old) = from_tables.get(table) else {
+            let mut items: Vec<String> = parts(new)
+                .iter()
+                .filter(|p| matches!(p.kind, MemberKind::Column(_)))
+                .map(|p| format!("    {} {}", p.name.unwrap_or_default(), Column::parse(p.definition).sql()))
+                .collect();
+            // Columns in their order: the member map is by label.
+            items.sort_by_key(|line| {
+                let name = line.trim_start().split(' ').next().unwrap_or_default();
+                new.members.get(&format!("column {name}")).map_or(0, |m| m.position)
+            });
+            for part in parts(new).iter().filter(|p| {
+                matches!(
+                    p.kind,
+                    MemberKind::PrimaryKey | MemberKind::Unique | MemberKind::Check | MemberKind::Exclusion
+                )
+            }) {
+                items.push(format!("    {}", constraint_sql(part)));
+            }
+            out.push(format!("CREATE TABLE {table} (\n{}\n);", items.join(",\n")));
+            continue;
+        };
+        out.extend(columns(table, old, new, review));
+    }
+    // A sequence owned by a column, once its table is there.
+    out.extend(owned);
+    // Members that are new or changed, foreign keys last (their tables all exist by then).
+    for rank in [
+        MemberKind::PrimaryKey,
+        MemberKind::Unique,
+        MemberKind::Check,
+        MemberKind::Exclusion,
+        MemberKind::Index,
+        MemberKind::Trigger,
+        MemberKind::ForeignKey,
+    ] {
+        for (table, new) in &to_tables {
+            let old = from_tables.get(table);
+            for part in parts(new).into_iter().filter(|p| p.kind == rank) {
+                let created_with_table =
+                    old.is_none() && !matches!(rank, MemberKind::Index | MemberKind::Trigger | MemberKind::ForeignKey);
+                let had = old.is_some_and(|o| o.members.get(part.label) == new.members.get(part.label));
+                if had || created_with_table {
+                    continue;
+                }
+                out.push(match rank {
+                    MemberKind::Index => index_sql(table, &part),
+                    MemberKind::Trigger => trigger_sql(&part),
+                    _ => format!("ALTER TABLE {table} ADD {};", constraint_sql(&part)),
+                });
+            }
+        }
+    }
+    for kind in [ObjectKind::View, ObjectKind::MaterializedView] {
+        let word = if kind == ObjectKind::View { "VIEW" } else { "MATERIALIZED VIEW" };
+        for (name, new) in of(to, kind) {
+            if of(from, kind).get(&name) != Some(&new) {
+                out.push(format!("CREATE {word} {name} AS {};", new.definition.trim_end_matches(';')));
+            }
+        }
+    }
+    for kind in [ObjectKind::Function, ObjectKind::Procedure] {
+        for (name, new) in of(to, kind) {
+            if of(from, kind).get(&name) != Some(&new) {
+                review.push(format!("{} {name} is new or changed: write its CREATE OR REPLACE by hand", kind.word()));
+                out.push(format!(
+                    "-- migrate:review {} {name} is new or changed: write its CREATE OR REPLACE here",
+                    kind.word()
+                ));
+            }
+        }
+        for (name, _) in of(from, kind) {
+            if !of(to, kind).contains_key(&name) {
+                out.push(format!("DROP {} {name};", kind.word().to_uppercase()));
+            }
+        }
+    }
+    // Sequences and types that go, after what used them.
+    for (name, _) in of(from, ObjectKind::Sequence) {
+        if !of(to, ObjectKind::Sequence).contains_key(&name) {
+            // One owned by a column of a dropped table went with it.
+            out.push(format!("DROP SEQUENCE IF EXISTS {name};"));
+        }
+    }
+    for (name, _) in of(from, ObjectKind::Type) {
+        if !of(to, ObjectKind::Type).contains_key(&name) {
+            out.push(format!("DROP TYPE {name};"));
+        }
+    }
+    out
+}
+
+/// The column statements of a table in both schemas.
+fn columns(table: &str, old: &Object, new: &Object, review: &mut Vec<String>) -> Vec<String> {
+    // The columns in their table's order.
+    let cols = |o: &Object| -> Vec<(String, String)> {
+        let mut columns: Vec<(i64, String, String)> = parts(o)
+            .into_iter()
+            .filter(|p| matches!(p.kind, MemberKind::Column(_)))
+            .map(|p| (o.members[p.label].position, p.name.unwrap_or_default().to_owned(), p.definition.to_owned()))
+            .collect();
+        columns.sort();
+        columns.into_iter().map(|(_, name, definition)| (name, definition)).collect()
+    };
+    let (before, after) = (cols(old), cols(new));
+    let mut out = Vec::new();
+    let dropped: Vec<&String> =
+        before.iter().filter(|(n, _)| !after.iter().any(|(m, _)| m == n)).map(|(n, _)| n).collect();
+    let added: Vec<&(String, String)> = after.iter().filter(|(n, _)| !before.iter().any(|(m, _)| m == n)).collect();
+    if !dropped.is_empty() && !added.is_empty() {
+        let sentence = format!(
+            "on {table}, column {} is dropped and {} added: if that is a rename, say so (--rename {table}.{}={}) and \
+             the rows are kept",
+            dropped[0], added[0].0, dropped[0], added[0].0
+        );
+        out.push(format!("-- migrate:review {sentence}"));
+        review.push(sentence);
+    }
+    for name in &dropped {
+        out.push(format!("ALTER TABLE {table} DROP COLUMN {name};"));
+    }
+    for (name, definition) in &added {
+        out.push(format!("ALTER TABLE {table} ADD COLUMN {name} {};", Column::parse(definition).sql()));
+    }
+    for (name, definition) in &after {
+        let Some((_, was)) = before.iter().find(|(n, _)| n == name) else { continue };
+        if was == definition {
+            continue;
+        }
+        let (a, b) = (Column::parse(was), Column::parse(definition));
+        if a.generated != b.generated {
+            let sentence = format!("column {table}.{name} changes how it is generated: written as a drop and an add, which loses its values");
+            out.push(format!("-- migrate:review {sentence}"));
+            review.push(sentence);
+            out.push(format!("ALTER TABLE {table} DROP COLUMN {name};"));
+            out.push(format!("ALTER TABLE {table} ADD COLUMN {name} {};", b.sql()));
+            continue;
+        }
+        if a.ty != b.ty || a.collate != b.collate {
+            let sentence = format!(
+                "column {table}.{name} changes type from {} to {}: check that no value is lost or refused",
+                a.ty, b.ty
+            );
+            out.push(format!("-- migrate:review {sentence}"));
+            review.push(sentence);
+            let collate = b.collate.as_ref().map(|c| format!(" COLLATE {c}")).unwrap_or_default();
+            // A default of the old type may not cast: it goes first and comes back after.
+            if a.default.is_some() {
+                out.push(format!("ALTER TABLE {table} ALTER COLUMN {name} DROP DEFAULT;"));
+            }
+            out.push(format!("ALTER TABLE {table} ALTER COLUMN {name} TYPE {}{collate} USING {name}::{};", b.ty, b.ty));
+            if let Some(default) = &b.default {
+                out.push(format!("ALTER TABLE {table} ALTER COLUMN {name} SET DEFAULT {default};"));
+            }
+        } else if a.default != b.default {
+            out.push(match &b.default {
+                Some(default) => format!("ALTER TABLE {table} ALTER COLUMN {name} SET DEFAULT {default};"),
+                None => format!("ALTER TABLE {table} ALTER COLUMN {name} DROP DEFAULT;"),
+            });
+        }
+        if a.not_null != b.not_null {
+            let how = if b.not_null { "SET" } else { "DROP" };
+            out.push(format!("ALTER TABLE {table} ALTER COLUMN {name} {how} NOT NULL;"));
+        }
+    }
+    out
+}
+
+fn type_sql(name: &str, definition: &str) -> String {
+    if let Some(values) = definition.strip_prefix("enum ") {
+        return format!("CREATE TYPE {name} AS ENUM {values};");
+    }
+    if let Some(rest) = definition.strip_prefix("domain ") {
+        return format!("CREATE DOMAIN {name} AS {rest};");
+    }
+    if let Some(fields) = definition.strip_prefix("composite ") {
+        return format!("CREATE TYPE {name} AS {fields};");
+    }
+    if let Some(subtype) = definition.strip_prefix("range of ") {
+        return format!("CREATE TYPE {name} AS RANGE (subtype = {subtype});");
+    }
+    format!("-- migrate:review type {name} ({definition}) is not written here: write it by hand")
+}
+
+/// The columns of `schema` whose type is `name` (or an array of it), with their defaults: `(table, column, type,
+/// default)`.
+fn type_users(schema: &Schema, name: &str) -> Vec<(String, String, String, Option<String>)> {
+    let mut users = Vec::new();
+    for ((kind, table), object) in &schema.objects {
+        if *kind != ObjectKind::Table {
+            continue;
+        }
+        for part in parts(object).into_iter().filter(|p| matches!(p.kind, MemberKind::Column(_))) {
+            let column = Column::parse(part.definition);
+            if column.ty == name || column.ty == format!("{name}[]") {
+                users.push((table.clone(), part.name.unwrap_or_default().to_owned(), column.ty, column.default));
+            }
+        }
+    }
+    users
+}
+
+/// An enum that gains values: `ALTER TYPE … ADD VALUE` for each, in place. One that loses or reorders values is
+/// made anew under its name and its columns cast to it (a row holding a value that goes makes the cast fail, so
+/// that is for review); another kind of type changed is for review.
+fn alter_type(
+    name: &str,
+    old: &str,
+    new: &str,
+    users: &[(String, String, String, Option<String>)],
+    review: &mut Vec<String>,
+) -> Vec<String> {
+    let values = |d: &str| -> Option<Vec<String>> {
+        let inner = d.strip_prefix("enum (")?.strip_suffix(')')?;
+        Some(inner.split(", ").map(str::to_owned).collect())
+    };
+    let (Some(a), Some(b)) = (values(old), values(new)) else {
+        let sentence = format!("type {name} changes from {old} to {new}: write the change by hand");
+        review.push(sentence.clone());
+        return vec![format!("-- migrate:review {sentence}")];
+    };
+    if a.iter().all(|v| b.contains(v)) && b.iter().filter(|v| a.contains(v)).eq(a.iter()) {
+        let mut out = Vec::new();
+        for (i, value) in b.iter().enumerate() {
+            if a.contains(value) {
+                continue;
+            }
+            out.push(match i.checked_sub(1).map(|p| &b[p]) {
+                Some(before) => format!("ALTER TYPE {name} ADD VALUE {value} AFTER {before};"),
+                None => {
+                    format!("ALTER TYPE {name} ADD VALUE {value} BEFORE {};", b.get(1).cloned().unwrap_or_default())
+                }
+            });
+        }
+        return out;
+    }
+    let gone: Vec<&String> = a.iter().filter(|v| !b.contains(v)).collect();
+    let mut out = Vec::new();
+    if !gone.is_empty() {
+        let sentence = format!(
+            "type {name} loses {}: a row that holds one makes the cast below fail; change those rows first",
+            gone.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+        );
+        out.push(format!("-- migrate:review {sentence}"));
+        review.push(sentence);
+    }
+    let old_name = format!("{name}_old");
+    out.push(format!("ALTER TYPE {name} RENAME TO {old_name};"));
+    out.push(format!("CREATE TYPE {name} AS ENUM ({});", b.join(", ")));
+    for (table, column, ty, default) in users {
+        if default.is_some() {
+            out.push(format!("ALTER TABLE {table} ALTER COLUMN {column} DROP DEFAULT;"));
+        }
+        let text = if ty.ends_with("[]") { "text[]" } else { "text" };
+        out.push(format!("ALTER TABLE {table} ALTER COLUMN {column} TYPE {ty} USING {column}::{text}::{ty};"));
+        if let Some(default) = default {
+            out.push(format!("ALTER TABLE {table} ALTER COLUMN {column} SET DEFAULT {default};"));
+        }
+    }
+    out.push(format!("DROP TYPE {old_name};"));
+    out
+}
+
+/// `CREATE SEQUENCE` from the snapshot's `bigint start 1 increment 1 min 1 max … cache 1 [cycle] [owned by t.c]`,
+/// and the `OWNED BY` to run once the table is there.
+fn sequence_sql(name: &str, definition: &str) -> (String, Option<String>) {
+    let mut words = definition.split(' ');
+    let ty = words.next().unwrap_or("bigint");
+    let mut sql = format!("CREATE SEQUENCE {name} AS {ty}");
+    let mut owned = None;
+    while let Some(word) = words.next() {
+        let mut value = |clause: &str| sql.push_str(&format!(" {clause} {}", words.next().unwrap_or_default()));
+        match word {
+            "start" => value("START"),
+            "increment" => value("INCREMENT"),
+            "min" => value("MINVALUE"),
+            "max" => value("MAXVALUE"),
+            "cache" => value("CACHE"),
+            "cycle" => sql.push_str(" CYCLE"),
+            "owned" => {
+                words.next();
+                owned = words.next().map(|column| format!("ALTER SEQUENCE {name} OWNED BY {column};"));
+            }
+            _ => {}
+        }
+    }
+    (format!("{sql};"), owned)
+}
