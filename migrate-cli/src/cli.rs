@@ -186,6 +186,19 @@ pub enum Command {
         /// Print what would be created; create nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Write both files from a schema change: the desired schema as an SQL file (`schema.sql`, or
+        /// `schema.<backend>.sql` beside it) or a database URL, against the folder applied to a scratch database.
+        /// The revision is proven (its up gives the desired schema, its down the current one) before it is saved;
+        /// what a machine must not guess is marked `-- migrate:review` and holds the revision back until deleted.
+        #[arg(long, value_name = "FILE|URL")]
+        from: Option<String>,
+        /// With --from: the server of the scratch databases (postgres://…, mysql://…, or sqlite: for temporary
+        /// files); default with a SQLite database: temporary files.
+        #[arg(long, value_name = "URL", env = "MIGRATE_DEV_URL", requires = "from")]
+        dev_url: Option<String>,
+        /// With --from: a column renamed, not dropped and added, as TABLE.OLD=NEW (repeatable).
+        #[arg(long, value_name = "TABLE.OLD=NEW", requires = "from")]
+        rename: Vec<String>,
     },
     /// Apply pending revisions up to TARGET (default head): a version, a unique version prefix, a folder name, a
     /// name, or +N.

@@ -10,6 +10,7 @@ use crate::failure::Failure;
 use crate::tls::{self, SslMode, Tls};
 
 /// A parsed database URL.
+#[derive(Clone)]
 pub struct DatabaseUrl {
     backend: Backend,
     shown: String,
@@ -425,18 +426,26 @@ impl Connection {
         }
     }
 
+    /// Runs a script of any number of statements, as the server reads it (for a schema file or a generated
+    /// revision on a scratch database).
+    ///
+    /// # Errors
+    /// The database's error for the first statement that fails.
+    pub fn run_script(&mut self, sql: &str) -> Result<(), String> {
+        match &mut self.kind {
+            Kind::Sqlite(conn) => conn.execute_batch(sql).map_err(|e| e.to_string()),
+            Kind::Postgres(client) => client.batch_execute(sql).map_err(|e| pg_message(&e)),
+            Kind::Mysql(conn) => migrate_mysql::execute_all(conn, sql).map_err(|e| e.to_string()),
+        }
+    }
+
     /// Runs `statements` on the connection, in order, before anything else runs on it (`--init-sql`).
     ///
     /// # Errors
     /// The first statement that fails, named with its position and the database's error.
     pub fn init(&mut self, statements: &[String]) -> Result<(), Failure> {
         for (index, sql) in statements.iter().enumerate() {
-            let result = match &mut self.kind {
-                Kind::Sqlite(conn) => conn.execute_batch(sql).map_err(|e| e.to_string()),
-                Kind::Postgres(client) => client.batch_execute(sql).map_err(|e| pg_message(&e)),
-                Kind::Mysql(conn) => migrate_mysql::execute_all(conn, sql).map_err(|e| e.to_string()),
-            };
-            if let Err(err) = result {
+            if let Err(err) = self.run_script(sql) {
                 return Err(Failure::usage(
                     format!("--init-sql #{} (`{sql}`) failed on connecting: {err}", index + 1),
                     Some("fix or remove that --init-sql statement".to_owned()),

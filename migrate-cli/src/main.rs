@@ -10,6 +10,7 @@ mod config;
 mod context;
 mod database;
 mod failure;
+mod generate;
 mod inspect;
 mod lint;
 mod new;
@@ -17,6 +18,7 @@ mod offline;
 mod output;
 mod progress;
 mod repair;
+mod scratch;
 mod stop;
 mod tls;
 mod trip;
@@ -79,12 +81,13 @@ fn dispatch(ctx: &mut Context, command: Command) -> Result<Exit, Failure> {
                 .map_err(|err| Failure::new(format!("making the manual page: {err}"), None))?;
             print_raw(&text, "the manual page")
         }
-        Command::New { name, message, sequential, no_transaction, dry_run } => {
+        Command::New { name, message, sequential, no_transaction, dry_run, from, dev_url, rename } => {
             let what = match (name, message) {
                 (Some(name), _) => new::Named::Name(name),
                 (None, message) => new::Named::Message(message.unwrap_or_default()),
             };
-            new::new(ctx, &what, sequential, no_transaction, dry_run)
+            let from = from.map(|desired| generate::From { desired, dev_url, renames: rename });
+            new::new(ctx, &what, sequential, no_transaction, dry_run, from.as_ref())
         }
         Command::Upgrade { target, run, out_of_order } => {
             let flags = RunFlags { out_of_order, single_transaction: run.single_transaction };

@@ -62,6 +62,7 @@ pub fn new(
     sequential: bool,
     no_transaction: bool,
     dry_run: bool,
+    from: Option<&crate::generate::From>,
 ) -> Result<Exit, Failure> {
     let (name, message) = match named {
         Named::Name(name) => (name.trim().to_owned(), None),
@@ -98,13 +99,31 @@ pub fn new(
     if path.exists() {
         return Err(Failure::new(format!("{} already exists", path.display()), None));
     }
-    let mut up = up_template(no_transaction);
+    let (mut up, down, review) = match from {
+        None => (up_template(no_transaction), down_template(no_transaction), Vec::new()),
+        Some(from) => match crate::generate::write(ctx, from)? {
+            None => {
+                ctx.out.line(&format!("nothing to write: the folder already gives the schema of {}", from.desired));
+                return Ok(Exit::Done);
+            }
+            Some(written) => {
+                let head = crate::generate::header(&from.desired, &written.review);
+                let directive = if no_transaction { "-- migrate:no-transaction\n" } else { "" };
+                let down_head = crate::generate::header(&from.desired, &[]);
+                (
+                    format!("{directive}{head}{}", written.up),
+                    format!("{directive}{down_head}{}", written.down),
+                    written.review,
+                )
+            }
+        },
+    };
     if let Some(message) = message {
         // After the directive, which stays the first line.
         let at = if no_transaction { up.find('\n').map_or(0, |n| n + 1) } else { 0 };
         up.insert_str(at, &format!("-- {}\n", message.replace('\n', " ")));
     }
-    let files = [("up.sql", up), ("down.sql", down_template(no_transaction))];
+    let files = [("up.sql", up), ("down.sql", down)];
     if !dry_run {
         write(&path, &files).map_err(|err| Failure::new(format!("cannot create {}: {err}", path.display()), None))?;
     }
@@ -116,15 +135,30 @@ pub fn new(
             "version": digits,
             "name": name,
             "files": files.iter().map(|(f, _)| path.join(f)).collect::<Vec<_>>(),
+            "review": review,
         }));
         return Ok(Exit::Done);
     }
     let verb = if dry_run { "would create" } else { "created" };
-    for (file, _) in &files {
+    for (file, text) in &files {
         ctx.out.line(&format!("{} {}", ctx.out.paint(verb, Style::Good), path.join(file).display()));
+        if dry_run && from.is_some() {
+            ctx.out.sql(text.trim_end());
+        }
+    }
+    for item in &review {
+        ctx.out.line(&format!("{} {item}", ctx.out.paint("review:", Style::Warn)));
     }
     if dry_run {
         ctx.out.line("dry run: nothing was created");
+    } else if from.is_some() {
+        let next = if review.is_empty() {
+            "next: read both files; `migrate upgrade` applies them"
+        } else {
+            "next: decide each `-- migrate:review` line and delete it (the revision is refused until then), then \
+             `migrate upgrade`"
+        };
+        ctx.out.line(&format!("proven: its up gives the desired schema and its down the current one\n{next}"));
     } else {
         ctx.out.line("next: write both files; `migrate verify` checks them, `migrate upgrade` applies them");
     }

@@ -4,7 +4,6 @@
 //! The scratch database is made on the `--dev-url` server (a temporary file for SQLite) and dropped afterwards,
 //! whatever happened.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use migrate_core::schema::roundtrip::Outcome;
@@ -12,9 +11,9 @@ use migrate_core::{Backend, Command, Target};
 use serde_json::json;
 
 use crate::context::{Context, RunFlags};
-use crate::database::{DatabaseUrl, Source};
 use crate::failure::{Exit, Failure};
 use crate::output::{duration, Style};
+use crate::scratch::Scratch;
 
 /// What `migrate test` was asked.
 pub struct Ask {
@@ -22,50 +21,6 @@ pub struct Ask {
     pub dev_url: Option<String>,
     /// Only the revisions pending on the database (`DATABASE_URL`), after the applied ones are brought up.
     pub pending: bool,
-}
-
-/// A scratch database, dropped (or its file removed) when this goes out of scope.
-struct Scratch {
-    /// Where it is.
-    url: DatabaseUrl,
-    /// The server it is on (`None` for SQLite), to drop it from.
-    server: Option<DatabaseUrl>,
-    name: String,
-}
-
-impl Scratch {
-    /// Makes an empty database on `server`'s server, or a temporary SQLite file.
-    fn create(server: DatabaseUrl) -> Result<Scratch, Failure> {
-        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        let name = format!("migrate_test_{}_{}", std::process::id(), stamp.subsec_nanos());
-        if server.backend() == Backend::Sqlite {
-            let path: PathBuf = std::env::temp_dir().join(format!("{name}.db"));
-            let url = server.with_database(&path.to_string_lossy());
-            return Ok(Scratch { url, server: None, name: path.to_string_lossy().into_owned() });
-        }
-        let mut conn = server.connect(false)?;
-        conn.driver().execute(&format!("CREATE DATABASE {name}")).map_err(|err| {
-            Failure::new(
-                format!("cannot make a scratch database on {}: {err}", server.shown()),
-                Some("--dev-url must name a server where this user may create databases (a development one)".into()),
-            )
-        })?;
-        Ok(Scratch { url: server.with_database(&name), server: Some(server), name })
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let dropped = match &self.server {
-            None => std::fs::remove_file(&self.name).map_err(|e| e.to_string()),
-            Some(server) => server.connect(false).map_err(|f| f.message).and_then(|mut conn| {
-                conn.driver().execute(&format!("DROP DATABASE {}", self.name)).map_err(|e| e.to_string())
-            }),
-        };
-        if let Err(err) = dropped {
-            eprintln!("migrate: the scratch database {} could not be dropped ({err}): drop it by hand", self.name);
-        }
-    }
 }
 
 /// Runs the round trip and prints each revision's result; exit 4 when a revision's down leaves the schema other
@@ -76,26 +31,7 @@ impl Drop for Scratch {
 pub fn test(ctx: &mut Context, ask: Ask) -> Result<Exit, Failure> {
     let folder = ctx.revisions()?;
     let migrator = ctx.runner(&folder, RunFlags::default())?;
-    let database = ctx.database_url()?;
-    let server =
-        match (&ask.dev_url, &database) {
-            // `sqlite:` alone: a temporary file.
-            (Some(raw), _) if raw.get(..7).is_some_and(|s| s.eq_ignore_ascii_case("sqlite:")) => {
-                ctx.url("sqlite:scratch.db", Source::DevUrl)?
-            }
-            (Some(raw), _) => ctx.url(raw, Source::DevUrl)?,
-            // A temporary file beside nothing: harmless, so no flag is needed.
-            (None, Some(url)) if url.backend() == Backend::Sqlite => url.with_database(""),
-            _ => return Err(Failure::usage(
-                "no server for the scratch database: `migrate test` never runs the round trip on the database itself",
-                Some(
-                    "give --dev-url (or MIGRATE_DEV_URL) a development server, e.g. \
-                     postgres://postgres@localhost/postgres, mysql://root@localhost/test, or sqlite: for a temporary \
-                     file"
-                        .to_owned(),
-                ),
-            )),
-        };
+    let server = crate::scratch::server(ctx, ask.dev_url.as_deref(), "migrate test")?;
     // With --pending, the scratch database is first brought to where the database is.
     let applied_up_to = if ask.pending {
         let mut conn = ctx.connect(false)?;

@@ -3,6 +3,7 @@
 mod chaos;
 mod dialects;
 mod durations;
+mod generate;
 mod harness;
 mod layouts;
 mod lint;

@@ -77,7 +77,7 @@ on_every_backend!(round_trip_on_a_scratch_database);
 fn without_a_dev_url() {
     let p = Project::new();
     p.write("0001_t/up.sql", "CREATE TABLE t (id INT);\n").write("0001_t/down.sql", "DROP TABLE t;\n");
-    p.run(None, &["test"]).code(2).complains(&["no server for the scratch database", "--dev-url"]);
+    p.run(None, &["test"]).code(2).complains(&["no server for a scratch database", "--dev-url"]);
     let sqlite = p.command(None, &["test"]).env("DATABASE_URL", "sqlite:app.db").output().unwrap();
     assert!(sqlite.status.success(), "{}", String::from_utf8_lossy(&sqlite.stderr));
     assert!(!p.path().join("app.db").exists(), "the database itself is not made");

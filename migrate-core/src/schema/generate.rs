@@ -67,16 +67,25 @@ impl Rename {
     }
 }
 
+/// Whether revisions can be written for `backend`.
+///
+/// # Errors
+/// The sentence that says it cannot, yet.
+pub fn supported(backend: Backend) -> Result<(), String> {
+    match backend {
+        Backend::Postgres => Ok(()),
+        _ => Err(format!(
+            "writing a revision from a schema change is not done for {backend} yet (PostgreSQL is); write it by hand"
+        )),
+    }
+}
+
 /// The revision that takes `current` to `desired` on `backend`, and back.
 ///
 /// # Errors
 /// A backend this cannot write for yet, or a rename that names no such column.
 pub fn generate(current: &Schema, desired: &Schema, backend: Backend, renames: &[Rename]) -> Result<Generated, String> {
-    if backend != Backend::Postgres {
-        return Err(format!(
-            "writing a revision from a schema change is not done for {backend} yet (PostgreSQL is); write it by hand"
-        ));
-    }
+    supported(backend)?;
     let mut renamed = current.clone();
     let mut up_renames = Vec::new();
     let mut down_renames = Vec::new();
@@ -97,7 +106,9 @@ pub fn generate(current: &Schema, desired: &Schema, backend: Backend, renames: &
     }
     let mut review = Vec::new();
     let up = statements(&renamed, desired, &mut review);
-    let mut down = statements(desired, &renamed, &mut Vec::new());
+    // The down undoes what the up did: what it drops, the up made; its marks would only repeat the up's.
+    let down = statements(desired, &renamed, &mut Vec::new());
+    let mut down: Vec<String> = down.into_iter().filter(|s| !s.starts_with("-- migrate:review")).collect();
     down_renames.reverse();
     let up = up_renames.into_iter().chain(up).collect::<Vec<_>>();
     down.extend(down_renames);

@@ -367,6 +367,17 @@ pub fn directives(script: &str) -> (Vec<Directive>, Vec<DirectiveProblem>) {
             continue;
         }
         let line = index + 1;
+        // `migrate new --from` marks what a person must decide; the revision waits until the marks are gone.
+        if let Some(what) = word.strip_prefix("review") {
+            problems.push(DirectiveProblem {
+                line,
+                message: format!(
+                    "this generated revision waits for review here:{what}; read it, change the file if needed, then \
+                     delete the `-- migrate:review` line"
+                ),
+            });
+            continue;
+        }
         if !leading {
             problems.push(DirectiveProblem {
                 line,
@@ -661,6 +672,11 @@ mod tests {
             assert!(directives(&script).1.is_empty(), "{text}");
         }
         assert_eq!(lock_timeout_directive("ALTER TABLE t ADD c int;\n-- migrate:lock-timeout 5s"), None);
+        // A generated revision's marks, at the top or at a statement, hold it back until a person deletes them.
+        let (_, problems) =
+            directives("-- migrate:review table t is dropped\nDROP TABLE t;\n-- migrate:review x\nSELECT 1;");
+        assert_eq!(problems.iter().map(|p| p.line).collect::<Vec<_>>(), [1, 3]);
+        assert!(problems[0].message.contains("waits for review here: table t is dropped"), "{}", problems[0].message);
         let (_, problems) = directives("-- migrate:lock-timeout soon\nSELECT 1;");
         assert!(problems[0].message.contains("is not a time: write seconds"), "{problems:?}");
         let (_, problems) = directives("-- migrate:lock-timeouts 5s\nSELECT 1;");

@@ -1,0 +1,161 @@
+//! `migrate new <name> --from <desired>`: the revision's files written from a schema change and proven before they
+//! are saved. The current state is the folder applied to a scratch database; the desired one a schema file applied
+//! to another (`schema.sql`, or `schema.<backend>.sql` beside it where one exists) or a database read as it is. The
+//! two snapshots are compared and the up and down written (`migrate_core::schema::generate`); then the up is applied
+//! to the current scratch database, which must give the desired schema, and the down, which must give the current
+//! one back. Only a revision that passed is saved.
+
+use std::path::Path;
+
+use migrate_core::schema::generate::{generate, proof_differences, Rename};
+use migrate_core::schema::{Difference, Sides};
+use migrate_core::{Backend, Command, Schema, Target};
+
+use crate::context::{Context, RunFlags};
+use crate::database::Source;
+use crate::failure::{Exit, Failure};
+use crate::scratch::Scratch;
+
+/// What `--from` and the options around it ask.
+pub struct From {
+    /// A schema file (SQL) or a database URL.
+    pub desired: String,
+    /// The server of the scratch databases.
+    pub dev_url: Option<String>,
+    /// `table.old=new`: columns renamed, not dropped and added.
+    pub renames: Vec<String>,
+}
+
+/// The generated files, proven, and what to review in them.
+pub struct Written {
+    pub up: String,
+    pub down: String,
+    pub review: Vec<String>,
+}
+
+/// Writes and proves the revision; `Ok(None)` when the folder already gives the desired schema.
+///
+/// # Errors
+/// A bad `--rename`, no scratch server, a schema file that does not apply, a backend the writer does not cover,
+/// and a revision that fails its proof (exit 4), with what differs.
+pub fn write(ctx: &mut Context, from: &From) -> Result<Option<Written>, Failure> {
+    let renames = from
+        .renames
+        .iter()
+        .map(|r| {
+            Rename::parse(r).ok_or_else(|| {
+                Failure::usage(
+                    format!("--rename {r}: write TABLE.OLD=NEW"),
+                    Some("e.g. --rename accounts.email=mail".into()),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let folder = ctx.revisions()?;
+    let migrator = ctx.runner(&folder, RunFlags::default())?;
+    let server = crate::scratch::server(ctx, from.dev_url.as_deref(), "migrate new --from")?;
+    let backend = server.backend();
+    migrate_core::schema::generate::supported(backend).map_err(|why| Failure::new(why, None))?;
+    let failed = |what: String| Failure::new(what, None);
+
+    // The current state: the folder, applied.
+    let current_db = Scratch::create(server.clone())?;
+    let mut current_conn = current_db.url.connect(true)?;
+    current_conn.init(&ctx.global.init_sql)?;
+    migrator.run(&mut *current_conn.driver(), &Command::Upgrade(Target::Head), &mut ())?;
+    let current = migrator.snapshot(&mut *current_conn.driver())?;
+
+    // The desired state: a database as it is, or a schema file applied to a scratch database of its own.
+    let desired = if is_url(&from.desired) {
+        let url = ctx.url(&from.desired, Source::Flag)?;
+        if url.backend() != backend {
+            return Err(Failure::usage(
+                format!("--from is a {} database; the scratch server is {backend}", url.backend()),
+                Some("give a --dev-url of the same backend".into()),
+            ));
+        }
+        let mut conn = url.connect(false)?;
+        let schema = migrator.snapshot(&mut *conn.driver())?;
+        schema
+    } else {
+        let (file, sql) = schema_file(Path::new(&from.desired), backend)?;
+        let desired_db = Scratch::create(server.clone())?;
+        let mut conn = desired_db.url.connect(true)?;
+        conn.init(&ctx.global.init_sql)?;
+        conn.run_script(&sql).map_err(|err| {
+            Failure::new(
+                format!("the desired schema {} does not apply on {backend}: {err}", file.display()),
+                Some(format!("fix {} (it runs on an empty database)", file.display())),
+            )
+        })?;
+        let schema = migrator.snapshot(&mut *conn.driver())?;
+        drop(conn);
+        drop(desired_db);
+        schema
+    };
+
+    let generated = generate(&current, &desired, backend, &renames).map_err(|why| Failure::new(why, None))?;
+    if generated.is_empty() {
+        return Ok(None);
+    }
+    // The proof, on the current scratch database: up gives the desired schema, down the current one.
+    let prove = |conn: &mut crate::database::Connection, sql: &str, want: &Schema, step: &str| -> Result<(), Failure> {
+        conn.run_script(sql).map_err(|err| failed(format!("the generated {step} does not apply: {err}")))?;
+        let got = migrator.snapshot(&mut *conn.driver())?;
+        let wrong = proof_differences(want, &got);
+        if wrong.is_empty() {
+            return Ok(());
+        }
+        let sides =
+            Sides { extra: "is there, and should not be", missing: "is missing", expected: "wanted", actual: "got" };
+        let said: Vec<String> = wrong.iter().map(|d: &Difference| format!("  {}", d.words(&sides))).collect();
+        Err(Failure {
+            exit: Exit::Attention,
+            ..failed(format!("the generated {step} does not give the schema it should:\n{}", said.join("\n")))
+        })
+    };
+    let proof = prove(&mut current_conn, &generated.up, &desired, "up")
+        .and_then(|()| prove(&mut current_conn, &generated.down, &current, "down"));
+    drop(current_conn);
+    drop(current_db);
+    if let Err(failure) = proof {
+        let files = format!("-- up.sql\n{}\n-- down.sql\n{}", generated.up, generated.down);
+        return Err(Failure {
+            message: format!("{}\nnothing was saved; what was generated:\n{files}", failure.message),
+            hint: Some("write the revision by hand from what was generated, or report the case".into()),
+            ..failure
+        });
+    }
+    Ok(Some(Written { up: generated.up, down: generated.down, review: generated.review }))
+}
+
+fn is_url(text: &str) -> bool {
+    text.contains("://") || text.starts_with("sqlite:") || text.starts_with("postgres:") || text.starts_with("mysql:")
+}
+
+/// The schema file for `backend`: `schema.<backend>.sql` beside `schema.sql` where there is one, as a revision's
+/// override files are chosen.
+fn schema_file(path: &Path, backend: Backend) -> Result<(std::path::PathBuf, String), Failure> {
+    let over = path.with_extension(format!("{}.sql", backend.name()));
+    let file = if over.is_file() { over } else { path.to_owned() };
+    let sql = std::fs::read_to_string(&file).map_err(|err| {
+        Failure::usage(
+            format!("cannot read the desired schema {}: {err}", file.display()),
+            Some("--from takes an SQL file of CREATE statements, or a database URL".into()),
+        )
+    })?;
+    Ok((file, sql))
+}
+
+/// The head of a generated file: where it came from, and how many marks wait for a person.
+pub fn header(from: &str, review: &[String]) -> String {
+    let mut head =
+        format!("-- Written by `migrate new --from {from}` and proven by a round trip on a scratch database.\n");
+    if !review.is_empty() {
+        head.push_str(&format!(
+            "-- {} line(s) below marked `-- migrate:review` need a decision; the revision is refused until they are gone.\n",
+            review.len()
+        ));
+    }
+    head
+}
