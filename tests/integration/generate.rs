@@ -72,6 +72,13 @@ fn one_change_of_each_kind_is_written_and_proven() {
             "CREATE TYPE mood AS ENUM ('ok', 'sad', 'happy'); CREATE TABLE days (id int, m mood DEFAULT 'ok', ms mood[]);",
         ),
         ("sequence", "", "CREATE SEQUENCE tickets AS int START 100 INCREMENT 5 CACHE 1;"),
+        (
+            "reserved_and_capital_names",
+            "CREATE TABLE \"user\" (id int PRIMARY KEY, \"desc\" text);",
+            "CREATE TABLE \"user\" (id int PRIMARY KEY, \"Order\" int NOT NULL DEFAULT 0, \"group\" text UNIQUE); \
+             CREATE TABLE \"CamelCase\" (id int REFERENCES \"user\" (id), \"select\" int); \
+             CREATE INDEX ON \"CamelCase\" (\"select\");",
+        ),
         ("table_dropped", &format!("{ACCOUNTS} CREATE TABLE posts (id int PRIMARY KEY, author int REFERENCES accounts (id));"), ""),
         ("trigger", "CREATE TABLE accounts (id int PRIMARY KEY, at timestamptz); \
                      CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.at := now(); RETURN NEW; END$$;",

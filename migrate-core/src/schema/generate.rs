@@ -100,7 +100,8 @@ pub fn generate(current: &Schema, desired: &Schema, backend: Backend, renames: &
             .remove(&format!("column {}", super::ident(&rename.from)))
             .ok_or_else(|| format!("--rename {}: no column {}.{}", show(rename), rename.table, rename.from))?;
         object.members.insert(format!("column {}", super::ident(&rename.to)), member);
-        let (table, from, to) = (&key.1, super::ident(&rename.from), super::ident(&rename.to));
+        let (table, from, to) =
+            (quoted(&key.1), quoted(&super::ident(&rename.from)), quoted(&super::ident(&rename.to)));
         up_renames.push(format!("ALTER TABLE {table} RENAME COLUMN {from} TO {to};"));
         down_renames.push(format!("ALTER TABLE {table} RENAME COLUMN {to} TO {from};"));
     }
@@ -113,6 +114,121 @@ pub fn generate(current: &Schema, desired: &Schema, backend: Backend, renames: &
     let up = up_renames.into_iter().chain(up).collect::<Vec<_>>();
     down.extend(down_renames);
     Ok(Generated { up: lines(&up), down: lines(&down), review })
+}
+
+/// A name as PostgreSQL must be given it: as the snapshot writes it (quoted already where it holds other
+/// characters), and quoted too where it has capitals (which would be folded) or is a reserved word.
+fn quoted(name: &str) -> String {
+    const RESERVED: &[&str] = &[
+        "all",
+        "analyse",
+        "analyze",
+        "and",
+        "any",
+        "array",
+        "as",
+        "asc",
+        "asymmetric",
+        "authorization",
+        "binary",
+        "both",
+        "case",
+        "cast",
+        "check",
+        "collate",
+        "collation",
+        "column",
+        "concurrently",
+        "constraint",
+        "create",
+        "cross",
+        "current_catalog",
+        "current_date",
+        "current_role",
+        "current_schema",
+        "current_time",
+        "current_timestamp",
+        "current_user",
+        "default",
+        "deferrable",
+        "desc",
+        "distinct",
+        "do",
+        "else",
+        "end",
+        "except",
+        "false",
+        "fetch",
+        "for",
+        "foreign",
+        "freeze",
+        "from",
+        "full",
+        "grant",
+        "group",
+        "having",
+        "ilike",
+        "in",
+        "initially",
+        "inner",
+        "intersect",
+        "into",
+        "is",
+        "isnull",
+        "join",
+        "lateral",
+        "leading",
+        "left",
+        "like",
+        "limit",
+        "localtime",
+        "localtimestamp",
+        "natural",
+        "not",
+        "notnull",
+        "null",
+        "offset",
+        "on",
+        "only",
+        "or",
+        "order",
+        "outer",
+        "overlaps",
+        "placing",
+        "primary",
+        "references",
+        "returning",
+        "right",
+        "select",
+        "session_user",
+        "similar",
+        "some",
+        "symmetric",
+        "system_user",
+        "table",
+        "tablesample",
+        "then",
+        "to",
+        "trailing",
+        "true",
+        "union",
+        "unique",
+        "user",
+        "using",
+        "variadic",
+        "verbose",
+        "when",
+        "where",
+        "window",
+        "with",
+    ];
+    let bare = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
+    if name.starts_with('"') || (bare && !RESERVED.contains(&name)) {
+        name.to_owned()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
 }
 
 fn show(rename: &Rename) -> String {
@@ -181,7 +297,8 @@ impl Column {
 /// definition.
 struct Part<'a> {
     label: &'a str,
-    name: Option<&'a str>,
+    /// As SQL writes it: quoted where PostgreSQL would fold or refuse it bare.
+    name: Option<String>,
     kind: MemberKind,
     definition: &'a str,
 }
@@ -200,14 +317,14 @@ fn parts(object: &Object) -> Vec<Part<'_>> {
             } else {
                 (Some(rest), member.definition.as_str())
             };
-            Some(Part { label, name, kind, definition })
+            Some(Part { label, name: name.map(quoted), kind, definition })
         })
         .collect()
 }
 
 /// The clause that makes a constraint or index member, as `ADD …` (or `CREATE INDEX`) writes it.
 fn constraint_sql(part: &Part<'_>) -> String {
-    let head = match part.name {
+    let head = match &part.name {
         Some(name) => format!("CONSTRAINT {name} "),
         None => String::new(),
     };
@@ -227,12 +344,12 @@ fn index_sql(table: &str, part: &Part<'_>) -> String {
         Some(rest) => ("UNIQUE ", rest),
         None => ("", part.definition),
     };
-    let name = part.name.map(|n| format!("{n} ")).unwrap_or_default();
+    let name = part.name.as_ref().map(|n| format!("{n} ")).unwrap_or_default();
     format!("CREATE {unique}INDEX {name}ON {table} USING {method};")
 }
 
 fn trigger_sql(part: &Part<'_>) -> String {
-    format!("CREATE TRIGGER {} {};", part.name.unwrap_or_default(), part.definition)
+    format!("CREATE TRIGGER {} {};", part.name.clone().unwrap_or_default(), part.definition)
 }
 
 /// The statement that drops a member of `table`, by its name, or for one the database named, by the name
@@ -246,18 +363,19 @@ fn drop_member(table: &str, part: &Part<'_>, review: &mut Vec<String>) -> Option
         if columns.iter().any(|c| c.is_empty() || !c.chars().all(|ch| ch.is_alphanumeric() || ch == '_')) {
             return None;
         }
+        let bare = table.trim_matches('"');
         let suffix = match part.kind {
-            MemberKind::PrimaryKey => return Some(format!("{table}_pkey")),
+            MemberKind::PrimaryKey => return Some(quoted(&format!("{bare}_pkey"))),
             MemberKind::Unique => "key",
             MemberKind::ForeignKey => "fkey",
             MemberKind::Index => "idx",
             _ => return None,
         };
-        Some(format!("{table}_{}_{suffix}", columns.join("_")))
+        Some(quoted(&format!("{bare}_{}_{suffix}", columns.join("_"))))
     };
-    let name = match (part.kind, part.name) {
+    let name = match (part.kind, part.name.clone()) {
         (MemberKind::Column(_), _) => return None,
-        (_, Some(name)) => name.to_owned(),
+        (_, Some(name)) => name,
         (_, None) => match conventional() {
             Some(name) => name,
             None => {
@@ -281,7 +399,9 @@ fn drop_member(table: &str, part: &Part<'_>, review: &mut Vec<String>) -> Option
 /// The statements that take `from` to `to`, in an order that respects what depends on what.
 fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -> Vec<String> {
     let of = |schema: &Schema, kind: ObjectKind| -> BTreeMap<String, Object> {
-        schema.objects.iter().filter(|((k, _), _)| *k == kind).map(|((_, n), o)| (n.clone(), o.clone())).collect()
+        let routine = matches!(kind, ObjectKind::Function | ObjectKind::Procedure);
+        let name = |n: &String| if routine { n.clone() } else { quoted(n) };
+        schema.objects.iter().filter(|((k, _), _)| *k == kind).map(|((_, n), o)| (name(n), o.clone())).collect()
     };
     let (from_tables, to_tables) = (of(from, ObjectKind::Table), of(to, ObjectKind::Table));
     let mut out = Vec::new();
@@ -348,16 +468,19 @@ fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -> Vec<Strin
     // Tables that are new, and the columns of the others.
     for (table, new) in &to_tables {
         let Some(old) = from_tables.get(table) else {
-            let mut items: Vec<String> = parts(new)
+            let mut columns: Vec<(i64, String)> = parts(new)
                 .iter()
                 .filter(|p| matches!(p.kind, MemberKind::Column(_)))
-                .map(|p| format!("    {} {}", p.name.unwrap_or_default(), Column::parse(p.definition).sql()))
+                .map(|p| {
+                    (
+                        new.members[p.label].position,
+                        format!("    {} {}", p.name.clone().unwrap_or_default(), Column::parse(p.definition).sql()),
+                    )
+                })
                 .collect();
             // Columns in their order: the member map is by label.
-            items.sort_by_key(|line| {
-                let name = line.trim_start().split(' ').next().unwrap_or_default();
-                new.members.get(&format!("column {name}")).map_or(0, |m| m.position)
-            });
+            columns.sort();
+            let mut items: Vec<String> = columns.into_iter().map(|(_, line)| line).collect();
             for part in parts(new).iter().filter(|p| {
                 matches!(
                     p.kind,
@@ -446,7 +569,7 @@ fn columns(table: &str, old: &Object, new: &Object, review: &mut Vec<String>) ->
         let mut columns: Vec<(i64, String, String)> = parts(o)
             .into_iter()
             .filter(|p| matches!(p.kind, MemberKind::Column(_)))
-            .map(|p| (o.members[p.label].position, p.name.unwrap_or_default().to_owned(), p.definition.to_owned()))
+            .map(|p| (o.members[p.label].position, p.name.clone().unwrap_or_default(), p.definition.to_owned()))
             .collect();
         columns.sort();
         columns.into_iter().map(|(_, name, definition)| (name, definition)).collect()
@@ -542,7 +665,7 @@ fn type_users(schema: &Schema, name: &str) -> Vec<(String, String, String, Optio
         for part in parts(object).into_iter().filter(|p| matches!(p.kind, MemberKind::Column(_))) {
             let column = Column::parse(part.definition);
             if column.ty == name || column.ty == format!("{name}[]") {
-                users.push((table.clone(), part.name.unwrap_or_default().to_owned(), column.ty, column.default));
+                users.push((quoted(table), part.name.clone().unwrap_or_default(), column.ty, column.default));
             }
         }
     }
