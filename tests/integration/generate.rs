@@ -73,6 +73,14 @@ fn one_change_of_each_kind_is_written_and_proven() {
         ),
         ("sequence", "", "CREATE SEQUENCE tickets AS int START 100 INCREMENT 5 CACHE 1;"),
         (
+            "views_on_views",
+            &format!("{ACCOUNTS} CREATE VIEW busy AS SELECT id, n FROM accounts WHERE n > 10; \
+                      CREATE VIEW busiest AS SELECT id FROM busy WHERE n > 100; CREATE VIEW plain AS SELECT 1 AS one;"),
+            "CREATE TABLE accounts (id int PRIMARY KEY, email text NOT NULL, n bigint DEFAULT 0); \
+             CREATE VIEW busy AS SELECT id, n FROM accounts WHERE n > 10; \
+             CREATE VIEW busiest AS SELECT id FROM busy WHERE n > 100; CREATE VIEW plain AS SELECT 1 AS one;",
+        ),
+        (
             "reserved_and_capital_names",
             "CREATE TABLE \"user\" (id int PRIMARY KEY, \"desc\" text);",
             "CREATE TABLE \"user\" (id int PRIMARY KEY, \"Order\" int NOT NULL DEFAULT 0, \"group\" text UNIQUE); \

@@ -116,6 +116,17 @@ pub fn generate(current: &Schema, desired: &Schema, backend: Backend, renames: &
     Ok(Generated { up: lines(&up), down: lines(&down), review })
 }
 
+/// Whether SQL `text` names `name` as a whole word (a table or view it reads).
+fn mentions(text: &str, name: &str) -> bool {
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    let name = name.trim_matches('"');
+    text.match_indices(name).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + name.len()..].chars().next();
+        !before.is_some_and(word) && !after.is_some_and(word)
+    })
+}
+
 /// A name as PostgreSQL must be given it: as the snapshot writes it (quoted already where it holds other
 /// characters), and quoted too where it has capitals (which would be folded) or is a reserved word.
 fn quoted(name: &str) -> String {
@@ -406,14 +417,47 @@ fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -> Vec<Strin
     let (from_tables, to_tables) = (of(from, ObjectKind::Table), of(to, ObjectKind::Table));
     let mut out = Vec::new();
 
-    // Views first out, last in: they depend on the tables.
-    for kind in [ObjectKind::MaterializedView, ObjectKind::View] {
-        let word = if kind == ObjectKind::View { "VIEW" } else { "MATERIALIZED VIEW" };
-        for (name, old) in of(from, kind) {
-            if of(to, kind).get(&name) != Some(&old) {
-                out.push(format!("DROP {word} {name};"));
-            }
+    // Views first out, last in: they depend on the tables, and on each other. A view that names something that
+    // changes (a view, a table altered or dropped, a type) is dropped and made again too, as PostgreSQL requires.
+    let views = |schema: &Schema| -> Vec<(String, ObjectKind, Object)> {
+        [ObjectKind::View, ObjectKind::MaterializedView]
+            .into_iter()
+            .flat_map(|kind| of(schema, kind).into_iter().map(move |(n, o)| (n, kind, o)))
+            .collect()
+    };
+    let (old_views, new_views) = (views(from), views(to));
+    let mut touched: Vec<String> = from_tables
+        .iter()
+        .filter(|(name, object)| to_tables.get(*name) != Some(*object))
+        .map(|(name, _)| name.clone())
+        .chain(
+            of(from, ObjectKind::Type)
+                .into_iter()
+                .filter(|(n, o)| of(to, ObjectKind::Type).get(n) != Some(o))
+                .map(|(n, _)| n),
+        )
+        .collect();
+    // The views to drop, dependents first: those that change, then those that name one of them, and so on.
+    let mut remade: Vec<(String, ObjectKind)> = Vec::new();
+    loop {
+        let more: Vec<(String, ObjectKind)> = old_views
+            .iter()
+            .filter(|(name, kind, _)| !remade.iter().any(|(n, k)| n == name && k == kind))
+            .filter(|(name, kind, old)| {
+                let changed = !new_views.iter().any(|(n, k, o)| n == name && k == kind && o == old);
+                changed || touched.iter().any(|t| mentions(&old.definition, t))
+            })
+            .map(|(name, kind, _)| (name.clone(), *kind))
+            .collect();
+        if more.is_empty() {
+            break;
         }
+        touched.extend(more.iter().map(|(n, _)| n.clone()));
+        remade.extend(more);
+    }
+    for (name, kind) in remade.iter().rev() {
+        let word = if *kind == ObjectKind::View { "VIEW" } else { "MATERIALIZED VIEW" };
+        out.push(format!("DROP {word} {name};"));
     }
     // Members that go or change: foreign keys before the keys they name, triggers, indexes, constraints.
     for rank in [
@@ -523,13 +567,22 @@ fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -> Vec<Strin
             }
         }
     }
-    for kind in [ObjectKind::View, ObjectKind::MaterializedView] {
-        let word = if kind == ObjectKind::View { "VIEW" } else { "MATERIALIZED VIEW" };
-        for (name, new) in of(to, kind) {
-            if of(from, kind).get(&name) != Some(&new) {
-                out.push(format!("CREATE {word} {name} AS {};", new.definition.trim_end_matches(';')));
-            }
-        }
+    // The views to make: new, changed or dropped above; each after the views it names.
+    let mut pending: Vec<&(String, ObjectKind, Object)> = new_views
+        .iter()
+        .filter(|(name, kind, new)| {
+            let same = old_views.iter().any(|(n, k, o)| n == name && k == kind && o == new);
+            !same || remade.iter().any(|(n, k)| n == name && k == kind)
+        })
+        .collect();
+    while !pending.is_empty() {
+        let ready = pending
+            .iter()
+            .position(|(_, _, view)| !pending.iter().any(|(other, _, _)| mentions(&view.definition, other)))
+            .unwrap_or(0);
+        let (name, kind, view) = pending.remove(ready);
+        let word = if *kind == ObjectKind::View { "VIEW" } else { "MATERIALIZED VIEW" };
+        out.push(format!("CREATE {word} {name} AS {};", view.definition.trim_end_matches(';')));
     }
     for kind in [ObjectKind::Function, ObjectKind::Procedure] {
         for (name, new) in of(to, kind) {
