@@ -16,8 +16,12 @@ fn snapshot(conn: &mut Conn) -> Schema {
 /// Generates the revision from `current` to `desired` (each applied to a database of its own), applies its up
 /// and down to the current one, and checks both snapshots; returns what it asked to review.
 fn proven(test: &str, current: &str, desired: &str, renames: &[Rename]) -> Option<Vec<String>> {
-    let here = Db::new(Kind::Postgres, &format!("gen_{test}"))?;
-    let there = Db::new(Kind::Postgres, &format!("gen_{test}_want"))?;
+    proven_on(Kind::Postgres, test, current, desired, renames)
+}
+
+fn proven_on(kind: Kind, test: &str, current: &str, desired: &str, renames: &[Rename]) -> Option<Vec<String>> {
+    let here = Db::new(kind, &format!("gen_{test}"))?;
+    let there = Db::new(kind, &format!("gen_{test}_want"))?;
     let (mut conn, mut want) = (here.connect(), there.connect());
     if !current.is_empty() {
         conn.exec(current);
@@ -26,7 +30,8 @@ fn proven(test: &str, current: &str, desired: &str, renames: &[Rename]) -> Optio
         want.exec(desired);
     }
     let (before, after) = (snapshot(&mut conn), snapshot(&mut want));
-    let revision = generate(&before, &after, Backend::Postgres, renames).unwrap();
+    let backend = if kind == Kind::Sqlite { Backend::Sqlite } else { Backend::Postgres };
+    let revision = generate(&before, &after, backend, renames).unwrap();
     assert!(!revision.is_empty(), "{test}: nothing generated");
     conn.try_execute(&revision.up).unwrap_or_else(|e| panic!("{test}: the up fails: {e}\n{}", revision.up));
     let wrong = proof_differences(&after, &snapshot(&mut conn));
@@ -116,4 +121,52 @@ fn renames_and_losses_are_for_review() {
     assert!(review.iter().any(|r| r.contains("accounts.n changes type from integer to smallint")), "{review:?}");
     let review = proven("dropped", ACCOUNTS, "", &[]).unwrap();
     assert_eq!(review, ["table accounts is dropped, with its rows"]);
+}
+
+/// SQLite: what `ALTER TABLE` can do in place, and SQLite's table rebuild for the rest, with the views that name a
+/// rebuilt table made again.
+#[test]
+fn sqlite_changes_in_place_and_by_rebuild() {
+    const T: &str = "CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT NOT NULL, n INT DEFAULT 0);";
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "sqlite_table",
+            "",
+            "CREATE TABLE owners (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT COLLATE NOCASE UNIQUE);\n\
+             CREATE TABLE accounts (id INTEGER NOT NULL, email TEXT NOT NULL DEFAULT 'x', n INT CHECK (n >= 0), \
+               owner INT REFERENCES owners (id) ON DELETE CASCADE, twice INT GENERATED ALWAYS AS (n * 2) VIRTUAL, \
+               PRIMARY KEY (id), CONSTRAINT email_long CHECK (length(email) > 3)) STRICT;\n\
+             CREATE INDEX accounts_n ON accounts (n) WHERE n > 0;",
+        ),
+        ("sqlite_column_added", T, "CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT NOT NULL, n INT DEFAULT 0, nick TEXT DEFAULT 'a');"),
+        ("sqlite_column_retyped", T, "CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT, n BIGINT NOT NULL DEFAULT 1);"),
+        (
+            "sqlite_view_and_trigger",
+            &format!("{T} CREATE VIEW busy AS SELECT id FROM accounts WHERE n > 10; CREATE INDEX accounts_email ON accounts (email);"),
+            "CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, n INT DEFAULT 0); \
+             CREATE VIEW busy AS SELECT id FROM accounts WHERE n > 10; \
+             CREATE TABLE log (at TEXT); \
+             CREATE TRIGGER accounts_log AFTER UPDATE ON accounts BEGIN INSERT INTO log VALUES (datetime('now')); END;",
+        ),
+    ];
+    for (test, current, desired) in cases {
+        if proven_on(Kind::Sqlite, test, current, desired, &[]).is_none() {
+            return;
+        }
+    }
+    // A column dropped on SQLite: the table is rebuilt, and the drop is for review.
+    let review = proven_on(
+        Kind::Sqlite,
+        "sqlite_dropped",
+        T,
+        "CREATE TABLE accounts (id INTEGER PRIMARY KEY, n INT DEFAULT 0);",
+        &[],
+    )
+    .unwrap();
+    assert!(review.iter().any(|r| r.contains("rebuilt without email")), "{review:?}");
+    let renamed = "CREATE TABLE accounts (id INTEGER PRIMARY KEY, mail TEXT NOT NULL, n INT DEFAULT 0);";
+    let review =
+        proven_on(Kind::Sqlite, "sqlite_renamed", T, renamed, &[Rename::parse("accounts.email=mail").unwrap()])
+            .unwrap();
+    assert!(review.is_empty(), "{review:?}");
 }

@@ -5,7 +5,7 @@
 //! The result is a proposal: [`crate::Migrator`]'s round trip, or applying both files to a scratch database and
 //! comparing snapshots, proves it before it is saved.
 //!
-//! PostgreSQL for now: tables, columns (added, dropped, type, nullability, default), primary keys, unique, check,
+//! SQLite in `sqlite.rs` (its table rebuild for what `ALTER TABLE` cannot do); PostgreSQL here: tables, columns (added, dropped, type, nullability, default), primary keys, unique, check,
 //! exclusion and foreign-key constraints, indexes, triggers, views and materialized views, sequences, and enum and
 //! domain types. Functions and procedures are left for review: the snapshot keeps their bodies on one line and
 //! their arguments without names, which is not enough to write them back.
@@ -13,6 +13,8 @@
 use std::collections::BTreeMap;
 
 use super::{member_kind, MemberKind, Object, ObjectKind, Schema};
+
+mod sqlite;
 use crate::revision::Backend;
 
 /// The files of a generated revision.
@@ -73,9 +75,10 @@ impl Rename {
 /// The sentence that says it cannot, yet.
 pub fn supported(backend: Backend) -> Result<(), String> {
     match backend {
-        Backend::Postgres => Ok(()),
+        Backend::Postgres | Backend::Sqlite => Ok(()),
         _ => Err(format!(
-            "writing a revision from a schema change is not done for {backend} yet (PostgreSQL is); write it by hand"
+            "writing a revision from a schema change is not done for {backend} yet (PostgreSQL and SQLite are); \
+             write it by hand"
         )),
     }
 }
@@ -106,6 +109,10 @@ pub fn generate(current: &Schema, desired: &Schema, backend: Backend, renames: &
         down_renames.push(format!("ALTER TABLE {table} RENAME COLUMN {to} TO {from};"));
     }
     let mut review = Vec::new();
+    let statements = match backend {
+        Backend::Sqlite => sqlite::statements,
+        _ => statements,
+    };
     let up = statements(&renamed, desired, &mut review);
     // The down undoes what the up did: what it drops, the up made; its marks would only repeat the up's.
     let down = statements(desired, &renamed, &mut Vec::new());
@@ -114,6 +121,12 @@ pub fn generate(current: &Schema, desired: &Schema, backend: Backend, renames: &
     let up = up_renames.into_iter().chain(up).collect::<Vec<_>>();
     down.extend(down_renames);
     Ok(Generated { up: lines(&up), down: lines(&down), review })
+}
+
+/// Writes `sentence` at the statement as a `-- migrate:review` line, and into the list of what to review.
+fn mark(out: &mut Vec<String>, review: &mut Vec<String>, sentence: String) {
+    out.push(format!("-- migrate:review {sentence}"));
+    review.push(sentence);
 }
 
 /// Whether SQL `text` names `name` as a whole word (a table or view it reads).
@@ -484,8 +497,7 @@ fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -> Vec<Strin
     let gone: Vec<&String> = from_tables.keys().filter(|t| !to_tables.contains_key(*t)).collect();
     for table in &gone {
         let sentence = format!("table {table} is dropped, with its rows");
-        out.push(format!("-- migrate:review {sentence}"));
-        review.push(sentence);
+        mark(&mut out, review, sentence);
     }
     if !gone.is_empty() {
         out.push(format!("DROP TABLE {};", gone.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")));
@@ -638,8 +650,7 @@ fn columns(table: &str, old: &Object, new: &Object, review: &mut Vec<String>) ->
              the rows are kept",
             dropped[0], added[0].0, dropped[0], added[0].0
         );
-        out.push(format!("-- migrate:review {sentence}"));
-        review.push(sentence);
+        mark(&mut out, review, sentence);
     }
     for name in &dropped {
         out.push(format!("ALTER TABLE {table} DROP COLUMN {name};"));
@@ -655,8 +666,7 @@ fn columns(table: &str, old: &Object, new: &Object, review: &mut Vec<String>) ->
         let (a, b) = (Column::parse(was), Column::parse(definition));
         if a.generated != b.generated {
             let sentence = format!("column {table}.{name} changes how it is generated: written as a drop and an add, which loses its values");
-            out.push(format!("-- migrate:review {sentence}"));
-            review.push(sentence);
+            mark(&mut out, review, sentence);
             out.push(format!("ALTER TABLE {table} DROP COLUMN {name};"));
             out.push(format!("ALTER TABLE {table} ADD COLUMN {name} {};", b.sql()));
             continue;
@@ -666,8 +676,7 @@ fn columns(table: &str, old: &Object, new: &Object, review: &mut Vec<String>) ->
                 "column {table}.{name} changes type from {} to {}: check that no value is lost or refused",
                 a.ty, b.ty
             );
-            out.push(format!("-- migrate:review {sentence}"));
-            review.push(sentence);
+            mark(&mut out, review, sentence);
             let collate = b.collate.as_ref().map(|c| format!(" COLLATE {c}")).unwrap_or_default();
             // A default of the old type may not cast: it goes first and comes back after.
             if a.default.is_some() {
@@ -766,8 +775,7 @@ fn alter_type(
             "type {name} loses {}: a row that holds one makes the cast below fail; change those rows first",
             gone.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
         );
-        out.push(format!("-- migrate:review {sentence}"));
-        review.push(sentence);
+        mark(&mut out, review, sentence);
     }
     let old_name = format!("{name}_old");
     out.push(format!("ALTER TYPE {name} RENAME TO {old_name};"));
