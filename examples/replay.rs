@@ -1,4 +1,5 @@
-//! The replay of real folders through the revision writer (`migrate new --from`'s core), on PostgreSQL: for every
+//! The replay of real folders through the revision writer (`migrate new --from`'s core), on PostgreSQL (or on
+//! SQLite, for a folder given as `sqlite:<path>`): for every
 //! revision of each folder given, the schema before and after it (the folder applied up to it), a revision written
 //! from one to the other, its up applied to a database at the schema before (it must give the one after) and its
 //! down (it must give the one before back). Prints, per folder, how many revisions the writer reproduced and the
@@ -6,7 +7,7 @@
 //!
 //! ```text
 //! MIGRATE_TEST_POSTGRES_URL=postgres://postgres@localhost/postgres \
-//!     cargo run --example replay --features postgres -- path/to/migrations …
+//!     cargo run --example replay --all-features -- path/to/migrations sqlite:path/to/other …
 //! ```
 
 use std::collections::BTreeMap;
@@ -23,20 +24,58 @@ fn client(server: &str, database: &str) -> Client {
     config.connect(NoTls).expect("connect")
 }
 
-/// A fresh database `name` on the server, connected.
-fn fresh(server: &str, admin: &mut Client, name: &str) -> Client {
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).expect("drop");
-    admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create");
-    client(server, name)
+/// A database the replay works on: a PostgreSQL one on the server, or a SQLite file.
+enum Side {
+    Postgres(Client),
+    Sqlite(migrate::client::rusqlite::Connection),
 }
 
-fn snapshot(revisions: &[Revision], conn: &mut Client) -> Schema {
-    Migrator::new(revisions).snapshot(conn).expect("snapshot")
-}
+impl Side {
+    /// A fresh database `name`.
+    fn fresh(server: &str, admin: &mut Client, name: &str, sqlite: bool) -> Side {
+        if sqlite {
+            let path = std::env::temp_dir().join(format!("{name}.db"));
+            let _ = std::fs::remove_file(&path);
+            return Side::Sqlite(migrate::client::rusqlite::Connection::open(path).expect("open"));
+        }
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).expect("drop");
+        admin.batch_execute(&format!("CREATE DATABASE {name}")).expect("create");
+        Side::Postgres(client(server, name))
+    }
 
-fn upgrade_to(revisions: &[Revision], conn: &mut Client, version: &str) -> Result<(), String> {
-    let target = Command::Upgrade(Target::Revision(version.to_owned().into()));
-    Migrator::new(revisions).run(conn, &target).map(|_| ()).map_err(|e| e.to_string())
+    fn backend(&self) -> Backend {
+        match self {
+            Side::Postgres(_) => Backend::Postgres,
+            Side::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), String> {
+        match self {
+            Side::Postgres(c) => {
+                c.batch_execute(sql).map_err(|e| e.as_db_error().map_or(e.to_string(), |d| d.message().to_owned()))
+            }
+            Side::Sqlite(c) => c.execute_batch(sql).map_err(|e| e.to_string()),
+        }
+    }
+
+    fn snapshot(&mut self, revisions: &[Revision]) -> Schema {
+        match self {
+            Side::Postgres(c) => Migrator::new(revisions).snapshot(c),
+            Side::Sqlite(c) => Migrator::new(revisions).snapshot(c),
+        }
+        .expect("snapshot")
+    }
+
+    fn upgrade_to(&mut self, revisions: &[Revision], version: &str) -> Result<(), String> {
+        let target = Command::Upgrade(Target::Revision(version.to_owned().into()));
+        match self {
+            Side::Postgres(c) => Migrator::new(revisions).run(c, &target),
+            Side::Sqlite(c) => Migrator::new(revisions).run(c, &target),
+        }
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    }
 }
 
 /// The kind of object a difference is about: `column`, `index`, `function`, …
@@ -50,27 +89,32 @@ fn main() {
         server.parse::<migrate::client::postgres::Config>().unwrap().connect(NoTls).expect("connect");
     println!("| folder | revisions | reproduced | not reproduced | what was not, by kind |");
     println!("|---|---|---|---|---|");
-    for dir in std::env::args().skip(1) {
+    for arg in std::env::args().skip(1) {
         let started = Instant::now();
+        let (sqlite, dir) = match arg.strip_prefix("sqlite:") {
+            Some(dir) => (true, dir.to_owned()),
+            None => (false, arg.clone()),
+        };
         let scanned = scan(Path::new(&dir), &ScanOptions::default().allow_empty_down(true));
         let revisions = scanned.revisions;
         let (a_name, b_name) = (format!("replay_a_{}", std::process::id()), format!("replay_b_{}", std::process::id()));
-        let mut a = fresh(&server, &mut admin, &a_name);
-        let mut b = fresh(&server, &mut admin, &b_name);
+        let mut a = Side::fresh(&server, &mut admin, &a_name, sqlite);
+        let mut b = Side::fresh(&server, &mut admin, &b_name, sqlite);
+        let backend = a.backend();
         let (mut passed, mut failed) = (0, 0);
         let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
         let count = |kinds: &mut BTreeMap<String, usize>, what: String| *kinds.entry(what).or_default() += 1;
-        let mut before = snapshot(&revisions, &mut a);
+        let mut before = a.snapshot(&revisions);
         let mut applied = 0;
         for revision in &revisions {
-            if let Err(err) = upgrade_to(&revisions, &mut a, revision.version()) {
-                eprintln!("{dir}: {} does not apply on PostgreSQL, the replay stops: {err}", revision.folder());
+            if let Err(err) = a.upgrade_to(&revisions, revision.version()) {
+                eprintln!("{dir}: {} does not apply on {backend}, the replay stops: {err}", revision.folder());
                 break;
             }
             applied += 1;
-            let after = snapshot(&revisions, &mut a);
+            let after = a.snapshot(&revisions);
             let mut ok = true;
-            match generate(&before, &after, Backend::Postgres, &[]) {
+            match generate(&before, &after, backend, &[]) {
                 Err(err) => {
                     ok = false;
                     count(&mut kinds, format!("refused: {err}"));
@@ -80,15 +124,14 @@ fn main() {
                         if !ok {
                             break;
                         }
-                        if let Err(err) = b.batch_execute(sql) {
+                        if let Err(first) = b.execute(sql) {
                             ok = false;
-                            let first = err.as_db_error().map_or(err.to_string(), |e| e.message().to_owned());
                             let words: Vec<&str> = first.split_whitespace().take(4).collect();
                             count(&mut kinds, format!("{step} fails: {}…", words.join(" ")));
                             eprintln!("{dir}: {}: the generated {step} fails: {first}", revision.folder());
                             continue;
                         }
-                        let wrong = proof_differences(want, &snapshot(&revisions, &mut b));
+                        let wrong = proof_differences(want, &b.snapshot(&revisions));
                         if !wrong.is_empty() {
                             ok = false;
                             for d in &wrong {
@@ -102,22 +145,28 @@ fn main() {
             if ok {
                 passed += 1;
                 // B is back at the schema before: bring it to the one after with the revision itself.
-                upgrade_to(&revisions, &mut b, revision.version()).expect("the revision applies where it did on A");
+                b.upgrade_to(&revisions, revision.version()).expect("the revision applies where it did on A");
             } else {
                 failed += 1;
                 // B is wherever the failed step left it: made anew at the revision.
                 drop(b);
-                b = fresh(&server, &mut admin, &b_name);
-                upgrade_to(&revisions, &mut b, revision.version()).expect("the folder applies up to the revision");
+                b = Side::fresh(&server, &mut admin, &b_name, sqlite);
+                b.upgrade_to(&revisions, revision.version()).expect("the folder applies up to the revision");
             }
             before = after;
         }
         drop((a, b));
-        for name in [&a_name, &b_name] {
-            admin.batch_execute(&format!("DROP DATABASE {name}")).expect("drop");
+        if sqlite {
+            for name in [&a_name, &b_name] {
+                let _ = std::fs::remove_file(std::env::temp_dir().join(format!("{name}.db")));
+            }
+        } else {
+            for name in [&a_name, &b_name] {
+                admin.batch_execute(&format!("DROP DATABASE {name}")).expect("drop");
+            }
         }
         let what: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} ({n})")).collect();
-        let name = dir.trim_start_matches("/tmp/corpus/");
+        let name = format!("{} ({backend})", dir.trim_start_matches("/tmp/corpus/"));
         println!(
             "| {name} | {applied} of {} | {passed} | {failed} | {} |",
             revisions.len(),

@@ -138,6 +138,12 @@ fn sqlite_changes_in_place_and_by_rebuild() {
                PRIMARY KEY (id), CONSTRAINT email_long CHECK (length(email) > 3)) STRICT;\n\
              CREATE INDEX accounts_n ON accounts (n) WHERE n > 0;",
         ),
+        (
+            "sqlite_expression_default",
+            T,
+            "CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT NOT NULL, n INT DEFAULT -1, \
+               at INTEGER NOT NULL DEFAULT (strftime('%s', 'now')), flag INT DEFAULT TRUE);",
+        ),
         ("sqlite_column_added", T, "CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT NOT NULL, n INT DEFAULT 0, nick TEXT DEFAULT 'a');"),
         ("sqlite_column_retyped", T, "CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT, n BIGINT NOT NULL DEFAULT 1);"),
         (

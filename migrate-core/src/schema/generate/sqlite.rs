@@ -26,7 +26,7 @@ fn column_sql(definition: &str) -> String {
     }
     let mut head = Vec::new();
     if let Some(at) = rest.find(" default ") {
-        head.push(format!("DEFAULT {}", rest[at + " default ".len()..].trim()));
+        head.push(format!("DEFAULT {}", default_sql(rest[at + " default ".len()..].trim())));
         rest.truncate(at);
     }
     if let Some(stripped) = rest.strip_suffix(" not null") {
@@ -40,6 +40,23 @@ fn column_sql(definition: &str) -> String {
     out.extend(tail);
     out.retain(|p| !p.is_empty());
     out.join(" ")
+}
+
+/// A default as `PRAGMA table_info` gives it, as `DEFAULT` takes it: a literal as it is, an expression (which the
+/// pragma gives without the parentheses it was written in) in parentheses.
+fn default_sql(value: &str) -> String {
+    let upper = value.to_ascii_uppercase();
+    let number = value.strip_prefix(['-', '+']).unwrap_or(value);
+    let literal = (value.starts_with('\'') && value.ends_with('\'') && value.len() > 1)
+        || (!number.is_empty() && number.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        || matches!(upper.as_str(), "NULL" | "TRUE" | "FALSE" | "CURRENT_TIME" | "CURRENT_DATE" | "CURRENT_TIMESTAMP")
+        || (upper.starts_with("X'") && value.ends_with('\''))
+        || value.starts_with('(');
+    if literal {
+        value.to_owned()
+    } else {
+        format!("({value})")
+    }
 }
 
 /// `CREATE TABLE name (…)` for a table as the snapshot describes it.
