@@ -56,6 +56,9 @@ pub fn write(ctx: &mut Context, from: &From) -> Result<Option<Written>, Failure>
     let server = crate::scratch::server(ctx, from.dev_url.as_deref(), "migrate new --from")?;
     let backend = server.backend();
     migrate_core::schema::generate::supported(backend).map_err(|why| Failure::new(why, None))?;
+    // A signal stops the work at its next safe point, so the scratch databases are dropped on the way out.
+    let _running = crate::stop::Running::start();
+    crate::stop::started();
     let failed = |what: String| Failure::new(what, None);
 
     // The current state: the folder, applied.
@@ -75,6 +78,14 @@ pub fn write(ctx: &mut Context, from: &From) -> Result<Option<Written>, Failure>
             ));
         }
         let mut conn = url.connect(false)?;
+        if let Some(path) = conn.missing_file() {
+            // An empty schema would make a revision that drops every table.
+            return Err(Failure::usage(
+                format!("--from {}: the file {} does not exist", url.shown(), path.display()),
+                Some("name the SQLite file of the desired schema, or a schema file".into()),
+            ));
+        }
+        conn.init(&ctx.global.init_sql)?;
         let schema = migrator.snapshot(&mut *conn.driver())?;
         schema
     } else {

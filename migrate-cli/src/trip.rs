@@ -50,6 +50,9 @@ pub fn test(ctx: &mut Context, ask: Ask) -> Result<Exit, Failure> {
         None
     };
     let backend = server.backend();
+    // A signal stops the trip at its next safe point, so the scratch database is dropped on the way out.
+    let _running = crate::stop::Running::start();
+    crate::stop::started();
     let scratch = Scratch::create(server)?;
     let started = Instant::now();
     let trip = (|| -> Result<_, Failure> {

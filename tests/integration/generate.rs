@@ -77,6 +77,15 @@ fn one_change_of_each_kind_is_written_and_proven() {
             "CREATE TYPE mood AS ENUM ('ok', 'sad', 'happy'); CREATE TABLE days (id int, m mood DEFAULT 'ok', ms mood[]);",
         ),
         ("sequence", "", "CREATE SEQUENCE tickets AS int START 100 INCREMENT 5 CACHE 1;"),
+        ("enum_values_ahead", "CREATE TYPE size AS ENUM ('l');", "CREATE TYPE size AS ENUM ('s', 'm', 'l', 'xl');"),
+        (
+            "views_dropped_in_order",
+            &format!("{ACCOUNTS} CREATE VIEW z_busy AS SELECT id, n FROM accounts WHERE n > 1; \
+                      CREATE VIEW a_top AS SELECT b.id FROM z_busy b JOIN accounts a ON a.id = b.id;"),
+            "CREATE TABLE accounts (id int PRIMARY KEY, email varchar(100) NOT NULL, n bigint DEFAULT 0); \
+             CREATE VIEW z_busy AS SELECT id, n FROM accounts WHERE n > 1; \
+             CREATE VIEW a_top AS SELECT b.id FROM z_busy b JOIN accounts a ON a.id = b.id;",
+        ),
         (
             "views_on_views",
             &format!("{ACCOUNTS} CREATE VIEW busy AS SELECT id, n FROM accounts WHERE n > 10; \
@@ -119,6 +128,16 @@ fn renames_and_losses_are_for_review() {
     let retyped = "CREATE TABLE accounts (id int PRIMARY KEY, email varchar(100) NOT NULL, n smallint DEFAULT 0);";
     let review = proven("lossy", ACCOUNTS, retyped, &[]).unwrap();
     assert!(review.iter().any(|r| r.contains("accounts.n changes type from integer to smallint")), "{review:?}");
+    let review = proven(
+        "not_null",
+        ACCOUNTS,
+        "CREATE TABLE accounts (id int PRIMARY KEY, email varchar(100) NOT NULL, \
+                                             n int NOT NULL DEFAULT 0, nick text NOT NULL);",
+        &[],
+    )
+    .unwrap();
+    assert!(review.iter().any(|r| r.contains("accounts.n becomes NOT NULL")), "{review:?}");
+    assert!(review.iter().any(|r| r.contains("accounts.nick is added NOT NULL without a default")), "{review:?}");
     let review = proven("dropped", ACCOUNTS, "", &[]).unwrap();
     assert_eq!(review, ["table accounts is dropped, with its rows"]);
 }
@@ -170,6 +189,16 @@ fn sqlite_changes_in_place_and_by_rebuild() {
     )
     .unwrap();
     assert!(review.iter().any(|r| r.contains("rebuilt without email")), "{review:?}");
+    // A table other tables' keys name, rebuilt: with foreign keys on, its DROP would act on their rows.
+    let parent = "CREATE TABLE owners (id INTEGER PRIMARY KEY, name TEXT); \
+                  CREATE TABLE pets (id INTEGER PRIMARY KEY, owner INT REFERENCES owners (id) ON DELETE CASCADE);";
+    let changed = "CREATE TABLE owners (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT ''); \
+                   CREATE TABLE pets (id INTEGER PRIMARY KEY, owner INT REFERENCES owners (id) ON DELETE CASCADE);";
+    let review = proven_on(Kind::Sqlite, "sqlite_referenced", parent, changed, &[]).unwrap();
+    assert!(
+        review.iter().any(|r| r.contains("foreign keys of pets name it") && r.contains("foreign_keys = OFF")),
+        "{review:?}"
+    );
     let renamed = "CREATE TABLE accounts (id INTEGER PRIMARY KEY, mail TEXT NOT NULL, n INT DEFAULT 0);";
     let review =
         proven_on(Kind::Sqlite, "sqlite_renamed", T, renamed, &[Rename::parse("accounts.email=mail").unwrap()])

@@ -113,6 +113,9 @@ fn sqlite_without_a_dev_url() {
          CREATE TABLE posts (id INTEGER PRIMARY KEY, author INT NOT NULL REFERENCES users (id));\n",
     )
     .unwrap();
+    p.run(Some(&db), &["new", "posts", "--from", "sqlite:nowhere.db", "--sequential"])
+        .code(2)
+        .complains(&["the file nowhere.db does not exist"]);
     p.run(Some(&db), &["new", "posts", "--from", "schema.sql", "--sequential"]).ok().says(&["proven"]);
     let up = std::fs::read_to_string(p.migrations().join("0002_posts/up.sql")).unwrap();
     assert!(up.contains("ALTER TABLE _new_users RENAME TO users;") && up.contains("CREATE TABLE posts"), "{up}");

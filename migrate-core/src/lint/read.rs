@@ -313,7 +313,10 @@ impl<'a> Words<'a> {
     pub fn name(&self, mut i: usize) -> Option<(String, usize)> {
         let part = |t: &lex::Token<'_>| match t.kind {
             lex::Kind::Word => Some(t.text.to_ascii_lowercase()),
-            lex::Kind::Quoted => Some(t.text[1..t.text.len().saturating_sub(1)].to_lowercase()),
+            // An unclosed quote (the file's last token) names nothing.
+            lex::Kind::Quoted if t.closed && t.text.len() >= 2 => {
+                t.text.get(1..t.text.len() - 1).map(str::to_lowercase)
+            }
             _ => None,
         };
         let mut name = part(self.tokens.get(i)?)?;

@@ -514,3 +514,12 @@ fn set_not_null_after_a_validated_check_is_instant() {
     let options = LintOptions { backends: Some(Backends::only(Backend::Postgres)), ..LintOptions::default() };
     assert!(lint(&revisions, &options).iter().all(|f| f.rule != "set-not-null"));
 }
+
+#[test]
+fn an_unclosed_quote_names_nothing_and_panics_nothing() {
+    for sql in ["ALTER TABLE \"é", "ALTER TABLE \"", "DROP TABLE `é", "CREATE INDEX i ON \"é"] {
+        for backend in [Backend::Postgres, Backend::Mysql, Backend::Sqlite] {
+            let _ = found(sql, backend);
+        }
+    }
+}

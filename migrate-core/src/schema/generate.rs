@@ -468,7 +468,17 @@ fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -> Vec<Strin
         touched.extend(more.iter().map(|(n, _)| n.clone()));
         remade.extend(more);
     }
-    for (name, kind) in remade.iter().rev() {
+    // Dropped so that no view still standing names one already gone: a view no other remaining one names goes first.
+    let mut standing: Vec<&(String, ObjectKind, Object)> =
+        old_views.iter().filter(|(n, k, _)| remade.iter().any(|(m, j)| m == n && j == k)).collect();
+    while !standing.is_empty() {
+        let free = standing
+            .iter()
+            .position(|(name, _, _)| {
+                !standing.iter().any(|(other, _, view)| other != name && mentions(&view.definition, name))
+            })
+            .unwrap_or(0);
+        let (name, kind, _) = standing.remove(free);
         let word = if *kind == ObjectKind::View { "VIEW" } else { "MATERIALIZED VIEW" };
         out.push(format!("DROP {word} {name};"));
     }
@@ -653,10 +663,19 @@ fn columns(table: &str, old: &Object, new: &Object, review: &mut Vec<String>) ->
         mark(&mut out, review, sentence);
     }
     for name in &dropped {
+        mark(&mut out, review, format!("column {table}.{name} is dropped, with its values"));
         out.push(format!("ALTER TABLE {table} DROP COLUMN {name};"));
     }
     for (name, definition) in &added {
-        out.push(format!("ALTER TABLE {table} ADD COLUMN {name} {};", Column::parse(definition).sql()));
+        let column = Column::parse(definition);
+        if column.not_null && column.default.is_none() && column.generated.is_none() {
+            let sentence = format!(
+                "column {table}.{name} is added NOT NULL without a default: this fails on a table that has rows; give \
+                 it a default, or add it nullable and backfill first"
+            );
+            mark(&mut out, review, sentence);
+        }
+        out.push(format!("ALTER TABLE {table} ADD COLUMN {name} {};", column.sql()));
     }
     for (name, definition) in &after {
         let Some((_, was)) = before.iter().find(|(n, _)| n == name) else { continue };
@@ -693,6 +712,12 @@ fn columns(table: &str, old: &Object, new: &Object, review: &mut Vec<String>) ->
             });
         }
         if a.not_null != b.not_null {
+            if b.not_null {
+                let sentence = format!(
+                    "column {table}.{name} becomes NOT NULL: this fails where a row holds NULL; fill them first"
+                );
+                mark(&mut out, review, sentence);
+            }
             let how = if b.not_null { "SET" } else { "DROP" };
             out.push(format!("ALTER TABLE {table} ALTER COLUMN {name} {how} NOT NULL;"));
         }
@@ -761,8 +786,9 @@ fn alter_type(
             }
             out.push(match i.checked_sub(1).map(|p| &b[p]) {
                 Some(before) => format!("ALTER TYPE {name} ADD VALUE {value} AFTER {before};"),
+                // Before the first value the type already has (the ones ahead of it come after this one).
                 None => {
-                    format!("ALTER TYPE {name} ADD VALUE {value} BEFORE {};", b.get(1).cloned().unwrap_or_default())
+                    format!("ALTER TYPE {name} ADD VALUE {value} BEFORE {};", a.first().cloned().unwrap_or_default())
                 }
             });
         }

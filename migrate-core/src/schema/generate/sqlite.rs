@@ -137,9 +137,15 @@ fn only_added(old: &Object, new: &Object) -> Option<Vec<(String, String)>> {
             None => {
                 let column = label.strip_prefix("column ")?;
                 let d = &member.definition;
-                let default = d.find(" default ").map(|at| &d[at + " default ".len()..]);
-                let refused = (d.contains(" not null") && default.is_none_or(|v| v.starts_with("null")))
-                    || default.is_some_and(|v| v.starts_with('(') || v.to_ascii_lowercase().starts_with("current_"))
+                let default = d.find(" default ").map(|at| {
+                    let rest = &d[at + " default ".len()..];
+                    rest.find(" collate ").or_else(|| rest.find(" generated ")).map_or(rest, |end| &rest[..end]).trim()
+                });
+                // SQLite refuses these only on a table with rows: the proof on an empty one would not see it.
+                let refused = (d.contains(" not null") && default.is_none_or(|v| v.eq_ignore_ascii_case("null")))
+                    || default.is_some_and(|v| {
+                        default_sql(v).starts_with('(') || v.to_ascii_lowercase().starts_with("current_")
+                    })
                     || d.contains(" generated stored");
                 if refused {
                     return None;
@@ -207,6 +213,36 @@ pub(super) fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -
     for name in remade.iter().rev() {
         out.push(format!("DROP VIEW {name};"));
     }
+    // With foreign keys on (the bundled SQLite's default), DROP TABLE deletes the rows first, and the keys that
+    // name the table act on theirs: ON DELETE CASCADE deletes them. The proof, on empty tables, cannot see it.
+    for name in rebuilt.iter().chain(gone.iter().copied()) {
+        let bare = name.trim_matches('"');
+        let referring: Vec<&String> = old_tables
+            .iter()
+            .filter(|(other, table)| {
+                other != name
+                    && parts(table).iter().any(|p| {
+                        p.kind == MemberKind::ForeignKey
+                            && p.definition.split(" references ").nth(1).is_some_and(|t| {
+                                t.split([' ', '('])
+                                    .next()
+                                    .is_some_and(|r| r.trim_matches('"').eq_ignore_ascii_case(bare))
+                            })
+                    })
+            })
+            .map(|(other, _)| other)
+            .collect();
+        if !referring.is_empty() {
+            let sentence = format!(
+                "table {name} is dropped here, and foreign keys of {} name it: on a connection with foreign keys on, \
+                 their ON DELETE actions run on its rows (CASCADE deletes theirs); run this revision with foreign keys \
+                 off (`-- migrate:no-transaction`, then `PRAGMA foreign_keys = OFF;` first and `PRAGMA \
+                 foreign_key_check;` last), as SQLite's procedure says",
+                referring.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+            );
+            mark(&mut out, review, sentence);
+        }
+    }
     for name in &gone {
         let sentence = format!("table {name} is dropped, with its rows");
         mark(&mut out, review, sentence);
@@ -225,11 +261,11 @@ pub(super) fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -
         }
         if rebuilt.contains(name) {
             // SQLite's procedure (https://www.sqlite.org/lang_altertable.html#otheralter): the rows of the columns
-            // both definitions have are copied.
+            // both definitions have are copied; generated columns are computed, not copied.
             let columns = |o: &Object| -> Vec<String> {
                 parts(o)
                     .iter()
-                    .filter(|p| matches!(p.kind, MemberKind::Column(_)))
+                    .filter(|p| matches!(p.kind, MemberKind::Column(_)) && !p.definition.contains(" generated "))
                     .filter_map(|p| p.name.clone())
                     .collect()
             };
