@@ -133,7 +133,11 @@ pub fn write(ctx: &mut Context, from: &From) -> Result<Option<Written>, Failure>
         let files = format!("-- up.sql\n{}\n-- down.sql\n{}", generated.up, generated.down);
         return Err(Failure {
             message: format!("{}\nnothing was saved; what was generated:\n{files}", failure.message),
-            hint: Some("write the revision by hand from what was generated, or report the case".into()),
+            hint: Some(
+                "what the writer leaves to you is marked `-- migrate:review` in what was generated (functions, a \
+                 constraint the server named, an enum a view uses); write the revision by hand from it"
+                    .into(),
+            ),
             ..failure
         });
     }

@@ -618,7 +618,9 @@ fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -> Vec<Strin
         }
         for (name, _) in of(from, kind) {
             if !of(to, kind).contains_key(&name) {
-                out.push(format!("DROP {} {name};", kind.word().to_uppercase()));
+                // `name(argument types)`: the name quoted as any other, the types as the catalog wrote them.
+                let (bare, arguments) = name.split_at(name.find('(').unwrap_or(name.len()));
+                out.push(format!("DROP {} {}{arguments};", kind.word().to_uppercase(), quoted(bare)));
             }
         }
     }
@@ -838,7 +840,11 @@ fn sequence_sql(name: &str, definition: &str) -> (String, Option<String>) {
             "cycle" => sql.push_str(" CYCLE"),
             "owned" => {
                 words.next();
-                owned = words.next().map(|column| format!("ALTER SEQUENCE {name} OWNED BY {column};"));
+                // `table.column`, as the catalog names them: each quoted where it must be.
+                owned = words.next().map(|column| {
+                    let column = column.split('.').map(quoted).collect::<Vec<_>>().join(".");
+                    format!("ALTER SEQUENCE {name} OWNED BY {column};")
+                });
             }
             _ => {}
         }
