@@ -129,6 +129,31 @@ fn mark(out: &mut Vec<String>, review: &mut Vec<String>, sentence: String) {
     review.push(sentence);
 }
 
+/// `items` ordered by the names their definitions mention: with `dependents_first`, each before every item it
+/// mentions (the order to drop them in); otherwise after them (the order to make them). A cycle is broken at the
+/// first item left.
+fn by_dependency<T>(
+    mut items: Vec<T>,
+    name: impl Fn(&T) -> &str,
+    definition: impl Fn(&T) -> &str,
+    dependents_first: bool,
+) -> Vec<T> {
+    let mut ordered = Vec::with_capacity(items.len());
+    while !items.is_empty() {
+        let next = items
+            .iter()
+            .position(|item| {
+                !items.iter().any(|other| {
+                    let (naming, named) = if dependents_first { (other, item) } else { (item, other) };
+                    name(other) != name(item) && mentions(definition(naming), name(named))
+                })
+            })
+            .unwrap_or(0);
+        ordered.push(items.remove(next));
+    }
+    ordered
+}
+
 /// Whether SQL `text` names `name` as a whole word (a table or view it reads).
 fn mentions(text: &str, name: &str) -> bool {
     let word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
@@ -468,17 +493,10 @@ fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -> Vec<Strin
         touched.extend(more.iter().map(|(n, _)| n.clone()));
         remade.extend(more);
     }
-    // Dropped so that no view still standing names one already gone: a view no other remaining one names goes first.
-    let mut standing: Vec<&(String, ObjectKind, Object)> =
+    // Dropped so that no view still standing names one already gone.
+    let standing: Vec<&(String, ObjectKind, Object)> =
         old_views.iter().filter(|(n, k, _)| remade.iter().any(|(m, j)| m == n && j == k)).collect();
-    while !standing.is_empty() {
-        let free = standing
-            .iter()
-            .position(|(name, _, _)| {
-                !standing.iter().any(|(other, _, view)| other != name && mentions(&view.definition, name))
-            })
-            .unwrap_or(0);
-        let (name, kind, _) = standing.remove(free);
+    for (name, kind, _) in by_dependency(standing, |v| &v.0, |v| &v.2.definition, true) {
         let word = if *kind == ObjectKind::View { "VIEW" } else { "MATERIALIZED VIEW" };
         out.push(format!("DROP {word} {name};"));
     }
@@ -590,19 +608,14 @@ fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -> Vec<Strin
         }
     }
     // The views to make: new, changed or dropped above; each after the views it names.
-    let mut pending: Vec<&(String, ObjectKind, Object)> = new_views
+    let pending: Vec<&(String, ObjectKind, Object)> = new_views
         .iter()
         .filter(|(name, kind, new)| {
             let same = old_views.iter().any(|(n, k, o)| n == name && k == kind && o == new);
             !same || remade.iter().any(|(n, k)| n == name && k == kind)
         })
         .collect();
-    while !pending.is_empty() {
-        let ready = pending
-            .iter()
-            .position(|(_, _, view)| !pending.iter().any(|(other, _, _)| mentions(&view.definition, other)))
-            .unwrap_or(0);
-        let (name, kind, view) = pending.remove(ready);
+    for (name, kind, view) in by_dependency(pending, |v| &v.0, |v| &v.2.definition, false) {
         let word = if *kind == ObjectKind::View { "VIEW" } else { "MATERIALIZED VIEW" };
         out.push(format!("CREATE {word} {name} AS {};", view.definition.trim_end_matches(';')));
     }

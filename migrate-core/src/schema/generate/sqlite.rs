@@ -3,7 +3,7 @@
 //! dropped and the new one renamed, its indexes and triggers made again), and the views that name the table are
 //! dropped before and made again after, as SQLite checks them on the rename.
 
-use super::{mark, mentions, parts, quoted, Part};
+use super::{by_dependency, mark, mentions, parts, quoted, Part};
 use crate::schema::{MemberKind, Object, ObjectKind, Schema};
 
 /// A column's definition as the snapshot writes it (`integer not null default 0 generated virtual as (n * 2)
@@ -210,7 +210,8 @@ pub(super) fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -
         touched.extend(more.iter().cloned());
         remade.extend(more);
     }
-    for name in remade.iter().rev() {
+    let standing: Vec<&(String, Object)> = old_views.iter().filter(|(n, _)| remade.contains(n)).collect();
+    for (name, _) in by_dependency(standing, |v| &v.0, |v| &v.1.definition, true) {
         out.push(format!("DROP VIEW {name};"));
     }
     // With foreign keys on (the bundled SQLite's default), DROP TABLE deletes the rows first, and the keys that
@@ -315,17 +316,9 @@ pub(super) fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -
         }
     }
     // Views that are new, changed or dropped above; each after the views it names.
-    let mut pending: Vec<(String, Object)> = new_views
-        .iter()
-        .filter(|(n, new)| get(&old_views, n).as_ref() != Some(new) || remade.contains(n))
-        .cloned()
-        .collect();
-    while !pending.is_empty() {
-        let ready = pending
-            .iter()
-            .position(|(_, v)| !pending.iter().any(|(other, _)| mentions(&v.definition, other)))
-            .unwrap_or(0);
-        let (name, view) = pending.remove(ready);
+    let pending: Vec<&(String, Object)> =
+        new_views.iter().filter(|(n, new)| get(&old_views, n).as_ref() != Some(new) || remade.contains(n)).collect();
+    for (name, view) in by_dependency(pending, |v| &v.0, |v| &v.1.definition, false) {
         out.push(format!("CREATE VIEW {name} AS {};", view.definition.trim_end_matches(';')));
     }
     out
