@@ -162,7 +162,7 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     /// The modules that hold commands: `main.rs` dispatches to them, and none imports another or `main.rs`.
-    const COMMANDS: [&str; 5] = ["apply", "inspect", "new", "offline", "repair"];
+    const COMMANDS: [&str; 7] = ["apply", "inspect", "lint", "new", "offline", "repair", "trip"];
 
     #[test]
     fn imports_run_down_from_the_commands() {
