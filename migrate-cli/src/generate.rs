@@ -55,7 +55,6 @@ pub fn write(ctx: &mut Context, from: &From) -> Result<Option<Written>, Failure>
     let migrator = ctx.runner(&folder, RunFlags::default())?;
     let server = crate::scratch::server(ctx, from.dev_url.as_deref(), "migrate new --from")?;
     let backend = server.backend();
-    migrate_core::schema::generate::supported(backend).map_err(|why| Failure::new(why, None))?;
     // A signal stops the work at its next safe point, so the scratch databases are dropped on the way out.
     let _running = crate::stop::Running::start();
     crate::stop::started();

@@ -7,6 +7,8 @@
 //! a note once and pass without running) and `MIGRATE_TEST_REQUIRE=postgres,mysql` (a listed backend without its URL
 //! fails its tests instead; CI sets it).
 
+pub mod replay;
+
 use migrate::testing;
 use migrate::Backend;
 use mysql::prelude::Queryable;

@@ -1,7 +1,6 @@
-//! Revisions written from two schemas (`migrate::schema::generate`), proven on PostgreSQL as `migrate new --from`
+//! Revisions written from two schemas (`migrate::schema::generate`), proven on each backend as `migrate new --from`
 //! proves them: the up applied to a database at the current schema gives the desired one, and the down gives the
-//! current one back, snapshot for snapshot (but
-//! for the order of columns: PostgreSQL adds a column at the end).
+//! current one back, snapshot for snapshot (but for the order of columns: PostgreSQL adds a column at the end).
 
 use migrate::schema::generate::{generate, proof_differences, Rename};
 use migrate::{Backend, Migrator, Schema};
@@ -9,8 +8,7 @@ use migrate::{Backend, Migrator, Schema};
 use crate::backend::{Conn, ConnExt, Db, Kind};
 
 fn snapshot(conn: &mut Conn) -> Schema {
-    let text = Migrator::new(&[]).snapshot(conn).unwrap().to_string();
-    Schema::parse(&text).unwrap()
+    Migrator::new(&[]).snapshot(conn).unwrap()
 }
 
 /// Generates the revision from `current` to `desired` (each applied to a database of its own), applies its up
@@ -30,7 +28,11 @@ fn proven_on(kind: Kind, test: &str, current: &str, desired: &str, renames: &[Re
         want.exec(desired);
     }
     let (before, after) = (snapshot(&mut conn), snapshot(&mut want));
-    let backend = if kind == Kind::Sqlite { Backend::Sqlite } else { Backend::Postgres };
+    let backend = match kind {
+        Kind::Sqlite => Backend::Sqlite,
+        Kind::Mysql => Backend::Mysql,
+        Kind::Postgres => Backend::Postgres,
+    };
     let revision = generate(&before, &after, backend, renames).unwrap();
     assert!(!revision.is_empty(), "{test}: nothing generated");
     conn.try_execute(&revision.up).unwrap_or_else(|e| panic!("{test}: the up fails: {e}\n{}", revision.up));
@@ -223,4 +225,92 @@ fn a_function_with_capitals_is_dropped() {
     assert!(revision.up.contains("DROP FUNCTION \"Answer\"(n integer);"), "{}", revision.up);
     conn.try_execute(&revision.up).unwrap();
     assert!(snapshot(&mut conn).is_empty());
+}
+
+/// MySQL and MariaDB: one `ALTER TABLE` per table, names in backticks, and the members the server named (an
+/// unnamed foreign key's `posts_ibfk_1`, a unique key named after its column, MariaDB's `CONSTRAINT_1` check)
+/// dropped by the names the snapshot kept aside.
+#[test]
+fn mysql_changes_of_each_kind() {
+    const T: &str =
+        "CREATE TABLE accounts (id int PRIMARY KEY AUTO_INCREMENT, email varchar(100) NOT NULL, n int DEFAULT 0);";
+    let posts = "CREATE TABLE posts (id int PRIMARY KEY, author int, editor int, \
+                 FOREIGN KEY (author) REFERENCES accounts (id) ON DELETE CASCADE, \
+                 CONSTRAINT posts_editor FOREIGN KEY (editor) REFERENCES accounts (id));";
+    let cases: Vec<(&str, String, String)> = vec![
+        (
+            "mysql_table",
+            String::new(),
+            "CREATE TABLE accounts (id bigint unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY, \
+               email varchar(200) COLLATE utf8mb4_bin NOT NULL UNIQUE, n int DEFAULT 0 CHECK (n >= 0), \
+               kind enum('a','b') NOT NULL DEFAULT 'a', at timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, \
+               body text, CONSTRAINT email_long CHECK (char_length(email) > 3), KEY accounts_n (n, email(10)), FULLTEXT KEY (body)) \
+             ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;"
+                .into(),
+        ),
+        (
+            "mysql_columns",
+            T.into(),
+            "CREATE TABLE accounts (id int PRIMARY KEY AUTO_INCREMENT, nick varchar(20) DEFAULT 'a b', \
+               email varchar(200) NOT NULL DEFAULT '', n bigint NOT NULL DEFAULT 1, twice int AS (n * 2) VIRTUAL, \
+               uid char(36) DEFAULT (uuid()));"
+                .into(),
+        ),
+        ("mysql_foreign_keys", T.into(), format!("{T} {posts}")),
+        (
+            "mysql_foreign_keys_dropped",
+            format!("{T} {posts}"),
+            format!("{T} CREATE TABLE posts (id int PRIMARY KEY, author int, editor int, KEY (author), KEY posts_editor (editor));"),
+        ),
+        (
+            "mysql_keys_and_indexes",
+            format!("{T} ALTER TABLE accounts ADD UNIQUE (email), ADD INDEX (n), ADD CONSTRAINT CHECK (n > -5);"),
+            format!("{T} ALTER TABLE accounts ADD CONSTRAINT accounts_email_n UNIQUE (email, n), ADD INDEX by_n (n DESC);"),
+        ),
+        (
+            "mysql_primary_key",
+            "CREATE TABLE tags (name varchar(20) NOT NULL, lang char(2) NOT NULL, PRIMARY KEY (name));".into(),
+            "CREATE TABLE tags (id int NOT NULL AUTO_INCREMENT, name varchar(20) NOT NULL, lang char(2) NOT NULL, \
+               PRIMARY KEY (id), UNIQUE KEY (name, lang));"
+                .into(),
+        ),
+        (
+            "mysql_views_and_triggers",
+            format!("{T} CREATE VIEW busy AS SELECT id FROM accounts WHERE n > 10;"),
+            format!(
+                "{T} CREATE TABLE log (at datetime); CREATE VIEW busy AS SELECT id, email FROM accounts WHERE n > 100; \
+                 CREATE VIEW busiest AS SELECT id FROM busy; \
+                 CREATE TRIGGER accounts_log AFTER UPDATE ON accounts FOR EACH ROW BEGIN INSERT INTO log VALUES (now()); END;"
+            ),
+        ),
+        (
+            "mysql_reserved_names",
+            "CREATE TABLE `order` (id int PRIMARY KEY, `desc` text);".into(),
+            "CREATE TABLE `order` (id int PRIMARY KEY, `desc` text, `group` int NOT NULL DEFAULT 0, `select` int, \
+               UNIQUE KEY (`group`)); CREATE TABLE `Odd Name` (id int REFERENCES `order` (id), KEY (id));"
+                .into(),
+        ),
+        (
+            "mysql_table_options",
+            "CREATE TABLE notes (id int PRIMARY KEY, body text) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;".into(),
+            "CREATE TABLE notes (id int PRIMARY KEY, body text) ENGINE=MyISAM DEFAULT CHARSET=latin1;".into(),
+        ),
+        ("mysql_enum", "CREATE TABLE days (m enum('sad','ok'));".into(), "CREATE TABLE days (m enum('sad','ok','happy') DEFAULT 'ok');".into()),
+        ("mysql_sequence", String::new(), "CREATE SEQUENCE tickets;".into()),
+        ("mysql_tables_dropped", format!("{T} {posts}"), String::new()),
+    ];
+    for (test, current, desired) in &cases {
+        if proven_on(Kind::Mysql, test, current, desired, &[]).is_none() {
+            return;
+        }
+    }
+    let renamed =
+        "CREATE TABLE accounts (id int PRIMARY KEY AUTO_INCREMENT, mail varchar(100) NOT NULL, n int DEFAULT 0);";
+    let review = proven_on(Kind::Mysql, "mysql_guessed", T, renamed, &[]).unwrap();
+    assert!(review.iter().any(|r| r.contains("--rename accounts.email=mail")), "{review:?}");
+    let rename = Rename::parse("accounts.email=mail").unwrap();
+    let review = proven_on(Kind::Mysql, "mysql_renamed", T, renamed, &[rename]).unwrap();
+    assert!(review.is_empty(), "{review:?}");
+    let review = proven_on(Kind::Mysql, "mysql_dropped", &format!("{T} {posts}"), T, &[]).unwrap();
+    assert_eq!(review, ["table posts is dropped, with its rows"]);
 }

@@ -14,8 +14,42 @@ use std::collections::BTreeMap;
 
 use super::{member_kind, MemberKind, Object, ObjectKind, Schema};
 
+mod mysql;
 mod sqlite;
 use crate::revision::Backend;
+
+/// What a writer marks for review, in the same words on every backend.
+mod sentences {
+    pub(super) fn maybe_renamed(table: &str, dropped: &str, added: &str) -> String {
+        format!(
+            "on {table}, column {dropped} is dropped and {added} added: if that is a rename, say so (--rename \
+             {table}.{dropped}={added}) and the rows are kept"
+        )
+    }
+
+    pub(super) fn dropped(table: &str, column: &str) -> String {
+        format!("column {table}.{column} is dropped, with its values")
+    }
+
+    pub(super) fn not_null_added(table: &str, column: &str) -> String {
+        format!(
+            "column {table}.{column} is added NOT NULL without a default: this fails on a table that has rows; give \
+             it a default, or add it nullable and backfill first"
+        )
+    }
+
+    pub(super) fn retyped(table: &str, column: &str, from: &str, to: &str) -> String {
+        format!("column {table}.{column} changes type from {from} to {to}: check that no value is lost or refused")
+    }
+
+    pub(super) fn becomes_not_null(table: &str, column: &str) -> String {
+        format!("column {table}.{column} becomes NOT NULL: this fails where a row holds NULL; fill them first")
+    }
+
+    pub(super) fn table_dropped(table: &str) -> String {
+        format!("table {table} is dropped, with its rows")
+    }
+}
 
 /// The files of a generated revision.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -44,6 +78,30 @@ pub fn proof_differences(expected: &Schema, actual: &Schema) -> Vec<super::Diffe
     super::diff(expected, actual).into_iter().filter(|d| !d.object.starts_with("the columns of table ")).collect()
 }
 
+/// Where `needle` starts in `text` outside quotes and parentheses.
+fn at_top(text: &str, needle: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let (mut depth, mut quote, mut found) = (0i32, None::<u8>, Vec::new());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(_) if b == b'\\' => i += 1,
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None => match b {
+                b'\'' | b'"' | b'`' => quote = Some(b),
+                b'(' => depth += 1,
+                b')' => depth -= 1,
+                _ if depth == 0 && text.is_char_boundary(i) && text[i..].starts_with(needle) => found.push(i),
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    found
+}
+
 /// A column said to be renamed: on `table`, `from` in the current schema is `to` in the desired one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rename {
@@ -69,26 +127,11 @@ impl Rename {
     }
 }
 
-/// Whether revisions can be written for `backend`.
-///
-/// # Errors
-/// The sentence that says it cannot, yet.
-pub fn supported(backend: Backend) -> Result<(), String> {
-    match backend {
-        Backend::Postgres | Backend::Sqlite => Ok(()),
-        _ => Err(format!(
-            "writing a revision from a schema change is not done for {backend} yet (PostgreSQL and SQLite are); \
-             write it by hand"
-        )),
-    }
-}
-
 /// The revision that takes `current` to `desired` on `backend`, and back.
 ///
 /// # Errors
-/// A backend this cannot write for yet, or a rename that names no such column.
+/// A rename that names no such column.
 pub fn generate(current: &Schema, desired: &Schema, backend: Backend, renames: &[Rename]) -> Result<Generated, String> {
-    supported(backend)?;
     let mut renamed = current.clone();
     let mut up_renames = Vec::new();
     let mut down_renames = Vec::new();
@@ -103,14 +146,15 @@ pub fn generate(current: &Schema, desired: &Schema, backend: Backend, renames: &
             .remove(&format!("column {}", super::ident(&rename.from)))
             .ok_or_else(|| format!("--rename {}: no column {}.{}", show(rename), rename.table, rename.from))?;
         object.members.insert(format!("column {}", super::ident(&rename.to)), member);
-        let (table, from, to) =
-            (quoted(&key.1), quoted(&super::ident(&rename.from)), quoted(&super::ident(&rename.to)));
+        let name = |n: &str| if backend == Backend::Mysql { mysql::ticked(n) } else { quoted(n) };
+        let (table, from, to) = (name(&key.1), name(&super::ident(&rename.from)), name(&super::ident(&rename.to)));
         up_renames.push(format!("ALTER TABLE {table} RENAME COLUMN {from} TO {to};"));
         down_renames.push(format!("ALTER TABLE {table} RENAME COLUMN {to} TO {from};"));
     }
     let mut review = Vec::new();
     let statements = match backend {
         Backend::Sqlite => sqlite::statements,
+        Backend::Mysql => mysql::statements,
         _ => statements,
     };
     let up = statements(&renamed, desired, &mut review);
@@ -288,12 +332,16 @@ fn lines(statements: &[String]) -> String {
     statements.iter().map(|s| format!("{s}\n")).collect()
 }
 
-/// A column's definition in its parts: `character varying(36) not null default 'x'::text collate "C"`.
+/// A column's definition in its parts, as a snapshot writes it: `character varying(36) not null default 'x'::text
+/// collate "C"` (PostgreSQL), `int(11) not null default 0 auto_increment collate …` (MySQL), with `generated …` where
+/// the column is computed or an identity.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Column {
     ty: String,
     not_null: bool,
     default: Option<String>,
+    /// MySQL's `auto_increment`, `on update current_timestamp()`, `invisible`, in the order the server gave them.
+    extra: Vec<String>,
     /// `generated always as (…) stored` or `generated … as identity`.
     generated: Option<String>,
     collate: Option<String>,
@@ -303,15 +351,26 @@ impl Column {
     fn parse(definition: &str) -> Column {
         let mut rest = definition.trim().to_owned();
         let mut column = Column::default();
-        if let Some(at) = rest.find(" collate ") {
+        if let Some(&at) = at_top(&rest, " collate ").last() {
             column.collate = Some(rest[at + " collate ".len()..].trim().to_owned());
             rest.truncate(at);
         }
-        if let Some(at) = rest.find(" generated ") {
+        if let Some(&at) = at_top(&rest, " generated ").first() {
             column.generated = Some(rest[at + 1..].trim().to_owned());
             rest.truncate(at);
         }
-        if let Some(at) = rest.find(" default ") {
+        loop {
+            if let Some(stripped) = [" auto_increment", " invisible"].iter().find_map(|s| rest.strip_suffix(s)) {
+                column.extra.insert(0, rest[stripped.len() + 1..].to_owned());
+                rest.truncate(stripped.len());
+            } else if let Some(&at) = at_top(&rest, " on update ").last() {
+                column.extra.insert(0, rest[at + 1..].to_owned());
+                rest.truncate(at);
+            } else {
+                break;
+            }
+        }
+        if let Some(&at) = at_top(&rest, " default ").first() {
             column.default = Some(rest[at + " default ".len()..].trim().to_owned());
             rest.truncate(at);
         }
@@ -350,6 +409,8 @@ struct Part<'a> {
     name: Option<String>,
     kind: MemberKind,
     definition: &'a str,
+    /// The name the database gave a member known by its definition, where the snapshot kept it.
+    server_name: Option<&'a str>,
 }
 
 fn parts(object: &Object) -> Vec<Part<'_>> {
@@ -366,7 +427,7 @@ fn parts(object: &Object) -> Vec<Part<'_>> {
             } else {
                 (Some(rest), member.definition.as_str())
             };
-            Some(Part { label, name: name.map(quoted), kind, definition })
+            Some(Part { label, name: name.map(quoted), kind, definition, server_name: member.server_name.as_deref() })
         })
         .collect()
 }
@@ -401,9 +462,10 @@ fn trigger_sql(part: &Part<'_>) -> String {
     format!("CREATE TRIGGER {} {};", part.name.clone().unwrap_or_default(), part.definition)
 }
 
-/// The statement that drops a member of `table`, by its name, or for one the database named, by the name
-/// PostgreSQL gives such a member (`<table>_<columns>_pkey`, `_key`, `_fkey`, `_idx`); a check constraint's made-up
-/// name cannot be told from its definition, so it is left for review.
+/// The statement that drops a member of `table`, by its name, or for one the database named, by the name the
+/// snapshot kept aside, or else the name PostgreSQL gives such a member (`<table>_<columns>_pkey`, `_key`, `_fkey`,
+/// `_idx`); a check constraint's made-up name cannot be told from its definition, so without the kept one it is left
+/// for review.
 fn drop_member(table: &str, part: &Part<'_>, review: &mut Vec<String>) -> Option<String> {
     let conventional = || -> Option<String> {
         let open = part.definition.find('(')?;
@@ -425,7 +487,7 @@ fn drop_member(table: &str, part: &Part<'_>, review: &mut Vec<String>) -> Option
     let name = match (part.kind, part.name.clone()) {
         (MemberKind::Column(_), _) => return None,
         (_, Some(name)) => name,
-        (_, None) => match conventional() {
+        (_, None) => match part.server_name.map(quoted).or_else(conventional) {
             Some(name) => name,
             None => {
                 let sentence = format!(
@@ -524,8 +586,7 @@ fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -> Vec<Strin
     // Tables that go, in one statement, so the keys between them need no order.
     let gone: Vec<&String> = from_tables.keys().filter(|t| !to_tables.contains_key(*t)).collect();
     for table in &gone {
-        let sentence = format!("table {table} is dropped, with its rows");
-        mark(&mut out, review, sentence);
+        mark(&mut out, review, sentences::table_dropped(table));
     }
     if !gone.is_empty() {
         out.push(format!("DROP TABLE {};", gone.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")));
@@ -670,25 +731,16 @@ fn columns(table: &str, old: &Object, new: &Object, review: &mut Vec<String>) ->
         before.iter().filter(|(n, _)| !after.iter().any(|(m, _)| m == n)).map(|(n, _)| n).collect();
     let added: Vec<&(String, String)> = after.iter().filter(|(n, _)| !before.iter().any(|(m, _)| m == n)).collect();
     if !dropped.is_empty() && !added.is_empty() {
-        let sentence = format!(
-            "on {table}, column {} is dropped and {} added: if that is a rename, say so (--rename {table}.{}={}) and \
-             the rows are kept",
-            dropped[0], added[0].0, dropped[0], added[0].0
-        );
-        mark(&mut out, review, sentence);
+        mark(&mut out, review, sentences::maybe_renamed(table, dropped[0], &added[0].0));
     }
     for name in &dropped {
-        mark(&mut out, review, format!("column {table}.{name} is dropped, with its values"));
+        mark(&mut out, review, sentences::dropped(table, name));
         out.push(format!("ALTER TABLE {table} DROP COLUMN {name};"));
     }
     for (name, definition) in &added {
         let column = Column::parse(definition);
         if column.not_null && column.default.is_none() && column.generated.is_none() {
-            let sentence = format!(
-                "column {table}.{name} is added NOT NULL without a default: this fails on a table that has rows; give \
-                 it a default, or add it nullable and backfill first"
-            );
-            mark(&mut out, review, sentence);
+            mark(&mut out, review, sentences::not_null_added(table, name));
         }
         out.push(format!("ALTER TABLE {table} ADD COLUMN {name} {};", column.sql()));
     }
@@ -706,11 +758,7 @@ fn columns(table: &str, old: &Object, new: &Object, review: &mut Vec<String>) ->
             continue;
         }
         if a.ty != b.ty || a.collate != b.collate {
-            let sentence = format!(
-                "column {table}.{name} changes type from {} to {}: check that no value is lost or refused",
-                a.ty, b.ty
-            );
-            mark(&mut out, review, sentence);
+            mark(&mut out, review, sentences::retyped(table, name, &a.ty, &b.ty));
             let collate = b.collate.as_ref().map(|c| format!(" COLLATE {c}")).unwrap_or_default();
             // A default of the old type may not cast: it goes first and comes back after.
             if a.default.is_some() {
@@ -728,10 +776,7 @@ fn columns(table: &str, old: &Object, new: &Object, review: &mut Vec<String>) ->
         }
         if a.not_null != b.not_null {
             if b.not_null {
-                let sentence = format!(
-                    "column {table}.{name} becomes NOT NULL: this fails where a row holds NULL; fill them first"
-                );
-                mark(&mut out, review, sentence);
+                mark(&mut out, review, sentences::becomes_not_null(table, name));
             }
             let how = if b.not_null { "SET" } else { "DROP" };
             out.push(format!("ALTER TABLE {table} ALTER COLUMN {name} {how} NOT NULL;"));

@@ -147,13 +147,25 @@ struct Object {
     members: BTreeMap<String, Member>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 struct Member {
     /// Sort key: the kind's rank, then the column position (0 for the others), then the label.
     rank: u8,
     position: i64,
     definition: String,
+    /// The name the database made up for a member known by its definition: not compared, not in the text form,
+    /// kept for a writer that must drop the member by name.
+    server_name: Option<String>,
 }
+
+/// Two members are the same when they sort and read the same, whatever names the database gave them.
+impl PartialEq for Member {
+    fn eq(&self, other: &Member) -> bool {
+        (self.rank, self.position, &self.definition) == (other.rank, other.position, &other.definition)
+    }
+}
+
+impl Eq for Member {}
 
 /// A database's schema as its catalog describes it. Build one with [`Schema::object`] and [`Schema::member`], print
 /// it with `Display` (the text form), read the text back with [`Schema::parse`], compare two with [`diff`].
@@ -201,8 +213,21 @@ impl Schema {
             None => (format!("{} {definition}", kind.word()), String::new()),
         };
         let position = if let MemberKind::Column(p) = kind { p } else { 0 };
-        let member = Member { rank: kind.rank(), position, definition };
+        let member = Member { rank: kind.rank(), position, definition, server_name: None };
         self.objects.entry((ObjectKind::Table, ident(table))).or_default().members.insert(label, member);
+    }
+
+    /// Adds a member whose name the database made up (`accounts_email_key`, `memberships_ibfk_2`): it is known by
+    /// its definition, as one added with no name is, and the name is kept aside (not compared, not in the text
+    /// form) for a revision writer that must drop it by name.
+    pub fn generated_member(&mut self, table: &str, kind: MemberKind, name: &str, definition: &str) {
+        let label = format!("{} {}", kind.word(), normalize(definition));
+        self.member(table, kind, None, definition);
+        if let Some(member) =
+            self.objects.get_mut(&(ObjectKind::Table, ident(table))).and_then(|t| t.members.get_mut(&label))
+        {
+            member.server_name = Some(name.to_owned());
+        }
     }
 
     /// The labels of the top-level objects, as the text form writes them, in its order.
@@ -244,7 +269,8 @@ impl Schema {
                 } else {
                     0
                 };
-                let member = Member { rank: kind.rank(), position, definition: definition.to_owned() };
+                let member =
+                    Member { rank: kind.rank(), position, definition: definition.to_owned(), server_name: None };
                 let object = schema.objects.entry((ObjectKind::Table, table.clone())).or_default();
                 object.members.insert(label.to_owned(), member);
                 continue;

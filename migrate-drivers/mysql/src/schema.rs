@@ -173,8 +173,14 @@ pub(crate) fn snapshot(conn: &mut Conn, history: &HistoryTable) -> Result<Schema
                 schema.member(table, MemberKind::PrimaryKey, None, &format!("({})", columns.join(", ")));
             }
             Some("UNIQUE") => {
-                let name = (!named_after(name, first)).then_some(name.as_str());
-                schema.member(table, MemberKind::Unique, name, &format!("({})", columns.join(", ")));
+                add(
+                    &mut schema,
+                    table,
+                    MemberKind::Unique,
+                    name,
+                    named_after(name, first),
+                    &format!("({})", columns.join(", ")),
+                );
             }
             Some("FOREIGN KEY") => {
                 let mut def = format!("({}) references {parent} ({})", columns.join(", "), referenced.join(", "));
@@ -186,7 +192,7 @@ pub(crate) fn snapshot(conn: &mut Conn, history: &HistoryTable) -> Result<Schema
                     }
                 }
                 let generated = generated_suffix(name, &format!("{table}_ibfk_"));
-                schema.member(table, MemberKind::ForeignKey, (!generated).then_some(name.as_str()), &def);
+                add(&mut schema, table, MemberKind::ForeignKey, name, generated, &def);
             }
             _ => {}
         }
@@ -205,7 +211,7 @@ pub(crate) fn snapshot(conn: &mut Conn, history: &HistoryTable) -> Result<Schema
             || generated_suffix(&name, "CONSTRAINT_")
             || columns.contains(&name);
         let def = format!("({})", normalize(&get(&r, 2)));
-        schema.member(&table, MemberKind::Check, (!generated).then_some(name.as_str()), &def);
+        add(&mut schema, &table, MemberKind::Check, &name, generated, &def);
     }
 
     // Indexes, but not those that are a primary key or unique constraint.
@@ -237,7 +243,7 @@ pub(crate) fn snapshot(conn: &mut Conn, history: &HistoryTable) -> Result<Schema
             || (generated_suffix(name, &format!("{table}_ibfk_"))
                 && kinds.get(&(table.clone(), name.clone())).is_some_and(|k| k == "FOREIGN KEY"));
         let def = format!("{}{method} ({})", if *unique { "unique " } else { "" }, columns.join(", "));
-        schema.member(table, MemberKind::Index, (!generated).then_some(name.as_str()), &def);
+        add(&mut schema, table, MemberKind::Index, name, generated, &def);
     }
 
     for r in rows(conn, TRIGGERS)? {
@@ -279,6 +285,15 @@ pub(crate) fn snapshot(conn: &mut Conn, history: &HistoryTable) -> Result<Schema
         schema.object(object, &format!("{name}({arguments})"), &def);
     }
     Ok(schema)
+}
+
+/// Adds a member under its name, or, for a name the server made up, by its definition.
+fn add(schema: &mut Schema, table: &str, kind: MemberKind, name: &str, generated: bool, definition: &str) {
+    if generated {
+        schema.generated_member(table, kind, name, definition);
+    } else {
+        schema.member(table, kind, Some(name), definition);
+    }
 }
 
 /// `name` is `prefix` followed by a number.

@@ -197,8 +197,11 @@ pub(crate) fn snapshot(client: &mut Client, history: &HistoryTable) -> Result<Sc
             _ => (MemberKind::Exclusion, "EXCLUDE ", "excl"),
         };
         let def = def.strip_prefix(prefix).unwrap_or(&def);
-        let name = (!generated(&table, &name, &[suffix])).then_some(name.as_str());
-        schema.member(&table, kind, name, def);
+        if generated(&table, &name, &[suffix]) {
+            schema.generated_member(&table, kind, &name, def);
+        } else {
+            schema.member(&table, kind, Some(&name), def);
+        }
     }
     for r in rows(client, INDEXES)? {
         if skipped(&r[0]) {
@@ -213,8 +216,11 @@ pub(crate) fn snapshot(client: &mut Client, history: &HistoryTable) -> Result<Sc
         if r[4].as_deref() == Some("false") {
             def.push_str(" (invalid: a concurrent build failed)");
         }
-        let name = (!generated(&table, &name, &["idx"])).then_some(name.as_str());
-        schema.member(&table, MemberKind::Index, name, &def);
+        if generated(&table, &name, &["idx"]) {
+            schema.generated_member(&table, MemberKind::Index, &name, &def);
+        } else {
+            schema.member(&table, MemberKind::Index, Some(&name), &def);
+        }
     }
     for r in rows(client, TRIGGERS)? {
         if skipped(&r[0]) {

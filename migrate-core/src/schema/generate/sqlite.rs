@@ -245,8 +245,7 @@ pub(super) fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -
         }
     }
     for name in &gone {
-        let sentence = format!("table {name} is dropped, with its rows");
-        mark(&mut out, review, sentence);
+        mark(&mut out, review, super::sentences::table_dropped(name));
         out.push(format!("DROP TABLE {name};"));
     }
     for (name, new) in &new_tables {
