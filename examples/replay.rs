@@ -31,7 +31,7 @@ fn main() {
         if let Some(stopped) = &found.stopped {
             eprintln!("{dir}: the replay stops where the folder does not apply on this server: {stopped}");
         }
-        for (folder, what) in &found.failures {
+        for (folder, what) in &found.details {
             eprintln!("{dir}: {folder}: {what}");
         }
         let kinds: Vec<String> = found.kinds().iter().map(|(k, n)| format!("{k} ({n})")).collect();

@@ -193,9 +193,11 @@ pub enum Command {
         #[arg(long, value_name = "FILE|URL")]
         from: Option<String>,
         /// With --from: the server of the scratch databases (postgres://…, mysql://…, or sqlite: for temporary
-        /// files); default with a SQLite database: temporary files.
+        /// files); default with a SQLite database: temporary files. Repeat it, one per backend, for a folder that
+        /// serves several: the revision is written and proven on each, as one file where the SQL is the same, as
+        /// a file per backend (up.postgres.sql, …) where it differs.
         #[arg(long, value_name = "URL", env = "MIGRATE_DEV_URL", requires = "from")]
-        dev_url: Option<String>,
+        dev_url: Vec<String>,
         /// With --from: a column renamed, not dropped and added, as TABLE.OLD=NEW (repeatable).
         #[arg(long, value_name = "TABLE.OLD=NEW", requires = "from")]
         rename: Vec<String>,

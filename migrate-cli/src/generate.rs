@@ -20,25 +20,99 @@ use crate::scratch::Scratch;
 pub struct From {
     /// A schema file (SQL) or a database URL.
     pub desired: String,
-    /// The server of the scratch databases.
-    pub dev_url: Option<String>,
+    /// The servers of the scratch databases, one per backend the revision is written for.
+    pub dev_urls: Vec<String>,
     /// `table.old=new`: columns renamed, not dropped and added.
     pub renames: Vec<String>,
 }
 
-/// The generated files, proven, and what to review in them.
+/// The generated files for one backend, proven, and what to review in them.
+#[derive(Default)]
 pub struct Written {
     pub up: String,
     pub down: String,
     pub review: Vec<String>,
 }
 
-/// Writes and proves the revision; `Ok(None)` when the folder already gives the desired schema.
+/// The revision's files, written and proven on each `--dev-url` (or on a temporary SQLite file, for a SQLite
+/// database without one): `up.sql` and `down.sql` where every backend's SQL is the same, and a pair per backend
+/// where it differs; with what to review. `Ok(None)` when the folder already gives the desired schema everywhere.
 ///
 /// # Errors
-/// A bad `--rename`, no scratch server, a schema file that does not apply, a backend the writer does not cover,
-/// and a revision that fails its proof (exit 4), with what differs.
-pub fn write(ctx: &mut Context, from: &From) -> Result<Option<Written>, Failure> {
+/// Two servers of one backend, and what [`write`] refuses.
+pub fn files(ctx: &mut Context, from: &From, no_transaction: bool) -> Result<Option<Files>, Failure> {
+    let mut written: Vec<(Backend, Written)> = Vec::new();
+    let urls: Vec<Option<&str>> = match from.dev_urls.as_slice() {
+        [] => vec![None],
+        urls => urls.iter().map(|u| Some(u.as_str())).collect(),
+    };
+    for url in urls {
+        let (backend, revision) = write(ctx, from, url)?;
+        if written.iter().any(|(b, _)| *b == backend) {
+            return Err(Failure::usage(
+                format!("two --dev-url servers are {backend}: a revision is written once per backend"),
+                Some("give one --dev-url per backend".into()),
+            ));
+        }
+        written.push((backend, revision.unwrap_or_default()));
+    }
+    if written.iter().all(|(_, w)| w.up.is_empty() && w.down.is_empty()) {
+        return Ok(None);
+    }
+    let directive = if no_transaction { "-- migrate:no-transaction\n" } else { "" };
+    let file = |name: &str, body: &str, review: &[String]| {
+        (name.to_owned(), format!("{directive}{}{body}", header(&from.desired, review)))
+    };
+    let mut review: Vec<String> = written.iter().flat_map(|(_, w)| w.review.iter().cloned()).collect();
+    let first = &written[0].1;
+    if written.iter().all(|(_, w)| w.up == first.up && w.down == first.down) {
+        // The same SQL everywhere: one pair.
+        let files = vec![file("up.sql", &first.up, &first.review), file("down.sql", &first.down, &[])];
+        return Ok(Some(Files { files, review: first.review.clone() }));
+    }
+    // A pair per backend; the generic pair runs on any other backend, for which nothing was written.
+    let names: Vec<&str> = written.iter().map(|(b, _)| b.name()).collect();
+    let generic = |side: &str| {
+        let own: Vec<String> = names.iter().map(|n| format!("{side}.{n}.sql")).collect();
+        format!("{directive}-- Each backend this revision was written for has its own file: {}.\n", own.join(", "))
+    };
+    let mut files = vec![("up.sql".to_owned(), generic("up")), ("down.sql".to_owned(), generic("down"))];
+    if [Backend::Postgres, Backend::Sqlite, Backend::Mysql].iter().any(|b| !names.contains(&b.name())) {
+        let sentence = format!(
+            "this revision was written for {} only: write here the SQL for any other backend this folder runs on, \
+             or keep this file a comment if none does",
+            names.join(" and ")
+        );
+        files[0].1.push_str(&format!("-- migrate:review {sentence}\n"));
+        review.push(sentence);
+    }
+    for (backend, w) in &written {
+        let or_nothing = |sql: &str| {
+            if sql.trim().is_empty() {
+                format!("-- Nothing changes on {backend}.\n")
+            } else {
+                sql.to_owned()
+            }
+        };
+        files.push(file(&format!("up.{}.sql", backend.name()), &or_nothing(&w.up), &w.review));
+        files.push(file(&format!("down.{}.sql", backend.name()), &or_nothing(&w.down), &[]));
+    }
+    Ok(Some(Files { files, review }))
+}
+
+/// A generated revision's files, `(file name, text)`, and what to review in them.
+pub struct Files {
+    pub files: Vec<(String, String)>,
+    pub review: Vec<String>,
+}
+
+/// Writes and proves the revision on the scratch server `dev_url`; `None` when the folder already gives the desired
+/// schema there.
+///
+/// # Errors
+/// A bad `--rename`, no scratch server, a schema file that does not apply, and a revision that fails its proof
+/// (exit 4), with what differs.
+fn write(ctx: &mut Context, from: &From, dev_url: Option<&str>) -> Result<(Backend, Option<Written>), Failure> {
     let renames = from
         .renames
         .iter()
@@ -53,7 +127,7 @@ pub fn write(ctx: &mut Context, from: &From) -> Result<Option<Written>, Failure>
         .collect::<Result<Vec<_>, _>>()?;
     let folder = ctx.revisions()?;
     let migrator = ctx.runner(&folder, RunFlags::default())?;
-    let server = crate::scratch::server(ctx, from.dev_url.as_deref(), "migrate new --from")?;
+    let server = crate::scratch::server(ctx, dev_url, "migrate new --from")?;
     let backend = server.backend();
     // A signal stops the work at its next safe point, so the scratch databases are dropped on the way out.
     let _running = crate::stop::Running::start();
@@ -106,7 +180,7 @@ pub fn write(ctx: &mut Context, from: &From) -> Result<Option<Written>, Failure>
 
     let generated = generate(&current, &desired, backend, &renames).map_err(|why| Failure::new(why, None))?;
     if generated.is_empty() {
-        return Ok(None);
+        return Ok((backend, None));
     }
     // The proof, on the current scratch database: up gives the desired schema, down the current one.
     let prove = |conn: &mut crate::database::Connection, sql: &str, want: &Schema, step: &str| -> Result<(), Failure> {
@@ -140,7 +214,7 @@ pub fn write(ctx: &mut Context, from: &From) -> Result<Option<Written>, Failure>
             ..failure
         });
     }
-    Ok(Some(Written { up: generated.up, down: generated.down, review: generated.review }))
+    Ok((backend, Some(Written { up: generated.up, down: generated.down, review: generated.review })))
 }
 
 fn is_url(text: &str) -> bool {
@@ -162,7 +236,7 @@ fn schema_file(path: &Path, backend: Backend) -> Result<(std::path::PathBuf, Str
 }
 
 /// The head of a generated file: where it came from, and how many marks wait for a person.
-pub fn header(from: &str, review: &[String]) -> String {
+fn header(from: &str, review: &[String]) -> String {
     let mut head =
         format!("-- Written by `migrate new --from {from}` and proven by a round trip on a scratch database.\n");
     if !review.is_empty() {

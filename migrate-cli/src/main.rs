@@ -86,7 +86,7 @@ fn dispatch(ctx: &mut Context, command: Command) -> Result<Exit, Failure> {
                 (Some(name), _) => new::Named::Name(name),
                 (None, message) => new::Named::Message(message.unwrap_or_default()),
             };
-            let from = from.map(|desired| generate::From { desired, dev_url, renames: rename });
+            let from = from.map(|desired| generate::From { desired, dev_urls: dev_url, renames: rename });
             new::new(ctx, &what, sequential, no_transaction, dry_run, from.as_ref())
         }
         Command::Upgrade { target, run, out_of_order } => {

@@ -99,31 +99,29 @@ pub fn new(
     if path.exists() {
         return Err(Failure::new(format!("{} already exists", path.display()), None));
     }
-    let (mut up, down, review) = match from {
-        None => (up_template(no_transaction), down_template(no_transaction), Vec::new()),
-        Some(from) => match crate::generate::write(ctx, from)? {
+    let (mut files, review) = match from {
+        None => {
+            let files = vec![
+                ("up.sql".to_owned(), up_template(no_transaction)),
+                ("down.sql".to_owned(), down_template(no_transaction)),
+            ];
+            (files, Vec::new())
+        }
+        Some(from) => match crate::generate::files(ctx, from, no_transaction)? {
             None => {
                 ctx.out.line(&format!("nothing to write: the folder already gives the schema of {}", from.desired));
                 return Ok(Exit::Done);
             }
-            Some(written) => {
-                let head = crate::generate::header(&from.desired, &written.review);
-                let directive = if no_transaction { "-- migrate:no-transaction\n" } else { "" };
-                let down_head = crate::generate::header(&from.desired, &[]);
-                (
-                    format!("{directive}{head}{}", written.up),
-                    format!("{directive}{down_head}{}", written.down),
-                    written.review,
-                )
-            }
+            Some(generated) => (generated.files, generated.review),
         },
     };
     if let Some(message) = message {
-        // After the directive, which stays the first line.
-        let at = if no_transaction { up.find('\n').map_or(0, |n| n + 1) } else { 0 };
-        up.insert_str(at, &format!("-- {}\n", message.replace('\n', " ")));
+        for (_, up) in files.iter_mut().filter(|(name, _)| name.starts_with("up.")) {
+            // After the directive, which stays the first line.
+            let at = if no_transaction { up.find('\n').map_or(0, |n| n + 1) } else { 0 };
+            up.insert_str(at, &format!("-- {}\n", message.replace('\n', " ")));
+        }
     }
-    let files = [("up.sql", up), ("down.sql", down)];
     if !dry_run {
         write(&path, &files).map_err(|err| Failure::new(format!("cannot create {}: {err}", path.display()), None))?;
     }
@@ -240,7 +238,7 @@ fn take_turn(dir: &Path) -> Result<std::fs::File, Failure> {
     Ok(file)
 }
 
-fn write(path: &Path, files: &[(&str, String)]) -> std::io::Result<()> {
+fn write(path: &Path, files: &[(String, String)]) -> std::io::Result<()> {
     std::fs::create_dir_all(path)?;
     for (file, text) in files {
         std::fs::write(path.join(file), text)?;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use migrate::schema::generate::{generate, proof_differences};
+use migrate::schema::Sides;
 use migrate::testing::TestDatabase;
 use migrate::{scan, Backend, Migrator, Revision, ScanOptions, Schema};
 
@@ -23,6 +24,8 @@ pub struct Replay {
     pub stopped: Option<String>,
     /// Each revision not reproduced: `(folder, what failed)`, one entry per kind of difference or failure.
     pub failures: Vec<(String, String)>,
+    /// What went wrong, in full: `(folder, the server's message or a difference in words)`.
+    pub details: Vec<(String, String)>,
     /// Of the revisions not reproduced, those whose written files carried no `-- migrate:review` mark: the
     /// writer's silent mistakes, where the others told the user what to look at.
     pub unmarked: Vec<String>,
@@ -70,7 +73,12 @@ pub fn replay(dir: &Path, backend: Backend) -> Option<Replay> {
         let mut failed = Vec::new();
         let generated = generate(&before, &after, backend, &[]).expect("no rename is asked");
         for (sql, want, step) in [(&generated.up, &after, "up"), (&generated.down, &before, "down")] {
+            // A revision that changes rows, not the schema, is written as nothing, rightly.
+            if sql.trim().is_empty() {
+                continue;
+            }
             if let Err(message) = b.try_execute(sql) {
+                out.details.push((revision.folder().to_owned(), format!("the {step} fails: {message}")));
                 let words: Vec<&str> = message.split_whitespace().take(4).collect();
                 failed.push(format!("{step} fails: {}…", words.join(" ")));
                 break;
@@ -79,6 +87,8 @@ pub fn replay(dir: &Path, backend: Backend) -> Option<Replay> {
             let mut kinds: Vec<String> = wrong.iter().map(|d| format!("{step}: {}", kind(&d.object))).collect();
             kinds.dedup();
             if !kinds.is_empty() {
+                let sides = Sides { extra: "is extra", missing: "is missing", expected: "wanted", actual: "got" };
+                out.details.extend(wrong.iter().map(|d| (revision.folder().to_owned(), d.words(&sides))));
                 failed.extend(kinds);
                 break;
             }

@@ -1,7 +1,7 @@
 //! `migrate new <name> --from <desired>`: a revision written from a schema change, proven on scratch databases
 //! before it is saved; what a machine must not guess is marked and holds the revision back.
 
-use crate::harness::{Db, Kind, Project};
+use crate::harness::{scratch_left, Db, Kind, Project};
 
 const SCHEMA: &str = "CREATE TABLE users (id int PRIMARY KEY, mail text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());\n\
                       CREATE INDEX users_created ON users (created_at);\n\
@@ -15,19 +15,15 @@ fn project() -> Project {
     p
 }
 
-fn scratch_databases(db: &Db) -> usize {
-    let sql = "SELECT count(*)::text FROM pg_database WHERE datname LIKE 'migrate_test_%'";
-    db.query(sql)[0][0].as_deref().and_then(|n| n.parse().ok()).unwrap_or(0)
-}
-
 #[test]
 fn a_revision_from_a_schema_file_is_proven_marked_and_applies() {
     let Some(db) = Db::new(Kind::Postgres, "new_from") else { return };
     let server = Kind::Postgres.server_url().unwrap();
     let p = project();
-    let before = scratch_databases(&db);
     // A column dropped and another added: written, marked, and refused until the mark is gone.
-    p.run(None, &["new", "add_posts", "--from", "schema.sql", "--dev-url", &server, "--sequential"]).ok().says(&[
+    let run = p.run(None, &["new", "add_posts", "--from", "schema.sql", "--dev-url", &server, "--sequential"]);
+    assert_eq!(scratch_left(&db, &run), 0, "a scratch database was left on the server");
+    run.ok().says(&[
         "created migrations/0002_add_posts/up.sql",
         "review: on users, column email is dropped and mail added",
         "proven",
@@ -62,10 +58,9 @@ fn a_revision_from_a_schema_file_is_proven_marked_and_applies() {
     assert_eq!(db.versions(), ["0001"]);
     p.run(Some(&db), &["upgrade"]).ok();
     // The folder now gives the schema: nothing to write.
-    p.run(None, &["new", "again", "--from", "schema.sql", "--dev-url", &server, "--sequential"])
-        .ok()
-        .says(&["nothing to write: the folder already gives the schema of schema.sql"]);
-    assert_eq!(scratch_databases(&db), before, "a scratch database was left on the server");
+    let run = p.run(None, &["new", "again", "--from", "schema.sql", "--dev-url", &server, "--sequential"]);
+    run.ok().says(&["nothing to write: the folder already gives the schema of schema.sql"]);
+    assert_eq!(scratch_left(&db, &run), 0, "a scratch database was left on the server");
 }
 
 /// The desired state read from a database someone changed by hand, and a change the writer cannot make (a
@@ -113,7 +108,7 @@ fn mysql_from_its_own_schema_file() {
     assert!(
         up.contains("ALTER TABLE `users` RENAME COLUMN `email` TO `mail`;")
             && up.contains("CREATE TABLE `posts`")
-            && up.contains("ADD FOREIGN KEY (`author`) REFERENCES `users` (`id`)")
+            && up.contains("ADD CONSTRAINT `posts_ibfk_1` FOREIGN KEY (`author`) REFERENCES `users` (`id`)")
             && !up.contains("migrate:review"),
         "{up}"
     );
@@ -129,6 +124,50 @@ fn mysql_from_its_own_schema_file() {
         "the rename keeps the rows"
     );
     p.run(None, &["new", "x", "--from", "schema.sql", "--rename", "users"]).code(2).complains(&["--rename users"]);
+}
+
+/// A folder that serves several backends: one --dev-url each; where the SQL differs, a file per backend, each
+/// proven on its own server, and a generic pair for any other backend, which waits for review unless every backend
+/// has its own.
+#[test]
+fn a_file_per_backend_where_the_sql_differs() {
+    let Some(pg) = Db::new(Kind::Postgres, "new_from_each_pg") else { return };
+    let Some(my) = Db::new(Kind::Mysql, "new_from_each_my") else { return };
+    let (pg_server, my_server) = (Kind::Postgres.server_url().unwrap(), Kind::Mysql.server_url().unwrap());
+    let p = Project::new();
+    p.write("0001_users/up.sql", "CREATE TABLE users (id int PRIMARY KEY, email varchar(100) NOT NULL);\n")
+        .write("0001_users/down.sql", "DROP TABLE users;\n");
+    std::fs::write(
+        p.path().join("schema.sql"),
+        "CREATE TABLE users (id int PRIMARY KEY, email varchar(100) NOT NULL, nick varchar(40));\n\
+         CREATE INDEX users_nick ON users (nick);\n",
+    )
+    .unwrap();
+    let args =
+        ["new", "nick", "--from", "schema.sql", "--sequential", "--dev-url", &pg_server, "--dev-url", &my_server];
+    p.run(None, &args).ok().says(&[
+        "created migrations/0002_nick/up.postgres.sql",
+        "created migrations/0002_nick/down.mysql.sql",
+        "review: this revision was written for postgres and mysql only",
+    ]);
+    let dir = p.migrations().join("0002_nick");
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    assert!(read("up.postgres.sql").contains("ALTER TABLE users ADD COLUMN nick character varying(40);"));
+    assert!(read("up.mysql.sql").contains("ADD COLUMN `nick` varchar(40) AFTER `email`"));
+    assert!(read("up.sql").contains("-- migrate:review this revision was written for postgres and mysql only"));
+    // Every backend written for: the generic pair is a comment, and the revision applies on each.
+    std::fs::remove_dir_all(&dir).unwrap();
+    let args = [&args[..], &["--dev-url", "sqlite:"]].concat();
+    p.run(None, &args).ok().says(&["created migrations/0002_nick/up.sqlite.sql"]);
+    assert!(!read("up.sql").contains("migrate:review"), "{}", read("up.sql"));
+    for db in [&pg, &my] {
+        p.run(Some(db), &["upgrade"]).ok();
+        p.run(Some(db), &["downgrade", "-1"]).ok();
+        assert_eq!(db.versions(), ["0001"]);
+    }
+    p.run(None, &[&args[..], &["--dev-url", &pg_server]].concat())
+        .code(2)
+        .complains(&["two --dev-url servers are postgres"]);
 }
 
 /// SQLite needs no --dev-url (scratch databases are temporary files), and its table rebuild is proven like the rest.

@@ -296,6 +296,8 @@ fn copy_dir(from: &Path, to: &Path) {
 /// What a process did.
 pub struct Run {
     pub args: String,
+    /// The process id, which names the scratch databases it made (`migrate_test_<pid>_…`).
+    pub pid: u32,
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -303,13 +305,30 @@ pub struct Run {
 
 /// Runs a prepared command.
 pub fn run(mut cmd: Command, args: &[&str]) -> Run {
-    let out = cmd.output().expect("run migrate");
+    use std::process::Stdio;
+    let child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run migrate");
+    let pid = child.id();
+    let out = child.wait_with_output().expect("run migrate");
     Run {
         args: args.join(" "),
+        pid,
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// The scratch databases the process of `run` left on the server of `db` (none for SQLite, whose are files).
+pub fn scratch_left(db: &Db, run: &Run) -> usize {
+    let pattern = format!("migrate\\_test\\_{}\\_%", run.pid);
+    let sql = match db.kind {
+        Kind::Postgres => format!("SELECT count(*)::text FROM pg_database WHERE datname LIKE '{pattern}'"),
+        Kind::Mysql => {
+            format!("SELECT CAST(count(*) AS CHAR) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '{pattern}'")
+        }
+        Kind::Sqlite => return 0,
+    };
+    db.query(&sql)[0][0].as_deref().and_then(|n| n.parse().ok()).unwrap_or(0)
 }
 
 impl Run {

@@ -1,19 +1,7 @@
 //! `migrate test`: the round trip of the folder on a scratch database made on the `--dev-url` server (a temporary
 //! file for SQLite), which is dropped afterwards; the database itself is read (`--pending`), never changed.
 
-use crate::harness::{on_every_backend, Db, Kind, Project};
-
-/// The scratch databases a run left on the server of `kind`.
-fn leftovers(db: &Db) -> usize {
-    let sql = match db.kind {
-        Kind::Postgres => "SELECT count(*)::text FROM pg_database WHERE datname LIKE 'migrate_test_%'",
-        Kind::Mysql => {
-            "SELECT CAST(count(*) AS CHAR) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'migrate_test_%'"
-        }
-        Kind::Sqlite => return 0,
-    };
-    db.query(sql)[0][0].as_deref().and_then(|n| n.parse().ok()).unwrap_or(0)
-}
+use crate::harness::{on_every_backend, scratch_left, Db, Kind, Project};
 
 fn round_trip_on_a_scratch_database(kind: Kind) {
     let Some(db) = Db::new(kind, "round_trip") else { return };
@@ -30,8 +18,8 @@ fn round_trip_on_a_scratch_database(kind: Kind) {
         .write("0002_email/down.sql", drop_index)
         .write("0003_name/up.sql", "ALTER TABLE accounts ADD COLUMN name VARCHAR(50);\n")
         .write("0003_name/down.sql", "ALTER TABLE accounts DROP COLUMN name;\n");
-    let before = leftovers(&db);
-    p.run(Some(&db), &["test", "--dev-url", &dev]).ok().says(&[
+    let run = p.run(Some(&db), &["test", "--dev-url", &dev]);
+    run.ok().says(&[
         "ok      0001 (accounts)",
         "ok      0002 (email)",
         "ok      0003 (name)",
@@ -39,7 +27,7 @@ fn round_trip_on_a_scratch_database(kind: Kind) {
     ]);
     // The database itself was not touched; the scratch one is gone.
     assert!(db.tables().iter().all(|t| t != "accounts"), "{:?}", db.tables());
-    assert_eq!(leftovers(&db), before, "a scratch database was left on the server");
+    assert_eq!(scratch_left(&db, &run), 0, "a scratch database was left on the server");
 
     // A down that forgets the index: named, exit 4, and the trip stops there.
     p.write("0002_email/down.sql", "SELECT 1;\n");
@@ -59,14 +47,15 @@ fn round_trip_on_a_scratch_database(kind: Kind) {
     pending.ok().says(&["ok      0003 (name)", "1 passed"]);
     assert!(!pending.stdout.contains("0001"), "{}", pending.stdout);
     assert_eq!(db.versions(), ["0001", "0002"], "--pending reads the database and changes nothing");
-    assert_eq!(leftovers(&db), before);
+    assert_eq!(scratch_left(&db, &pending), 0);
 
     // A revision that fails to revert: the runner's error, for the scratch database that is gone.
     p.write("0003_name/down.sql", "ALTER TABLE accounts DROP COLUMN nickname;\n");
-    p.run(Some(&db), &["test", "--dev-url", &dev])
+    let failed = p.run(Some(&db), &["test", "--dev-url", &dev]);
+    failed
         .code(1)
         .complains(&["on the scratch database: reverting revision 0003 (name) failed", "run `migrate test` again"]);
-    assert_eq!(leftovers(&db), before);
+    assert_eq!(scratch_left(&db, &failed), 0);
 }
 
 on_every_backend!(round_trip_on_a_scratch_database);

@@ -413,6 +413,15 @@ struct Part<'a> {
     server_name: Option<&'a str>,
 }
 
+impl Part<'_> {
+    /// The name to make the member under: its own, or the one the server gave it where the snapshot kept that (a
+    /// name the server made up is no difference, and a down can then drop the member by it, whatever suffix the
+    /// server would pick this time).
+    fn made_name(&self) -> Option<String> {
+        self.name.clone().or_else(|| self.server_name.map(quoted))
+    }
+}
+
 fn parts(object: &Object) -> Vec<Part<'_>> {
     object
         .members
@@ -434,7 +443,7 @@ fn parts(object: &Object) -> Vec<Part<'_>> {
 
 /// The clause that makes a constraint or index member, as `ADD …` (or `CREATE INDEX`) writes it.
 fn constraint_sql(part: &Part<'_>) -> String {
-    let head = match &part.name {
+    let head = match &part.made_name() {
         Some(name) => format!("CONSTRAINT {name} "),
         None => String::new(),
     };
@@ -454,7 +463,7 @@ fn index_sql(table: &str, part: &Part<'_>) -> String {
         Some(rest) => ("UNIQUE ", rest),
         None => ("", part.definition),
     };
-    let name = part.name.as_ref().map(|n| format!("{n} ")).unwrap_or_default();
+    let name = part.made_name().map(|n| format!("{n} ")).unwrap_or_default();
     format!("CREATE {unique}INDEX {name}ON {table} USING {method};")
 }
 

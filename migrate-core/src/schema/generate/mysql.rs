@@ -104,7 +104,7 @@ fn default_sql(value: &str) -> String {
 /// The clause that makes a key, constraint or index, as `CREATE TABLE` lists it and `ALTER TABLE … ADD` takes it;
 /// `None` (and a mark) for what the snapshot does not say enough to write.
 fn clause(table: &str, part: &Part<'_>, review: &mut Vec<String>) -> Result<String, String> {
-    let named = part.name.as_ref().map(|n| format!("CONSTRAINT {} ", ticked(n))).unwrap_or_default();
+    let named = part.made_name().map(|n| format!("CONSTRAINT {} ", ticked(&n))).unwrap_or_default();
     let mut expression = || {
         let sentence = format!(
             "{} on {} is on an expression the snapshot does not keep: write it by hand",
@@ -142,7 +142,7 @@ fn clause(table: &str, part: &Part<'_>, review: &mut Vec<String>) -> Result<Stri
                 "fulltext" | "spatial" => format!("{} ", method.to_uppercase()),
                 _ => String::new(),
             };
-            let name = part.name.as_ref().map(|n| format!("{} ", ticked(n))).unwrap_or_default();
+            let name = part.made_name().map(|n| format!("{} ", ticked(&n))).unwrap_or_default();
             let using = if method == "hash" { " USING HASH" } else { "" };
             format!("{unique}{kind}INDEX {name}{columns}{using}")
         }
@@ -155,7 +155,7 @@ fn drop_clause(table: &str, part: &Part<'_>, review: &mut Vec<String>) -> Result
     if part.kind == MemberKind::PrimaryKey {
         return Ok("DROP PRIMARY KEY".into());
     }
-    let Some(name) = part.name.clone().or_else(|| part.server_name.map(str::to_owned)) else {
+    let Some(name) = part.made_name() else {
         let sentence = format!(
             "{} on {} has a name the server made up, which this snapshot does not hold: drop it by its name",
             part.label,
