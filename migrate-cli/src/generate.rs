@@ -232,7 +232,29 @@ fn schema_file(path: &Path, backend: Backend) -> Result<(std::path::PathBuf, Str
             Some("--from takes an SQL file of CREATE statements, or a database URL".into()),
         )
     })?;
-    Ok((file, sql))
+    // pg_dump (since 17.6 and its backports) brackets its output with psql's `\restrict KEY` and `\unrestrict KEY`,
+    // which guard psql and mean nothing to a server: left out. Any other psql command is the user's to remove.
+    let mut kept = String::with_capacity(sql.len());
+    for (index, line) in sql.lines().enumerate() {
+        let command = line.trim_start();
+        if command.starts_with("\\restrict ") || command.starts_with("\\unrestrict ") {
+            continue;
+        }
+        if command.starts_with('\\') && !command.starts_with("\\.") {
+            return Err(Failure::usage(
+                format!(
+                    "{}:{}: `{}` is a psql command, not SQL a server runs",
+                    file.display(),
+                    index + 1,
+                    command.split_whitespace().next().unwrap_or(command)
+                ),
+                Some("delete the line (the schema file is run statement by statement, not by psql)".into()),
+            ));
+        }
+        kept.push_str(line);
+        kept.push('\n');
+    }
+    Ok((file, kept))
 }
 
 /// The head of a generated file: where it came from, and how many marks wait for a person.

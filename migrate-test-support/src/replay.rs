@@ -93,10 +93,17 @@ pub fn replay(dir: &Path, backend: Backend) -> Option<Replay> {
                 break;
             }
         }
+        // B is back at the schema before: the revision itself brings it to the one after. Where it does not apply
+        // there, the written files changed what the snapshot does not see (an object of another schema).
+        if failed.is_empty() {
+            if let Err(err) = migrator.upgrade_to(&mut b, revision.version()) {
+                let first = err.to_string().lines().next().unwrap_or_default().to_owned();
+                out.details.push((revision.folder().to_owned(), format!("the revision does not apply after: {err}")));
+                failed.push(format!("the revision does not apply after the down: {first}"));
+            }
+        }
         if failed.is_empty() {
             out.reproduced += 1;
-            // B is back at the schema before: the revision itself brings it to the one after.
-            migrator.upgrade_to(&mut b, revision.version()).expect("the revision applies where it did on A");
         } else {
             if generated.review.is_empty() {
                 out.unmarked.push(revision.folder().to_owned());

@@ -177,10 +177,18 @@ fn sqlite_without_a_dev_url() {
     let p = Project::new();
     p.write("0001_users/up.sql", "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);\n")
         .write("0001_users/down.sql", "DROP TABLE users;\n");
+    // A psql command is refused at its line; pg_dump's `\restrict` bracket is left out.
+    std::fs::write(p.path().join("schema.sql"), "\\connect app\nCREATE TABLE users (id INTEGER PRIMARY KEY);\n")
+        .unwrap();
+    p.run(Some(&db), &["new", "posts", "--from", "schema.sql", "--sequential"])
+        .code(2)
+        .complains(&["schema.sql:1: `\\connect` is a psql command"]);
     std::fs::write(
         p.path().join("schema.sql"),
-        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, nick TEXT);\n\
-         CREATE TABLE posts (id INTEGER PRIMARY KEY, author INT NOT NULL REFERENCES users (id));\n",
+        "\\restrict Xk2\n\
+         CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, nick TEXT);\n\
+         CREATE TABLE posts (id INTEGER PRIMARY KEY, author INT NOT NULL REFERENCES users (id));\n\
+         \\unrestrict Xk2\n",
     )
     .unwrap();
     p.run(Some(&db), &["new", "posts", "--from", "sqlite:nowhere.db", "--sequential"])

@@ -46,6 +46,19 @@ mod sentences {
         format!("column {table}.{column} becomes NOT NULL: this fails where a row holds NULL; fill them first")
     }
 
+    /// Said of a schema, not of a change, so it holds for a down as for an up.
+    pub(super) fn dangling_key(table: &str, parent: &str) -> String {
+        format!(
+            "a foreign key of {table} names {parent}, which the schema has no table for: with foreign keys on, \
+             SQLite refuses the copy of its rows below; fix the key, or run this revision with foreign keys off"
+        )
+    }
+
+    /// Whether a down keeps the mark (see `generate`).
+    pub(super) fn holds_both_ways(line: &str) -> bool {
+        line.contains("which the schema has no table for")
+    }
+
     pub(super) fn table_dropped(table: &str) -> String {
         format!("table {table} is dropped, with its rows")
     }
@@ -158,9 +171,17 @@ pub fn generate(current: &Schema, desired: &Schema, backend: Backend, renames: &
         _ => statements,
     };
     let up = statements(&renamed, desired, &mut review);
-    // The down undoes what the up did: what it drops, the up made; its marks would only repeat the up's.
-    let down = statements(desired, &renamed, &mut Vec::new());
-    let mut down: Vec<String> = down.into_iter().filter(|s| !s.starts_with("-- migrate:review")).collect();
+    // The down undoes what the up did: what it drops, the up made; its marks would only repeat the up's, but for
+    // those said of the schema.
+    let mut down_review = Vec::new();
+    let down = statements(desired, &renamed, &mut down_review);
+    let mut down: Vec<String> =
+        down.into_iter().filter(|s| !s.starts_with("-- migrate:review") || sentences::holds_both_ways(s)).collect();
+    for sentence in down_review.into_iter().filter(|s| sentences::holds_both_ways(s)) {
+        if !review.contains(&sentence) {
+            review.push(sentence);
+        }
+    }
     down_renames.reverse();
     let up = up_renames.into_iter().chain(up).collect::<Vec<_>>();
     down.extend(down_renames);
@@ -420,6 +441,13 @@ impl Part<'_> {
     fn made_name(&self) -> Option<String> {
         self.name.clone().or_else(|| self.server_name.map(quoted))
     }
+}
+
+/// The table a foreign key names, as its definition writes it: `(a) references parent (id) …`.
+fn referenced<'a>(part: &Part<'a>) -> Option<&'a str> {
+    let target = part.definition.split_once(" references ")?.1;
+    let end = target.find([' ', '(']).unwrap_or(target.len());
+    (part.kind == MemberKind::ForeignKey).then_some(&target[..end])
 }
 
 fn parts(object: &Object) -> Vec<Part<'_>> {

@@ -336,9 +336,7 @@ fn widens(from: &str, to: &str) -> bool {
 
 /// The table a foreign key names, in backticks.
 fn parent(part: &Part<'_>) -> Option<String> {
-    let target = part.definition.split_once(" references ")?.1;
-    let name = &target[..target.find(" (")?];
-    (part.kind == MemberKind::ForeignKey).then(|| ticked(name))
+    super::referenced(part).map(ticked)
 }
 
 fn trigger_sql(table: &str, part: &Part<'_>) -> String {

@@ -108,18 +108,14 @@ fn index_sql(table: &str, part: &Part<'_>) -> String {
     format!("CREATE {unique}INDEX {} ON {table} {on};", part.name.clone().unwrap_or_default())
 }
 
-/// The indexes and triggers of `table`, made.
-fn attached(table: &str, object: &Object) -> Vec<String> {
-    let mut out = Vec::new();
-    for part in parts(object) {
-        match part.kind {
-            MemberKind::Index => out.push(index_sql(table, &part)),
-            // The trigger's definition is its whole `CREATE TRIGGER` text.
-            MemberKind::Trigger => out.push(format!("{};", part.definition.trim_end_matches(';'))),
-            _ => {}
-        }
-    }
-    out
+/// The indexes of `table`, made.
+fn indexes(table: &str, object: &Object) -> Vec<String> {
+    parts(object).iter().filter(|p| p.kind == MemberKind::Index).map(|p| index_sql(table, p)).collect()
+}
+
+/// A trigger, made: its definition is its whole `CREATE TRIGGER` text.
+fn trigger_sql(part: &Part<'_>) -> String {
+    format!("{};", part.definition.trim_end_matches(';'))
 }
 
 /// Whether `new` is `old` with columns added at the end that `ALTER TABLE ADD COLUMN` can make (not `NOT NULL`
@@ -222,14 +218,9 @@ pub(super) fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -
             .iter()
             .filter(|(other, table)| {
                 other != name
-                    && parts(table).iter().any(|p| {
-                        p.kind == MemberKind::ForeignKey
-                            && p.definition.split(" references ").nth(1).is_some_and(|t| {
-                                t.split([' ', '('])
-                                    .next()
-                                    .is_some_and(|r| r.trim_matches('"').eq_ignore_ascii_case(bare))
-                            })
-                    })
+                    && parts(table)
+                        .iter()
+                        .any(|p| super::referenced(p).is_some_and(|r| r.trim_matches('"').eq_ignore_ascii_case(bare)))
             })
             .map(|(other, _)| other)
             .collect();
@@ -244,14 +235,26 @@ pub(super) fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -
             mark(&mut out, review, sentence);
         }
     }
-    for name in &gone {
+    // Children first: a table's DROP deletes its rows, and a key of a table already gone could not be checked.
+    let gone: Vec<(&String, String)> = gone
+        .into_iter()
+        .map(|name| {
+            let table = get(&old_tables, name).unwrap_or_default();
+            (name, parts(&table).iter().filter_map(|p| super::referenced(p).map(quoted)).collect::<Vec<_>>().join(" "))
+        })
+        .collect();
+    for (name, _) in by_dependency(gone, |t| t.0, |t| &t.1, true) {
         mark(&mut out, review, super::sentences::table_dropped(name));
         out.push(format!("DROP TABLE {name};"));
     }
+    // Triggers are made once every table is there: one may name a table made after its own, and SQLite checks
+    // every trigger when a rebuilt table is renamed.
+    let mut triggers = Vec::new();
     for (name, new) in &new_tables {
         let Some(old) = get(&old_tables, name) else {
             out.push(create_table(name, new));
-            out.extend(attached(name, new));
+            out.extend(indexes(name, new));
+            triggers.extend(parts(new).iter().filter(|p| p.kind == MemberKind::Trigger).map(trigger_sql));
             continue;
         };
         if let Some((_, added)) = added_in_place.iter().find(|(n, _)| n == name) {
@@ -260,6 +263,13 @@ pub(super) fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -
             }
         }
         if rebuilt.contains(name) {
+            // A key whose table is not in the schema (left behind by a rename, SQLite rewriting the reference) makes
+            // SQLite refuse every write to the table while foreign keys are on, the copy below included.
+            for parent in parts(new).iter().filter_map(super::referenced) {
+                if get(&new_tables, &quoted(parent.trim_matches('"'))).is_none() {
+                    mark(&mut out, review, super::sentences::dangling_key(name, parent));
+                }
+            }
             // SQLite's procedure (https://www.sqlite.org/lang_altertable.html#otheralter): the rows of the columns
             // both definitions have are copied; generated columns are computed, not copied.
             let columns = |o: &Object| -> Vec<String> {
@@ -287,7 +297,8 @@ pub(super) fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -
             }
             out.push(format!("DROP TABLE {name};"));
             out.push(format!("ALTER TABLE {temporary} RENAME TO {name};"));
-            out.extend(attached(name, new));
+            out.extend(indexes(name, new));
+            triggers.extend(parts(new).iter().filter(|p| p.kind == MemberKind::Trigger).map(trigger_sql));
             continue;
         }
         // Indexes and triggers that go, change or come.
@@ -309,7 +320,7 @@ pub(super) fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -
             }
             match part.kind {
                 MemberKind::Index => out.push(index_sql(name, &part)),
-                MemberKind::Trigger => out.push(format!("{};", part.definition.trim_end_matches(';'))),
+                MemberKind::Trigger => triggers.push(trigger_sql(&part)),
                 _ => {}
             }
         }
@@ -320,5 +331,7 @@ pub(super) fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -
     for (name, view) in by_dependency(pending, |v| &v.0, |v| &v.1.definition, false) {
         out.push(format!("CREATE VIEW {name} AS {};", view.definition.trim_end_matches(';')));
     }
+    // After the views too: a trigger may name one.
+    out.extend(triggers);
     out
 }
