@@ -108,6 +108,16 @@ fn one_change_of_each_kind_is_written_and_proven() {
              CREATE TABLE \"CamelCase\" (id int REFERENCES \"user\" (id), \"select\" int); \
              CREATE INDEX ON \"CamelCase\" (\"select\");",
         ),
+        (
+            "materialized_view_indexes",
+            &format!("{ACCOUNTS} CREATE MATERIALIZED VIEW totals AS SELECT n, count(*) AS c FROM accounts GROUP BY n; \
+                      CREATE INDEX totals_c ON totals (c); \
+                      CREATE MATERIALIZED VIEW names AS SELECT id, email FROM accounts;"),
+            &format!("{ACCOUNTS} CREATE MATERIALIZED VIEW totals AS SELECT n, count(*) AS c FROM accounts GROUP BY n; \
+                      CREATE UNIQUE INDEX totals_n ON totals (n); \
+                      CREATE MATERIALIZED VIEW names AS SELECT id, email, n FROM accounts; \
+                      CREATE INDEX names_email ON names (email);"),
+        ),
         ("table_dropped", &format!("{ACCOUNTS} CREATE TABLE posts (id int PRIMARY KEY, author int REFERENCES accounts (id));"), ""),
         ("trigger", "CREATE TABLE accounts (id int PRIMARY KEY, at timestamptz); \
                      CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.at := now(); RETURN NEW; END$$;",

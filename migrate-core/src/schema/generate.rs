@@ -551,7 +551,13 @@ fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -> Vec<Strin
         let name = |n: &String| if routine { n.clone() } else { quoted(n) };
         schema.objects.iter().filter(|((k, _), _)| *k == kind).map(|((_, n), o)| (name(n), o.clone())).collect()
     };
-    let (from_tables, to_tables) = (of(from, ObjectKind::Table), of(to, ObjectKind::Table));
+    // An index on a materialized view is read into a table entry of the view's name: that entry holds the view's
+    // indexes, and is no table.
+    let split = |schema: &Schema| -> (BTreeMap<String, Object>, BTreeMap<String, Object>) {
+        let views = of(schema, ObjectKind::MaterializedView);
+        of(schema, ObjectKind::Table).into_iter().partition(|(name, _)| !views.contains_key(name))
+    };
+    let ((from_tables, from_held), (to_tables, to_held)) = (split(from), split(to));
     let mut out = Vec::new();
 
     // Views first out, last in: they depend on the tables, and on each other. A view that names something that
@@ -598,6 +604,20 @@ fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -> Vec<Strin
     for (name, kind, _) in by_dependency(standing, |v| &v.0, |v| &v.2.definition, true) {
         let word = if *kind == ObjectKind::View { "VIEW" } else { "MATERIALIZED VIEW" };
         out.push(format!("DROP {word} {name};"));
+    }
+    // Indexes of a materialized view that stays as it is, dropped where they go or change (one that is dropped or
+    // made again takes its indexes with it).
+    for (view, old) in &from_held {
+        let new = to_held.get(view);
+        let mview = |n: &String, k: &ObjectKind| n == view && *k == ObjectKind::MaterializedView;
+        if remade.iter().any(|(n, k)| mview(n, k)) || !new_views.iter().any(|(n, k, _)| mview(n, k)) {
+            continue;
+        }
+        for part in parts(old).into_iter().filter(|p| p.kind == MemberKind::Index) {
+            if new.is_none_or(|n| n.members.get(part.label) != old.members.get(part.label)) {
+                out.extend(drop_member(view, &part, review));
+            }
+        }
     }
     // Members that go or change: foreign keys before the keys they name, triggers, indexes, constraints.
     for rank in [
@@ -713,9 +733,20 @@ fn statements(from: &Schema, to: &Schema, review: &mut Vec<String>) -> Vec<Strin
             !same || remade.iter().any(|(n, k)| n == name && k == kind)
         })
         .collect();
+    let made: Vec<String> =
+        pending.iter().filter(|v| v.1 == ObjectKind::MaterializedView).map(|v| v.0.clone()).collect();
     for (name, kind, view) in by_dependency(pending, |v| &v.0, |v| &v.2.definition, false) {
         let word = if *kind == ObjectKind::View { "VIEW" } else { "MATERIALIZED VIEW" };
         out.push(format!("CREATE {word} {name} AS {};", view.definition.trim_end_matches(';')));
+    }
+    // Indexes of materialized views: all of one made here, the new or changed ones of one that stayed.
+    for (view, new) in &to_held {
+        let old = from_held.get(view).filter(|_| !made.contains(view));
+        for part in parts(new).into_iter().filter(|p| p.kind == MemberKind::Index) {
+            if old.is_none_or(|o| o.members.get(part.label) != new.members.get(part.label)) {
+                out.push(index_sql(view, &part));
+            }
+        }
     }
     for kind in [ObjectKind::Function, ObjectKind::Procedure] {
         for (name, new) in of(to, kind) {
