@@ -32,6 +32,30 @@ fn syntax_errors_point_at_their_line_and_leave_an_exact_record() {
     assert!(rows[0].error.as_deref().unwrap().starts_with("line 5: CREATE TABLE typo ("), "{:?}", rows[0].error);
 }
 
+/// The history writes that ride ahead of the next revision's first statement (a DDL statement's completion and the
+/// revision's time, deferred to the next round trip) are two statements: an error of the statement after them is
+/// the statement's, with its line, never "recording progress in the history table" with the statement in doubt.
+#[test]
+fn a_statement_that_fails_after_deferred_writes_is_the_statement_failure() {
+    let Some(db) = Db::new(Kind::Mysql, "mysql_after_deferred") else { return };
+    let folder = Folder::new();
+    folder
+        .write("0001_a/up.sql", "CREATE TABLE a (id INT);\n")
+        .write("0001_a/down.sql", "DROP TABLE a;\n")
+        .write("0002_notes/up.sql", "CREATE TABLE notes (id INT);\n")
+        .write("0002_notes/down.sql", "DROP TABLE notes;\n");
+    let mut conn = db.connect();
+    conn.exec("CREATE TABLE notes (id INT)");
+    let revisions = folder.revisions();
+    let err = Migrator::new(&revisions).upgrade(&mut conn).unwrap_err();
+    let Error::Migration(failure) = &err else { panic!("not the statement's failure: {err}") };
+    assert_eq!((failure.revision.version.as_str(), failure.line), ("0002", 1), "{err}");
+    assert_eq!(failure.source.code.as_deref(), Some("1050"));
+    let rows = Migrator::new(&revisions).applied(&mut conn).unwrap();
+    assert_eq!((rows[1].state, rows[1].statements_done, rows[1].in_doubt), (RowState::Upgrading, 0, false));
+    assert!(rows[1].error.as_deref().unwrap().contains("already exists"), "{:?}", rows[1].error);
+}
+
 #[test]
 fn a_session_without_autocommit_still_commits_every_history_write() {
     use mysql::prelude::Queryable;

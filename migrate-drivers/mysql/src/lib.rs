@@ -69,7 +69,9 @@ pub struct Mysql<'c> {
     /// the next round trip (committed by the next statement's implicit commit) instead of costing a commit of its
     /// own. Everything but a revision's statements sends it first, committed; so do the last revision, unlock and
     /// drop.
-    deferred: Option<String>,
+    /// One statement each: the preamble counts the results of what goes ahead of the revision's statements, so
+    /// a failure is put on the right one.
+    deferred: Vec<String>,
     /// The tables that take no part in transactions ([`Mysql::nontransactional`]), once read this run.
     nontransactional: Option<Vec<String>>,
     /// The bound on a revision's metadata-lock waits, in seconds ([`Driver::set_lock_timeout`]).
@@ -92,7 +94,7 @@ impl<'c> Mysql<'c> {
             grouping: false,
             autocommit_off: Some(false),
             pending: false,
-            deferred: None,
+            deferred: Vec::new(),
             nontransactional: None,
             lock_wait_timeout: None,
             session_lock_wait: None,
@@ -159,7 +161,7 @@ impl<'c> Mysql<'c> {
     /// revision's statements, the session's own outside them), then the autocommit switch the work needs (turning
     /// it on commits). With the number of parts before the switch's end, if there is a switch.
     fn preamble(&mut self, commit: bool) -> Option<(String, usize, Option<usize>)> {
-        let mut parts: Vec<String> = self.deferred.take().into_iter().collect();
+        let mut parts: Vec<String> = std::mem::take(&mut self.deferred);
         let switch = self.autocommit_off != Some(self.grouping);
         if commit && !parts.is_empty() && !switch {
             parts.push("COMMIT".to_owned());
@@ -282,7 +284,7 @@ impl<'c> Mysql<'c> {
             Ok(()) => {
                 self.pending = false;
                 if defer {
-                    self.deferred = Some(write);
+                    self.deferred.push(write);
                 }
                 Ok(())
             }
@@ -345,7 +347,7 @@ const SAVED_LOCK_WAIT: &str = "@migrate_saved_lock_wait_timeout";
 impl Drop for Mysql<'_> {
     fn drop(&mut self) {
         self.grouping = false;
-        if self.autocommit_off != Some(false) || self.deferred.is_some() || self.session_lock_wait.is_some() {
+        if self.autocommit_off != Some(false) || !self.deferred.is_empty() || self.session_lock_wait.is_some() {
             if let Err(err) = self.settled() {
                 log::warn!("turning autocommit back on (committing the history writes pending): {err}");
             }
@@ -746,10 +748,7 @@ impl Driver for Mysql<'_> {
     /// Rides in the next round trip with the deferred write, if any (committed as it is): no round trip of its own.
     fn record_timing(&mut self, write: &RowWrite<'_>) -> Result<(), DbError> {
         let sql = write.sql(Backend::Mysql, &self.name());
-        self.deferred = Some(match self.deferred.take() {
-            Some(before) => format!("{before}\n;\n{sql}"),
-            None => sql,
-        });
+        self.deferred.push(sql);
         Ok(())
     }
 
