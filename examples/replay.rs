@@ -34,6 +34,9 @@ fn main() {
         for (folder, what) in &found.details {
             eprintln!("{dir}: {folder}: {what}");
         }
+        for folder in &found.unmarked {
+            eprintln!("{dir}: {folder}: not reproduced, and nothing in it was marked for review");
+        }
         let kinds: Vec<String> = found.kinds().iter().map(|(k, n)| format!("{k} ({n})")).collect();
         println!(
             "| {dir} | {backend} | {} of {} | {} | {} ({}) | {} |",

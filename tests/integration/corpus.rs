@@ -189,23 +189,47 @@ fn held_to(file: &str, lines: &[String], skipped: bool) {
 
 /// The revision writer (`migrate new --from`) on real folders: for every revision, a revision written from the
 /// schema before it to the schema after it must give the one after, and its down the one before
-/// (`migrate_test_support::replay`). What it reproduces, per folder, and the kinds of change it does not, are held
-/// in `tests/corpus/replay.txt`; a revision not reproduced whose files carry no `-- migrate:review` mark (a silent
-/// mistake of the writer, where the others tell the user what to look at) is named there too.
+/// (`migrate_test_support::replay`). What it reproduces per folder, the kinds of change it does not, and the
+/// revisions it got wrong without a `-- migrate:review` mark (a silent mistake, where the others tell the user
+/// what to look at) are held to `tests/corpus/replay.txt`, one line per folder. A folder the record has no line
+/// for has no baseline yet: its line is printed, to be recorded with `MIGRATE_CORPUS_BLESS=1`.
 #[test]
 fn real_projects_revisions_are_written_again() {
     let Some(corpus) = corpus() else { return };
-    let mut lines = Vec::new();
-    let mut skipped = false;
+    let record = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/replay.txt");
+    let recorded = std::fs::read_to_string(&record).unwrap_or_default();
+    let bless = std::env::var_os("MIGRATE_CORPUS_BLESS").is_some();
+    let (mut lines, mut changed) = (Vec::new(), Vec::new());
     for (name, dir, kind) in folders(&corpus) {
         let Some(found) = migrate_test_support::replay::replay(&dir, kind.backend()) else {
-            skipped = true;
+            assert!(!bless, "every backend must run to write {}", record.display());
             continue;
         };
         let kinds: Vec<String> = found.kinds().iter().map(|(k, n)| format!("{k} ({n})")).collect();
-        let kinds = if kinds.is_empty() { String::new() } else { format!("; not: {}", kinds.join(", ")) };
-        lines.push(format!("{name}: {} of {} reproduced{kinds}", found.reproduced, found.applied));
-        lines.extend(found.unmarked.iter().map(|f| format!("{name}: {f}: not reproduced, and not marked for review")));
+        let mut line = format!("{name}: {} of {} reproduced", found.reproduced, found.applied);
+        if !kinds.is_empty() {
+            line.push_str(&format!("; not: {}", kinds.join(", ")));
+        }
+        if !found.unmarked.is_empty() {
+            line.push_str(&format!("; unmarked: {}", found.unmarked.join(", ")));
+        }
+        match recorded.lines().find(|l| l.split(": ").next() == Some(name.as_str())) {
+            Some(held) if held != line => changed.push(format!("  was: {held}\n  now: {line}")),
+            Some(_) => {}
+            None => {
+                let _ = writeln!(std::io::stderr(), "note: {name} is not in {}: {line}", record.display());
+            }
+        }
+        lines.push(line);
     }
-    held_to("replay.txt", &lines, skipped);
+    if bless {
+        std::fs::write(&record, lines.iter().map(|l| format!("{l}\n")).collect::<String>()).expect("write the record");
+        return;
+    }
+    assert!(
+        changed.is_empty(),
+        "the writer's replay of real folders changed; if the change is right, run with MIGRATE_CORPUS_BLESS=1 and \
+         review the diff:\n{}",
+        changed.join("\n")
+    );
 }
