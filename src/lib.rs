@@ -57,10 +57,10 @@ use std::time::Duration;
 use migrate_core::packed::{Embedded, Packed};
 
 pub use migrate_core::{
-    build, roundtrip, scan, schema, sql, Action, AppliedRow, Backend, Backends, BriefRow, Cancel, Cells, ChangedFile,
-    Checksum, Command, Config, Continuity, DbError, Direction, Driver, Error, ErrorKind, ExecFailure, FailureOutcome,
-    Foreign, HistoryTable, Imported, InDoubt, LockFailure, MigrationFailure, Observer, OutOfOrder, Problem,
-    ProblemKind, Reader, RedoRefusal, Refusal, Report, Resolution, Revision, RevisionId, RoundTrip, RowChange,
+    build, fleet, roundtrip, scan, schema, sql, Action, AppliedRow, Backend, Backends, BriefRow, Cancel, Cells,
+    ChangedFile, Checksum, Command, Config, Continuity, DbError, Direction, Driver, Error, ErrorKind, ExecFailure,
+    FailureOutcome, Foreign, HistoryTable, Imported, InDoubt, LockFailure, MigrationFailure, Observer, OutOfOrder,
+    Problem, ProblemKind, Reader, RedoRefusal, Refusal, Report, Resolution, Revision, RevisionId, RoundTrip, RowChange,
     RowState, RowWrite, Scan, ScanOptions, Schema, Script, ScriptFailure, ScriptKind, Step, StepFailure, StepReport,
     StopPoint, Target, DEFAULT_LOCK_RETRY, DEFAULT_LOCK_TIMEOUT, DEFAULT_LOCK_WAIT,
 };
@@ -382,6 +382,39 @@ impl<'r> Migrator<'r> {
     /// See [`migrate_core::Migrator::run`].
     pub fn run<D: Database + ?Sized>(&self, db: &mut D, command: &Command) -> Result<Report, Error> {
         db.with_driver(|driver| self.core.run(driver, command, &mut ()))
+    }
+
+    /// Runs `command` on every database of a fleet (a connection per tenant, named as the report should name it),
+    /// `options.jobs` at a time, each under its own lock and history; one target's failure does not stop the
+    /// others unless [`FleetOptions::fail_fast`](fleet::FleetOptions::fail_fast) says so. Returns each target's
+    /// run, in the order given: its [`Report`] (the revision before and after), its error, or that it never
+    /// started.
+    ///
+    /// ```no_run
+    /// # let revisions: Vec<migrate::Revision> = Vec::new();
+    /// let tenants: Vec<(String, rusqlite::Connection)> = ["a", "b"]
+    ///     .iter()
+    ///     .map(|t| Ok((t.to_string(), rusqlite::Connection::open(format!("tenants/{t}.db"))?)))
+    ///     .collect::<Result<_, rusqlite::Error>>()?;
+    /// let runs = migrate::Migrator::new(&revisions).run_fleet(
+    ///     tenants,
+    ///     &migrate::Command::Upgrade(migrate::Target::Head),
+    ///     &migrate::fleet::FleetOptions::default().jobs(8),
+    /// );
+    /// for run in &runs {
+    ///     if let migrate::fleet::Outcome::Failed(err) = &run.outcome {
+    ///         eprintln!("{}: {err}", run.name);
+    ///     }
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn run_fleet<D: Database + Send>(
+        &self,
+        targets: Vec<(String, D)>,
+        command: &Command,
+        options: &fleet::FleetOptions,
+    ) -> Vec<fleet::TargetRun<Report, Error>> {
+        fleet::run(targets, options, |_, mut db| self.run(&mut db, command), |_, _| {})
     }
 
     /// The steps `command` would run, without running them (reads the history only).

@@ -16,6 +16,7 @@
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod fleet;
 pub mod folder;
 pub mod history;
 pub mod lint;
@@ -57,7 +58,7 @@ mod tests {
     /// The stages of the crate, lowest first: a top-level file or a folder each.
     const LAYERS: &[&str] = &[
         "revision", "sql", "lint", "folder", "db", "history", "schema", "error", "plan", "config", "run", "repair",
-        "migrator",
+        "migrator", "fleet",
     ];
 
     /// Architecture Invariant: the crate is layered by stage. A file imports only its own folder and the stages

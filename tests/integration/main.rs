@@ -5,6 +5,7 @@ mod common;
 mod corpus;
 mod doubt;
 mod embedded;
+mod fleet;
 mod generate;
 mod import;
 mod lock_guard;
