@@ -104,6 +104,25 @@ pub struct Global {
     #[arg(long, global = true, value_name = "FILE", env = "MIGRATE_WRITE_SCHEMA")]
     pub write_schema: Option<PathBuf>,
 
+    /// Run the command (upgrade, downgrade, status, verify, current) over many databases, --jobs at a time, each
+    /// under its own lock and history: a URL whose database name is a pattern (postgres://host/tenant_*), `sqlite:`
+    /// and a pattern of files (sqlite:tenants/*.db), @FILE (one URL or pattern per line), or a URL; repeatable.
+    #[arg(long, global = true, value_name = "SPEC", action = clap::ArgAction::Append)]
+    pub fleet: Vec<String>,
+
+    /// With --fleet: every schema whose name matches PATTERN in each PostgreSQL database is a target, with the
+    /// history table and lock in the schema (the connection's search_path).
+    #[arg(long, global = true, value_name = "PATTERN")]
+    pub schemas: Option<String>,
+
+    /// With --fleet: how many targets run at once.
+    #[arg(long, global = true, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+
+    /// With --fleet: start no more targets once one has failed (those running finish).
+    #[arg(long, global = true)]
+    pub fail_fast: bool,
+
     /// The configuration file; default: migrate.toml in this directory or the nearest parent that has one.
     #[arg(long, global = true, value_name = "FILE", env = "MIGRATE_CONFIG")]
     pub config: Option<PathBuf>,

@@ -134,7 +134,7 @@ pub fn passwords(raw: &str) -> Vec<String> {
     found
 }
 
-fn percent_decode(text: &str) -> String {
+pub(crate) fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -436,6 +436,28 @@ impl Connection {
             Kind::Sqlite(conn) => conn.execute_batch(sql).map_err(|e| e.to_string()),
             Kind::Postgres(client) => client.batch_execute(sql).map_err(|e| pg_message(&e)),
             Kind::Mysql(conn) => migrate_mysql::execute_all(conn, sql).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// The first column of every row `query` returns, as text.
+    ///
+    /// # Errors
+    /// The database's error.
+    pub fn column(&mut self, query: &str) -> Result<Vec<String>, String> {
+        match &mut self.kind {
+            Kind::Sqlite(conn) => {
+                let mut statement = conn.prepare(query).map_err(|e| e.to_string())?;
+                let rows = statement.query_map([], |row| row.get::<_, String>(0)).map_err(|e| e.to_string())?;
+                rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
+            }
+            Kind::Postgres(client) => {
+                let rows = client.query(query, &[]).map_err(|e| pg_message(&e))?;
+                Ok(rows.iter().map(|row| row.get::<_, String>(0)).collect())
+            }
+            Kind::Mysql(conn) => {
+                use mysql::prelude::Queryable;
+                conn.query::<String, _>(query).map_err(|e| e.to_string())
+            }
         }
     }
 

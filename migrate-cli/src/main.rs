@@ -10,6 +10,7 @@ mod config;
 mod context;
 mod database;
 mod failure;
+mod fleet;
 mod generate;
 mod inspect;
 mod lint;
@@ -55,6 +56,32 @@ fn run(mut cli: Cli, matches: &clap::ArgMatches) -> Result<Exit, Failure> {
     result
 }
 
+/// A command run over `--fleet`: those that migrate or read one database's record.
+fn over_fleet(ctx: &mut Context, command: Command) -> Result<Exit, Failure> {
+    let (work, flags) = match command {
+        Command::Upgrade { target, run, out_of_order } if !run.dry_run => {
+            (fleet::Work::Upgrade(target), RunFlags { out_of_order, single_transaction: run.single_transaction })
+        }
+        Command::Downgrade { target, run } if !run.dry_run => (
+            fleet::Work::Downgrade(target),
+            RunFlags { single_transaction: run.single_transaction, ..RunFlags::default() },
+        ),
+        Command::Status => (fleet::Work::Status, RunFlags::default()),
+        Command::Verify { schema: None, dialect: None, deny_warnings: false } => {
+            (fleet::Work::Verify, RunFlags::default())
+        }
+        Command::Current => (fleet::Work::Current, RunFlags::default()),
+        _ => return Err(Failure::usage(
+            "this command does not run over --fleet",
+            Some(
+                "--fleet runs upgrade, downgrade, status, verify and current (without --dry-run or verify's options)"
+                    .into(),
+            ),
+        )),
+    };
+    fleet::run(ctx, work, flags)
+}
+
 /// Writes generated text to stdout as it is; a reader that stops early (`| head`) is not an error.
 fn print_raw(text: &[u8], what: &str) -> Result<Exit, Failure> {
     use std::io::Write as _;
@@ -66,6 +93,9 @@ fn print_raw(text: &[u8], what: &str) -> Result<Exit, Failure> {
 }
 
 fn dispatch(ctx: &mut Context, command: Command) -> Result<Exit, Failure> {
+    if !ctx.global.fleet.is_empty() {
+        return over_fleet(ctx, command);
+    }
     match command {
         Command::Init => new::init(ctx),
         Command::Completions { shell } => {
@@ -162,7 +192,7 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     /// The modules that hold commands: `main.rs` dispatches to them, and none imports another or `main.rs`.
-    const COMMANDS: [&str; 7] = ["apply", "inspect", "lint", "new", "offline", "repair", "trip"];
+    const COMMANDS: [&str; 8] = ["apply", "fleet", "inspect", "lint", "new", "offline", "repair", "trip"];
 
     #[test]
     fn imports_run_down_from_the_commands() {

@@ -3,6 +3,7 @@
 mod chaos;
 mod dialects;
 mod durations;
+mod fleet;
 mod generate;
 mod harness;
 mod layouts;
