@@ -207,6 +207,11 @@ fn real_projects_revisions_are_written_again() {
         };
         let kinds: Vec<String> = found.kinds().iter().map(|(k, n)| format!("{k} ({n})")).collect();
         let mut line = format!("{name}: {} of {} reproduced", found.reproduced, found.applied);
+        if let Some(stopped) = &found.stopped {
+            // Where the folder itself does not apply on this server (an extension it lacks, say).
+            let at = stopped.split(':').next().unwrap_or_default();
+            line.push_str(&format!("; the folder stops applying at {at} of {}", found.revisions));
+        }
         if !kinds.is_empty() {
             line.push_str(&format!("; not: {}", kinds.join(", ")));
         }
