@@ -104,6 +104,12 @@ pub struct Global {
     #[arg(long, global = true, value_name = "FILE", env = "MIGRATE_WRITE_SCHEMA")]
     pub write_schema: Option<PathBuf>,
 
+    /// How the connection reaches PostgreSQL: `none` (directly, or through a pooler in session mode) or
+    /// `transaction` (through PgBouncer or another pooler in transaction mode): the migration lock is then taken
+    /// in each revision's transaction, and nothing relies on the session between transactions.
+    #[arg(long, global = true, value_enum, value_name = "MODE", default_value_t = Pooler::None, env = "MIGRATE_POOLER")]
+    pub pooler: Pooler,
+
     /// Run the command (upgrade, downgrade, status, verify, current) over many databases, --jobs at a time, each
     /// under its own lock and history: a URL whose database name is a pattern (postgres://host/tenant_*), `sqlite:`
     /// and a pattern of files (sqlite:tenants/*.db), @FILE (one URL or pattern per line), or a URL; repeatable.
@@ -126,6 +132,16 @@ pub struct Global {
     /// The configuration file; default: migrate.toml in this directory or the nearest parent that has one.
     #[arg(long, global = true, value_name = "FILE", env = "MIGRATE_CONFIG")]
     pub config: Option<PathBuf>,
+}
+
+/// `--pooler`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Pooler {
+    /// A direct connection, or a pooler in session mode.
+    #[default]
+    None,
+    /// A pooler in transaction mode (PgBouncer's `pool_mode = transaction`).
+    Transaction,
 }
 
 /// `--format`.

@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 use clap::parser::ValueSource;
 use clap::ArgMatches;
 
-use crate::cli::{Color, Format, Global};
+use crate::cli::{Color, Format, Global, Pooler};
 use crate::failure::Failure;
 
 /// The file's name.
 pub const FILE: &str = "migrate.toml";
 
 /// The keys a file may hold: each global option, as its flag is spelled with `_` for `-`, and its variable.
-pub const KEYS: [(&str, &str); 16] = [
+pub const KEYS: [(&str, &str); 17] = [
     ("database_url", "DATABASE_URL"),
     ("dir", "MIGRATE_DIR"),
     ("history_table", "MIGRATE_HISTORY_TABLE"),
@@ -31,6 +31,7 @@ pub const KEYS: [(&str, &str); 16] = [
     ("sslmode", "PGSSLMODE"),
     ("sslrootcert", "PGSSLROOTCERT"),
     ("write_schema", "MIGRATE_WRITE_SCHEMA"),
+    ("pooler", "MIGRATE_POOLER"),
 ];
 
 /// Where an option's value came from.
@@ -208,6 +209,13 @@ pub fn apply(global: &mut Global, matches: &ArgMatches) -> Result<Settings, Fail
                         global.sslrootcert = Some(if root == "system" { root.into() } else { base.join(root) });
                     }
                     "write_schema" => global.write_schema = Some(base.join(text(key)?.unwrap_or_default())),
+                    "pooler" => {
+                        global.pooler = match text(key)?.as_deref() {
+                            Some("none") => Pooler::None,
+                            Some("transaction") => Pooler::Transaction,
+                            _ => return Err(wrong(key, "\"none\" or \"transaction\"")),
+                        }
+                    }
                     _ => unreachable!("every key is handled"),
                 }
                 Origin::File(path.clone().unwrap_or_default())

@@ -122,7 +122,14 @@ impl Context {
         let mysql = url.backend() == migrate_core::Backend::Mysql;
         let mode = self.global.sslmode.filter(|_| !(mysql && from_pg_variable("sslmode")));
         let root = self.global.sslrootcert.as_deref().filter(|_| !(mysql && from_pg_variable("sslrootcert")));
-        Ok(url.with_connect_timeout(timeout).with_tls(mode, root))
+        let pooled = self.global.pooler == crate::cli::Pooler::Transaction;
+        if pooled && url.backend() != migrate_core::Backend::Postgres {
+            return Err(Failure::usage(
+                format!("--pooler transaction is for PostgreSQL; {} is {}", url.shown(), url.backend()),
+                Some("leave --pooler out for this database".into()),
+            ));
+        }
+        Ok(url.with_connect_timeout(timeout).with_tls(mode, root).with_pooler(pooled))
     }
 
     /// The database URL, which this command needs.

@@ -17,6 +17,8 @@ pub struct DatabaseUrl {
     secrets: Vec<String>,
     target: Target,
     connect_timeout: Duration,
+    /// PostgreSQL through a pooler in transaction mode (`--pooler transaction`).
+    pooled: bool,
 }
 
 /// How long a connection may take, handshake included, unless `--connect-timeout` says otherwise.
@@ -211,13 +213,21 @@ impl DatabaseUrl {
             }
             other => return Err(bad(format!("has the scheme `{other}`, which is not a supported database"))),
         };
-        Ok(DatabaseUrl { backend, shown, secrets, target, connect_timeout: DEFAULT_CONNECT_TIMEOUT })
+        Ok(DatabaseUrl { backend, shown, secrets, target, connect_timeout: DEFAULT_CONNECT_TIMEOUT, pooled: false })
     }
 
     /// The same URL, whose connections give up after `timeout` (handshake included).
     #[must_use]
     pub fn with_connect_timeout(mut self, timeout: Duration) -> DatabaseUrl {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// The same URL, reached through a pooler in transaction mode: its drivers take the migration lock in each
+    /// revision's transaction.
+    #[must_use]
+    pub fn with_pooler(mut self, pooled: bool) -> DatabaseUrl {
+        self.pooled = pooled;
         self
     }
 
@@ -298,7 +308,7 @@ impl DatabaseUrl {
                 if !create && !path.try_exists().map_err(|e| fail(format!("{}: {e}", path.display())))? =>
             {
                 let conn = rusqlite::Connection::open_in_memory().map_err(|e| fail(e.to_string()))?;
-                return Ok(Connection { kind: Kind::Sqlite(conn), missing: Some(path.clone()) });
+                return Ok(Connection { kind: Kind::Sqlite(conn), missing: Some(path.clone()), pooled: false });
             }
             Target::Sqlite(path) => {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
@@ -362,7 +372,7 @@ impl DatabaseUrl {
                 Kind::Mysql(Box::new(conn.map_err(fail)?))
             }
         };
-        Ok(Connection { kind, missing: None })
+        Ok(Connection { kind, missing: None, pooled: self.pooled })
     }
 }
 
@@ -408,6 +418,8 @@ fn pg_message(err: &postgres::Error) -> String {
 pub struct Connection {
     kind: Kind,
     missing: Option<PathBuf>,
+    /// Through a pooler in transaction mode: the lock is transaction-scoped.
+    pooled: bool,
 }
 
 enum Kind {
@@ -421,7 +433,14 @@ impl Connection {
     pub fn driver(&mut self) -> Box<dyn Driver + '_> {
         match &mut self.kind {
             Kind::Sqlite(conn) => Box::new(migrate_sqlite::Sqlite::new(conn)),
-            Kind::Postgres(client) => Box::new(migrate_postgres::Postgres::new(client)),
+            Kind::Postgres(client) => {
+                let mode = if self.pooled {
+                    migrate_postgres::LockMode::Transaction
+                } else {
+                    migrate_postgres::LockMode::Session
+                };
+                Box::new(migrate_postgres::Postgres::new(client).lock_mode(mode))
+            }
             Kind::Mysql(conn) => Box::new(migrate_mysql::Mysql::new(conn)),
         }
     }

@@ -10,6 +10,7 @@ mod layouts;
 mod lint;
 mod local;
 mod offline;
+mod pooler;
 mod postgres;
 mod problems;
 mod readme;

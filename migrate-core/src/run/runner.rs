@@ -240,6 +240,9 @@ pub(crate) fn run(
     let mut after = before.clone();
     // Since when this runner has been waiting for another that applies a revision without the lock.
     let mut waiting: Option<Instant> = None;
+    // The history as last read while another runner, whose session cannot be looked up, had a revision dirty, and
+    // since when it has been so.
+    let mut watched: Option<(Vec<AppliedRow>, Instant)> = None;
     for (index, command) in commands.iter().enumerate() {
         // Work follows this command's plan: the lock must still be held when the next command is planned.
         let then_more = index + 1 < commands.len();
@@ -263,6 +266,34 @@ pub(crate) fn run(
                     other => other?,
                 }
                 continue;
+            }
+            // A runner whose session cannot be looked up (behind a pooler in transaction mode, where the server
+            // session is not the client's) is taken for alive while its row changes, and for stopped once it has not
+            // changed for the lock wait; until then this runner waits, the lock let go.
+            if let Some(holder) = unknown_runner(guard.driver(), &rows)? {
+                let (seen, since) = watched.get_or_insert_with(|| (rows.clone(), Instant::now()));
+                if *seen != rows {
+                    (*seen, *since) = (rows.clone(), Instant::now());
+                }
+                let quiet = since.elapsed();
+                if quiet < config.lock_wait {
+                    match guard.retake(Duration::from_millis(50), config.lock_wait.saturating_sub(quiet)) {
+                        // The wait is the whole of it, not the last try's.
+                        Err(Error::LockTimeout { holder: other, .. }) => {
+                            return Err(Error::LockTimeout { waited: since.elapsed(), holder: other.or(Some(holder)) })
+                        }
+                        other => other?,
+                    }
+                    continue;
+                }
+                return Err(Error::LockTimeout {
+                    waited: quiet,
+                    holder: Some(format!(
+                        "{holder}, whose row has not changed for {:.0} s: if no runner is at work, `resume` or \
+                         `resolve` it",
+                        quiet.as_secs_f64()
+                    )),
+                });
             }
             // The runner of a dirty row, found gone, may have finished between the read and the check (and ended
             // its session): the row it left says so. Read again before calling the revision dirty.
@@ -384,6 +415,20 @@ pub(crate) fn live_runner(driver: &mut dyn Driver, rows: &[AppliedRow]) -> Resul
         let alive = driver.runner_alive(runner).map_err(db("checking whether a dirty revision's runner is alive"))?;
         if alive == Some(true) {
             return Ok(Some(format!("a live runner ({runner}) applying revision {} ({})", row.version, row.name)));
+        }
+    }
+    Ok(None)
+}
+
+/// A dirty revision of `rows` written by another runner whose session the driver cannot look up
+/// ([`Driver::runner_alive`] is `None`), in words.
+fn unknown_runner(driver: &mut dyn Driver, rows: &[AppliedRow]) -> Result<Option<String>, Error> {
+    let own = driver.runner_id();
+    for row in rows.iter().filter(|r| r.state.is_dirty()) {
+        let Some(runner) = row.runner.as_deref().filter(|r| Some(*r) != own.as_deref()) else { continue };
+        let alive = driver.runner_alive(runner).map_err(db("checking whether a dirty revision's runner is alive"))?;
+        if alive.is_none() {
+            return Ok(Some(format!("a runner ({runner}) applying revision {} ({})", row.version, row.name)));
         }
     }
     Ok(None)

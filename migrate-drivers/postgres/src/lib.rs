@@ -40,7 +40,9 @@ pub enum LockMode {
     Session,
     /// A transaction-level advisory lock, taken again for each revision's transaction: for connection poolers in
     /// transaction mode, which cannot keep a session lock. Between revisions another runner may step in; the runner
-    /// then re-reads the history before going on.
+    /// then re-reads the history before going on. A runner's id is its own, not the server session's (which the
+    /// pooler shares): whether another runner is alive cannot be looked up, so its dirty revision is waited for
+    /// while its row changes.
     Transaction,
 }
 
@@ -126,6 +128,38 @@ impl<'c> Postgres<'c> {
         };
         let attempt = format!("SELECT {function}({})", self.key);
         lock::poll(self.lock_wait, self, |pg| Ok(pg.first_value(&attempt)?.as_deref() == Some("t")), Self::holder)
+    }
+
+    /// A session lock taken through a pooler in transaction mode (PgBouncer's `pool_mode = transaction`) is held by
+    /// whichever server session ran that statement, and the next statement may run on another: the lock would
+    /// strand there, and another client handed that session would take it again. Seen when it happens, as here:
+    /// the session running this statement does not hold the lock just taken. The lock is then given back (tried on
+    /// the sessions the pooler hands out next) and the run refused. A quiet pool that hands the same session back
+    /// shows nothing; `LockMode::Transaction` is then the user's choice to make.
+    fn check_not_pooled(&mut self) -> Result<(), LockFailure> {
+        let key = self.key as u64;
+        let held = format!(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid() \
+             AND classid = {} AND objid = {} AND objsubid = 1",
+            key >> 32,
+            key & 0xffff_ffff
+        );
+        if self.first_value(&held)?.as_deref() == Some("1") {
+            return Ok(());
+        }
+        let unlock = format!("SELECT pg_advisory_unlock({})", self.key);
+        for _ in 0..32 {
+            if self.first_value(&unlock).ok().flatten().as_deref() == Some("t") {
+                break;
+            }
+        }
+        self.locked = false;
+        Err(LockFailure::Database(DbError::new(
+            "the migration lock was taken on one server session and the next statement ran on another: this \
+             connection goes through a pooler in transaction mode (PgBouncer's pool_mode = transaction), where a \
+             session lock does not hold; run with --pooler transaction (LockMode::Transaction), or connect to \
+             PostgreSQL directly",
+        )))
     }
 
     /// Who holds the advisory lock, as PostgreSQL sees it.
@@ -346,6 +380,9 @@ impl Driver for Postgres<'_> {
         match self.acquire() {
             Ok(()) => {
                 self.locked = true;
+                if self.mode == LockMode::Session {
+                    self.check_not_pooled()?;
+                }
                 Ok(())
             }
             Err(failure) => {
@@ -600,9 +637,19 @@ impl Driver for Postgres<'_> {
     /// `pg:<backend pid>:<backend start>`: a pid is reused, the pair is not.
     fn runner_id(&mut self) -> Option<String> {
         if self.runner.is_none() {
-            let sql = "SELECT 'pg:' || pid || ':' || to_char(backend_start, 'YYYYMMDDHH24MISSUS') FROM \
-                       pg_catalog.pg_stat_activity WHERE pid = pg_catalog.pg_backend_pid()";
-            self.runner = self.first_value(sql).ok().flatten();
+            self.runner = match self.mode {
+                LockMode::Session => {
+                    let sql = "SELECT 'pg:' || pid || ':' || to_char(backend_start, 'YYYYMMDDHH24MISSUS') FROM \
+                               pg_catalog.pg_stat_activity WHERE pid = pg_catalog.pg_backend_pid()";
+                    self.first_value(sql).ok().flatten()
+                }
+                // Behind a pooler in transaction mode the server session is shared by clients: the id is this
+                // driver's own, and whether its runner is alive cannot be looked up (`runner_alive` says `None`).
+                LockMode::Transaction => {
+                    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+                    Some(format!("pgtx:{}-{}", std::process::id(), stamp.as_nanos()))
+                }
+            };
         }
         self.runner.clone()
     }
