@@ -9,6 +9,7 @@
 //! ```text
 //! cargo build --release -p migrate-cli && cargo run --release --all-features --example fleet
 //! cargo run --release --all-features --example fleet -- 100 20 100   # PostgreSQL schemas, MySQL databases, files
+//! FLEET_BENCH_REVERSE=1 cargo run … -- 0 200 0                       # MySQL only, sides in the other order
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -264,13 +265,21 @@ fn main() {
     folder(&dir);
     let bin = binary();
     let mut sets: Vec<Box<dyn Tenants>> = Vec::new();
-    if let Ok(server) = std::env::var("MIGRATE_TEST_POSTGRES_URL") {
-        sets.push(Box::new(Postgres { server, count: count(0, 1000) }));
+    // A count of 0 leaves that backend out.
+    if let (Ok(server), n @ 1..) = (std::env::var("MIGRATE_TEST_POSTGRES_URL"), count(0, 1000)) {
+        sets.push(Box::new(Postgres { server, count: n }));
     }
-    if let Ok(server) = std::env::var("MIGRATE_TEST_MYSQL_URL") {
-        sets.push(Box::new(Mysql { server, count: count(1, 200) }));
+    if let (Ok(server), n @ 1..) = (std::env::var("MIGRATE_TEST_MYSQL_URL"), count(1, 200)) {
+        sets.push(Box::new(Mysql { server, count: n }));
     }
-    sets.push(Box::new(Sqlite { dir: work.path().join("tenants"), count: count(2, 1000) }));
+    if let n @ 1.. = count(2, 1000) {
+        sets.push(Box::new(Sqlite { dir: work.path().join("tenants"), count: n }));
+    }
+    // FLEET_BENCH_REVERSE=1 runs the sides in the other order, to see what the order does to a server.
+    let mut sides = vec![None, Some(1), Some(4), Some(16)];
+    if std::env::var_os("FLEET_BENCH_REVERSE").is_some() {
+        sides.reverse();
+    }
     println!(
         "{REVISIONS} revisions from empty, every tenant checked at head after each side; seconds (tenants per second)"
     );
@@ -279,10 +288,10 @@ fn main() {
     println!("|---|---|---|---|---|---|");
     for tenants in &mut sets {
         let n = tenants.urls().len() as f64;
-        let cells: Vec<f64> = [None, Some(1), Some(4), Some(16)]
-            .into_iter()
-            .map(|jobs| side(tenants.as_mut(), &bin, &dir, jobs))
-            .collect();
+        let mut timed: Vec<(Option<usize>, f64)> =
+            sides.iter().map(|&jobs| (jobs, side(tenants.as_mut(), &bin, &dir, jobs))).collect();
+        timed.sort_by_key(|(jobs, _)| *jobs);
+        let cells: Vec<f64> = timed.into_iter().map(|(_, seconds)| seconds).collect();
         let shown: Vec<String> = cells.iter().map(|s| format!("{s:.1} ({:.0}/s)", n / s)).collect();
         println!("| {} | {} | {:.1}× |", tenants.name(), shown.join(" | "), cells[0] / cells[3]);
         tenants.drop_all();
