@@ -276,7 +276,7 @@ fn main() {
         sets.push(Box::new(Sqlite { dir: work.path().join("tenants"), count: n }));
     }
     // FLEET_BENCH_REVERSE=1 runs the sides in the other order, to see what the order does to a server.
-    let mut sides = vec![None, Some(1), Some(4), Some(16)];
+    let mut sides = [None, Some(1), Some(4), Some(16)];
     if std::env::var_os("FLEET_BENCH_REVERSE").is_some() {
         sides.reverse();
     }
