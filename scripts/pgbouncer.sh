@@ -43,15 +43,18 @@ INI
   else
     pgbouncer -d "$dir/pgbouncer.ini"
   fi
+  # Up when its own process (not another on the port) runs and the port answers.
   for _ in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    if [ -s "$dir/pgbouncer.pid" ] && kill -0 "$(cat "$dir/pgbouncer.pid")" 2>/dev/null \
+      && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$dir"
       exit 0
     fi
     sleep 0.1
   done
-  echo "pgbouncer did not start; its log:" >&2
+  echo "pgbouncer did not start on 127.0.0.1:$port; its log:" >&2
   cat "$dir/pgbouncer.log" >&2 || true
+  rm -rf "$dir"
   exit 1
   ;;
 stop)

@@ -4,6 +4,7 @@ mod chaos;
 mod dialects;
 mod durations;
 mod fleet;
+mod galera;
 mod generate;
 mod harness;
 mod layouts;
