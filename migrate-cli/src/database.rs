@@ -300,6 +300,7 @@ impl DatabaseUrl {
                 Some("check the URL, and that the database server is running and reachable".to_owned()),
             )
         };
+        let mut heartbeat = None;
         let kind = match &self.target {
             Target::Sqlite(path) if path.as_os_str() == ":memory:" => {
                 Kind::Sqlite(rusqlite::Connection::open_in_memory().map_err(|e| fail(e.to_string()))?)
@@ -308,7 +309,12 @@ impl DatabaseUrl {
                 if !create && !path.try_exists().map_err(|e| fail(format!("{}: {e}", path.display())))? =>
             {
                 let conn = rusqlite::Connection::open_in_memory().map_err(|e| fail(e.to_string()))?;
-                return Ok(Connection { kind: Kind::Sqlite(conn), missing: Some(path.clone()), pooled: false });
+                return Ok(Connection {
+                    kind: Kind::Sqlite(conn),
+                    missing: Some(path.clone()),
+                    pooled: false,
+                    heartbeat: None,
+                });
             }
             Target::Sqlite(path) => {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
@@ -362,6 +368,7 @@ impl DatabaseUrl {
                     builder = builder.tcp_keepalive_time_ms(Some(ms));
                 }
                 let fallback = tls.mysql_fallback();
+                heartbeat = Some(mysql::Opts::from(builder.clone()));
                 let conn = self.bounded(move || match mysql::Conn::new(builder.clone()) {
                     // `prefer`: a server without TLS is connected to in plain text, as the mysql client does.
                     Err(mysql::Error::DriverError(mysql::DriverError::TlsNotSupported)) if fallback => {
@@ -372,7 +379,7 @@ impl DatabaseUrl {
                 Kind::Mysql(Box::new(conn.map_err(fail)?))
             }
         };
-        Ok(Connection { kind, missing: None, pooled: self.pooled })
+        Ok(Connection { kind, missing: None, pooled: self.pooled, heartbeat })
     }
 }
 
@@ -420,6 +427,8 @@ pub struct Connection {
     missing: Option<PathBuf>,
     /// Through a pooler in transaction mode: the lock is transaction-scoped.
     pooled: bool,
+    /// MySQL: how to open a second connection, for the heartbeat of the cluster lock on a Galera node.
+    heartbeat: Option<mysql::Opts>,
 }
 
 enum Kind {
@@ -441,7 +450,13 @@ impl Connection {
                 };
                 Box::new(migrate_postgres::Postgres::new(client).lock_mode(mode))
             }
-            Kind::Mysql(conn) => Box::new(migrate_mysql::Mysql::new(conn)),
+            Kind::Mysql(conn) => {
+                let driver = migrate_mysql::Mysql::new(conn);
+                match &self.heartbeat {
+                    Some(opts) => Box::new(driver.cluster_heartbeat(opts.clone())),
+                    None => Box::new(driver),
+                }
+            }
         }
     }
 

@@ -22,7 +22,9 @@
 //! starts (history read, lock) with no revision in progress.
 //!
 //! The lock is `GET_LOCK` on a name derived from the history table, polled until the configured wait runs out;
-//! while waiting, the connection that holds it is logged and named in the timeout error.
+//! while waiting, the connection that holds it is logged and named in the timeout error. On a Galera cluster node
+//! (`wsrep_on`), where `GET_LOCK` holds on one node only, it is a leased row of `<history>_lock` instead, renewed by a
+//! heartbeat on a second connection ([`Mysql::cluster_heartbeat`]; ARCHITECTURE.md says why no two runners hold it).
 //!
 //! ```no_run
 //! let mut conn = mysql::Conn::new("mysql://root@127.0.0.1:3306/test")?;
@@ -34,6 +36,8 @@
 
 mod schema;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use migrate_core::doubt::{self, CatalogObject, Check, ObjectKind, Presence};
@@ -80,6 +84,35 @@ pub struct Mysql<'c> {
     /// while the session has its own. Set in the first round trip of a revision's statements, restored in the first
     /// round trip after them: never a round trip of its own.
     session_lock_wait: Option<u64>,
+    /// How to open a second connection to the same server, for the heartbeat that keeps the cluster lock's lease
+    /// on a Galera node ([`Mysql::cluster_heartbeat`]).
+    heartbeat: Option<mysql::Opts>,
+    /// The cluster lock held, on a Galera node.
+    cluster: Option<ClusterLock>,
+}
+
+/// How long the cluster lock's lease lasts, and how often the heartbeat renews it.
+const LEASE_SECS: u64 = 15;
+const RENEW_EVERY: Duration = Duration::from_secs(5);
+
+/// The lock of a run on a Galera node: a row of `<history>_lock` the run owns until its lease ends, renewed by a
+/// heartbeat on a connection of its own (see ARCHITECTURE.md for why no two runners ever hold it at once).
+struct ClusterLock {
+    table: String,
+    owner: String,
+    /// Set by the heartbeat when a renewal fails: the run stops before its next statement.
+    lost: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    heartbeat: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ClusterLock {
+    fn stop_heartbeat(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.heartbeat.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl<'c> Mysql<'c> {
@@ -98,6 +131,127 @@ impl<'c> Mysql<'c> {
             nontransactional: None,
             lock_wait_timeout: None,
             session_lock_wait: None,
+            heartbeat: None,
+            cluster: None,
+        }
+    }
+
+    /// On a Galera cluster node (`wsrep_on`), `GET_LOCK` holds on that node only, so the migration lock is a row of
+    /// `<history>_lock` that the run owns under a lease, written through the cluster's certification; `opts` opens
+    /// a second connection to the same node that renews the lease while the run lasts. Without it a run on a
+    /// Galera node is refused. Elsewhere it is not used.
+    #[must_use]
+    pub fn cluster_heartbeat(mut self, opts: mysql::Opts) -> Self {
+        self.heartbeat = Some(opts);
+        self
+    }
+
+    /// Whether the server is a Galera cluster node with replication on.
+    fn galera(&mut self) -> Result<bool, DbError> {
+        match self.settled()?.query_first::<i64, _>("SELECT @@wsrep_on") {
+            Ok(on) => Ok(on == Some(1)),
+            // MySQL without Galera has no such variable.
+            Err(mysql::Error::MySqlError(e)) if e.code == 1193 => Ok(false),
+            Err(err) => Err(db_error(err)),
+        }
+    }
+
+    /// Takes the cluster lock: the lock row made, or taken over once its lease has ended; of two nodes' writes at
+    /// once the cluster commits one, and the other fails certification (1213) and tries again.
+    fn cluster_lock(&mut self, wait: Duration) -> Result<(), LockFailure> {
+        let Some(opts) = self.heartbeat.clone() else {
+            return Err(DbError::new(
+                "this server is a Galera cluster node (wsrep_on): GET_LOCK would hold on this node only, and the \
+                 cluster-wide lock needs a second connection to keep its lease (Mysql::cluster_heartbeat in the \
+                 library; the command line opens one itself)",
+            )
+            .into());
+        };
+        let table = {
+            let name = format!("{}_lock", self.table.name());
+            match (self.table.schema(), &self.database) {
+                (Some(schema), _) => format!("{}.{}", quote(schema), quote(&name)),
+                (None, Some(database)) => format!("{}.{}", quote(database), quote(&name)),
+                (None, None) => quote(&name),
+            }
+        };
+        let make = format!(
+            "CREATE TABLE IF NOT EXISTS {table} (id TINYINT NOT NULL PRIMARY KEY, owner VARCHAR(255) NOT NULL, \
+             expires_at DATETIME(6) NOT NULL) ENGINE=InnoDB"
+        );
+        self.settled()?.query_drop(make).map_err(db_error)?;
+        let owner: String = self
+            .settled()?
+            .query_first("SELECT CONCAT(@@hostname, ':', @@port, ' connection ', CONNECTION_ID(), ' run ', UUID())")
+            .map_err(db_error)?
+            .unwrap_or_default();
+        let take =
+            format!("INSERT INTO {table} (id, owner, expires_at) VALUES (1, ?, NOW(6) + INTERVAL {LEASE_SECS} SECOND)");
+        let takeover = format!(
+            "UPDATE {table} SET owner = ?, expires_at = NOW(6) + INTERVAL {LEASE_SECS} SECOND \
+             WHERE id = 1 AND expires_at < NOW(6)"
+        );
+        // A conflict with another node's write, or with a row already there: not this time.
+        let busy =
+            |err: &mysql::Error| matches!(err, mysql::Error::MySqlError(e) if matches!(e.code, 1062 | 1213 | 1205));
+        let attempt = |my: &mut Self| -> Result<bool, DbError> {
+            let conn = my.settled()?;
+            match conn.exec_drop(&take, (&owner,)) {
+                Ok(()) => return Ok(true),
+                Err(err) if busy(&err) => {}
+                Err(err) => return Err(db_error(err)),
+            }
+            match conn.exec_drop(&takeover, (&owner,)) {
+                Ok(()) => Ok(conn.affected_rows() == 1),
+                Err(err) if busy(&err) => Ok(false),
+                Err(err) => Err(db_error(err)),
+            }
+        };
+        let holder_sql = format!("SELECT CONCAT(owner, ', its lease until ', expires_at) FROM {table} WHERE id = 1");
+        let holder = move |my: &mut Self| -> Option<String> {
+            my.settled().ok()?.query_first::<String, _>(holder_sql.as_str()).ok().flatten()
+        };
+        lock::poll(wait, self, attempt, holder)?;
+        let (lost, stop) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+        let heartbeat = {
+            let (lost, stop, owner) = (lost.clone(), stop.clone(), owner.clone());
+            let renew = format!(
+                "UPDATE {table} SET expires_at = NOW(6) + INTERVAL {LEASE_SECS} SECOND WHERE id = 1 AND owner = ?"
+            );
+            std::thread::spawn(move || {
+                let Ok(mut conn) = Conn::new(opts) else {
+                    lost.store(true, Ordering::SeqCst);
+                    return;
+                };
+                loop {
+                    let since = std::time::Instant::now();
+                    while since.elapsed() < RENEW_EVERY {
+                        if stop.load(Ordering::SeqCst) {
+                            return;
+                        }
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    let renewed = conn.exec_drop(&renew, (&owner,)).map(|()| conn.affected_rows() == 1);
+                    if !matches!(renewed, Ok(true)) {
+                        lost.store(true, Ordering::SeqCst);
+                        return;
+                    }
+                }
+            })
+        };
+        self.cluster = Some(ClusterLock { table, owner, lost, stop, heartbeat: Some(heartbeat) });
+        Ok(())
+    }
+
+    /// Refuses to send a revision's statement once the cluster lock's lease could not be renewed: another runner
+    /// may hold the lock by now.
+    fn still_locked(&self) -> Result<(), DbError> {
+        match &self.cluster {
+            Some(lock) if lock.lost.load(Ordering::SeqCst) => Err(DbError::new(
+                "the cluster lock's lease could not be renewed (the heartbeat's connection failed, or the node left \
+                 the cluster's primary component): the run stops here; run it again",
+            )),
+            _ => Ok(()),
         }
     }
 
@@ -105,7 +259,7 @@ impl<'c> Mysql<'c> {
     /// where each history write commits by itself) and the deferred write sent and committed.
     fn settled(&mut self) -> Result<&mut Conn, DbError> {
         if let Some((text, _, switch)) = self.preamble(true) {
-            self.send(&text, switch).map_err(|failure| db_error(failure.into_error()))?;
+            self.send(&text, switch).map_err(Failed::into_error)?;
         }
         // Inside a revision anything sent may leave a write pending; outside, autocommit is on.
         self.pending = self.grouping;
@@ -212,6 +366,9 @@ impl<'c> Mysql<'c> {
     /// write, for `sql` that does not begin with an implicit commit: the write is durable before `sql` runs, however
     /// long that takes.
     fn run_all(&mut self, sql: &str, commit: bool) -> Result<usize, Failed> {
+        if let Err(err) = self.still_locked() {
+            return Err(Failed::Lost(err));
+        }
         let (text, skip, switch) = match self.preamble(commit) {
             Some((preamble, skip, switch)) => (format!("{preamble}\n;\n{sql}"), skip, switch),
             None => (sql.to_owned(), 0, None),
@@ -260,7 +417,7 @@ impl<'c> Mysql<'c> {
         let (intent, write) = (intent.sql(Backend::Mysql, &name), write.sql(Backend::Mysql, &name));
         let history = |my: &mut Self, failed: Failed| {
             my.abandon_pending();
-            ExecFailure::History(db_error(failed.into_error()))
+            ExecFailure::History(failed.into_error())
         };
         if sql::split(statement, Backend::Mysql).len() > 1 {
             if let Err(failed) = self.run_parts(&[&intent, "COMMIT"], false) {
@@ -329,12 +486,15 @@ impl<'c> Mysql<'c> {
 enum Failed {
     Preamble(mysql::Error),
     At(usize, mysql::Error),
+    /// Nothing was sent: the cluster lock's lease was lost.
+    Lost(DbError),
 }
 
 impl Failed {
-    fn into_error(self) -> mysql::Error {
+    fn into_error(self) -> DbError {
         match self {
-            Failed::Preamble(err) | Failed::At(_, err) => err,
+            Failed::Preamble(err) | Failed::At(_, err) => db_error(err),
+            Failed::Lost(err) => err,
         }
     }
 }
@@ -346,6 +506,10 @@ const SAVED_LOCK_WAIT: &str = "@migrate_saved_lock_wait_timeout";
 
 impl Drop for Mysql<'_> {
     fn drop(&mut self) {
+        // A run that ended without unlocking (a panic): the heartbeat stops, and the lease ends by itself.
+        if let Some(lock) = &mut self.cluster {
+            lock.stop_heartbeat();
+        }
         self.grouping = false;
         if self.autocommit_off != Some(false) || !self.deferred.is_empty() || self.session_lock_wait.is_some() {
             if let Err(err) = self.settled() {
@@ -524,6 +688,9 @@ impl Driver for Mysql<'_> {
             self.restore_autocommit = true;
         }
         self.database = database;
+        if self.galera()? {
+            return self.cluster_lock(wait);
+        }
         let attempt = |my: &mut Self| -> Result<bool, DbError> {
             let got: Option<i64> =
                 my.settled()?.exec_first("SELECT GET_LOCK(?, 0)", (&name,)).map_err(db_error)?.flatten();
@@ -543,6 +710,11 @@ impl Driver for Mysql<'_> {
             Some(name) => self.settled().and_then(|c| c.exec_drop("DO RELEASE_LOCK(?)", (name,)).map_err(db_error)),
             None => Ok(()),
         });
+        if let Some(mut lock) = self.cluster.take() {
+            lock.stop_heartbeat();
+            let release = format!("DELETE FROM {} WHERE id = 1 AND owner = ?", lock.table);
+            result = result.and(self.settled().and_then(|c| c.exec_drop(release, (&lock.owner,)).map_err(db_error)));
+        }
         if std::mem::take(&mut self.restore_autocommit) {
             result = result.and(self.raw.query_drop("SET autocommit = 0").map_err(db_error));
         }
@@ -672,7 +844,7 @@ impl Driver for Mysql<'_> {
         self.after_statement(statement);
         result.map(drop).map_err(|failed| match failed {
             Failed::At(done, err) => statement_error(statement, done, err),
-            Failed::Preamble(err) => db_error(err),
+            failed => failed.into_error(),
         })
     }
 
@@ -695,7 +867,7 @@ impl Driver for Mysql<'_> {
             Err(failed) => {
                 // The statement may have run and its write not: neither may commit.
                 self.abandon_pending();
-                Err(ExecFailure::History(db_error(failed.into_error())))
+                Err(ExecFailure::History(failed.into_error()))
             }
         }
     }
