@@ -5,10 +5,13 @@
 //! The result is a proposal: [`crate::Migrator`]'s round trip, or applying both files to a scratch database and
 //! comparing snapshots, proves it before it is saved.
 //!
-//! SQLite in `sqlite.rs` (its table rebuild for what `ALTER TABLE` cannot do); PostgreSQL here: tables, columns (added, dropped, type, nullability, default), primary keys, unique, check,
-//! exclusion and foreign-key constraints, indexes, triggers, views and materialized views, sequences, and enum and
-//! domain types. Functions and procedures are left for review: the snapshot keeps their bodies on one line and
-//! their arguments without names, which is not enough to write them back.
+//! PostgreSQL here: tables, columns (added, dropped, type, nullability, default), primary keys, unique, check,
+//! exclusion and foreign-key constraints, indexes, triggers, views and materialized views (and their indexes),
+//! sequences, and enum and domain types. SQLite in `sqlite.rs` (its table rebuild for what `ALTER TABLE` cannot
+//! do); MySQL and MariaDB in `mysql.rs` (one `ALTER TABLE` of several clauses per table). The three share the
+//! column parser, the review sentences, the dependency order and the server-given names of members the snapshot
+//! knows by definition (`Part::made_name`). Functions and procedures are left for review: the snapshot keeps
+//! their bodies on one line and their arguments without names, which is not enough to write them back.
 
 use std::collections::BTreeMap;
 
