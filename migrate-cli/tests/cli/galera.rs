@@ -66,6 +66,13 @@ fn a_folder_applied_on_one_node_is_applied_on_every_node() {
         let rows: Vec<String> = conn.query("SELECT email FROM accounts").unwrap();
         assert_eq!(rows, ["a@example.com"], "{node}");
     }
+    // A session set to RSU would run DDL on its node alone while the history replicates: refused.
+    p.run(
+        None,
+        &["--database-url", &on(&nodes[1]), "--init-sql", "SET SESSION wsrep_OSU_method = 'RSU'", "downgrade", "base"],
+    )
+    .code(1)
+    .complains(&["wsrep_OSU_method is RSU"]);
     // Reverted on the third node, reverted everywhere.
     p.run(None, &["--database-url", &on(&nodes[2]), "downgrade", "base"]).ok();
     p.run(None, &["--database-url", &on(&nodes[0]), "status"]).code(3).says(&["0 applied, 2 pending"]);

@@ -167,6 +167,17 @@ impl<'c> Mysql<'c> {
             )
             .into());
         };
+        // Under RSU a node runs DDL by itself, while the history rows still replicate: every node would record
+        // revisions only this one applied.
+        let method: Option<String> = self.settled()?.query_first("SELECT @@wsrep_OSU_method").map_err(db_error)?;
+        if method.as_deref().is_some_and(|m| !m.eq_ignore_ascii_case("TOI")) {
+            return Err(DbError::new(format!(
+                "wsrep_OSU_method is {} on this connection: this node would run the revisions' DDL alone while their \
+                 history rows replicate to every node; run migrations with TOI (the default)",
+                method.unwrap_or_default()
+            ))
+            .into());
+        }
         let table = {
             let name = format!("{}_lock", self.table.name());
             match (self.table.schema(), &self.database) {
