@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use mysql::prelude::Queryable;
 
-use crate::harness::Project;
+use crate::harness::{all_succeed, with_database, Project};
 
 fn nodes() -> Option<Vec<String>> {
     match std::env::var("MIGRATE_TEST_GALERA_NODES") {
@@ -25,13 +25,6 @@ fn nodes() -> Option<Vec<String>> {
             None
         }
     }
-}
-
-/// `url` on the database `name`.
-fn on_database(url: &str, name: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let host_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    format!("{scheme}://{}/{name}", &rest[..host_end])
 }
 
 #[test]
@@ -56,7 +49,7 @@ fn a_folder_applied_on_one_node_is_applied_on_every_node() {
             "INSERT INTO accounts VALUES (1, 'a@example.com');\nCREATE INDEX accounts_email ON accounts (email);\n",
         )
         .write("0002_seed/down.sql", "DROP INDEX accounts_email ON accounts;\nDELETE FROM accounts;\n");
-    let on = |node: &str| on_database(node, &name);
+    let on = |node: &str| with_database(node, &name);
     p.run(None, &["--database-url", &on(&nodes[0]), "upgrade"]).ok().says(&["2 step(s)"]);
     // Read where it was not applied (wsrep_sync_wait: after every write the cluster has ordered).
     for node in &nodes[1..] {
@@ -120,30 +113,22 @@ fn storms_over_three_nodes_apply_each_revision_once() {
         let children: Vec<_> = (0..16)
             .map(|i| {
                 p.command(None, &["--lock-wait", "120", "upgrade"])
-                    .env("DATABASE_URL", on_database(&nodes[i % 3], &name))
+                    .env("DATABASE_URL", with_database(&nodes[i % 3], &name))
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped())
                     .spawn()
                     .unwrap()
             })
             .collect();
-        for child in children {
-            let out = child.wait_with_output().unwrap();
-            assert!(
-                out.status.success(),
-                "storm {storm}: a runner failed\nstdout:\n{}\nstderr:\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        all_succeed(children, &format!("storm {storm}"));
         for node in &nodes {
             assert_eq!(
-                logged(&on_database(node, &name)),
+                logged(&with_database(node, &name)),
                 [2, 3, 4, 5, 6],
                 "storm {storm}: each revision once, on {node}"
             );
         }
-        let mut conn = mysql::Conn::new(on_database(&nodes[1], &name).as_str()).unwrap();
+        let mut conn = mysql::Conn::new(with_database(&nodes[1], &name).as_str()).unwrap();
         let held: Option<i64> = conn.query_first("SELECT count(*) FROM _migrate_history_lock").unwrap();
         assert_eq!(held, Some(0), "storm {storm}: the lock row is released");
         conn.query_drop(format!("DROP DATABASE {name}")).unwrap();
@@ -161,13 +146,13 @@ fn a_runner_killed_on_one_node_is_finished_on_another() {
     fresh(&nodes, &name);
     let mut child = p
         .command(None, &["upgrade"])
-        .env("DATABASE_URL", on_database(&nodes[0], &name))
+        .env("DATABASE_URL", with_database(&nodes[0], &name))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     // Killed during revision 0004's pause.
-    let mut watch = mysql::Conn::new(on_database(&nodes[0], &name).as_str()).unwrap();
+    let mut watch = mysql::Conn::new(with_database(&nodes[0], &name).as_str()).unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let sleeping: Option<i64> = watch
@@ -181,15 +166,13 @@ fn a_runner_killed_on_one_node_is_finished_on_another() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let second = on_database(&nodes[1], &name);
+    let second = with_database(&nodes[1], &name);
     // Within the lease a runner on node 2 waits for the lock; after it, it reads the record as it is.
     let run = p.run(None, &["--database-url", &second, "--lock-wait", "60", "upgrade"]);
     run.code(1).complains(&["dirty", "0004"]);
     p.run(None, &["--database-url", &second, "resume"]).ok();
     p.run(None, &["--database-url", &second, "upgrade"]).ok();
-    p.run(None, &["--database-url", &nodes[2].replace("/test", &format!("/{name}")), "status"])
-        .ok()
-        .says(&["6 applied, 0 pending"]);
+    p.run(None, &["--database-url", &with_database(&nodes[2], &name), "status"]).ok().says(&["6 applied, 0 pending"]);
     assert_eq!(logged(&second), [2, 3, 4, 5, 6]);
     mysql::Conn::new(nodes[0].as_str()).unwrap().query_drop(format!("DROP DATABASE {name}")).unwrap();
 }

@@ -31,7 +31,7 @@ fn with_query(url: &str, param: &str) -> String {
 }
 
 /// `url` with its path (the database) replaced by `/database`.
-fn with_database(url: &str, database: &str) -> String {
+pub fn with_database(url: &str, database: &str) -> String {
     let mut parsed = url::Url::parse(url).expect("server URL");
     parsed.set_path(&format!("/{database}"));
     parsed.to_string()
@@ -315,6 +315,19 @@ pub fn run(mut cmd: Command, args: &[&str]) -> Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Waits for every process of a storm; fails the test, with its output, on the first that did not exit 0.
+pub fn all_succeed(children: Vec<std::process::Child>, what: &str) {
+    for child in children {
+        let out = child.wait_with_output().expect("wait for migrate");
+        assert!(
+            out.status.success(),
+            "{what}: a runner failed\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::process::Stdio;
 
-use crate::harness::{Kind, Project};
+use crate::harness::{all_succeed, with_database, Kind, Project};
 
 /// PgBouncer's URL, or `None` after a note.
 fn pgbouncer() -> Option<String> {
@@ -21,14 +21,6 @@ fn pgbouncer() -> Option<String> {
             None
         }
     }
-}
-
-/// `url` on the database `name`.
-fn on_database(url: &str, name: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let host_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let query = rest.find('?').map_or("", |q| &rest[q..]);
-    format!("{scheme}://{}/{name}{query}", &rest[..host_end])
 }
 
 fn project() -> Project {
@@ -63,7 +55,7 @@ fn storms_through_pgbouncer_in_transaction_mode_apply_each_revision_once() {
         let name = format!("pgb_storm_{}_{storm}", std::process::id());
         admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
         admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-        let url = on_database(&bouncer, &name);
+        let url = with_database(&bouncer, &name);
         let children: Vec<_> = (0..16)
             .map(|_| {
                 p.command(None, &["--pooler", "transaction", "--lock-wait", "120", "upgrade"])
@@ -74,16 +66,8 @@ fn storms_through_pgbouncer_in_transaction_mode_apply_each_revision_once() {
                     .unwrap()
             })
             .collect();
-        for child in children {
-            let out = child.wait_with_output().unwrap();
-            assert!(
-                out.status.success(),
-                "storm {storm}: a runner failed\nstdout:\n{}\nstderr:\n{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        let mut db = postgres::Client::connect(&on_database(&direct, &name), postgres::NoTls).unwrap();
+        all_succeed(children, &format!("storm {storm}"));
+        let mut db = postgres::Client::connect(&with_database(&direct, &name), postgres::NoTls).unwrap();
         let logged: Vec<i32> =
             db.query("SELECT rev FROM log ORDER BY rev", &[]).unwrap().iter().map(|r| r.get(0)).collect();
         assert_eq!(logged, (2..=8).collect::<Vec<_>>(), "storm {storm}: each revision once");

@@ -178,14 +178,7 @@ impl<'c> Mysql<'c> {
             ))
             .into());
         }
-        let table = {
-            let name = format!("{}_lock", self.table.name());
-            match (self.table.schema(), &self.database) {
-                (Some(schema), _) => format!("{}.{}", quote(schema), quote(&name)),
-                (None, Some(database)) => format!("{}.{}", quote(database), quote(&name)),
-                (None, None) => quote(&name),
-            }
-        };
+        let table = self.qualified(&format!("{}_lock", self.table.name()));
         let make = format!(
             "CREATE TABLE IF NOT EXISTS {table} (id TINYINT NOT NULL PRIMARY KEY, owner VARCHAR(255) NOT NULL, \
              expires_at DATETIME(6) NOT NULL) ENGINE=InnoDB"
@@ -409,10 +402,15 @@ impl<'c> Mysql<'c> {
     /// The history table's name, qualified with the database that was current when the lock was taken, so a
     /// revision's `USE` cannot send the history elsewhere.
     fn name(&self) -> String {
-        let table = &self.table;
-        match (table.schema(), &self.database) {
-            (None, Some(database)) => format!("{}.{}", quote(database), quote(table.name())),
-            _ => table.qualified(quote),
+        self.qualified(self.table.name())
+    }
+
+    /// `table` in the history table's schema, or else in the database that was current when the lock was taken.
+    fn qualified(&self, table: &str) -> String {
+        match (self.table.schema(), &self.database) {
+            (Some(schema), _) => format!("{}.{}", quote(schema), quote(table)),
+            (None, Some(database)) => format!("{}.{}", quote(database), quote(table)),
+            (None, None) => quote(table),
         }
     }
 

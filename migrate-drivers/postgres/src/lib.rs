@@ -137,13 +137,7 @@ impl<'c> Postgres<'c> {
     /// the sessions the pooler hands out next) and the run refused. A quiet pool that hands the same session back
     /// shows nothing; `LockMode::Transaction` is then the user's choice to make.
     fn check_not_pooled(&mut self) -> Result<(), LockFailure> {
-        let key = self.key as u64;
-        let held = format!(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid() \
-             AND classid = {} AND objid = {} AND objsubid = 1",
-            key >> 32,
-            key & 0xffff_ffff
-        );
+        let held = format!("SELECT count(*) FROM pg_locks l WHERE {} AND l.pid = pg_backend_pid()", self.granted("l"));
         if self.first_value(&held)?.as_deref() == Some("1") {
             return Ok(());
         }
@@ -162,16 +156,25 @@ impl<'c> Postgres<'c> {
         )))
     }
 
+    /// The condition on `pg_locks` (as `alias`) that matches the migration lock, granted: a bigint key is
+    /// `classid` (high half), `objid` (low half), `objsubid = 1`.
+    fn granted(&self, alias: &str) -> String {
+        let key = self.key as u64;
+        format!(
+            "{alias}.locktype = 'advisory' AND {alias}.granted AND {alias}.classid = {} AND {alias}.objid = {} \
+             AND {alias}.objsubid = 1",
+            key >> 32,
+            key & 0xffff_ffff
+        )
+    }
+
     /// Who holds the advisory lock, as PostgreSQL sees it.
     fn holder(&mut self) -> Option<String> {
-        let key = self.key as u64;
         let sql = format!(
             "SELECT a.pid::text, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local socket'), \
              coalesce(to_char(a.xact_start, 'YYYY-MM-DD HH24:MI:SS TZ'), to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')) \
-             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-             WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {} AND l.objid = {} AND l.objsubid = 1 LIMIT 1",
-            key >> 32,
-            key & 0xffff_ffff
+             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE {} LIMIT 1",
+            self.granted("l")
         );
         let messages = self.client.simple_query(&sql).ok()?;
         messages.into_iter().find_map(|m| match m {
