@@ -3,6 +3,7 @@
 //! with `--pooler transaction`, three storms, each on a fresh database: every process exits 0, each revision is
 //! applied once (a log row each, one history row each), and no advisory lock is left on any server session.
 
+use std::io::Write as _;
 use std::process::Stdio;
 
 use crate::harness::{all_succeed, with_database, Kind, Project};
@@ -17,7 +18,11 @@ fn pgbouncer() -> Option<String> {
                 "MIGRATE_TEST_REQUIRE_PGBOUNCER is set, but MIGRATE_TEST_PGBOUNCER_URL is not (scripts/pgbouncer.sh \
                  start runs one)"
             );
-            eprintln!("note: PgBouncer tests skipped: set MIGRATE_TEST_PGBOUNCER_URL (scripts/pgbouncer.sh start)");
+            // To stderr itself, past the test harness's capture, as the skipped backends' notes.
+            let _ = writeln!(
+                std::io::stderr(),
+                "note: PgBouncer tests skipped: set MIGRATE_TEST_PGBOUNCER_URL (scripts/pgbouncer.sh start)"
+            );
             None
         }
     }
